@@ -1,0 +1,47 @@
+# La vie en Model 3: `make run` serves the site, `make test` runs the whole suite.
+PYTHON ?= python3.13
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+export PYENV_VERSION ?= 3.13.0
+
+.PHONY: run test lint format venv messages clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet ".[test]"
+	touch $@
+
+venv: $(VENV)/.installed
+
+# The laptop default: debug on, SQLite and files under var/.
+run: export DJANGO_DEBUG ?= 1
+run: venv
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo --if-empty
+	$(BIN)/python manage.py demo_staff
+	PORT=$(PORT) $(BIN)/python manage.py serve_all
+
+# Tests run with production-like settings (debug off), so they need a key and hosts.
+test: export DJANGO_SECRET_KEY ?= insecure-test-key
+test: export DJANGO_ALLOWED_HOSTS ?= testserver,localhost,127.0.0.1
+test: venv
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: venv
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+messages: venv
+	$(BIN)/python manage.py makemessages --all --no-location --ignore=.venv --ignore=tests --ignore=bench
+	$(BIN)/python manage.py compilemessages --ignore=.venv
+
+clean:
+	rm -rf var $(VENV)

@@ -1,0 +1,28 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from gallery.models import Theme
+
+
+class GalleryFilter(forms.Form):
+    """The gallery's query string: repeated `theme` slugs and a page number."""
+
+    theme = forms.MultipleChoiceField(label=_("Themes"), required=False)
+    page = forms.IntegerField(min_value=1, max_value=100_000, required=False)
+
+    def __init__(self, data, *, themes):
+        super().__init__(data)
+        self.fields["theme"].choices = [(t.slug, t.label) for t in themes]
+
+    def selected(self):
+        """Valid slugs only: an unknown theme in a shared link is dropped, not an error."""
+        known = {slug for slug, _label in self.fields["theme"].choices}
+        return [slug for slug in self.data.getlist("theme") if slug in known]
+
+    def page_number(self):
+        raw = self.data.get("page")
+        try:
+            number = int(raw)
+        except (TypeError, ValueError):
+            return 1
+        return number if 1 <= number <= 100_000 else 1

@@ -1,0 +1,47 @@
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Serve the site (gunicorn) and run a task worker together; Ctrl-C stops both."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--port", default=os.environ.get("PORT", "8000"))
+        parser.add_argument("--host", default="127.0.0.1")
+
+    def handle(self, *args, port, host, **options):
+        python = sys.executable
+        commands = [
+            [
+                python, "-m", "gunicorn", "config.wsgi", "--bind", f"{host}:{port}",
+                "--workers", "2", "--threads", "4", "--timeout", "120", "--access-logfile", "-",
+            ],
+            [python, "manage.py", "db_worker", "--no-reload", "--interval", "1"],
+            [python, "manage.py", "watchdog"],
+        ]
+        children = [subprocess.Popen(command) for command in commands]
+        self.stdout.write(self.style.SUCCESS(f"Serving on http://{host}:{port}/ (Ctrl-C to stop)"))
+
+        def stop(*_):
+            for child in children:
+                if child.poll() is None:
+                    child.terminate()
+
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            while all(child.poll() is None for child in children):
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            stop()
+            for child in children:
+                try:
+                    child.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    child.kill()

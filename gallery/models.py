@@ -1,0 +1,339 @@
+from django.conf import settings
+from django.core.files.storage import storages
+from django.db import models, transaction
+from django.db.models import Count, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
+
+from gallery import signals
+from gallery.countries import COUNTRIES
+from gallery.storage import private_storage
+
+
+class Theme(models.Model):
+    slug = models.SlugField(unique=True)
+    # An English msgid; `label` gives it in the visitor's language.
+    name = models.CharField(max_length=60)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "slug"]
+        verbose_name = _("theme")
+        verbose_name_plural = _("themes")
+
+    def __str__(self):
+        return self.label
+
+    @property
+    def label(self):
+        return gettext(self.name)
+
+
+class ClipQuerySet(models.QuerySet):
+    def published(self):
+        return self.filter(status=Clip.Status.PUBLISHED)
+
+    def with_any_theme(self, slugs):
+        if not slugs:
+            return self
+        # A subquery rather than a join keeps one row per clip without DISTINCT.
+        return self.filter(pk__in=Clip.themes.through.objects.filter(theme__slug__in=slugs).values("clip_id"))
+
+    def for_gallery(self):
+        return self.order_by("-featured", "-published_at", "-pk")
+
+    def related_to(self, clip):
+        return (
+            self.published()
+            .exclude(pk=clip.pk)
+            .with_any_theme([theme.slug for theme in clip.themes.all()])
+            .for_gallery()
+        )
+
+
+class IllegalTransition(Exception):
+    """The clip is not in a state that allows the change (or someone else changed it first)."""
+
+    def __init__(self, clip, to, current, message=""):
+        self.clip, self.to, self.current = clip, to, current
+        super().__init__(message or f"clip {clip.pk}: cannot go from {current} to {to}")
+
+
+class ClipStatus(models.TextChoices):
+    PROCESSING = "processing", _("Processing")
+    REVIEW = "review", _("Waiting for review")
+    PUBLISHED = "published", _("Published")
+    REJECTED = "rejected", _("Rejected")
+    FAILED = "failed", _("Processing failed")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+class ClipSource(models.TextChoices):
+    WEB = "web", _("Web form")
+    EMAIL = "email", _("E-mail")
+    DEMO = "demo", _("Demo")
+
+
+class Clip(models.Model):
+    Status = ClipStatus
+    Source = ClipSource
+
+    title = models.CharField(_("title"), max_length=120)
+    description = models.TextField(_("description"), blank=True)
+    themes = models.ManyToManyField(Theme, related_name="clips", verbose_name=_("themes"))
+    credit_name = models.CharField(_("first name"), max_length=60)
+    credit_country = models.CharField(_("country"), max_length=2, choices=COUNTRIES, blank=True)
+    language = models.CharField(max_length=8, default="fr", choices=settings.LANGUAGES)
+    source = models.CharField(max_length=10, choices=Source, default=Source.WEB)
+    status = models.CharField(max_length=12, choices=Status, default=Status.PROCESSING, editable=False)
+    featured = models.BooleanField(_("featured"), default=False)
+
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    published_at = models.DateTimeField(null=True, blank=True, editable=False)
+    status_changed_at = models.DateTimeField(default=timezone.now, editable=False)
+    processing_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
+    failure_reason = models.TextField(blank=True, editable=False)
+
+    # Originals are private; everything else is written by processing.
+    original = models.FileField(storage=private_storage, upload_to="originals/", blank=True)
+    video = models.FileField(blank=True, editable=False)
+    video_hd = models.FileField(blank=True, editable=False)
+    poster = models.FileField(blank=True, editable=False)
+    # [{"width": 320, "webp": name, "jpeg": name}, ...], narrowest first.
+    thumbnails = models.JSONField(default=list, blank=True, editable=False)
+    duration = models.FloatField(null=True, blank=True, editable=False)
+    width = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    height = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    size = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
+
+    objects = ClipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-published_at", "-pk"]
+        verbose_name = _("clip")
+        verbose_name_plural = _("clips")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=[s.value for s in ClipStatus]), name="clip_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(published_at__isnull=False) | ~Q(status="published"),
+                name="clip_published_has_date",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["-featured", "-published_at", "-id"],
+                condition=Q(status="published"),
+                name="clip_gallery_order",
+            ),
+            models.Index(fields=["status", "status_changed_at"], name="clip_status_since"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return reverse("gallery:clip", kwargs={"pk": self.pk, "slug": self.slug})
+
+    @property
+    def slug(self):
+        return slugify(self.title)[:60] or "clip"
+
+    @property
+    def is_portrait(self):
+        return bool(self.width and self.height and self.height > self.width)
+
+    def _url(self, name):
+        return storages["default"].url(name)
+
+    @property
+    def thumbnail_url(self):
+        """The narrowest JPEG thumbnail: the fallback `src` for every browser."""
+        return self._url(self.thumbnails[0]["jpeg"]) if self.thumbnails else ""
+
+    def srcset(self, fmt):
+        return ", ".join(f"{self._url(t[fmt])} {t['width']}w" for t in self.thumbnails if t.get(fmt))
+
+    @property
+    def srcset_webp(self):
+        return self.srcset("webp")
+
+    @property
+    def srcset_jpeg(self):
+        return self.srcset("jpeg")
+
+    @property
+    def thumbnail_size(self):
+        """Width and height of the narrowest thumbnail, for layout without shifts."""
+        first = self.thumbnails[0] if self.thumbnails else {}
+        return first.get("width", 320), first.get("height", 180)
+
+    @property
+    def media_names(self):
+        """Every stored public file of this clip (renditions, poster, thumbnails)."""
+        names = [f.name for f in (self.video, self.video_hd, self.poster) if f]
+        for thumb in self.thumbnails:
+            names += [thumb["webp"], thumb["jpeg"]]
+        return names
+
+    # --- Status transitions. `status` changes here and nowhere else. ---
+
+    def _transition(self, to, *, allowed_from, by=None, reason="", **fields):
+        """Move to `to` if the row is still in one of `allowed_from`; record it."""
+        now = timezone.now()
+        fields |= {"status": to, "status_changed_at": now}
+        with transaction.atomic():
+            current = Clip.objects.select_for_update().filter(pk=self.pk).values_list("status", flat=True).first()
+            if current not in allowed_from:
+                raise IllegalTransition(self, to, current, self._refusal(to, current))
+            # The status guard in the UPDATE makes concurrent transitions safe even
+            # where SELECT ... FOR UPDATE is a no-op (SQLite).
+            updated = Clip.objects.filter(pk=self.pk, status=current).update(**fields)
+            if not updated:
+                raise IllegalTransition(self, to, current, self._refusal(to, current))
+            ClipTransition.objects.create(
+                clip=self, from_status=current, to_status=to, by=by, reason=reason, at=now
+            )
+        for name, value in fields.items():
+            setattr(self, name, value)
+        return current
+
+    def _refusal(self, to, current):
+        last = self.transitions.select_related("by").order_by("-at", "-pk").first()
+        if last and last.to_status == current and current != Clip.Status.PROCESSING:
+            who = last.by.get_username() if last.by else gettext("the system")
+            return gettext("This clip is already “%(status)s” (by %(who)s, %(when)s).") % {
+                "status": Clip.Status(current).label,
+                "who": who,
+                "when": timezone.localtime(last.at).strftime("%Y-%m-%d %H:%M"),
+            }
+        current_label = Clip.Status(current).label if current else gettext("deleted")
+        return gettext("A clip that is “%(current)s” cannot become “%(to)s”.") % {
+            "current": current_label,
+            "to": Clip.Status(to).label,
+        }
+
+    def mark_processed(self, *, video, poster, thumbnails, duration, width, height, size, video_hd=""):
+        self._transition(
+            self.Status.REVIEW,
+            allowed_from={self.Status.PROCESSING},
+            video=video,
+            video_hd=video_hd,
+            poster=poster,
+            thumbnails=thumbnails,
+            duration=duration,
+            width=width,
+            height=height,
+            size=size,
+            failure_reason="",
+        )
+
+    def mark_failed(self, reason):
+        self._transition(
+            self.Status.FAILED, allowed_from={self.Status.PROCESSING}, reason=reason, failure_reason=reason
+        )
+
+    def retry(self, *, by=None):
+        """Send a failed clip back to processing (the task runs once this commits)."""
+        from gallery.tasks import process_clip
+
+        self._transition(
+            self.Status.PROCESSING,
+            allowed_from={self.Status.FAILED},
+            by=by,
+            processing_attempts=0,
+            failure_reason="",
+        )
+        transaction.on_commit(lambda: process_clip.enqueue(self.pk))
+
+    def approve(self, *, by):
+        if not self.has_consent():
+            raise IllegalTransition(
+                self, self.Status.PUBLISHED, self.status,
+                gettext("The owner has not accepted the current licence terms yet."),
+            )
+        fields = {} if self.published_at else {"published_at": timezone.now()}
+        self._transition(self.Status.PUBLISHED, allowed_from={self.Status.REVIEW}, by=by, **fields)
+        signals.clip_published.send(sender=Clip, clip=self, by=by)
+
+    def reject(self, *, by, reason):
+        if not reason.strip():
+            raise ValueError("a rejection needs a reason")
+        self._transition(
+            self.Status.REJECTED,
+            allowed_from={self.Status.REVIEW},
+            by=by,
+            reason=reason,
+        )
+        signals.clip_rejected.send(sender=Clip, clip=self, by=by, reason=reason)
+
+    def withdraw(self, *, by=None, reason=""):
+        """The owner takes the clip back: off the site, media deleted."""
+        self._transition(
+            self.Status.WITHDRAWN,
+            allowed_from=set(self.Status) - {self.Status.WITHDRAWN},
+            by=by,
+            reason=reason,
+            featured=False,
+        )
+        self.delete_media(original=True)
+        signals.clip_withdrawn.send(sender=Clip, clip=self, by=by)
+
+    def has_consent(self):
+        # The submission (a lazily declared relation) knows the owner's consent;
+        # clips without one (demo data) need none.
+        submission = getattr(self, "submission", None)
+        return submission is None or submission.has_current_consent()
+
+    def set_featured(self, featured, *, by=None):
+        Clip.objects.filter(pk=self.pk).update(featured=featured)
+        self.featured = featured
+
+    def delete_media(self, *, original=False):
+        """Delete the stored files (after commit, so a rollback loses nothing)."""
+        public = [name for name in self.media_names]
+        private = [self.original.name] if original and self.original else []
+        cleared = {"video": "", "video_hd": "", "poster": "", "thumbnails": []}
+        if original:
+            cleared["original"] = ""
+        Clip.objects.filter(pk=self.pk).update(**cleared)
+        for name, value in cleared.items():
+            setattr(self, name, value)
+
+        def remove():
+            default, hidden = storages["default"], private_storage()
+            for name in public:
+                default.delete(name)
+            for name in private:
+                hidden.delete(name)
+
+        transaction.on_commit(remove)
+
+
+class ClipTransition(models.Model):
+    """One recorded change of a clip's status: who, when, from, to and why."""
+
+    clip = models.ForeignKey(Clip, on_delete=models.CASCADE, related_name="transitions")
+    from_status = models.CharField(max_length=12, choices=Clip.Status)
+    to_status = models.CharField(max_length=12, choices=Clip.Status)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    at = models.DateTimeField(default=timezone.now)
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        verbose_name = pgettext_lazy("status change", "transition")
+        verbose_name_plural = pgettext_lazy("status change", "transitions")
+
+    def __str__(self):
+        return f"{self.from_status} → {self.to_status}"
+
+
+def theme_counts():
+    """Themes with the number of published clips in each."""
+    return Theme.objects.annotate(
+        published_count=Count("clips", filter=Q(clips__status=Clip.Status.PUBLISHED))
+    )

@@ -1,0 +1,98 @@
+"""Turn a clip's private original into its public renditions, poster and thumbnails."""
+
+import logging
+import secrets
+import shutil
+import tempfile
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import storages
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from gallery import media
+from gallery.models import Clip, IllegalTransition
+
+log = logging.getLogger(__name__)
+
+MEDIA_ERROR_MESSAGES = {
+    "empty": _("The file is empty."),
+    "not_video": _("This file is not a video we can read."),
+    "audio_only": _("This file holds sound only, without any picture."),
+    "corrupt": _("This video is damaged or incomplete (was the upload cut short?)."),
+    "too_long": _("This clip is too long: %(max)s minutes at most."),
+    "too_large": _("This video is too large: at most %(max)s pixels on a side."),
+}
+
+
+def media_error_message(error):
+    """A translated sentence for a MediaError, fit for the owner and for staff."""
+    message = MEDIA_ERROR_MESSAGES.get(error.code, MEDIA_ERROR_MESSAGES["not_video"])
+    limits = {"too_long": settings.MAX_CLIP_SECONDS // 60, "too_large": settings.MAX_VIDEO_SIDE}
+    return str(message) % {"max": limits.get(error.code, "")}
+
+
+def probe_limits():
+    return {"max_seconds": settings.MAX_CLIP_SECONDS, "max_side": settings.MAX_VIDEO_SIDE}
+
+
+def process(clip):
+    """Probe, poster, thumbnails and transcode; then to review, or failed with a reason."""
+    Clip.objects.filter(pk=clip.pk).update(
+        processing_attempts=F("processing_attempts") + 1, status_changed_at=timezone.now()
+    )
+    with tempfile.TemporaryDirectory(prefix="clip-") as tmp:
+        work = Path(tmp)
+        source = work / ("original" + Path(clip.original.name).suffix.lower()[:8])
+        with clip.original.open("rb") as src, source.open("wb") as dst:
+            shutil.copyfileobj(src, dst, 1024 * 1024)
+        try:
+            info = media.probe(source, **probe_limits())
+            poster = media.make_poster(source, work, probe_result=info)
+            renditions = media.transcode(source, work, probe_result=info)
+        except media.MediaError as error:
+            log.info("clip %s refused: %s %s", clip.pk, error.code, error)
+            clip.mark_failed(media_error_message(error))
+            return
+        stored = store_outputs(clip, poster, renditions)
+    by_label = {r.label: r for r in renditions}
+    main = by_label["720p"]
+    try:
+        clip.mark_processed(
+            video=stored[main.path.name],
+            video_hd=stored[by_label["1080p"].path.name] if "1080p" in by_label else "",
+            poster=stored[poster.poster.path.name],
+            thumbnails=thumbnail_index(poster.thumbnails, stored),
+            duration=round(info.duration, 2),
+            width=main.width,
+            height=main.height,
+            size=sum(r.size for r in renditions),
+        )
+    except IllegalTransition:
+        # Withdrawn (or otherwise decided) while we worked: keep nothing.
+        public = storages["default"]
+        for name in stored.values():
+            public.delete(name)
+        raise
+
+
+def store_outputs(clip, poster, renditions):
+    """Save the outputs under a fresh, unguessable folder; returns {file name: stored name}."""
+    public = storages["default"]
+    folder = f"clips/{clip.pk}/{secrets.token_urlsafe(9)}"
+    stored = {}
+    for path in [poster.poster.path, *(t.path for t in poster.thumbnails), *(r.path for r in renditions)]:
+        with path.open("rb") as fh:
+            stored[path.name] = public.save(f"{folder}/{path.name}", File(fh))
+    return stored
+
+
+def thumbnail_index(thumbnails, stored):
+    by_width = {}
+    for thumb in thumbnails:
+        entry = by_width.setdefault(thumb.width, {"width": thumb.width, "height": thumb.height})
+        entry[thumb.format] = stored[thumb.path.name]
+    return [by_width[w] for w in sorted(by_width)]

@@ -1,0 +1,52 @@
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.tasks import task
+from django.utils import timezone
+
+from gallery import processing
+from gallery.models import Clip, IllegalTransition
+
+log = logging.getLogger(__name__)
+
+
+@task
+def process_clip(clip_id):
+    clip = Clip.objects.filter(pk=clip_id, status=Clip.Status.PROCESSING).first()
+    if clip is None:
+        log.info("clip %s is no longer waiting for processing", clip_id)
+        return
+    try:
+        processing.process(clip)
+    except IllegalTransition as refused:
+        log.info("clip %s changed while processing: %s", clip_id, refused)
+
+
+@task
+def requeue_stale_clips():
+    """Requeue clips whose processing stopped (worker killed); fail them after the last attempt."""
+    return requeue_stale()
+
+
+def requeue_stale(*, now=None):
+    cutoff = (now or timezone.now()) - timedelta(seconds=settings.PROCESSING_STALE_SECONDS)
+    stale = Clip.objects.filter(status=Clip.Status.PROCESSING, status_changed_at__lt=cutoff)
+    requeued, failed = [], []
+    for clip in stale:
+        if clip.processing_attempts >= settings.PROCESSING_MAX_ATTEMPTS:
+            try:
+                clip.mark_failed(
+                    f"Processing stopped {clip.processing_attempts} times without finishing."
+                )
+                failed.append(clip.pk)
+            except IllegalTransition:
+                pass
+            continue
+        # Touch it first so that a second watchdog pass does not queue it twice.
+        if Clip.objects.filter(pk=clip.pk, status_changed_at=clip.status_changed_at).update(
+            status_changed_at=timezone.now()
+        ):
+            process_clip.enqueue(clip.pk)
+            requeued.append(clip.pk)
+    return {"requeued": requeued, "failed": failed}

@@ -1,0 +1,56 @@
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from django.test import override_settings
+
+# Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
+# beside it are still synchronous.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def media_storage(tmp_path_factory):
+    """Every test session writes media under its own temporary folder."""
+    root = tmp_path_factory.mktemp("media")
+    storages = {
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": root / "public", "base_url": "/media/"},
+        },
+        "private": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": root / "private"},
+        },
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    with override_settings(STORAGES=storages):
+        yield root
+
+
+@pytest.fixture(scope="session")
+def sample_video(tmp_path_factory):
+    """A short real H.264/AAC clip, generated once per session."""
+    from gallery.synth import synthesize
+
+    return synthesize(tmp_path_factory.mktemp("samples") / "sample.mp4", seconds=6, title="Sample", seed=7)
+
+
+def files_under(root):
+    return sorted(str(p.relative_to(root)) for p in Path(root).rglob("*") if p.is_file())
+
+
+@pytest.fixture
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--autoplay-policy=no-user-gesture-required",
+        ],
+    }

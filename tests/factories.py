@@ -1,0 +1,58 @@
+"""Small factories for tests: real rows through the real transitions."""
+
+import itertools
+
+from django.core.files import File
+
+
+from gallery.models import Clip, Theme
+
+_titles = itertools.count(1)
+
+
+def theme(slug):
+    return Theme.objects.get(slug=slug)
+
+
+def make_clip(*, status=Clip.Status.PUBLISHED, themes=(), title=None, featured=False, video=None,
+              credit_name="Camille", credit_country="FR", description=""):
+    """A clip in `status`. With `video` (a file path) it is really processed, else it gets
+    placeholder media names."""
+    clip = Clip.objects.create(
+        title=title or f"Clip {next(_titles)}",
+        description=description,
+        credit_name=credit_name,
+        credit_country=credit_country,
+        featured=featured,
+    )
+    if themes:
+        clip.themes.set(Theme.objects.filter(slug__in=themes))
+    if video is not None:
+        with open(video, "rb") as fh:
+            clip.original.save("upload.mp4", File(fh))
+    if status == Clip.Status.PROCESSING:
+        return clip
+    if status == Clip.Status.FAILED:
+        clip.mark_failed("test failure")
+        return clip
+    if video is not None:
+        from gallery import processing
+
+        processing.process(clip)
+        clip.refresh_from_db()
+        assert clip.status == Clip.Status.REVIEW, clip.failure_reason
+    else:
+        folder = f"clips/{clip.pk}/t"
+        clip.mark_processed(
+            video=f"{folder}/720p.mp4", poster=f"{folder}/poster.jpg", duration=12.0, width=1280,
+            height=720, size=1000,
+            thumbnails=[{"width": w, "height": w * 9 // 16, "webp": f"{folder}/thumb-{w}.webp",
+                         "jpeg": f"{folder}/thumb-{w}.jpg"} for w in (320, 640)],
+        )
+    if status == Clip.Status.REVIEW:
+        return clip
+    if status in (Clip.Status.PUBLISHED, Clip.Status.REJECTED):
+        clip.approve(by=None) if status == Clip.Status.PUBLISHED else clip.reject(by=None, reason="test")
+    elif status == Clip.Status.WITHDRAWN:
+        clip.withdraw()
+    return clip

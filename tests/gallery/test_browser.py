@@ -1,0 +1,69 @@
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from gallery.models import Clip
+from tests.factories import make_clip
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def published(sample_video):
+    return {
+        "fast": make_clip(title="Fast lap", themes=["performance"], video=sample_video),
+        "auto": make_clip(title="Hands off", themes=["autopilot"], video=sample_video),
+        "design": make_clip(title="Glass roof", themes=["design"], video=sample_video),
+    }
+
+
+def test_filter_open_play_and_seek(page, live_server, published):
+    page.goto(f"{live_server.url}/en/")
+    expect(page.locator(".card")).to_have_count(3)
+
+    page.get_by_label(re.compile("^Performance")).check()
+    page.get_by_label(re.compile("^Autopilot")).check()
+    expect(page).to_have_url(re.compile(r"\?theme=performance&theme=autopilot$"))
+    expect(page.locator(".card")).to_have_count(2)
+    expect(page.locator(".card__title")).to_have_text(["Hands off", "Fast lap"], ignore_case=False)
+
+    page.get_by_role("link", name="Fast lap").click()
+    expect(page).to_have_url(re.compile(rf"/en/clips/{published['fast'].pk}-fast-lap/$"))
+    video = page.locator("video")
+    duration = video.evaluate(
+        """v => new Promise((resolve, reject) => {
+            v.muted = true;
+            v.addEventListener('error', () => reject(new Error('media error ' + (v.error && v.error.code))));
+            v.play().then(() => resolve(v.duration), reject);
+        })"""
+    )
+    assert duration == pytest.approx(6, abs=0.3)
+    page.wait_for_function("document.querySelector('video').currentTime > 0.2")
+
+    middle = duration / 2
+    state = video.evaluate(
+        """(v, target) => new Promise(resolve => {
+            v.pause();
+            v.addEventListener('seeked', () => resolve({
+                time: v.currentTime,
+                seekableEnd: v.seekable.length ? v.seekable.end(0) : 0,
+            }), {once: true});
+            v.currentTime = target;
+        })""",
+        middle,
+    )
+    assert state["time"] == pytest.approx(middle, abs=0.1)
+    assert state["seekableEnd"] == pytest.approx(duration, abs=0.3)
+
+
+def test_without_javascript_the_form_still_filters(browser, live_server, published):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/fr/")
+    page.get_by_label(re.compile("^Conception")).check()
+    page.get_by_role("button", name="Afficher les clips").click()
+    expect(page).to_have_url(re.compile(r"/fr/\?theme=design$"))
+    expect(page.locator(".card__title")).to_have_text(["Glass roof"])
+    assert Clip.objects.published().count() == 3
+    context.close()

@@ -1,0 +1,171 @@
+import re
+
+import pytest
+from django.urls import reverse
+
+from gallery.models import Clip
+from tests.factories import make_clip
+
+pytestmark = pytest.mark.django_db
+
+
+def titles(response):
+    return [clip.title for clip in response.context["page"].object_list]
+
+
+def test_gallery_shows_only_published_clips_featured_first_then_newest(client):
+    old = make_clip(title="Old")
+    make_clip(title="Hidden", status=Clip.Status.REVIEW)
+    make_clip(title="Rejected", status=Clip.Status.REJECTED)
+    new = make_clip(title="New")
+    star = make_clip(title="Star", featured=True)
+    star.set_featured(True)
+
+    response = client.get("/fr/")
+    assert response.status_code == 200
+    assert titles(response) == [star.title, new.title, old.title]
+    assert b"Hidden" not in response.content and b"Rejected" not in response.content
+
+
+def test_ticking_themes_ors_them_and_counts_published_clips(client):
+    make_clip(title="Fast", themes=["performance"])
+    make_clip(title="Auto", themes=["autopilot"])
+    make_clip(title="Both", themes=["performance", "autopilot"])
+    make_clip(title="Weekend", themes=["weekend"])
+    make_clip(title="Unpublished fast", themes=["performance"], status=Clip.Status.REVIEW)
+
+    response = client.get("/fr/", {"theme": ["performance", "autopilot"]})
+    assert sorted(titles(response)) == ["Auto", "Both", "Fast"]
+    assert response.context["selected"] == ["performance", "autopilot"]
+    counts = {t.slug: t.published_count for t in response.context["themes"]}
+    assert counts == {"performance": 2, "autopilot": 2, "technology": 0, "weekend": 1, "design": 0}
+    html = response.content.decode()
+    assert re.search(r'value="performance"\s+checked', html)
+    assert not re.search(r'value="weekend"\s+checked', html)
+
+
+def test_empty_result_says_so_and_offers_to_clear(client):
+    make_clip(themes=["design"])
+    response = client.get("/en/", {"theme": "weekend"})
+    assert titles(response) == []
+    assert "No clip matches these themes yet." in response.content.decode()
+    assert 'href="/en/">Clear filter' in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"theme": "nope"},
+        {"theme": "<script>"},
+        {"page": "abc"},
+        {"page": "-3"},
+        {"page": "999999999999999999999"},
+        {"page": "9999"},
+        {"theme": ["performance", "performance"], "page": "2.5"},
+    ],
+)
+def test_bad_parameters_never_fail(client, query):
+    make_clip(themes=["performance"])
+    response = client.get("/fr/", query)
+    assert response.status_code == 200
+    assert len(titles(response)) == 1
+
+
+def test_pagination_24_a_page_and_links_keep_the_filter(client, settings):
+    for _ in range(30):
+        make_clip(themes=["design"])
+    response = client.get("/fr/", {"theme": "design"})
+    assert len(titles(response)) == 24
+    assert "?theme=design&amp;page=2" in response.content.decode()
+    second = client.get("/fr/", {"theme": "design", "page": 2})
+    assert len(titles(second)) == 6
+    # Past the end: the last page rather than an error.
+    assert len(titles(client.get("/fr/", {"page": 99}))) == 6
+
+
+def test_partial_request_renders_only_the_results(client):
+    make_clip(title="Partial", themes=["design"])
+    response = client.get("/fr/", {"theme": "design"}, headers={"X-Partial": "results"})
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div id="results"')
+    assert "Partial" in html and "<html" not in html
+
+
+def test_gallery_queries_do_not_grow_with_clips(client, django_assert_num_queries):
+    for _ in range(10):
+        make_clip(themes=["design", "weekend"])
+    with django_assert_num_queries(4) as few:
+        client.get("/fr/", {"theme": ["design", "weekend"]})
+    for _ in range(50):
+        make_clip(themes=["design", "weekend"])
+    with django_assert_num_queries(len(few.captured_queries)):
+        response = client.get("/fr/", {"theme": ["design", "weekend"]})
+    assert len(titles(response)) == 24
+
+
+def test_clip_page_shows_the_player_and_details(client):
+    clip = make_clip(title="Lever de soleil", themes=["weekend", "design"], description="Beau matin")
+    related = make_clip(title="Other weekend", themes=["weekend"])
+    make_clip(title="Unrelated", themes=["performance"])
+
+    response = client.get(f"/fr/clips/{clip.pk}/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert re.search(r"<video controls playsinline preload=\"metadata\" poster=\"/media/clips/\d+/t/poster.jpg\"", html)
+    assert f'src="/media/clips/{clip.pk}/t/720p.mp4"' in html
+    assert "Beau matin" in html and "Camille" in html
+    assert 'href="/fr/?theme=weekend"' in html
+    assert [c.title for c in response.context["related"]] == [related.title]
+
+
+def test_clip_url_may_carry_its_slug_and_a_wrong_slug_redirects(client):
+    clip = make_clip(title="Night drive")
+    assert clip.get_absolute_url() == f"/fr/clips/{clip.pk}-night-drive/"
+    assert client.get(clip.get_absolute_url()).status_code == 200
+    wrong = client.get(f"/fr/clips/{clip.pk}-something-else/")
+    assert wrong.status_code == 301 and wrong["Location"] == clip.get_absolute_url()
+
+
+@pytest.mark.parametrize(
+    "status", [Clip.Status.PROCESSING, Clip.Status.REVIEW, Clip.Status.REJECTED, Clip.Status.FAILED, Clip.Status.WITHDRAWN]
+)
+def test_unpublished_clip_page_is_404(client, status):
+    clip = make_clip(status=status)
+    assert client.get(f"/fr/clips/{clip.pk}/").status_code == 404
+    assert client.get("/fr/clips/999999/").status_code == 404
+
+
+def test_unpublished_media_is_404_for_visitors_but_not_staff(client, admin_client, sample_video):
+    clip = make_clip(status=Clip.Status.REVIEW, video=sample_video)
+    url = clip.video.url
+    assert client.get(url).status_code == 404
+    assert client.get(clip.poster.url).status_code == 404
+    assert admin_client.get(url).status_code == 200
+    clip.approve(by=None)
+    assert client.get(url).status_code == 200
+
+
+def test_originals_are_never_served(client, sample_video):
+    clip = make_clip(video=sample_video)
+    original = clip.original.name
+    for guess in (f"/media/{original}", f"/media/clips/{clip.pk}/{original}",
+                  f"/media/clips/{clip.pk}/../../private/{original}", f"/media/private/{original}"):
+        assert client.get(guess).status_code == 404, guess
+
+
+def test_healthz(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok", "storage": "ok"}
+
+
+def test_root_redirects_to_a_language(client):
+    response = client.get("/", headers={"Accept-Language": "de-DE,de;q=0.9"})
+    assert response.status_code == 302 and response["Location"] == "/de/"
+    assert client.get("/").headers["Location"] == "/fr/"
+
+
+def test_themes_are_labelled_in_french_by_default(client):
+    html = client.get("/fr/").content.decode()
+    assert "Pilotage automatique" in html and "Conception" in html
+    assert reverse("gallery:index") == "/fr/"
