@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "django.contrib.sitemaps",
     "django_tasks_db",
     "gallery",
+    "submissions",
 ]
 
 MIDDLEWARE = [
@@ -197,3 +198,11 @@ LOGGING = {
 MAX_UPLOAD_BYTES = int(os.environ.get("MAX_UPLOAD_BYTES", 2 * 1024**3))
 MAX_CLIP_SECONDS = int(os.environ.get("MAX_CLIP_SECONDS", 600))
 MAX_VIDEO_SIDE = 4096
+FILE_UPLOAD_HANDLERS = ["submissions.uploads.CappedUploadHandler"]
+FILE_UPLOAD_TEMP_DIR = os.environ.get("FILE_UPLOAD_TEMP_DIR") or None
+
+# The licence terms owners accept; bump when the text of the terms page changes.
+TERMS_VERSION = "2026-11"
+
+# The public address of the site, for links in e-mails.
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")

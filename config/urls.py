@@ -11,4 +11,5 @@ urlpatterns = [
 ]
 urlpatterns += i18n_patterns(
     path("", include("gallery.urls")),
+    path("", include("submissions.urls")),
 )

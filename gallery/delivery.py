@@ -4,7 +4,7 @@ import hashlib
 import mimetypes
 import re
 
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.utils.http import http_date, quote_etag
 
 CHUNK = 256 * 1024
@@ -54,7 +54,10 @@ def read_span(fh, start, length):
 
 def serve_file(request, storage, name, *, cache_control):
     """Stream `name` from `storage`, answering Range requests with 206 or 416."""
-    size = storage.size(name)
+    try:
+        size = storage.size(name)
+    except FileNotFoundError:
+        raise Http404 from None
     try:
         modified = storage.get_modified_time(name)
         last_modified = http_date(modified.timestamp())

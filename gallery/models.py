@@ -89,6 +89,11 @@ class Clip(models.Model):
     source = models.CharField(max_length=10, choices=Source, default=Source.WEB)
     status = models.CharField(max_length=12, choices=Status, default=Status.PROCESSING, editable=False)
     featured = models.BooleanField(_("featured"), default=False)
+    # Declared by name: the gallery never imports the intake app, which holds the owner's data.
+    submission = models.ForeignKey(
+        "submissions.Submission", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="clips", editable=False,
+    )
 
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     published_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -170,6 +175,12 @@ class Clip(models.Model):
         """Width and height of the narrowest thumbnail, for layout without shifts."""
         first = self.thumbnails[0] if self.thumbnails else {}
         return first.get("width", 320), first.get("height", 180)
+
+    @property
+    def decision_reason(self):
+        """Why the clip is in its current state, as recorded with the last transition."""
+        last = self.transitions.filter(to_status=self.status).order_by("-at", "-pk").first()
+        return last.reason if last else ""
 
     @property
     def media_names(self):
@@ -334,6 +345,7 @@ class ClipTransition(models.Model):
 
 def theme_counts():
     """Themes with the number of published clips in each."""
+    # Meta.ordering is not applied to aggregating queries: order explicitly.
     return Theme.objects.annotate(
         published_count=Count("clips", filter=Q(clips__status=Clip.Status.PUBLISHED))
-    )
+    ).order_by("order", "slug")

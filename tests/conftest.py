@@ -15,7 +15,8 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 @pytest.fixture(scope="session", autouse=True)
 def media_storage(tmp_path_factory):
     """Every test session writes media under its own temporary folder."""
-    root = tmp_path_factory.mktemp("media")
+    # Laid out as VAR_DIR/media, so worker processes started by tests find the same files.
+    root = tmp_path_factory.mktemp("var") / "media"
     storages = {
         "default": {
             "BACKEND": "django.core.files.storage.FileSystemStorage",
@@ -27,7 +28,7 @@ def media_storage(tmp_path_factory):
         },
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
-    with override_settings(STORAGES=storages):
+    with override_settings(STORAGES=storages, VAR_DIR=root.parent):
         yield root
 
 
@@ -43,7 +44,7 @@ def files_under(root):
     return sorted(str(p.relative_to(root)) for p in Path(root).rglob("*") if p.is_file())
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     return {
         **browser_type_launch_args,
@@ -54,3 +55,24 @@ def browser_type_launch_args(browser_type_launch_args):
             "--autoplay-policy=no-user-gesture-required",
         ],
     }
+
+
+@pytest.fixture(autouse=True)
+def english_outside_requests():
+    """Code run outside a request speaks English in tests (requests choose their own language)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def default_themes(request):
+    """Transactional tests empty the tables between tests; the five themes always exist."""
+    if "django_db_setup" not in request.fixturenames:
+        return
+    from gallery.models import Theme
+    from gallery.themes import ensure_default_themes
+
+    request.getfixturevalue("django_db_blocker")
+    ensure_default_themes(Theme)

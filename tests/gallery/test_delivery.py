@@ -81,3 +81,8 @@ def test_head_and_conditional_get(client, video):
 def test_published_media_is_cacheable(client, video):
     url, _ = video
     assert "immutable" in client.get(url)["Cache-Control"]
+
+
+def test_a_file_missing_from_storage_is_404_not_500(client):
+    clip = make_clip()  # its media names point at files that were never written
+    assert client.get(clip.video.url).status_code == 404

@@ -38,6 +38,7 @@ def test_ticking_themes_ors_them_and_counts_published_clips(client):
     assert sorted(titles(response)) == ["Auto", "Both", "Fast"]
     assert response.context["selected"] == ["performance", "autopilot"]
     counts = {t.slug: t.published_count for t in response.context["themes"]}
+    assert list(counts) == ["performance", "autopilot", "technology", "weekend", "design"]
     assert counts == {"performance": 2, "autopilot": 2, "technology": 0, "weekend": 1, "design": 0}
     html = response.content.decode()
     assert re.search(r'value="performance"\s+checked', html)
@@ -120,9 +121,9 @@ def test_clip_page_shows_the_player_and_details(client):
 
 def test_clip_url_may_carry_its_slug_and_a_wrong_slug_redirects(client):
     clip = make_clip(title="Night drive")
-    assert clip.get_absolute_url() == f"/fr/clips/{clip.pk}-night-drive/"
+    assert clip.get_absolute_url() == f"/en/clips/{clip.pk}-night-drive/"
     assert client.get(clip.get_absolute_url()).status_code == 200
-    wrong = client.get(f"/fr/clips/{clip.pk}-something-else/")
+    wrong = client.get(f"/en/clips/{clip.pk}-something-else/")
     assert wrong.status_code == 301 and wrong["Location"] == clip.get_absolute_url()
 
 

@@ -10,6 +10,7 @@ from django.db import transaction
 from gallery import processing
 from gallery.models import Clip, Theme
 from gallery.synth import synthesize
+from gallery.themes import ensure_default_themes
 
 TITLES = [
     "Lever de soleil sur le col", "Supercharger at dawn", "Autobahn, sans bruit", "Pluie sur Amsterdam",
@@ -63,10 +64,8 @@ class Command(BaseCommand):
             self.stdout.write("Clips exist already; no demo data added.")
             return
         rng = random.Random(seed)
+        ensure_default_themes(Theme)
         themes = list(Theme.objects.all())
-        if not themes:
-            self.stderr.write("No themes: run migrate first.")
-            return
         offset = Clip.objects.count()
         with tempfile.TemporaryDirectory(prefix="demo-") as tmp:
             jobs = []

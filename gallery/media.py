@@ -1,0 +1,563 @@
+"""Probe, poster, thumbnails and transcode for uploaded clips: plain functions on files.
+
+Pure Python on PyAV and Pillow; nothing here imports Django. Rotation is counted clockwise,
+like a phone's legacy "rotate" tag: a portrait iPhone clip stores landscape pixels with
+rotation 90 (FFmpeg's display matrix reads -90, counter-clockwise).
+"""
+
+import os
+from contextlib import ExitStack
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+from PIL import Image as PILImage
+
+# Only demuxers for real audio/video containers: image, text (tty), playlist (hls, concat)
+# and other exotic demuxers never run on an upload, so a renamed PNG or a playlist that
+# points at other files is refused before any of it is read.
+FORMAT_WHITELIST = ",".join([
+    "mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm", "avi", "mpegts", "mpeg", "flv", "asf", "ogg",
+    "mp3", "wav", "flac", "aac",
+])
+OPEN_OPTIONS = {"format_whitelist": FORMAT_WHITELIST, "protocol_whitelist": "file"}
+
+POSTER_MAX_WIDTH = 1280
+# Packets read after a seek before we call a spot undecodable; a few GOPs at most.
+PROBE_MAX_PACKETS = 400
+
+
+class MediaError(Exception):
+    """Raised for unusable input; .code is one of: "empty", "not_video", "audio_only", "corrupt", "too_long", "too_large"."""
+
+    CODES = ("empty", "not_video", "audio_only", "corrupt", "too_long", "too_large")
+
+    def __init__(self, code: str, detail: str = ""):
+        if code not in self.CODES:
+            raise ValueError(f"unknown MediaError code {code!r}")
+        super().__init__(f"{code}: {detail}" if detail else code)
+        self.code = code
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    duration: float  # seconds
+    width: int  # display size: after rotation (and pixel aspect ratio)
+    height: int
+    rotation: int  # 0/90/180/270 clockwise, as stored in the file
+    video_codec: str
+    audio_codec: str | None
+    fps: float
+    bit_depth: int
+
+
+@dataclass(frozen=True)
+class Image:
+    path: Path
+    width: int
+    height: int
+    format: str  # "webp" | "jpeg"
+
+
+@dataclass(frozen=True)
+class Poster:
+    poster: Image  # full-size JPEG poster (at most 1280 wide), upright
+    thumbnails: tuple[Image, ...]  # WebP and JPEG at each width, smallest first
+
+
+@dataclass(frozen=True)
+class Rendition:
+    path: Path
+    width: int
+    height: int
+    size: int
+    duration: float
+    label: str  # "720p" | "1080p"
+
+
+# --------------------------------------------------------------------------- probe
+
+
+def probe(path, *, max_seconds: float | None = None, max_side: int | None = None) -> ProbeResult:
+    """Judge a file by its content and describe its first video stream; raise MediaError if unusable."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError as error:
+        raise MediaError("not_video", str(error)) from error
+    if size == 0:
+        raise MediaError("empty")
+    with path.open("rb") as fh:
+        head = fh.read(512)
+
+    try:
+        container = av.open(str(path), options=OPEN_OPTIONS)
+    except av.FFmpegError as error:
+        # A known container that FFmpeg cannot open is damaged (e.g. an MP4 cut before its
+        # moov); anything else is simply not a video.
+        raise MediaError("corrupt" if _looks_like_media(head) else "not_video", str(error)) from error
+
+    with container:
+        vstream = _video_stream(container)
+        if vstream is None:
+            if container.streams.audio:
+                raise MediaError("audio_only")
+            raise MediaError("not_video", "no video stream")
+        if vstream.frames == 1:
+            raise MediaError("not_video", "a single picture")
+        cc = vstream.codec_context
+        if not cc.width or not cc.height:
+            raise MediaError("corrupt", "no picture size")
+        astream = _audio_stream(container)
+
+        stored_w, stored_h = cc.width, cc.height
+        sar = vstream.sample_aspect_ratio
+        if sar and sar.numerator > 0 and sar != 1:
+            stored_w = max(2, round(stored_w * sar))
+        if max_side and max(stored_w, stored_h) > max_side:
+            raise MediaError("too_large", f"{stored_w}x{stored_h} > {max_side}")
+
+        start = _start_seconds(container, vstream)
+        duration = container.duration / av.time_base if container.duration else 0.0
+        if duration <= 0 and vstream.duration and vstream.time_base:
+            duration = float(vstream.duration * vstream.time_base)
+        if duration <= 0:
+            # e.g. WebM from MediaRecorder has no duration header: demux (not decode) it.
+            duration = _scan_duration(container, vstream) - start
+        if duration <= 0:
+            raise MediaError("corrupt", "no duration")
+        if max_seconds and duration > max_seconds:
+            raise MediaError("too_long", f"{duration:.1f} s > {max_seconds} s")
+
+        _check_index(vstream, size)
+        if astream is not None:
+            _check_index(astream, size)
+        first = _decode_at(container, vstream, None)
+        if first is None:
+            raise MediaError("corrupt", "no decodable frame at the start")
+        # A damaged body: seek into it and decode one frame (bounded, never the whole file).
+        if duration > 1 and _decode_at(container, vstream, start + duration / 2) is None:
+            raise MediaError("corrupt", "nothing decodable in the middle of the clip")
+        # A cut file: its packets stop short of the duration in the header. Demuxing the
+        # last stretch is cheap; decoding it is not needed.
+        end = _last_packet_end(container, vstream, start + max(duration * 0.9, duration - 5))
+        if end is None or end - start < duration - max(0.5, duration * 0.02):
+            raise MediaError("corrupt", f"the data stops at {(end or start) - start:.1f} s of {duration:.1f} s")
+
+        rotation = _clockwise(first.rotation)
+        width, height = (stored_h, stored_w) if rotation in (90, 270) else (stored_w, stored_h)
+        rate = vstream.average_rate or vstream.guessed_rate or vstream.base_rate
+        return ProbeResult(
+            duration=round(duration, 3),
+            width=width,
+            height=height,
+            rotation=rotation,
+            video_codec=cc.name,
+            audio_codec=astream.codec_context.name if astream is not None else None,
+            fps=round(float(rate), 3) if rate else 0.0,
+            bit_depth=max(c.bits for c in first.format.components) if first.format.components else 8,
+        )
+
+
+def _looks_like_media(head: bytes) -> bool:
+    """Magic numbers of the audio/video containers we accept."""
+    return (
+        head[4:8] in (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip", b"pnot", b"styp", b"moof")
+        or head.startswith((b"\x1a\x45\xdf\xa3", b"OggS", b"FLV", b"ID3", b"fLaC", b"\x00\x00\x01\xba",
+                            b"\x30\x26\xb2\x75\x8e\x66\xcf\x11"))
+        or (head.startswith(b"RIFF") and head[8:12] in (b"AVI ", b"WAVE"))
+        or (len(head) > 188 and head[0] == 0x47 and head[188] == 0x47)
+    )
+
+
+def _video_stream(container):
+    # Cover art in an audio file is a one-picture "video" stream: not a video.
+    attached_pic = av.stream.Disposition.attached_pic
+    for stream in container.streams.video:
+        if not stream.disposition & attached_pic:
+            return stream
+    return None
+
+
+def _audio_stream(container):
+    return container.streams.audio[0] if container.streams.audio else None
+
+
+def _start_seconds(container, vstream):
+    if container.start_time is not None:
+        return container.start_time / av.time_base
+    if vstream.start_time is not None:
+        return float(vstream.start_time * vstream.time_base)
+    return 0.0
+
+
+def _scan_duration(container, vstream):
+    end = 0.0
+    try:
+        for packet in container.demux(vstream):
+            if packet.pts is not None:
+                end = max(end, float((packet.pts + (packet.duration or 0)) * packet.time_base))
+    except av.FFmpegError:
+        pass
+    container.seek(0)
+    return end
+
+
+def _check_index(stream, file_size):
+    """A sample table pointing past the end of the file means its body was cut off (MP4/MOV)."""
+    try:
+        entries = stream.index_entries
+        last = entries[len(entries) - 1] if len(entries) else None
+    except (AttributeError, IndexError):
+        return
+    if last is not None and last.pos >= 0 and last.pos + max(0, last.size) > file_size:
+        raise MediaError("corrupt", f"file cut at {file_size} bytes; samples go to {last.pos + last.size}")
+
+
+def _decode_at(container, stream, seconds, max_packets=PROBE_MAX_PACKETS):
+    """The first frame decodable from the keyframe before `seconds` (None: from the start), or None."""
+    try:
+        if seconds is not None:
+            container.seek(int(seconds / stream.time_base), stream=stream, backward=True)
+        else:
+            container.seek(0)
+        for count, packet in enumerate(container.demux(stream)):
+            for frame in packet.decode():
+                return frame
+            if count >= max_packets:
+                return None
+    except (av.FFmpegError, OSError):
+        return None
+    return None
+
+
+def _last_packet_end(container, vstream, seconds):
+    """End time of the last packet of any stream, demuxing from the keyframe before `seconds`."""
+    end = None
+    try:
+        container.seek(int(seconds / vstream.time_base), stream=vstream, backward=True)
+        for packet in container.demux():
+            ts = packet.pts if packet.pts is not None else packet.dts
+            if ts is not None and packet.size:
+                t = float((ts + (packet.duration or 0)) * packet.time_base)
+                end = t if end is None else max(end, t)
+    except (av.FFmpegError, OSError):
+        pass
+    return end
+
+
+def _clockwise(ccw_degrees):
+    """FFmpeg's counter-clockwise display angle to our clockwise 0/90/180/270."""
+    return (-round((ccw_degrees or 0) / 90) * 90) % 360
+
+
+# --------------------------------------------------------------------------- poster
+
+
+def frame_is_black(image) -> bool:
+    """True if nearly every pixel of a PIL image is near black (fade-in, lens cap, pocket)."""
+    gray = image.convert("L")
+    gray.thumbnail((128, 128))
+    histogram = gray.histogram()
+    dark = sum(histogram[:32])
+    return dark >= 0.98 * sum(histogram)
+
+
+def make_poster(src, out_dir, *, probe_result: ProbeResult | None = None, widths=(320, 640, 1280)) -> Poster:
+    """An upright JPEG poster from about a tenth in (skipping black frames) plus WebP/JPEG thumbnails."""
+    info = probe_result or probe(src)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    poster_w = min(info.width, POSTER_MAX_WIDTH)
+    poster_h = _even_or_one(info.height * poster_w / info.width, even=False)
+    # Scale in FFmpeg before rotating: stored pixels have the un-rotated shape.
+    sw, sh = (poster_h, poster_w) if info.rotation in (90, 270) else (poster_w, poster_h)
+
+    image = None
+    fallback = None
+    with av.open(str(src), options=OPEN_OPTIONS) as container:
+        vstream = _video_stream(container)
+        vstream.thread_type = "AUTO"
+        start = _start_seconds(container, vstream)
+        matrix = {"bt709": "ITU709", "bt601": "ITU601"}.get(_assumed_matrix(vstream.codec_context))
+        for fraction in (0.1, 0.2, 0.35, 0.5, 0.7, 0.9):
+            frame = _frame_near(container, vstream, start + info.duration * fraction, info.fps)
+            if frame is None:
+                continue
+            rgb = frame.reformat(sw, sh, format="rgb24", interpolation="BICUBIC", src_colorspace=matrix)
+            candidate = _upright(rgb.to_image(), info.rotation)
+            if not frame_is_black(candidate):
+                image = candidate
+                break
+            fallback = fallback or candidate
+    image = image or fallback
+    if image is None:
+        raise MediaError("corrupt", "no frame for a poster")
+
+    poster = Image(out_dir / "poster.jpg", image.width, image.height, "jpeg")
+    image.save(poster.path, "JPEG", quality=85, optimize=True, progressive=True)
+
+    wanted = sorted(set(widths))
+    fitting = [w for w in wanted if w <= info.width] or [min(wanted[0], info.width)]
+    thumbs = []
+    for w in fitting:
+        w = min(w, image.width)
+        h = max(1, round(image.height * w / image.width))
+        thumb = image if (w, h) == image.size else image.resize((w, h), PILImage.Resampling.LANCZOS)
+        webp = Image(out_dir / f"thumb-{w}.webp", w, h, "webp")
+        jpeg = Image(out_dir / f"thumb-{w}.jpg", w, h, "jpeg")
+        thumb.save(webp.path, "WEBP", quality=80, method=4)
+        thumb.save(jpeg.path, "JPEG", quality=82, optimize=True, progressive=True)
+        thumbs += [webp, jpeg]
+    return Poster(poster=poster, thumbnails=tuple(thumbs))
+
+
+def _frame_near(container, stream, seconds, fps, max_frames=150):
+    """The first frame at or after `seconds`, decoding on from the keyframe before it."""
+    last = None
+    tolerance = 0.5 / fps if fps else 0.02
+    try:
+        container.seek(max(0, int(seconds / stream.time_base)), stream=stream, backward=True)
+        decoded = 0
+        for frame in container.decode(stream):
+            last = frame
+            decoded += 1
+            if frame.time is None or frame.time >= seconds - tolerance or decoded >= max_frames:
+                return frame
+    except (av.FFmpegError, OSError):
+        pass
+    return last
+
+
+def _upright(image, rotation):
+    if rotation == 90:
+        return image.transpose(PILImage.Transpose.ROTATE_270)  # PIL turns counter-clockwise
+    if rotation == 180:
+        return image.transpose(PILImage.Transpose.ROTATE_180)
+    if rotation == 270:
+        return image.transpose(PILImage.Transpose.ROTATE_90)
+    return image
+
+
+# --------------------------------------------------------------------------- transcode
+
+RENDITION_SHORT_SIDES = {720: "720p", 1080: "1080p"}
+AUDIO_RATE = 48000
+AVCOL_BT709 = 1  # AVColorPrimaries / AVColorTransferCharacteristic / AVColorSpace
+AVCOL_SPC_UNSPECIFIED = 2
+AVCOL_RANGE_MPEG = 1
+
+
+def transcode(src, out_dir, *, probe_result: ProbeResult | None = None, heights=(720, 1080),
+              crf: int = 23, preset: str = "veryfast") -> list[Rendition]:
+    """Upright H.264 High/AAC MP4 renditions (moov first, no source metadata) in one decoding pass.
+
+    A source without sound gives renditions without an audio track (no invented silence).
+    """
+    info = probe_result or probe(src)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    targets = _rendition_sizes(info.width, info.height, heights)
+
+    with av.open(str(src), options=OPEN_OPTIONS) as inp, ExitStack() as closing:
+        vin = _video_stream(inp)
+        ain = _audio_stream(inp)
+        vin.thread_type = "AUTO"
+        origin = _start_seconds(inp, vin)
+        rate = vin.average_rate or vin.guessed_rate or Fraction(30)
+
+        outputs = []
+        for label, (w, h) in targets:
+            path = out_dir / f"{label}.mp4"
+            # Fresh containers carry only what we set: no source tags, GPS, chapters or dates.
+            out = closing.enter_context(av.open(str(path), "w", format="mp4",
+                                                options={"movflags": "+faststart"}))
+            outputs.append(_Output(label, path, out, _add_h264(out, vin, rate, w, h, crf, preset),
+                                   _add_aac(out) if ain is not None else None))
+
+        graph, sinks = _video_graph(vin, info.rotation, [size for _, size in targets])
+        resampler = av.AudioResampler(format="fltp", layout="stereo", rate=AUDIO_RATE, frame_size=1024)
+        v_origin = round(origin / vin.time_base)
+        last_vpts = None
+        audio_next = None  # next audio pts, in samples at AUDIO_RATE
+        bad_packets = 0
+
+        for packet in inp.demux(*([vin] + ([ain] if ain is not None else []))):
+            try:
+                frames = packet.decode()
+            except av.InvalidDataError:
+                # One damaged packet should not cost the whole clip; many mean a broken file.
+                bad_packets += 1
+                if bad_packets > 50:
+                    raise MediaError("corrupt", "too many undecodable packets") from None
+                continue
+            for frame in frames:
+                if packet.stream is vin:
+                    # Keep the source's own timing (phone clips are VFR), rebased to start at 0.
+                    pts = frame.pts if frame.pts is not None else (last_vpts or 0) + 1 + v_origin
+                    pts -= v_origin
+                    if last_vpts is not None and pts <= last_vpts:
+                        pts = last_vpts + 1
+                    frame.pts = last_vpts = pts
+                    graph.push(frame)
+                    _drain_video(sinks, outputs)
+                else:
+                    if audio_next is None:
+                        # Audio keeps its offset against the video, so A/V stay in sync.
+                        t = frame.time if frame.time is not None else origin
+                        audio_next = max(0, round((t - origin) * AUDIO_RATE))
+                    frame.pts = None  # from here the running sample count is the clock
+                    audio_next = _encode_audio(resampler.resample(frame), outputs, audio_next)
+        if last_vpts is None:
+            raise MediaError("corrupt", "no decodable video frame")
+
+        graph.push(None)
+        _drain_video(sinks, outputs)
+        if audio_next is not None:
+            _encode_audio(resampler.resample(None), outputs, audio_next)
+        for o in outputs:
+            for stream in (o.vstream, o.astream):
+                if stream is not None:
+                    for packet in stream.encode():
+                        o.container.mux(packet)
+            o.container.close()
+    return [_describe(o) for o in outputs]
+
+
+def _add_h264(out, vin, rate, width, height, crf, preset):
+    stream = out.add_stream("libx264", rate=rate)
+    stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+    cc = stream.codec_context
+    cc.time_base = vin.time_base
+    cc.gop_size = max(1, round(2 * float(rate)))  # a keyframe every ~2 s: quick seeking
+    cc.thread_type = "AUTO"
+    cc.thread_count = 0
+    # The graph converts to BT.709 limited range; say so, or players guess by frame size.
+    cc.color_primaries = cc.color_trc = cc.colorspace = AVCOL_BT709
+    cc.color_range = AVCOL_RANGE_MPEG
+    stream.options = {"preset": preset, "crf": str(crf), "profile": "high"}
+    return stream
+
+
+def _add_aac(out):
+    stream = out.add_stream("aac", rate=AUDIO_RATE)
+    stream.layout = "stereo"
+    stream.bit_rate = 128000
+    return stream
+
+
+@dataclass
+class _Output:
+    label: str
+    path: Path
+    container: object
+    vstream: object
+    astream: object
+
+
+def _rendition_sizes(width, height, heights):
+    """[(label, (w, h))]: the short side at most each target; never upscaled; the first always made."""
+    short = min(width, height)
+    result = []
+    for target in sorted(heights):
+        label = RENDITION_SHORT_SIDES.get(target, f"{target}p")
+        if result and short < target:
+            continue
+        scale = min(1.0, target / short)
+        result.append((label, (_even_or_one(width * scale), _even_or_one(height * scale))))
+    return result
+
+
+def _even_or_one(value, even=True):
+    value = max(1, round(value))
+    if even:
+        value = max(2, value - value % 2)
+    return value
+
+
+def _video_graph(vin, rotation, sizes, threads=0):
+    """buffer -> turn upright -> split -> scale per rendition -> sinks."""
+    graph = av.filter.Graph()
+    graph.threads = threads
+    node = graph.add_buffer(template=vin, time_base=vin.time_base)
+    chain = []
+    if rotation == 90:
+        chain.append(("transpose", "clock"))
+    elif rotation == 270:
+        chain.append(("transpose", "cclock"))
+    elif rotation == 180:
+        chain += [("hflip", None), ("vflip", None)]
+    # The pixels are upright after this, so no source side data may follow them into the
+    # encoder: no display matrix, captions, SEI user data or HDR metadata.
+    chain.append(("sidedata", "mode=delete"))
+    for name, args in chain:
+        nxt = graph.add(name, args)
+        node.link_to(nxt)
+        node = nxt
+    if len(sizes) > 1:
+        split = graph.add("split", str(len(sizes)))
+        node.link_to(split)
+    sinks = []
+    in_matrix = _assumed_matrix(vin.codec_context) or "auto"
+    for index, (w, h) in enumerate(sizes):
+        scale = graph.add("scale", f"{w}:{h}:flags=bicubic:in_color_matrix={in_matrix}"
+                                   ":out_color_matrix=bt709:out_range=tv")
+        if len(sizes) > 1:
+            split.link_to(scale, index, 0)
+        else:
+            node.link_to(scale)
+        # setsar=1: display size == pixel size in the rendition, even for anamorphic sources.
+        setsar = graph.add("setsar", "1")
+        fmt = graph.add("format", "yuv420p")
+        sink = graph.add("buffersink")
+        scale.link_to(setsar)
+        setsar.link_to(fmt)
+        fmt.link_to(sink)
+        sinks.append(sink)
+    graph.configure()
+    return graph, sinks
+
+
+def _assumed_matrix(cc):
+    """The YUV matrix of an untagged source as players assume it (by size); None if tagged."""
+    if cc.colorspace != AVCOL_SPC_UNSPECIFIED:
+        return None
+    return "bt709" if max(cc.width, cc.height) >= 1280 or min(cc.width, cc.height) >= 720 else "bt601"
+
+
+def _drain_video(sinks, outputs):
+    for sink, output in zip(sinks, outputs, strict=True):
+        while True:
+            try:
+                frame = sink.pull()
+            except (av.BlockingIOError, av.EOFError):
+                break
+            # The decoder's I/P/B marks would force x264's frame types; let it choose.
+            frame.pict_type = av.video.frame.PictureType.NONE
+            for packet in output.vstream.encode(frame):
+                output.container.mux(packet)
+
+
+def _encode_audio(frames, outputs, next_pts):
+    for frame in frames:
+        frame.time_base = Fraction(1, AUDIO_RATE)
+        for output in outputs:
+            if output.astream is None:
+                continue
+            frame.pts = next_pts
+            for packet in output.astream.encode(frame):
+                output.container.mux(packet)
+        next_pts += frame.samples
+    return next_pts
+
+
+def _describe(output):
+    with av.open(str(output.path)) as check:
+        stream = check.streams.video[0]
+        duration = check.duration / av.time_base if check.duration else 0.0
+        width, height = stream.codec_context.width, stream.codec_context.height
+    return Rendition(path=output.path, width=width, height=height, size=os.path.getsize(output.path),
+                     duration=round(duration, 3), label=output.label)

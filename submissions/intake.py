@@ -1,0 +1,52 @@
+"""Turn what an owner sent into a Submission and clips waiting for processing."""
+
+import logging
+from pathlib import Path
+
+from django.core.files import File
+from django.db import transaction
+from django.utils import timezone
+
+from gallery.models import Clip
+from gallery.storage import private_storage
+from gallery.tasks import process_clip
+from submissions import notifications
+from submissions.models import Submission
+
+log = logging.getLogger(__name__)
+
+
+def store_original(path, *, name):
+    """Copy an owner's file into private storage; returns the stored name."""
+    suffix = Path(name).suffix.lower()[:8] or ".bin"
+    with open(path, "rb") as fh:
+        return private_storage().save(f"originals/{timezone.now():%Y/%m}/clip{suffix}", File(fh))
+
+
+def create_web_submission(data, *, upload_path, upload_name, language):
+    """Store the upload privately, then record the submission and its clip in one transaction."""
+    stored = store_original(upload_path, name=upload_name)
+    try:
+        with transaction.atomic():
+            submission = Submission.objects.create(
+                email=data["email"], language=language, source=Submission.Source.WEB
+            )
+            submission.give_consent()
+            clip = Clip.objects.create(
+                title=data["title"],
+                description=data["description"],
+                credit_name=data["credit_name"],
+                credit_country=data["credit_country"],
+                language=language,
+                source=Clip.Source.WEB,
+                submission=submission,
+                original=stored,
+            )
+            clip.themes.set(data["themes"])
+            transaction.on_commit(lambda: process_clip.enqueue(clip.pk))
+            transaction.on_commit(lambda: notifications.send_receipt(submission), robust=True)
+    except BaseException:
+        # Nothing half-made stays behind: the row is rolled back, so the file goes too.
+        private_storage().delete(stored)
+        raise
+    return submission

@@ -1,0 +1,110 @@
+import pytest
+from django.core import mail
+
+from gallery.models import Clip
+from submissions.models import Submission
+from tests.factories import make_clip
+
+pytestmark = pytest.mark.django_db
+
+
+def owned_clip(*, status=Clip.Status.REVIEW, video=None, consent=True, language="en"):
+    submission = Submission.objects.create(email="owner@example.org", language=language)
+    if consent:
+        submission.give_consent()
+    clip = make_clip(status=Clip.Status.PROCESSING, video=video)
+    Clip.objects.filter(pk=clip.pk).update(submission=submission)
+    clip.refresh_from_db()
+    if status != Clip.Status.PROCESSING:
+        if video is not None:
+            from gallery import processing
+
+            processing.process(clip)
+        else:
+            make_processed(clip)
+        clip.refresh_from_db()
+    if status == Clip.Status.PUBLISHED:
+        clip.approve(by=None)
+    elif status == Clip.Status.REJECTED:
+        clip.reject(by=None, reason="Out of focus")
+    return submission, clip
+
+
+def make_processed(clip):
+    clip.mark_processed(video=f"clips/{clip.pk}/x/720p.mp4", poster=f"clips/{clip.pk}/x/poster.jpg",
+                        thumbnails=[], duration=3, width=640, height=360, size=10)
+
+
+def test_status_page_shows_each_state(client):
+    submission, clip = owned_clip(status=Clip.Status.REJECTED)
+    html = client.get(submission.get_status_url()).content.decode()
+    assert clip.title in html and "Rejected" in html and "Out of focus" in html
+    assert "owner@example.org" not in html
+
+
+def test_forged_or_unknown_tokens_are_404(client):
+    submission, _ = owned_clip()
+    good = submission.signed_token
+    for bad in (good[:-2] + "xx", submission.token, "abc", good + "x"):
+        assert client.get(f"/en/my/{bad}/").status_code == 404
+
+
+def test_withdrawal_asks_first_then_removes_clip_and_files(client, sample_video, media_storage,
+                                                        django_capture_on_commit_callbacks):
+    submission, clip = owned_clip(status=Clip.Status.PUBLISHED, video=sample_video)
+    public_files = [media_storage / "public" / name for name in clip.media_names]
+    original = media_storage / "private" / clip.original.name
+    assert all(p.exists() for p in public_files) and original.exists()
+    assert client.get(clip.get_absolute_url()).status_code == 200
+
+    url = submission.get_status_url()
+    confirm = client.post(url, {"action": "withdraw", "clip": clip.pk})
+    assert confirm.status_code == 200 and "cannot be undone" in confirm.content.decode()
+    assert Clip.objects.get(pk=clip.pk).status == Clip.Status.PUBLISHED
+
+    with django_capture_on_commit_callbacks(execute=True):
+        done = client.post(url, {"action": "withdraw", "clip": clip.pk, "confirm": "1"})
+    assert done.status_code == 302
+    clip.refresh_from_db()
+    assert clip.status == Clip.Status.WITHDRAWN
+    assert client.get(f"/en/clips/{clip.pk}/").status_code == 404
+    assert not any(p.exists() for p in public_files) and not original.exists()
+    assert "withdrawn" in client.get(done["Location"]).content.decode()
+
+
+def test_cannot_withdraw_someone_elses_clip(client):
+    mine, _ = owned_clip()
+    _, theirs = owned_clip()
+    response = client.post(mine.get_status_url(), {"action": "withdraw", "clip": theirs.pk, "confirm": "1"})
+    assert response.status_code == 404
+    assert Clip.objects.get(pk=theirs.pk).status == Clip.Status.REVIEW
+
+
+def test_consent_on_the_status_page_unblocks_approval(client):
+    submission, clip = owned_clip(consent=False)
+    from gallery.models import IllegalTransition
+
+    with pytest.raises(IllegalTransition, match="licence terms"):
+        clip.approve(by=None)
+    client.post(submission.get_status_url(), {"action": "consent", "consent": "on"})
+    clip = Clip.objects.get(pk=clip.pk)
+    clip.approve(by=None)
+    assert clip.status == Clip.Status.PUBLISHED
+
+
+def test_owner_hears_of_publication_and_rejection_in_their_language(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        _, published = owned_clip(status=Clip.Status.PUBLISHED, language="fr")
+        _, rejected = owned_clip(status=Clip.Status.REJECTED, language="en")
+    subjects = sorted(m.subject for m in mail.outbox)
+    assert any(published.title in s for s in subjects)
+    rejection = next(m for m in mail.outbox if rejected.title in m.subject)
+    assert "Out of focus" in rejection.body and "not accepted" in rejection.subject
+    publication = next(m for m in mail.outbox if published.title in m.subject)
+    assert f"/fr/clips/{published.pk}-" in publication.body
+
+
+def test_terms_page(client, settings):
+    response = client.get("/en/terms/")
+    assert response.status_code == 200
+    assert settings.TERMS_VERSION in response.content.decode()
