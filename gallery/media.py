@@ -17,19 +17,31 @@ from PIL import Image as PILImage
 # Only demuxers for real audio/video containers: image, text (tty), playlist (hls, concat)
 # and other exotic demuxers never run on an upload, so a renamed PNG or a playlist that
 # points at other files is refused before any of it is read.
-FORMAT_WHITELIST = ",".join([
-    "mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm", "avi", "mpegts", "mpeg", "flv", "asf", "ogg",
-    "mp3", "wav", "flac", "aac",
-])
+FORMAT_WHITELIST = ",".join(
+    [
+        "mov,mp4,m4a,3gp,3g2,mj2",
+        "matroska,webm",
+        "avi",
+        "mpegts",
+        "mpeg",
+        "flv",
+        "asf",
+        "ogg",
+        "mp3",
+        "wav",
+        "flac",
+        "aac",
+    ]
+)
 OPEN_OPTIONS = {"format_whitelist": FORMAT_WHITELIST, "protocol_whitelist": "file"}
 
 POSTER_MAX_WIDTH = 1280
-# Packets read after a seek before we call a spot undecodable; a few GOPs at most.
+# Packets demuxed after a seek before giving up on a spot: bounds probe's time.
 PROBE_MAX_PACKETS = 400
 
 
 class MediaError(Exception):
-    """Raised for unusable input; .code is one of: "empty", "not_video", "audio_only", "corrupt", "too_long", "too_large"."""
+    """Raised for unusable input; .code is one of CODES."""
 
     CODES = ("empty", "not_video", "audio_only", "corrupt", "too_long", "too_large")
 
@@ -64,7 +76,8 @@ class Image:
 @dataclass(frozen=True)
 class Poster:
     poster: Image  # full-size JPEG poster (at most 1280 wide), upright
-    thumbnails: tuple[Image, ...]  # WebP and JPEG at each width, smallest first
+    # WebP and JPEG per width, smallest first; named thumb-<actual width>.webp/.jpg
+    thumbnails: tuple[Image, ...]
 
 
 @dataclass(frozen=True)
@@ -81,7 +94,7 @@ class Rendition:
 
 
 def probe(path, *, max_seconds: float | None = None, max_side: int | None = None) -> ProbeResult:
-    """Judge a file by its content and describe its first video stream; raise MediaError if unusable."""
+    """Judge a file by its content and describe its video; raise MediaError if unusable."""
     path = Path(path)
     try:
         size = path.stat().st_size
@@ -97,7 +110,9 @@ def probe(path, *, max_seconds: float | None = None, max_side: int | None = None
     except av.FFmpegError as error:
         # A known container that FFmpeg cannot open is damaged (e.g. an MP4 cut before its
         # moov); anything else is simply not a video.
-        raise MediaError("corrupt" if _looks_like_media(head) else "not_video", str(error)) from error
+        raise MediaError(
+            "corrupt" if _looks_like_media(head) else "not_video", str(error)
+        ) from error
 
     with container:
         vstream = _video_stream(container)
@@ -137,14 +152,16 @@ def probe(path, *, max_seconds: float | None = None, max_side: int | None = None
         first = _decode_at(container, vstream, None)
         if first is None:
             raise MediaError("corrupt", "no decodable frame at the start")
-        # A damaged body: seek into it and decode one frame (bounded, never the whole file).
+        # A damaged body: seek into the middle and decode up to it (bounded to ~a GOP).
         if duration > 1 and _decode_at(container, vstream, start + duration / 2) is None:
             raise MediaError("corrupt", "nothing decodable in the middle of the clip")
         # A cut file: its packets stop short of the duration in the header. Demuxing the
         # last stretch is cheap; decoding it is not needed.
         end = _last_packet_end(container, vstream, start + max(duration * 0.9, duration - 5))
         if end is None or end - start < duration - max(0.5, duration * 0.02):
-            raise MediaError("corrupt", f"the data stops at {(end or start) - start:.1f} s of {duration:.1f} s")
+            raise MediaError(
+                "corrupt", f"the data stops at {(end or start) - start:.1f} s of {duration:.1f} s"
+            )
 
         rotation = _clockwise(first.rotation)
         width, height = (stored_h, stored_w) if rotation in (90, 270) else (stored_w, stored_h)
@@ -157,16 +174,28 @@ def probe(path, *, max_seconds: float | None = None, max_side: int | None = None
             video_codec=cc.name,
             audio_codec=astream.codec_context.name if astream is not None else None,
             fps=round(float(rate), 3) if rate else 0.0,
-            bit_depth=max(c.bits for c in first.format.components) if first.format.components else 8,
+            bit_depth=max(c.bits for c in first.format.components)
+            if first.format.components
+            else 8,
         )
 
 
 def _looks_like_media(head: bytes) -> bool:
     """Magic numbers of the audio/video containers we accept."""
     return (
-        head[4:8] in (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip", b"pnot", b"styp", b"moof")
-        or head.startswith((b"\x1a\x45\xdf\xa3", b"OggS", b"FLV", b"ID3", b"fLaC", b"\x00\x00\x01\xba",
-                            b"\x30\x26\xb2\x75\x8e\x66\xcf\x11"))
+        head[4:8]
+        in (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip", b"pnot", b"styp", b"moof")
+        or head.startswith(
+            (
+                b"\x1a\x45\xdf\xa3",
+                b"OggS",
+                b"FLV",
+                b"ID3",
+                b"fLaC",
+                b"\x00\x00\x01\xba",
+                b"\x30\x26\xb2\x75\x8e\x66\xcf\x11",
+            )
+        )
         or (head.startswith(b"RIFF") and head[8:12] in (b"AVI ", b"WAVE"))
         or (len(head) > 188 and head[0] == 0x47 and head[188] == 0x47)
     )
@@ -213,24 +242,39 @@ def _check_index(stream, file_size):
     except (AttributeError, IndexError):
         return
     if last is not None and last.pos >= 0 and last.pos + max(0, last.size) > file_size:
-        raise MediaError("corrupt", f"file cut at {file_size} bytes; samples go to {last.pos + last.size}")
+        raise MediaError(
+            "corrupt", f"file cut at {file_size} bytes; samples go to {last.pos + last.size}"
+        )
 
 
-def _decode_at(container, stream, seconds, max_packets=PROBE_MAX_PACKETS):
-    """The first frame decodable from the keyframe before `seconds` (None: from the start), or None."""
+def _decode_at(container, stream, seconds, max_frames=90):
+    """A frame decoded at `seconds` (None: the first frame), or None if the data there is bad.
+
+    From the keyframe before `seconds` every packet is decoded up to it (at most `max_frames`
+    frames, so a long GOP stays cheap): damage anywhere in that stretch shows as an error.
+    """
+    frame = None
     try:
-        if seconds is not None:
-            container.seek(int(seconds / stream.time_base), stream=stream, backward=True)
-        else:
-            container.seek(0)
+        container.seek(
+            0 if seconds is None else int(seconds / stream.time_base), stream=stream, backward=True
+        )
+        decoded = 0
         for count, packet in enumerate(container.demux(stream)):
             for frame in packet.decode():
-                return frame
-            if count >= max_packets:
-                return None
+                decoded += 1
+                if (
+                    seconds is None
+                    or frame.time is None
+                    or frame.time >= seconds
+                    or decoded >= max_frames
+                ):
+                    return frame
+            if count >= PROBE_MAX_PACKETS:
+                break
     except (av.FFmpegError, OSError):
         return None
-    return None
+    # The stream ended first (e.g. sound outlasting the picture): cut files fail the end check.
+    return frame
 
 
 def _last_packet_end(container, vstream, seconds):
@@ -265,8 +309,10 @@ def frame_is_black(image) -> bool:
     return dark >= 0.98 * sum(histogram)
 
 
-def make_poster(src, out_dir, *, probe_result: ProbeResult | None = None, widths=(320, 640, 1280)) -> Poster:
-    """An upright JPEG poster from about a tenth in (skipping black frames) plus WebP/JPEG thumbnails."""
+def make_poster(
+    src, out_dir, *, probe_result: ProbeResult | None = None, widths=(320, 640, 1280)
+) -> Poster:
+    """An upright JPEG poster from about a tenth in (never black) plus WebP/JPEG thumbnails."""
     info = probe_result or probe(src)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -287,7 +333,9 @@ def make_poster(src, out_dir, *, probe_result: ProbeResult | None = None, widths
             frame = _frame_near(container, vstream, start + info.duration * fraction, info.fps)
             if frame is None:
                 continue
-            rgb = frame.reformat(sw, sh, format="rgb24", interpolation="BICUBIC", src_colorspace=matrix)
+            rgb = frame.reformat(
+                sw, sh, format="rgb24", interpolation="BICUBIC", src_colorspace=matrix
+            )
             candidate = _upright(rgb.to_image(), info.rotation)
             if not frame_is_black(candidate):
                 image = candidate
@@ -321,10 +369,8 @@ def _frame_near(container, stream, seconds, fps, max_frames=150):
     tolerance = 0.5 / fps if fps else 0.02
     try:
         container.seek(max(0, int(seconds / stream.time_base)), stream=stream, backward=True)
-        decoded = 0
-        for frame in container.decode(stream):
+        for decoded, frame in enumerate(container.decode(stream), 1):
             last = frame
-            decoded += 1
             if frame.time is None or frame.time >= seconds - tolerance or decoded >= max_frames:
                 return frame
     except (av.FFmpegError, OSError):
@@ -351,8 +397,15 @@ AVCOL_SPC_UNSPECIFIED = 2
 AVCOL_RANGE_MPEG = 1
 
 
-def transcode(src, out_dir, *, probe_result: ProbeResult | None = None, heights=(720, 1080),
-              crf: int = 23, preset: str = "veryfast") -> list[Rendition]:
+def transcode(
+    src,
+    out_dir,
+    *,
+    probe_result: ProbeResult | None = None,
+    heights=(720, 1080),
+    crf: int = 23,
+    preset: str = "veryfast",
+) -> list[Rendition]:
     """Upright H.264 High/AAC MP4 renditions (moov first, no source metadata) in one decoding pass.
 
     A source without sound gives renditions without an audio track (no invented silence).
@@ -373,13 +426,23 @@ def transcode(src, out_dir, *, probe_result: ProbeResult | None = None, heights=
         for label, (w, h) in targets:
             path = out_dir / f"{label}.mp4"
             # Fresh containers carry only what we set: no source tags, GPS, chapters or dates.
-            out = closing.enter_context(av.open(str(path), "w", format="mp4",
-                                                options={"movflags": "+faststart"}))
-            outputs.append(_Output(label, path, out, _add_h264(out, vin, rate, w, h, crf, preset),
-                                   _add_aac(out) if ain is not None else None))
+            out = closing.enter_context(
+                av.open(str(path), "w", format="mp4", options={"movflags": "+faststart"})
+            )
+            outputs.append(
+                _Output(
+                    label,
+                    path,
+                    out,
+                    _add_h264(out, vin, rate, w, h, crf, preset),
+                    _add_aac(out) if ain is not None else None,
+                )
+            )
 
         graph, sinks = _video_graph(vin, info.rotation, [size for _, size in targets])
-        resampler = av.AudioResampler(format="fltp", layout="stereo", rate=AUDIO_RATE, frame_size=1024)
+        resampler = av.AudioResampler(
+            format="fltp", layout="stereo", rate=AUDIO_RATE, frame_size=1024
+        )
         v_origin = round(origin / vin.time_base)
         last_vpts = None
         audio_next = None  # next audio pts, in samples at AUDIO_RATE
@@ -459,7 +522,7 @@ class _Output:
 
 
 def _rendition_sizes(width, height, heights):
-    """[(label, (w, h))]: the short side at most each target; never upscaled; the first always made."""
+    """[(label, (w, h))]: short side at most each target, never upscaled, the first always made."""
     short = min(width, height)
     result = []
     for target in sorted(heights):
@@ -503,8 +566,11 @@ def _video_graph(vin, rotation, sizes, threads=0):
     sinks = []
     in_matrix = _assumed_matrix(vin.codec_context) or "auto"
     for index, (w, h) in enumerate(sizes):
-        scale = graph.add("scale", f"{w}:{h}:flags=bicubic:in_color_matrix={in_matrix}"
-                                   ":out_color_matrix=bt709:out_range=tv")
+        scale = graph.add(
+            "scale",
+            f"{w}:{h}:flags=bicubic:in_color_matrix={in_matrix}"
+            ":out_color_matrix=bt709:out_range=tv",
+        )
         if len(sizes) > 1:
             split.link_to(scale, index, 0)
         else:
@@ -525,7 +591,9 @@ def _assumed_matrix(cc):
     """The YUV matrix of an untagged source as players assume it (by size); None if tagged."""
     if cc.colorspace != AVCOL_SPC_UNSPECIFIED:
         return None
-    return "bt709" if max(cc.width, cc.height) >= 1280 or min(cc.width, cc.height) >= 720 else "bt601"
+    return (
+        "bt709" if max(cc.width, cc.height) >= 1280 or min(cc.width, cc.height) >= 720 else "bt601"
+    )
 
 
 def _drain_video(sinks, outputs):
@@ -559,5 +627,11 @@ def _describe(output):
         stream = check.streams.video[0]
         duration = check.duration / av.time_base if check.duration else 0.0
         width, height = stream.codec_context.width, stream.codec_context.height
-    return Rendition(path=output.path, width=width, height=height, size=os.path.getsize(output.path),
-                     duration=round(duration, 3), label=output.label)
+    return Rendition(
+        path=output.path,
+        width=width,
+        height=height,
+        size=os.path.getsize(output.path),
+        duration=round(duration, 3),
+        label=output.label,
+    )

@@ -18,15 +18,33 @@ from PIL import Image, ImageDraw, ImageFont
 # Saturated red, far from any scene colour (skies are blue to violet, the road grey).
 MARKER_RGB = (225, 25, 25)
 
-CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".m4a": "ipod", ".mov": "mov", ".mkv": "matroska",
-              ".webm": "webm"}
+CONTAINERS = {
+    ".mp4": "mp4",
+    ".m4v": "mp4",
+    ".m4a": "ipod",
+    ".mov": "mov",
+    ".mkv": "matroska",
+    ".webm": "webm",
+}
 CODECS = {"h264": "libx264", "hevc": "libx265", "hevc10": "libx265", "vp9": "libvpx-vp9"}
 SAMPLE_RATE = 48000
 
 
-def synthesize(path, *, seconds: float = 2.0, width: int = 320, height: int = 180, fps: int = 25,
-               title: str = "", seed: int = 0, codec: str = "h264", rotation: int = 0,
-               audio: bool = True, video: bool = True, metadata: dict | None = None) -> Path:
+def synthesize(
+    path,
+    *,
+    seconds: float = 2.0,
+    width: int = 320,
+    height: int = 180,
+    fps: int = 25,
+    title: str = "",
+    seed: int = 0,
+    codec: str = "h264",
+    rotation: int = 0,
+    audio: bool = True,
+    video: bool = True,
+    metadata: dict | None = None,
+) -> Path:
     """Write a clip to `path` (container from the suffix) and return its Path.
 
     `width` x `height` is the stored frame size; `rotation` (0/90/180/270, clockwise, like a
@@ -65,11 +83,15 @@ def synthesize(path, *, seconds: float = 2.0, width: int = 320, height: int = 18
     with av.open(str(path), "w", format=container_format, options=options) as out:
         out.metadata.update(metadata)
         vstream = _add_video(out, codec, width, height, fps, rotation) if video else None
-        astream = _add_audio(out, "libopus" if container_format == "webm" else "aac") if audio else None
+        astream = (
+            _add_audio(out, "libopus" if container_format == "webm" else "aac") if audio else None
+        )
         scene = _Scene(width, height, rotation, fps, n_frames, title, seed) if video else None
 
         tone = 220.0 + (seed % 16) * 27.5
-        samples_total = round(n_frames / fps * SAMPLE_RATE) if video else round(seconds * SAMPLE_RATE)
+        samples_total = (
+            round(n_frames / fps * SAMPLE_RATE) if video else round(seconds * SAMPLE_RATE)
+        )
         chunk = 1024
         samples_done = 0
         # Interleave by time so the muxer never has to buffer much.
@@ -79,9 +101,13 @@ def synthesize(path, *, seconds: float = 2.0, width: int = 320, height: int = 18
             for packet in vstream.encode(frame):
                 out.mux(packet)
             while astream and samples_done < min(samples_total, (index + 1) * SAMPLE_RATE // fps):
-                samples_done = _mux_tone(out, astream, tone, samples_done, min(chunk, samples_total - samples_done))
+                samples_done = _mux_tone(
+                    out, astream, tone, samples_done, min(chunk, samples_total - samples_done)
+                )
         while astream and samples_done < samples_total:
-            samples_done = _mux_tone(out, astream, tone, samples_done, min(chunk, samples_total - samples_done))
+            samples_done = _mux_tone(
+                out, astream, tone, samples_done, min(chunk, samples_total - samples_done)
+            )
         for stream in (vstream, astream):
             if stream is not None:
                 for packet in stream.encode():
@@ -102,8 +128,13 @@ def _add_video(out, codec, width, height, fps, rotation):
         if out.format.name in ("mp4", "mov"):
             stream.codec_tag = "hvc1"  # what Apple players want (and iPhones write)
     else:
-        stream.options = {"deadline": "realtime", "cpu-used": "8", "row-mt": "1", "crf": "40",
-                          "b": "0"}
+        stream.options = {
+            "deadline": "realtime",
+            "cpu-used": "8",
+            "row-mt": "1",
+            "crf": "40",
+            "b": "0",
+        }
     if rotation:
         # PyAV's angle is counter-clockwise, as FFmpeg's display matrix reads back.
         stream.set_display_rotation(-rotation)
@@ -149,11 +180,11 @@ class _Scene:
 
         self.road_top = int(height * 0.62)
         ramp = np.linspace(0.0, 1.0, self.road_top, dtype=np.float32)[:, None]
-        sky = (np.array(top, np.float32) * (1 - ramp) + np.array(bottom, np.float32) * ramp)
+        sky = np.array(top, np.float32) * (1 - ramp) + np.array(bottom, np.float32) * ramp
         background = np.empty((height, width, 3), np.uint8)
         background[: self.road_top] = sky.astype(np.uint8)[:, None, :]
-        background[self.road_top:] = (88, 90, 94)
-        background[self.road_top: self.road_top + max(1, height // 90)] = (200, 200, 190)
+        background[self.road_top :] = (88, 90, 94)
+        background[self.road_top : self.road_top + max(1, height // 90)] = (200, 200, 190)
         self.background = background
         self.lane_y = (self.road_top + height) // 2
         self.lane_h = max(2, height // 60)
@@ -164,12 +195,16 @@ class _Scene:
     def frame(self, index):
         t = index / self.fps
         img = self.background.copy()
-        w, h = self.w, self.h
+        w = self.w
         # Lane dashes scroll against the car, so every frame differs.
         dash = max(8, w // 12)
         offset = int((t * self.speed * 1.5 * w) % (2 * dash))
         for x in range(-2 * dash + offset, w, 2 * dash):
-            img[self.lane_y: self.lane_y + self.lane_h, max(0, x): max(0, x + dash)] = (235, 235, 235)
+            img[self.lane_y : self.lane_y + self.lane_h, max(0, x) : max(0, x + dash)] = (
+                235,
+                235,
+                235,
+            )
         self._paste_car(img, t)
 
         if self.card is not None:
@@ -182,7 +217,7 @@ class _Scene:
             img = (img // 8).astype(np.uint8)  # a camera's dark first frame
 
         m = self.marker
-        img[m // 2: m // 2 + m, m // 2: m // 2 + m] = MARKER_RGB
+        img[m // 2 : m // 2 + m, m // 2 : m // 2 + m] = MARKER_RGB
         if self.rotation:
             # np.rot90 turns counter-clockwise; the player turns it back clockwise.
             img = np.rot90(img, k=self.rotation // 90)
@@ -194,12 +229,27 @@ class _Scene:
         sprite = Image.new("RGBA", (cw, ch), (0, 0, 0, 0))
         draw = ImageDraw.Draw(sprite)
         body_top = ch * 2 // 5
-        draw.rounded_rectangle((0, body_top, cw - 1, ch * 4 // 5), radius=max(1, ch // 8),
-                               fill=self.car_rgb)
-        draw.polygon([(cw * 0.22, body_top), (cw * 0.36, ch * 0.08), (cw * 0.68, ch * 0.08),
-                      (cw * 0.84, body_top)], fill=tuple(int(c * 0.8) for c in self.car_rgb))
-        draw.polygon([(cw * 0.30, body_top), (cw * 0.40, ch * 0.16), (cw * 0.64, ch * 0.16),
-                      (cw * 0.75, body_top)], fill=(170, 200, 225))
+        draw.rounded_rectangle(
+            (0, body_top, cw - 1, ch * 4 // 5), radius=max(1, ch // 8), fill=self.car_rgb
+        )
+        draw.polygon(
+            [
+                (cw * 0.22, body_top),
+                (cw * 0.36, ch * 0.08),
+                (cw * 0.68, ch * 0.08),
+                (cw * 0.84, body_top),
+            ],
+            fill=tuple(int(c * 0.8) for c in self.car_rgb),
+        )
+        draw.polygon(
+            [
+                (cw * 0.30, body_top),
+                (cw * 0.40, ch * 0.16),
+                (cw * 0.64, ch * 0.16),
+                (cw * 0.75, body_top),
+            ],
+            fill=(170, 200, 225),
+        )
         r = max(2, ch // 5)
         for cx in (cw * 0.22, cw * 0.78):
             draw.ellipse((cx - r, ch - 1 - 2 * r, cx + r, ch - 1), fill=(25, 25, 25))
@@ -215,9 +265,9 @@ class _Scene:
         x0, x1 = max(0, x), min(self.w, x + cw)
         if x1 <= x0 or y < 0:
             return
-        region = img[y: y + ch, x0:x1]
-        mask = alpha[:, x0 - x: x1 - x]
-        np.copyto(region, rgb[:, x0 - x: x1 - x], where=mask)
+        region = img[y : y + ch, x0:x1]
+        mask = alpha[:, x0 - x : x1 - x]
+        np.copyto(region, rgb[:, x0 - x : x1 - x], where=mask)
 
     def _title_card(self, title, hue):
         card = Image.new("RGB", (self.w, self.h), _rgb((hue + 0.5) % 1, 0.6, 0.45))
@@ -233,4 +283,3 @@ class _Scene:
 
 def _rgb(h, s, v):
     return tuple(int(round(c * 255)) for c in colorsys.hsv_to_rgb(h, s, v))
-

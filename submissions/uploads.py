@@ -13,6 +13,9 @@ class CappedUploadHandler(TemporaryFileUploadHandler):
     The view learns of a refusal from ``request.upload_too_large``.
     """
 
+    # Larger reads than Django's 64 KiB make the multipart parser much faster on big files.
+    chunk_size = 1024 * 1024
+
     def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
         self.received = 0
         # A body declared larger than the cap is refused at its first file chunk.
