@@ -206,3 +206,10 @@ TERMS_VERSION = "2026-11"
 
 # The public address of the site, for links in e-mails.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
+
+# Staff log-in: lock an account after this many failures within the window.
+AUTHENTICATION_BACKENDS = ["gallery.lockout.LockoutBackend"]
+LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", 5))
+LOGIN_LOCKOUT_MINUTES = int(os.environ.get("LOGIN_LOCKOUT_MINUTES", 15))
+# Media of rejected and withdrawn clips are deleted after this many days (manage.py purge_media).
+RETENTION_DAYS = int(os.environ.get("RETENTION_DAYS", 30))

@@ -1,9 +1,25 @@
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import SimpleListFilter
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.timesince import timesince
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
 
-from gallery.models import Clip, ClipTransition, IllegalTransition, Theme
+from gallery.lockout import LockoutAdminAuthenticationForm
+from gallery.models import Clip, ClipTransition, IllegalTransition, RejectionReason, Theme
+from gallery.templatetags.gallery import duration
+
+admin.site.login_form = LockoutAdminAuthenticationForm
+admin.site.site_header = _("La vie en Model 3: review")
+admin.site.site_title = _("La vie en Model 3")
 
 
 @admin.register(Theme)
@@ -14,35 +30,122 @@ class ThemeAdmin(admin.ModelAdmin):
 
 class TransitionInline(admin.TabularInline):
     model = ClipTransition
-    fields = ["at", "from_status", "to_status", "by", "reason"]
+    fields = ["at", "from_status", "to_status", "by", "reason_code", "reason"]
     readonly_fields = fields
     extra = 0
     can_delete = False
+    verbose_name_plural = _("history")
 
     def has_add_permission(self, request, obj=None):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class StatusFilter(SimpleListFilter):
+    """The list opens on the review queue; "all" shows every clip."""
+
+    title = _("status")
+    parameter_name = "status"
+    default = Clip.Status.REVIEW
+
+    def lookups(self, request, model_admin):
+        return [*Clip.Status.choices, ("all", _("All"))]
+
+    def value(self):
+        return super().value() or self.default
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value in Clip.Status.values:
+            return queryset.filter(status=value)
+        return queryset
+
+    def choices(self, changelist):
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+
+class DecisionForm(forms.Form):
+    """What a moderator says when refusing or unpublishing a clip."""
+
+    reason_code = forms.ChoiceField(label=_("Reason"), choices=[("", "—"), *RejectionReason.choices], required=False)
+    reason = forms.CharField(
+        label=_("Message to the owner"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Optional with a listed reason; required with “Another reason”."),
+    )
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("reason", "").strip() and data.get("reason_code") in ("", RejectionReason.OTHER):
+            raise forms.ValidationError(gettext("Choose a reason or write one."))
+        return data
+
 
 @admin.register(Clip)
 class ClipAdmin(admin.ModelAdmin):
-    list_display = ["title", "poster_thumb", "status", "featured", "credit_name", "credit_country", "created_at"]
-    list_filter = ["status", "themes", "featured", "source"]
-    search_fields = ["title"]
-    filter_horizontal = ["themes"]
-    readonly_fields = ["status", "published_at", "failure_reason", "duration", "width", "height"]
-    fields = [
-        "title", "description", "themes", "credit_name", "credit_country", "language",
-        "status", "published_at", "failure_reason", "duration", "width", "height",
+    list_display = [
+        "poster_thumb", "title", "waited", "length", "source", "authenticity", "consent",
+        "status", "featured",
     ]
+    list_display_links = ["poster_thumb", "title"]
+    list_filter = [StatusFilter, "themes", "featured", "source"]
+    search_fields = ["title", "credit_name"]
+    filter_horizontal = ["themes"]
+    fields = ["title", "description", "themes", "credit_name", "credit_country", "language"]
     inlines = [TransitionInline]
-    actions = ["approve", "reject", "feature", "unfeature", "retry"]
+    actions = ["approve", "reject", "unpublish", "feature", "unfeature", "retry"]
     list_per_page = 50
+    change_form_template = "admin/gallery/clip/change_form.html"
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request).select_related("submission")
+        inbound = getattr(Clip.submission.field.related_model, "inbound_emails", None)
+        if inbound is not None:
+            queryset = queryset.prefetch_related("submission__inbound_emails")
+        return queryset
+
+    def get_ordering(self, request):
+        # The queue is worked oldest first; elsewhere the newest matter most.
+        if request.GET.get("status", StatusFilter.default) == Clip.Status.REVIEW:
+            return ["status_changed_at", "pk"]
+        return ["-created_at", "-pk"]
+
+    def has_moderate_permission(self, request):
+        return request.user.has_perm("gallery.moderate_clip")
+
+    # --- columns ---
 
     @admin.display(description=_("poster"))
     def poster_thumb(self, clip):
         if not clip.thumbnails:
             return "—"
-        return format_html('<img src="{}" alt="" width="96" loading="lazy">', clip.thumbnail_url)
+        return format_html('<img src="{}" alt="" width="96" height="54" loading="lazy" class="queue-thumb">', clip.thumbnail_url)
+
+    @admin.display(description=_("waiting for"), ordering="status_changed_at")
+    def waited(self, clip):
+        return timesince(clip.status_changed_at, timezone.now())
+
+    @admin.display(description=_("duration"), ordering="duration")
+    def length(self, clip):
+        return duration(clip.duration) or "—"
+
+    @admin.display(description=_("sender checks"))
+    def authenticity(self, clip):
+        summary = getattr(clip.submission, "authenticity_summary", None) if clip.submission_id else None
+        return summary() if callable(summary) else "—"
+
+    @admin.display(description=_("consent"), boolean=True)
+    def consent(self, clip):
+        return clip.has_consent()
+
+    # --- bulk decisions ---
 
     def _apply(self, request, queryset, decide, done_message):
         done = 0
@@ -55,38 +158,133 @@ class ClipAdmin(admin.ModelAdmin):
         if done:
             self.message_user(request, done_message(done), messages.SUCCESS)
 
-    @admin.action(description=_("Approve and publish"), permissions=["change"])
+    @admin.action(description=_("Approve and publish"), permissions=["moderate"])
     def approve(self, request, queryset):
         self._apply(
             request, queryset, lambda clip: clip.approve(by=request.user),
             lambda n: ngettext("%d clip published.", "%d clips published.", n) % n,
         )
 
-    @admin.action(description=_("Reject"), permissions=["change"])
+    def _with_reason(self, request, queryset, method, title, done):
+        """Ask for a reason on an intermediate page, then apply `method` to each clip."""
+        form = DecisionForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            self._apply(
+                request, queryset,
+                lambda clip: getattr(clip, method)(by=request.user, **form.cleaned_data),
+                done,
+            )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "clips": queryset,
+            "form": form,
+            "action": request.POST["action"],
+            "opts": self.model._meta,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/gallery/clip/reason_form.html", context)
+
+    @admin.action(description=_("Reject…"), permissions=["moderate"])
     def reject(self, request, queryset):
-        reason = str(_("Does not meet the gallery's guidelines."))
-        self._apply(
-            request, queryset, lambda clip: clip.reject(by=request.user, reason=reason),
+        return self._with_reason(
+            request, queryset, "reject", gettext("Reject these clips"),
             lambda n: ngettext("%d clip rejected.", "%d clips rejected.", n) % n,
         )
 
-    @admin.action(description=_("Feature"), permissions=["change"])
+    @admin.action(description=_("Unpublish…"), permissions=["moderate"])
+    def unpublish(self, request, queryset):
+        return self._with_reason(
+            request, queryset, "unpublish", gettext("Unpublish these clips"),
+            lambda n: ngettext("%d clip unpublished.", "%d clips unpublished.", n) % n,
+        )
+
+    @admin.action(description=_("Feature"), permissions=["moderate"])
     def feature(self, request, queryset):
         self._apply(
             request, queryset, lambda clip: clip.set_featured(True, by=request.user),
             lambda n: ngettext("%d clip featured.", "%d clips featured.", n) % n,
         )
 
-    @admin.action(description=_("Stop featuring"), permissions=["change"])
+    @admin.action(description=_("Stop featuring"), permissions=["moderate"])
     def unfeature(self, request, queryset):
         self._apply(
             request, queryset, lambda clip: clip.set_featured(False, by=request.user),
             lambda n: ngettext("%d clip no longer featured.", "%d clips no longer featured.", n) % n,
         )
 
-    @admin.action(description=_("Retry processing"), permissions=["change"])
+    @admin.action(description=_("Retry processing"), permissions=["moderate"])
     def retry(self, request, queryset):
         self._apply(
             request, queryset, lambda clip: clip.retry(by=request.user),
             lambda n: ngettext("%d clip sent back to processing.", "%d clips sent back to processing.", n) % n,
         )
+
+    # --- the clip page: player, details and decision buttons ---
+
+    def get_urls(self):
+        decide = self.admin_site.admin_view(require_POST(self.decide_view))
+        return [path("<int:pk>/decide/", decide, name="gallery_clip_decide"), *super().get_urls()]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        clip = self.get_object(request, object_id)
+        extra = {
+            "clip": clip,
+            "decision_form": DecisionForm(),
+            "can_moderate": self.has_moderate_permission(request),
+            "submission": clip.submission if clip else None,
+        }
+        return super().change_view(request, object_id, form_url, extra_context={**extra, **(extra_context or {})})
+
+    def decide_view(self, request, pk):
+        if not self.has_moderate_permission(request):
+            raise PermissionDenied
+        clip = get_object_or_404(Clip, pk=pk)
+        action = request.POST.get("decision")
+        here = reverse("admin:gallery_clip_change", args=[clip.pk])
+        try:
+            if action == "approve":
+                clip.approve(by=request.user)
+                message = gettext("Published.")
+            elif action in ("reject", "unpublish"):
+                form = DecisionForm(request.POST)
+                if not form.is_valid():
+                    for error in form.non_field_errors():
+                        self.message_user(request, error, messages.ERROR)
+                    return HttpResponseRedirect(here)
+                getattr(clip, action)(by=request.user, **form.cleaned_data)
+                message = gettext("Rejected.") if action == "reject" else gettext("Unpublished.")
+            elif action in ("feature", "unfeature"):
+                clip.set_featured(action == "feature", by=request.user)
+                message = gettext("Featured.") if action == "feature" else gettext("No longer featured.")
+            elif action == "retry":
+                clip.retry(by=request.user)
+                message = gettext("Sent back to processing.")
+            else:
+                self.message_user(request, gettext("Unknown decision."), messages.ERROR)
+                return HttpResponseRedirect(here)
+        except IllegalTransition as refused:
+            self.message_user(request, str(refused), messages.ERROR)
+            return HttpResponseRedirect(here)
+        self.message_user(request, f"{clip}: {message}", messages.SUCCESS)
+        if action in ("approve", "reject"):
+            return HttpResponseRedirect(self.next_in_queue_url(clip))
+        return HttpResponseRedirect(here)
+
+    def next_in_queue_url(self, decided):
+        """After a decision, the next clip waiting (the oldest), else the queue."""
+        following = Clip.objects.filter(status=Clip.Status.REVIEW).exclude(pk=decided.pk)
+        following = following.order_by("status_changed_at", "pk").first()
+        if following:
+            return reverse("admin:gallery_clip_change", args=[following.pk])
+        return reverse("admin:gallery_clip_changelist")
+
+
+def review_queue_summary():
+    """How many clips wait for review, and since when the oldest has waited."""
+    waiting = Clip.objects.filter(status=Clip.Status.REVIEW)
+    oldest = waiting.order_by("status_changed_at").values_list("status_changed_at", flat=True).first()
+    return {"count": waiting.count(), "oldest": oldest}
+
+

@@ -54,6 +54,19 @@ class ClipQuerySet(models.QuerySet):
         )
 
 
+class RejectionReason(models.TextChoices):
+    """Reasons staff pick from; owners read them in their own language."""
+
+    NOT_MODEL3 = "not_model3", _("The clip does not show a Model 3.")
+    QUALITY = "quality", _("The picture or the sound is not good enough to publish.")
+    PEOPLE = "people", _("People or number plates can be recognised in it.")
+    UNSAFE = "unsafe", _("It shows driving that is unsafe or against the law.")
+    RIGHTS = "rights", _("It contains music or footage that we cannot publish.")
+    OFF_TOPIC = "off_topic", _("It does not fit the everyday life this gallery is about.")
+    DUPLICATE = "duplicate", _("We already have this clip.")
+    OTHER = "other", _("Another reason, explained below.")
+
+
 class IllegalTransition(Exception):
     """The clip is not in a state that allows the change (or someone else changed it first)."""
 
@@ -119,6 +132,7 @@ class Clip(models.Model):
         ordering = ["-published_at", "-pk"]
         verbose_name = _("clip")
         verbose_name_plural = _("clips")
+        permissions = [("moderate_clip", _("Can approve, reject, feature and unpublish clips"))]
         constraints = [
             models.CheckConstraint(
                 condition=Q(status__in=[s.value for s in ClipStatus]), name="clip_status_valid"
@@ -178,9 +192,9 @@ class Clip(models.Model):
 
     @property
     def decision_reason(self):
-        """Why the clip is in its current state, as recorded with the last transition."""
+        """Why the clip is in its current state, in the active language."""
         last = self.transitions.filter(to_status=self.status).order_by("-at", "-pk").first()
-        return last.reason if last else ""
+        return last.reason_text if last else ""
 
     @property
     def media_names(self):
@@ -192,7 +206,7 @@ class Clip(models.Model):
 
     # --- Status transitions. `status` changes here and nowhere else. ---
 
-    def _transition(self, to, *, allowed_from, by=None, reason="", **fields):
+    def _transition(self, to, *, allowed_from, by=None, reason="", reason_code="", **fields):
         """Move to `to` if the row is still in one of `allowed_from`; record it."""
         now = timezone.now()
         fields |= {"status": to, "status_changed_at": now}
@@ -206,7 +220,8 @@ class Clip(models.Model):
             if not updated:
                 raise IllegalTransition(self, to, current, self._refusal(to, current))
             ClipTransition.objects.create(
-                clip=self, from_status=current, to_status=to, by=by, reason=reason, at=now
+                clip=self, from_status=current, to_status=to, by=by, reason=reason,
+                reason_code=reason_code, at=now,
             )
         for name, value in fields.items():
             setattr(self, name, value)
@@ -270,16 +285,39 @@ class Clip(models.Model):
         self._transition(self.Status.PUBLISHED, allowed_from={self.Status.REVIEW}, by=by, **fields)
         signals.clip_published.send(sender=Clip, clip=self, by=by)
 
-    def reject(self, *, by, reason):
-        if not reason.strip():
-            raise ValueError("a rejection needs a reason")
+    def reject(self, *, by, reason="", reason_code=""):
+        """Refuse a clip in review; the owner is told why (a listed reason, free text, or both)."""
+        reason_code, reason = self._check_reason(reason_code, reason)
         self._transition(
             self.Status.REJECTED,
             allowed_from={self.Status.REVIEW},
             by=by,
             reason=reason,
+            reason_code=reason_code,
         )
-        signals.clip_rejected.send(sender=Clip, clip=self, by=by, reason=reason)
+        signals.clip_rejected.send(sender=Clip, clip=self, by=by, reason=self.decision_reason)
+
+    def unpublish(self, *, by, reason="", reason_code=""):
+        """Take a published clip off the site; like a rejection, it needs a reason."""
+        reason_code, reason = self._check_reason(reason_code, reason)
+        self._transition(
+            self.Status.REJECTED,
+            allowed_from={self.Status.PUBLISHED},
+            by=by,
+            reason=reason,
+            reason_code=reason_code,
+            featured=False,
+        )
+        signals.clip_rejected.send(sender=Clip, clip=self, by=by, reason=self.decision_reason)
+
+    @staticmethod
+    def _check_reason(reason_code, reason):
+        reason = (reason or "").strip()
+        if reason_code and reason_code not in RejectionReason.values:
+            raise ValueError(f"unknown rejection reason {reason_code!r}")
+        if not reason and reason_code in ("", RejectionReason.OTHER):
+            raise ValueError("a rejection needs a reason")
+        return reason_code, reason
 
     def withdraw(self, *, by=None, reason=""):
         """The owner takes the clip back: off the site, media deleted."""
@@ -300,6 +338,11 @@ class Clip(models.Model):
         return submission is None or submission.has_current_consent()
 
     def set_featured(self, featured, *, by=None):
+        """Feature a published clip (or stop): it is listed first in the gallery."""
+        if featured and self.status != self.Status.PUBLISHED:
+            raise IllegalTransition(
+                self, self.status, self.status, gettext("Only a published clip can be featured.")
+            )
         Clip.objects.filter(pk=self.pk).update(featured=featured)
         self.featured = featured
 
@@ -332,6 +375,7 @@ class ClipTransition(models.Model):
     to_status = models.CharField(max_length=12, choices=Clip.Status)
     by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     at = models.DateTimeField(default=timezone.now)
+    reason_code = models.CharField(max_length=20, choices=RejectionReason, blank=True)
     reason = models.TextField(blank=True)
 
     class Meta:
@@ -340,7 +384,15 @@ class ClipTransition(models.Model):
         verbose_name_plural = pgettext_lazy("status change", "transitions")
 
     def __str__(self):
-        return f"{self.from_status} → {self.to_status}"
+        return f"{self.get_from_status_display()} → {self.get_to_status_display()}"
+
+    @property
+    def reason_text(self):
+        """The listed reason in the active language, then the free text."""
+        listed = RejectionReason(self.reason_code).label if self.reason_code else ""
+        if self.reason_code == RejectionReason.OTHER:
+            listed = ""
+        return "\n".join(part for part in (str(listed), self.reason) if part)
 
 
 def theme_counts():
@@ -349,3 +401,14 @@ def theme_counts():
     return Theme.objects.annotate(
         published_count=Count("clips", filter=Q(clips__status=Clip.Status.PUBLISHED))
     ).order_by("order", "slug")
+
+
+class LoginFailure(models.Model):
+    """A failed staff log-in, counted to lock out password guessing."""
+
+    username = models.CharField(max_length=150)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["username", "at"]), models.Index(fields=["ip", "at"])]
