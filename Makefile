@@ -28,6 +28,7 @@ run: venv
 # Tests run with production-like settings (debug off), so they need a key and hosts.
 test: export DJANGO_SECRET_KEY ?= insecure-test-key
 test: export DJANGO_ALLOWED_HOSTS ?= testserver,localhost,127.0.0.1
+test: export DJANGO_HTTPS ?= 0
 test: venv
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

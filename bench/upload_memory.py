@@ -43,7 +43,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="bench-upload-") as tmp:
         env = os.environ | {
             "VAR_DIR": tmp, "DJANGO_SECRET_KEY": "bench", "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-            "FILE_UPLOAD_TEMP_DIR": tmp, "MAX_UPLOAD_BYTES": str(size * 2),
+            "FILE_UPLOAD_TEMP_DIR": tmp, "MAX_UPLOAD_BYTES": str(size * 2), "DJANGO_HTTPS": "0",
         }
         env.pop("DJANGO_DEBUG", None)
         subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)

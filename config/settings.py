@@ -98,8 +98,9 @@ else:
             "NAME": VAR_DIR / "db.sqlite3",
             # The web server and the task worker share the file: wait instead of failing.
             "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
-            # A file, not memory, so that test threads (live server, races) share it with locking.
-            "TEST": {"NAME": VAR_DIR / "test.sqlite3"},
+            # A file, not memory, so that test threads and worker processes share it; one per
+            # test run, so that runs side by side do not meet.
+            "TEST": {"NAME": VAR_DIR / f"test-{os.getpid()}.sqlite3"},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -130,23 +131,73 @@ STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = VAR_DIR / "media"
 
-STORAGES = {
-    # Renditions, posters and thumbnails: served to visitors once the clip is published.
-    "default": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": MEDIA_ROOT / "public", "base_url": "/media/"},
-    },
-    # Originals and anything owners sent: never served to visitors.
-    "private": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": MEDIA_ROOT / "private"},
-    },
-    "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        if not DEBUG
-        else "django.contrib.staticfiles.storage.StaticFilesStorage",
-    },
-}
+STATICFILES_STORAGE_BACKEND = (
+    "django.contrib.staticfiles.storage.StaticFilesStorage"
+    if DEBUG
+    else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+)
+# How long a signed link to private media (staff review, the owner's page) stays valid.
+PRIVATE_MEDIA_URL_SECONDS = int(os.environ.get("PRIVATE_MEDIA_URL_SECONDS", 3600))
+# Published media never change under a name (each processing writes a new folder).
+PUBLIC_MEDIA_CACHE_CONTROL = "public, max-age=31536000, immutable"
+
+AWS_STORAGE_BUCKET_NAME = os.environ.get("AWS_STORAGE_BUCKET_NAME", "")
+if AWS_STORAGE_BUCKET_NAME:
+    # Object storage: the private bucket holds originals, unpublished media and raw e-mails;
+    # published media are copied to a publicly readable bucket (or prefix) on approval.
+    _s3 = {
+        "bucket_name": AWS_STORAGE_BUCKET_NAME,
+        "endpoint_url": os.environ.get("AWS_S3_ENDPOINT_URL") or None,
+        "access_key": os.environ.get("AWS_ACCESS_KEY_ID"),
+        "secret_key": os.environ.get("AWS_SECRET_ACCESS_KEY"),
+        "region_name": os.environ.get("AWS_S3_REGION_NAME", "us-east-1"),
+        "signature_version": "s3v4",
+        "addressing_style": os.environ.get("AWS_S3_ADDRESSING_STYLE", "path"),
+        "file_overwrite": False,
+    }
+    AWS_PUBLIC_BUCKET_NAME = os.environ.get("AWS_PUBLIC_BUCKET_NAME", "")
+    _public_base = urlsplit(os.environ.get("MEDIA_PUBLIC_BASE_URL", ""))
+    STORAGES = {
+        "default": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": _s3
+            | {
+                "bucket_name": AWS_PUBLIC_BUCKET_NAME or AWS_STORAGE_BUCKET_NAME,
+                # One bucket for both: the public objects live under public/ with a public ACL.
+                "location": "" if AWS_PUBLIC_BUCKET_NAME else "public",
+                "default_acl": None if AWS_PUBLIC_BUCKET_NAME else "public-read",
+                "querystring_auth": False,
+                "object_parameters": {"CacheControl": PUBLIC_MEDIA_CACHE_CONTROL},
+                "custom_domain": (_public_base.netloc + _public_base.path.rstrip("/")) or None,
+                "url_protocol": (_public_base.scheme or "https") + ":",
+            },
+        },
+        "private": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": _s3
+            | {
+                "location": "" if AWS_PUBLIC_BUCKET_NAME else "private",
+                "default_acl": "private",
+                "querystring_auth": True,
+                "querystring_expire": PRIVATE_MEDIA_URL_SECONDS,
+            },
+        },
+        "staticfiles": {"BACKEND": STATICFILES_STORAGE_BACKEND},
+    }
+else:
+    STORAGES = {
+        # Published renditions, posters, thumbnails and captions.
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": MEDIA_ROOT / "public", "base_url": "/media/"},
+        },
+        # Originals, unpublished media, raw e-mails: reached only through signed links.
+        "private": {
+            "BACKEND": "gallery.storage.SignedFileSystemStorage",
+            "OPTIONS": {"location": MEDIA_ROOT / "private", "base_url": "/media/"},
+        },
+        "staticfiles": {"BACKEND": STATICFILES_STORAGE_BACKEND},
+    }
 # Tests and a fresh checkout may render before collectstatic has written the manifest.
 WHITENOISE_MANIFEST_STRICT = False
 WHITENOISE_USE_FINDERS = DEBUG
@@ -176,6 +227,18 @@ SECURE_CSP = {
     "frame-ancestors": [CSP.NONE],
 }
 X_FRAME_OPTIONS = "DENY"
+# Behind TLS (production): secure cookies, HSTS, redirect to https. Off for plain-http
+# local runs and tests (DJANGO_HTTPS=0).
+HTTPS = os.environ.get("DJANGO_HTTPS", "0" if DEBUG else "1") == "1"
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = HTTPS
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+SESSION_COOKIE_HTTPONLY = True
+SECURE_HSTS_SECONDS = 31536000 if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+SECURE_HSTS_PRELOAD = HTTPS
+# The load balancer's health checks come over plain http.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"

@@ -126,7 +126,7 @@ class ClipAdmin(admin.ModelAdmin):
     def poster_thumb(self, clip):
         if not clip.thumbnails:
             return "—"
-        return format_html('<img src="{}" alt="" width="96" height="54" loading="lazy" class="queue-thumb">', clip.thumbnail_url)
+        return format_html('<img src="{}" alt="" width="96" height="54" loading="lazy" class="queue-thumb">', clip.review_thumbnail_url)
 
     @admin.display(description=_("waiting for"), ordering="status_changed_at")
     def waited(self, clip):

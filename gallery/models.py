@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from gallery import signals
 from gallery.countries import COUNTRIES
-from gallery.storage import private_storage
+from gallery.storage import private_storage, publish_files, unpublish_files
 
 
 class Theme(models.Model):
@@ -168,6 +168,22 @@ class Clip(models.Model):
     def _url(self, name):
         return storages["default"].url(name)
 
+    def private_url(self, name):
+        """A short-lived signed link to one of this clip's files, for staff and the owner."""
+        return private_storage().url(name) if name else ""
+
+    @property
+    def review_video_url(self):
+        return self.private_url(self.video.name)
+
+    @property
+    def review_poster_url(self):
+        return self.private_url(self.poster.name)
+
+    @property
+    def review_thumbnail_url(self):
+        return self.private_url(self.thumbnails[0]["jpeg"]) if self.thumbnails else ""
+
     @property
     def thumbnail_url(self):
         """The narrowest JPEG thumbnail: the fallback `src` for every browser."""
@@ -281,8 +297,17 @@ class Clip(models.Model):
                 self, self.Status.PUBLISHED, self.status,
                 gettext("The owner has not accepted the current licence terms yet."),
             )
+        if self.status != self.Status.REVIEW:
+            raise IllegalTransition(self, self.Status.PUBLISHED, self.status, self._refusal(self.Status.PUBLISHED, self.status))
         fields = {} if self.published_at else {"published_at": timezone.now()}
-        self._transition(self.Status.PUBLISHED, allowed_from={self.Status.REVIEW}, by=by, **fields)
+        # The public copies exist before anyone can see the clip listed.
+        publish_files(self.media_names)
+        try:
+            self._transition(self.Status.PUBLISHED, allowed_from={self.Status.REVIEW}, by=by, **fields)
+        except IllegalTransition:
+            if Clip.objects.filter(pk=self.pk, status=self.Status.PUBLISHED).exists() is False:
+                unpublish_files(self.media_names)
+            raise
         signals.clip_published.send(sender=Clip, clip=self, by=by)
 
     def reject(self, *, by, reason="", reason_code=""):
@@ -308,6 +333,8 @@ class Clip(models.Model):
             reason_code=reason_code,
             featured=False,
         )
+        names = self.media_names
+        transaction.on_commit(lambda: unpublish_files(names))
         signals.clip_rejected.send(sender=Clip, clip=self, by=by, reason=self.decision_reason)
 
     @staticmethod
@@ -358,10 +385,9 @@ class Clip(models.Model):
             setattr(self, name, value)
 
         def remove():
-            default, hidden = storages["default"], private_storage()
-            for name in public:
-                default.delete(name)
-            for name in private:
+            hidden = private_storage()
+            unpublish_files(public)
+            for name in public + private:
                 hidden.delete(name)
 
         transaction.on_commit(remove)

@@ -8,13 +8,13 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.files import File
-from django.core.files.storage import storages
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from gallery import media
 from gallery.models import Clip, IllegalTransition
+from gallery.storage import private_storage
 
 log = logging.getLogger(__name__)
 
@@ -73,20 +73,22 @@ def process(clip):
         )
     except IllegalTransition:
         # Withdrawn (or otherwise decided) while we worked: keep nothing.
-        public = storages["default"]
         for name in stored.values():
-            public.delete(name)
+            private_storage().delete(name)
         raise
 
 
 def store_outputs(clip, poster, renditions):
-    """Save the outputs under a fresh, unguessable folder; returns {file name: stored name}."""
-    public = storages["default"]
+    """Save the outputs privately under a fresh folder; returns {file name: stored name}.
+
+    They become public only when the clip is approved.
+    """
+    hidden = private_storage()
     folder = f"clips/{clip.pk}/{secrets.token_urlsafe(9)}"
     stored = {}
     for path in [poster.poster.path, *(t.path for t in poster.thumbnails), *(r.path for r in renditions)]:
         with path.open("rb") as fh:
-            stored[path.name] = public.save(f"{folder}/{path.name}", File(fh))
+            stored[path.name] = hidden.save(f"{folder}/{path.name}", File(fh))
     return stored
 
 

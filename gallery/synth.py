@@ -49,7 +49,8 @@ def synthesize(
 
     `width` x `height` is the stored frame size; `rotation` (0/90/180/270, clockwise, like a
     phone's "rotate" tag) is written as the display matrix, so 640x360 with 90 shows portrait.
-    WebM holds only VP9 here: an h264/hevc `codec` is replaced by vp9 for a .webm path.
+    WebM holds only VP9 here: an h264/hevc `codec` is replaced by vp9 for a .webm path;
+    .m4a is always audio-only. Frame 0 is dark, like a camera's; no frame after it is black.
     """
     path = Path(path)
     container_format = CONTAINERS.get(path.suffix.lower())

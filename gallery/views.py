@@ -1,5 +1,4 @@
 from django.conf import settings
-from django.core.files.storage import storages
 from django.core.paginator import Paginator
 from django.db import connection
 from django.http import Http404, JsonResponse
@@ -10,9 +9,9 @@ from django.views.decorators.http import require_safe
 from gallery.delivery import serve_file
 from gallery.filters import GalleryFilter
 from gallery.models import Clip, theme_counts
+from gallery.seo import canonical_gallery_query
+from gallery.storage import private_storage, public_storage, signature_is_valid
 
-# Published media names change whenever a clip is processed again, so they can be cached for good.
-PUBLIC_CACHE = "public, max-age=31536000, immutable"
 PRIVATE_CACHE = "private, no-store"
 
 
@@ -23,7 +22,11 @@ def gallery(request):
     selected = filters.selected()
     clips = Clip.objects.published().with_any_theme(selected).for_gallery().prefetch_related("themes")
     page = Paginator(clips, settings.GALLERY_PAGE_SIZE).get_page(filters.page_number())
-    context = {"themes": themes, "selected": selected, "page": page, "filters": filters}
+    context = {
+        "themes": themes, "selected": selected, "page": page, "filters": filters,
+        "canonical_query": canonical_gallery_query(selected, page.number),
+        "theme_query": canonical_gallery_query(selected, 1),
+    }
     template = "gallery/gallery.html"
     if request.headers.get("X-Partial") == "results":
         template += "#results"
@@ -41,18 +44,23 @@ def clip_detail(request, pk, slug=None):
 
 @require_safe
 def clip_media(request, pk, name):
-    """A clip's rendition, poster or thumbnail; only published clips' media for visitors."""
+    """A clip's rendition, poster, thumbnail or caption file.
+
+    Visitors get the public copy of a published clip's files. A signed link (issued to staff
+    and to the owner) opens the private copy, whatever the clip's state, until it expires.
+    """
     clip = get_object_or_404(Clip, pk=pk)
     stored = f"clips/{pk}/{name}"
     if stored not in clip.media_names:
         raise Http404
-    if clip.status == Clip.Status.PUBLISHED:
-        cache = PUBLIC_CACHE
-    elif request.user.is_active and request.user.is_staff:
-        cache = PRIVATE_CACHE
-    else:
+    expires, signature = request.GET.get("exp"), request.GET.get("sig")
+    if expires or signature:
+        if not signature_is_valid(stored, expires or "", signature or ""):
+            raise Http404
+        return serve_file(request, private_storage(), stored, cache_control=PRIVATE_CACHE)
+    if clip.status != Clip.Status.PUBLISHED:
         raise Http404
-    return serve_file(request, storages["default"], stored, cache_control=cache)
+    return serve_file(request, public_storage(), stored, cache_control=settings.PUBLIC_MEDIA_CACHE_CONTROL)
 
 
 @require_safe
@@ -65,7 +73,8 @@ def healthz(request):
     except Exception as error:  # noqa: BLE001 - any failure means unhealthy
         checks["database"] = f"error: {type(error).__name__}"
     try:
-        storages["default"].exists("healthz-probe")
+        public_storage().exists("healthz-probe")
+        private_storage().exists("healthz-probe")
         checks["storage"] = "ok"
     except Exception as error:  # noqa: BLE001
         checks["storage"] = f"error: {type(error).__name__}"

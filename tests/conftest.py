@@ -23,8 +23,8 @@ def media_storage(tmp_path_factory):
             "OPTIONS": {"location": root / "public", "base_url": "/media/"},
         },
         "private": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": root / "private"},
+            "BACKEND": "gallery.storage.SignedFileSystemStorage",
+            "OPTIONS": {"location": root / "private", "base_url": "/media/"},
         },
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }

@@ -43,6 +43,7 @@ def make_clip(*, status=Clip.Status.PUBLISHED, themes=(), title=None, featured=F
         assert clip.status == Clip.Status.REVIEW, clip.failure_reason
     else:
         folder = f"clips/{clip.pk}/t"
+        placeholder_media(folder)
         clip.mark_processed(
             video=f"{folder}/720p.mp4", poster=f"{folder}/poster.jpg", duration=12.0, width=1280,
             height=720, size=1000,
@@ -56,3 +57,13 @@ def make_clip(*, status=Clip.Status.PUBLISHED, themes=(), title=None, featured=F
     elif status == Clip.Status.WITHDRAWN:
         clip.withdraw()
     return clip
+
+
+def placeholder_media(folder):
+    """Tiny stand-ins for processed files, for tests that never play them."""
+    from django.core.files.base import ContentFile
+
+    from gallery.storage import private_storage
+
+    for name in ("720p.mp4", "poster.jpg", "thumb-320.webp", "thumb-320.jpg", "thumb-640.webp", "thumb-640.jpg"):
+        private_storage().save(f"{folder}/{name}", ContentFile(b"placeholder " + name.encode()))

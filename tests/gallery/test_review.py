@@ -84,10 +84,11 @@ def test_queue_opens_on_review_oldest_first_with_waits(mod_client):
 def test_clip_page_plays_the_private_rendition_for_staff_only(mod_client, client, sample_video):
     clip = make_clip(status=Clip.Status.REVIEW, video=sample_video)
     html = mod_client.get(change_url(clip)).content.decode()
-    assert f'src="{clip.video.url}"' in html
-    ranged = mod_client.get(clip.video.url, headers={"Range": "bytes=0-99"})
+    src = re.search(r'<video [^>]*src="([^"]+)"', html).group(1).replace("&amp;", "&")
+    assert src.startswith(f"/media/clips/{clip.pk}/") and "sig=" in src
+    ranged = mod_client.get(src, headers={"Range": "bytes=0-99"})
     assert ranged.status_code == 206 and ranged["Cache-Control"] == "private, no-store"
-    assert client.get(clip.video.url).status_code == 404
+    assert client.get(clip.video.url).status_code == 404  # the unsigned, public address
     assert "Approve and publish" in html
     assert "Processing → Waiting for review" in html  # the history
 
@@ -198,7 +199,7 @@ def test_purge_media_deletes_old_rejected_and_withdrawn_files_once(sample_video,
     recent = make_clip(status=Clip.Status.REVIEW, video=sample_video)
     recent.reject(by=None, reason="Too dark")
     Clip.objects.filter(pk=old.pk).update(status_changed_at=timezone.now() - timedelta(days=31))
-    old_files = [media_storage / "public" / n for n in old.media_names] + [media_storage / "private" / old.original.name]
+    old_files = [media_storage / "private" / n for n in [*old.media_names, old.original.name]]
     assert all(p.exists() for p in old_files)
 
     out = StringIO()
@@ -207,7 +208,7 @@ def test_purge_media_deletes_old_rejected_and_withdrawn_files_once(sample_video,
     assert f"clip {old.pk} (rejected): deleted" in out.getvalue() and "1 clips purged" in out.getvalue()
     assert not any(p.exists() for p in old_files)
     recent.refresh_from_db()
-    assert (media_storage / "public" / recent.video.name).exists()
+    assert (media_storage / "private" / recent.video.name).exists()
     old.refresh_from_db()
     assert old.transitions.count() == 2 and old.video.name == ""
 

@@ -136,14 +136,37 @@ def test_unpublished_clip_page_is_404(client, status):
     assert client.get("/fr/clips/999999/").status_code == 404
 
 
-def test_unpublished_media_is_404_for_visitors_but_not_staff(client, admin_client, sample_video):
+def test_unpublished_media_is_404_without_a_valid_signed_link(client, sample_video, settings, media_storage):
     clip = make_clip(status=Clip.Status.REVIEW, video=sample_video)
     url = clip.video.url
     assert client.get(url).status_code == 404
     assert client.get(clip.poster.url).status_code == 404
-    assert admin_client.get(url).status_code == 200
+    assert not (media_storage / "public" / clip.video.name).exists()  # nothing public yet
+
+    signed = clip.review_video_url
+    assert client.get(signed).status_code == 200
+    assert client.get(signed.replace("sig=", "sig=x")).status_code == 404
+    other = make_clip(status=Clip.Status.REVIEW, video=sample_video)
+    assert client.get(signed.replace(clip.video.name, other.video.name).replace(
+        f"/clips/{clip.pk}/", f"/clips/{other.pk}/")).status_code == 404  # a signature is for one file
+    settings.PRIVATE_MEDIA_URL_SECONDS = -1
+    assert client.get(signed).status_code == 404  # expired
+
     clip.approve(by=None)
     assert client.get(url).status_code == 200
+    assert (media_storage / "public" / clip.video.name).exists()
+
+
+def test_unpublishing_removes_the_public_copies(client, sample_video, media_storage,
+                                                django_capture_on_commit_callbacks):
+    clip = make_clip(video=sample_video)
+    public = [media_storage / "public" / name for name in clip.media_names]
+    assert all(p.exists() for p in public)
+    with django_capture_on_commit_callbacks(execute=True):
+        clip.unpublish(by=None, reason="Owner asked by phone")
+    assert not any(p.exists() for p in public)
+    assert client.get(clip.video.url).status_code == 404
+    assert client.get(clip.review_video_url).status_code == 200  # staff can still look
 
 
 def test_originals_are_never_served(client, sample_video):

@@ -55,7 +55,7 @@ def test_worker_processes_a_queued_clip(media_storage, sample_video):
     assert worker.wait(timeout=120) == 0
     clip.refresh_from_db()
     assert clip.status == Clip.Status.REVIEW
-    assert (media_storage / "public" / clip.video.name).stat().st_size > 10_000
+    assert (media_storage / "private" / clip.video.name).stat().st_size > 10_000
 
 
 def test_worker_killed_mid_transcode_then_watchdog_and_restart_end_in_review(media_storage, tmp_path):

@@ -76,7 +76,7 @@ def test_uploads_go_through_the_worker_to_review_as_safe_h264(client, media_stor
     for name in phone_clips:
         clip = Clip.objects.get(title=name)
         assert clip.status == Clip.Status.REVIEW, (name, clip.failure_reason)
-        rendition = media_storage / "public" / clip.video.name
+        rendition = media_storage / "private" / clip.video.name
         with av.open(str(rendition)) as container:
             video = container.streams.video[0]
             audio = container.streams.audio[0]
@@ -88,7 +88,7 @@ def test_uploads_go_through_the_worker_to_review_as_safe_h264(client, media_stor
         leaked = {k: v for k, v in all_tags(rendition).items()
                   if any(word in k.lower() for word in ("location", "make", "model", "creation", "gps"))}
         assert leaked == {}, (name, leaked)
-        poster = media_storage / "public" / clip.poster.name
+        poster = media_storage / "private" / clip.poster.name
         image = Image.open(poster).convert("L")
         assert ImageStat.Stat(image).mean[0] > 30, f"{name}: black poster"
         if name == "rotated-hevc.mov":
@@ -96,6 +96,6 @@ def test_uploads_go_through_the_worker_to_review_as_safe_h264(client, media_stor
             assert image.height > image.width
         assert marker_corner(poster) == "top-left", name
         assert {t["width"] for t in clip.thumbnails} >= {320}
-        assert all((media_storage / "public" / t[f]).exists() for t in clip.thumbnails for f in ("webp", "jpeg"))
+        assert all((media_storage / "private" / t[f]).exists() for t in clip.thumbnails for f in ("webp", "jpeg"))
         # The original stays private and untouched.
         assert (media_storage / "private" / clip.original.name).read_bytes() == phone_clips[name].read_bytes()

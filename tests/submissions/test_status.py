@@ -31,6 +31,9 @@ def owned_clip(*, status=Clip.Status.REVIEW, video=None, consent=True, language=
 
 
 def make_processed(clip):
+    from tests.factories import placeholder_media
+
+    placeholder_media(f"clips/{clip.pk}/x")
     clip.mark_processed(video=f"clips/{clip.pk}/x/720p.mp4", poster=f"clips/{clip.pk}/x/poster.jpg",
                         thumbnails=[], duration=3, width=640, height=360, size=10)
 
@@ -52,7 +55,7 @@ def test_forged_or_unknown_tokens_are_404(client):
 def test_withdrawal_asks_first_then_removes_clip_and_files(client, sample_video, media_storage,
                                                         django_capture_on_commit_callbacks):
     submission, clip = owned_clip(status=Clip.Status.PUBLISHED, video=sample_video)
-    public_files = [media_storage / "public" / name for name in clip.media_names]
+    public_files = [media_storage / folder / name for name in clip.media_names for folder in ("public", "private")]
     original = media_storage / "private" / clip.original.name
     assert all(p.exists() for p in public_files) and original.exists()
     assert client.get(clip.get_absolute_url()).status_code == 200
