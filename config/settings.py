@@ -141,42 +141,43 @@ PRIVATE_MEDIA_URL_SECONDS = int(os.environ.get("PRIVATE_MEDIA_URL_SECONDS", 3600
 # Published media never change under a name (each processing writes a new folder).
 PUBLIC_MEDIA_CACHE_CONTROL = "public, max-age=31536000, immutable"
 
-AWS_STORAGE_BUCKET_NAME = os.environ.get("AWS_STORAGE_BUCKET_NAME", "")
-if AWS_STORAGE_BUCKET_NAME:
-    # Object storage: the private bucket holds originals, unpublished media and raw e-mails;
-    # published media are copied to a publicly readable bucket (or prefix) on approval.
-    _s3 = {
-        "bucket_name": AWS_STORAGE_BUCKET_NAME,
-        "endpoint_url": os.environ.get("AWS_S3_ENDPOINT_URL") or None,
-        "access_key": os.environ.get("AWS_ACCESS_KEY_ID"),
-        "secret_key": os.environ.get("AWS_SECRET_ACCESS_KEY"),
-        "region_name": os.environ.get("AWS_S3_REGION_NAME", "us-east-1"),
+def s3_storages(*, bucket, public_bucket="", endpoint_url=None, access_key=None, secret_key=None,
+                region="us-east-1", public_base_url=""):
+    """STORAGES for object storage.
+
+    The private bucket holds originals, unpublished media and raw e-mails; published media
+    are copied to a publicly readable bucket (or, with one bucket, a public/ prefix).
+    """
+    common = {
+        "bucket_name": bucket,
+        "endpoint_url": endpoint_url or None,
+        "access_key": access_key,
+        "secret_key": secret_key,
+        "region_name": region,
         "signature_version": "s3v4",
-        "addressing_style": os.environ.get("AWS_S3_ADDRESSING_STYLE", "path"),
+        "addressing_style": "path",
         "file_overwrite": False,
     }
-    AWS_PUBLIC_BUCKET_NAME = os.environ.get("AWS_PUBLIC_BUCKET_NAME", "")
-    _public_base = urlsplit(os.environ.get("MEDIA_PUBLIC_BASE_URL", ""))
-    STORAGES = {
+    base = urlsplit(public_base_url or "")
+    return {
         "default": {
             "BACKEND": "storages.backends.s3.S3Storage",
-            "OPTIONS": _s3
+            "OPTIONS": common
             | {
-                "bucket_name": AWS_PUBLIC_BUCKET_NAME or AWS_STORAGE_BUCKET_NAME,
-                # One bucket for both: the public objects live under public/ with a public ACL.
-                "location": "" if AWS_PUBLIC_BUCKET_NAME else "public",
-                "default_acl": None if AWS_PUBLIC_BUCKET_NAME else "public-read",
+                "bucket_name": public_bucket or bucket,
+                "location": "" if public_bucket else "public",
+                "default_acl": None if public_bucket else "public-read",
                 "querystring_auth": False,
                 "object_parameters": {"CacheControl": PUBLIC_MEDIA_CACHE_CONTROL},
-                "custom_domain": (_public_base.netloc + _public_base.path.rstrip("/")) or None,
-                "url_protocol": (_public_base.scheme or "https") + ":",
+                "custom_domain": (base.netloc + base.path.rstrip("/")) or None,
+                "url_protocol": (base.scheme or "https") + ":",
             },
         },
         "private": {
             "BACKEND": "storages.backends.s3.S3Storage",
-            "OPTIONS": _s3
+            "OPTIONS": common
             | {
-                "location": "" if AWS_PUBLIC_BUCKET_NAME else "private",
+                "location": "" if public_bucket else "private",
                 "default_acl": "private",
                 "querystring_auth": True,
                 "querystring_expire": PRIVATE_MEDIA_URL_SECONDS,
@@ -184,6 +185,18 @@ if AWS_STORAGE_BUCKET_NAME:
         },
         "staticfiles": {"BACKEND": STATICFILES_STORAGE_BACKEND},
     }
+
+
+if os.environ.get("AWS_STORAGE_BUCKET_NAME"):
+    STORAGES = s3_storages(
+        bucket=os.environ["AWS_STORAGE_BUCKET_NAME"],
+        public_bucket=os.environ.get("AWS_PUBLIC_BUCKET_NAME", ""),
+        endpoint_url=os.environ.get("AWS_S3_ENDPOINT_URL"),
+        access_key=os.environ.get("AWS_ACCESS_KEY_ID"),
+        secret_key=os.environ.get("AWS_SECRET_ACCESS_KEY"),
+        region=os.environ.get("AWS_S3_REGION_NAME", "us-east-1"),
+        public_base_url=os.environ.get("MEDIA_PUBLIC_BASE_URL", ""),
+    )
 else:
     STORAGES = {
         # Published renditions, posters, thumbnails and captions.
@@ -215,12 +228,24 @@ SUBMISSION_ADDRESS = os.environ.get("SUBMISSION_ADDRESS", "clips@example.org")
 MAILBOX_URL = os.environ.get("MAILBOX_URL", "")
 
 # Content Security Policy: our own files only; inline scripts only with the request's nonce.
+def origin(url):
+    parts = urlsplit(url or "")
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
+
+
+# Where media come from besides this site: the object store and its CDN.
+MEDIA_ORIGINS = sorted(
+    {o for o in (origin(os.environ.get("AWS_S3_ENDPOINT_URL")), origin(os.environ.get("MEDIA_PUBLIC_BASE_URL"))) if o}
+    | ({"https://*.amazonaws.com"} if os.environ.get("AWS_STORAGE_BUCKET_NAME") and not os.environ.get("AWS_S3_ENDPOINT_URL") else set())
+)
 SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF, CSP.NONCE],
     "style-src": [CSP.SELF],
-    "img-src": [CSP.SELF, "data:"],
-    "media-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:", *MEDIA_ORIGINS],
+    "media-src": [CSP.SELF, *MEDIA_ORIGINS],
+    # Direct uploads go from the browser to the object store.
+    "connect-src": [CSP.SELF, *MEDIA_ORIGINS],
     "object-src": [CSP.NONE],
     "base-uri": [CSP.SELF],
     "form-action": [CSP.SELF],

@@ -1,13 +1,23 @@
 from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
+from django.contrib.sitemaps import views as sitemap_views
 from django.urls import include, path
 
+from gallery import embed, sitemaps
 from gallery import views as gallery_views
 
 urlpatterns = [
     path("healthz", gallery_views.healthz, name="healthz"),
     path("media/clips/<int:pk>/<path:name>", gallery_views.clip_media, name="clip-media"),
     path("admin/", admin.site.urls),
+    # Not language-prefixed: crawlers and other sites' players ask for these.
+    path("robots.txt", sitemaps.robots_txt, name="robots"),
+    path(
+        "sitemap.xml", sitemap_views.sitemap,
+        {"sitemaps": sitemaps.SITEMAPS, "template_name": "gallery/sitemap.xml"}, name="sitemap",
+    ),
+    path("embed/<int:pk>/", embed.player, name="embed"),
+    path("oembed", embed.oembed, name="oembed"),
 ]
 urlpatterns += i18n_patterns(
     path("", include("gallery.urls")),

@@ -95,18 +95,28 @@ class Rendition:
 
 def probe(path, *, max_seconds: float | None = None, max_side: int | None = None) -> ProbeResult:
     """Judge a file by its content and describe its video; raise MediaError if unusable."""
-    path = Path(path)
-    try:
-        size = path.stat().st_size
-    except OSError as error:
-        raise MediaError("not_video", str(error)) from error
+    if hasattr(path, "read"):
+        # A seekable file object, e.g. an object in S3 read by ranges: only what is probed
+        # is fetched.
+        source = path
+        size = source.seek(0, os.SEEK_END)
+        source.seek(0)
+        head = source.read(512)
+        source.seek(0)
+    else:
+        path = Path(path)
+        try:
+            size = path.stat().st_size
+        except OSError as error:
+            raise MediaError("not_video", str(error)) from error
+        with path.open("rb") as fh:
+            head = fh.read(512)
+        source = str(path)
     if size == 0:
         raise MediaError("empty")
-    with path.open("rb") as fh:
-        head = fh.read(512)
 
     try:
-        container = av.open(str(path), options=OPEN_OPTIONS)
+        container = av.open(source, options=OPEN_OPTIONS)
     except av.FFmpegError as error:
         # A known container that FFmpeg cannot open is damaged (e.g. an MP4 cut before its
         # moov); anything else is simply not a video.

@@ -70,7 +70,8 @@ def copy_file(source, target, name):
     """Copy `name` from one storage to another under the same name, server-side where possible."""
     if is_s3(source) and is_s3(target):
         content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
-        extra = target.get_object_parameters(name) | {"ContentType": content_type}
+        # REPLACE: the public copy gets its own type and cache headers, not the source's.
+        extra = target.get_object_parameters(name) | {"ContentType": content_type, "MetadataDirective": "REPLACE"}
         if target.default_acl:
             extra["ACL"] = target.default_acl
         target.connection.meta.client.copy(

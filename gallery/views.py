@@ -35,7 +35,7 @@ def gallery(request):
 
 @require_safe
 def clip_detail(request, pk, slug=None):
-    clip = get_object_or_404(Clip.objects.published().prefetch_related("themes"), pk=pk)
+    clip = get_object_or_404(Clip.objects.published().prefetch_related("themes", "captions"), pk=pk)
     if slug is not None and slug != clip.slug:
         return redirect(clip, permanent=True)
     related = Clip.objects.related_to(clip).prefetch_related("themes")[:4]

@@ -7,6 +7,7 @@ from gallery import media
 from gallery.countries import COUNTRIES
 from gallery.models import Theme
 from gallery.processing import media_error_message, probe_limits
+from submissions import direct
 
 
 class ThemeChoiceField(forms.ModelMultipleChoiceField):
@@ -31,9 +32,12 @@ class SubmissionForm(forms.Form):
     )
     video = forms.FileField(
         label=_("Your clip"),
+        required=False,
         help_text=_("A video from your phone or camera, up to 10 minutes."),
         widget=forms.ClearableFileInput(attrs={"accept": "video/*"}),
     )
+    # Set by the page's script after it sent the file straight to object storage.
+    upload_ticket = forms.CharField(required=False, widget=forms.HiddenInput)
     # Hidden from people by CSS and aria; bots fill it in.
     website = forms.CharField(required=False, label=_("Leave this field empty"))
 
@@ -45,6 +49,8 @@ class SubmissionForm(forms.Form):
 
     def clean_video(self):
         upload = self.cleaned_data["video"]
+        if upload is None:
+            return None
         if upload.size > settings.MAX_UPLOAD_BYTES:
             raise forms.ValidationError(self.too_large_message())
         if upload.size == 0:
@@ -60,11 +66,37 @@ class SubmissionForm(forms.Form):
             raise forms.ValidationError(_("This field must stay empty."))
         return ""
 
+    def clean_upload_ticket(self):
+        ticket = self.cleaned_data["upload_ticket"]
+        if not ticket:
+            return None
+        try:
+            upload = direct.open_upload(ticket)
+        except direct.UploadMissing:
+            raise forms.ValidationError(_("Your file did not arrive. Please send it again.")) from None
+        try:
+            if upload.size > settings.MAX_UPLOAD_BYTES:
+                raise forms.ValidationError(self.too_large_message())
+            self.probe = media.probe(upload.file, **probe_limits())
+        except media.MediaError as error:
+            direct.discard(upload.key)
+            raise forms.ValidationError(media_error_message(error)) from None
+        except forms.ValidationError:
+            direct.discard(upload.key)
+            raise
+        return upload.key
+
     def clean(self):
+        data = super().clean()
         if self.upload_too_large:
             self.errors.pop("video", None)
             self.add_error("video", self.too_large_message())
-        return super().clean()
+        elif "video" not in self.errors and "upload_ticket" not in self.errors:
+            if not data.get("video") and not data.get("upload_ticket"):
+                self.add_error("video", forms.Field.default_error_messages["required"])
+        if "upload_ticket" in self.errors:
+            self.add_error("video", self.errors.pop("upload_ticket"))
+        return data
 
     @staticmethod
     def too_large_message():

@@ -23,9 +23,11 @@ def store_original(path, *, name):
         return private_storage().save(f"originals/{timezone.now():%Y/%m}/clip{suffix}", File(fh))
 
 
-def create_web_submission(data, *, upload_path, upload_name, language):
-    """Store the upload privately, then record the submission and its clip in one transaction."""
-    stored = store_original(upload_path, name=upload_name)
+def create_web_submission(data, *, language, upload_path=None, upload_name=None, stored=None):
+    """Store the upload privately (unless the browser already put it in storage: `stored`),
+    then record the submission and its clip in one transaction."""
+    if stored is None:
+        stored = store_original(upload_path, name=upload_name)
     try:
         with transaction.atomic():
             submission = Submission.objects.create(

@@ -1,11 +1,12 @@
 from django.conf import settings
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.utils.translation import get_language
-from django.views.decorators.http import require_http_methods, require_safe
+from django.utils.translation import get_language, gettext
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from gallery.models import Clip, IllegalTransition
+from submissions import direct
 from submissions.forms import SubmissionForm
 from submissions.intake import create_web_submission
 from submissions.models import Submission
@@ -22,12 +23,15 @@ def submit(request):
         form = SubmissionForm(data, files, upload_too_large=too_large)
         if form.is_valid():
             upload = form.cleaned_data["video"]
-            submission = create_web_submission(
-                form.cleaned_data,
-                upload_path=upload.temporary_file_path(),
-                upload_name=upload.name,
-                language=get_language(),
-            )
+            if upload is not None:
+                submission = create_web_submission(
+                    form.cleaned_data, language=get_language(),
+                    upload_path=upload.temporary_file_path(), upload_name=upload.name,
+                )
+            else:
+                submission = create_web_submission(
+                    form.cleaned_data, language=get_language(), stored=form.cleaned_data["upload_ticket"]
+                )
             request.session[THANKS_SESSION_KEY] = submission.signed_token
             return redirect("submissions:thanks")
         status = 413 if too_large else 400
@@ -36,8 +40,28 @@ def submit(request):
         status = 200
     return TemplateResponse(
         request, "submissions/submit.html",
-        {"form": form, "submission_address": settings.SUBMISSION_ADDRESS}, status=status,
+        {"form": form, "submission_address": settings.SUBMISSION_ADDRESS, "direct_upload": direct.enabled()},
+        status=status,
     )
+
+
+@require_POST
+def presign_upload(request):
+    """Sign a direct upload to object storage for the submission form's script."""
+    if not direct.enabled():
+        raise Http404
+    try:
+        size = int(request.POST.get("size", ""))
+    except ValueError:
+        size = -1
+    content_type = request.POST.get("type", "")
+    if size > settings.MAX_UPLOAD_BYTES:
+        return JsonResponse({"error": str(SubmissionForm.too_large_message())}, status=400)
+    if size <= 0:
+        return JsonResponse({"error": gettext("The file is empty.")}, status=400)
+    if not content_type.startswith("video/") or len(content_type) > 100:
+        return JsonResponse({"error": gettext("This file is not a video we can read.")}, status=400)
+    return JsonResponse(direct.presign(filename=request.POST.get("name", ""), content_type=content_type))
 
 
 @require_safe

@@ -76,3 +76,28 @@ def default_themes(request):
 
     request.getfixturevalue("django_db_blocker")
     ensure_default_themes(Theme)
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    """A real S3 server (SeaweedFS) on loopback, with a private and a public bucket."""
+    from tests import s3
+
+    server = s3.start(tmp_path_factory.mktemp("s3"))
+    yield server
+    s3.stop(server)
+
+
+@pytest.fixture
+def s3_media(s3_server, settings):
+    """Switch the site's storages to the S3 server for one test."""
+    from django.utils.csp import CSP
+
+    settings.STORAGES = s3_server.storages() | {
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+    }
+    for directive in ("img-src", "media-src", "connect-src"):
+        settings.SECURE_CSP = settings.SECURE_CSP | {directive: [CSP.SELF, "data:", s3_server.endpoint]}
+    s3_server.empty_buckets()
+    yield s3_server
+    s3_server.empty_buckets()

@@ -1,0 +1,144 @@
+"""Object storage mode against a real S3 server: privacy, publication, direct uploads."""
+
+import re
+import urllib.error
+import urllib.request
+
+import pytest
+import urllib3
+from django.core.files.storage import storages
+
+from gallery import processing
+from gallery.models import Clip
+from submissions.models import Submission
+from tests import s3
+from tests.submissions.test_submit import form_data, post, upload
+
+pytestmark = pytest.mark.django_db
+
+
+def anonymous_get(url, headers=None):
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {})) as response:
+            return response.status, response.read(), response.headers
+    except urllib.error.HTTPError as error:
+        return error.code, b"", error.headers
+
+
+def keys(server, bucket):
+    return sorted(o["Key"] for o in server.client().list_objects_v2(Bucket=bucket).get("Contents", []))
+
+
+def test_clip_is_private_until_published_and_public_copies_go_on_unpublish(
+        client, s3_media, sample_video, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post(client, form_data(upload(sample_video)), lang="en").status_code == 302
+    clip = Clip.objects.get()
+    assert keys(s3_media, s3.PRIVATE_BUCKET) == [clip.original.name]
+    processing.process(clip)
+    clip.refresh_from_db()
+    assert clip.status == Clip.Status.REVIEW, clip.failure_reason
+
+    public_url = clip.video.url
+    assert public_url.startswith(f"{s3_media.endpoint}/{s3.PUBLIC_BUCKET}/clips/{clip.pk}/")
+    assert anonymous_get(public_url)[0] in (403, 404)  # nothing public before approval
+    assert anonymous_get(f"{s3_media.endpoint}/{s3.PRIVATE_BUCKET}/{clip.video.name}")[0] == 403
+    assert anonymous_get(f"{s3_media.endpoint}/{s3.PRIVATE_BUCKET}/{clip.original.name}")[0] == 403
+
+    review = clip.review_video_url
+    assert "X-Amz-Signature=" in review and "X-Amz-Expires=3600" in review
+    status, body, headers = anonymous_get(review, {"Range": "bytes=0-99"})
+    assert status == 206 and len(body) == 100
+
+    with django_capture_on_commit_callbacks(execute=True):
+        clip.approve(by=None)
+    status, body, headers = anonymous_get(public_url, {"Range": "bytes=100-199"})
+    assert status == 206 and len(body) == 100
+    assert headers["Content-Type"] == "video/mp4"
+    assert headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert anonymous_get(clip.poster.url)[0] == 200
+    page = client.get(clip.get_absolute_url()).content.decode()
+    assert f'src="{public_url}"' in page
+    assert client.get(clip.get_absolute_url())["Content-Security-Policy"].count(s3_media.endpoint) >= 2
+
+    with django_capture_on_commit_callbacks(execute=True):
+        clip.unpublish(by=None, reason="Owner asked")
+    assert anonymous_get(public_url)[0] in (403, 404)
+    assert keys(s3_media, s3.PUBLIC_BUCKET) == []
+
+
+def presign(client, *, size, content_type="video/mp4", name="clip.mp4"):
+    client.get("/en/submit/")
+    token = client.cookies["csrftoken"].value
+    return client.post("/en/submit/upload/", {"size": size, "type": content_type, "name": name,
+                                              "csrfmiddlewaretoken": token})
+
+
+def send_to_s3(answer, data, content_type="video/mp4"):
+    fields = dict(answer["fields"]) | {"Content-Type": content_type}
+    response = urllib3.request("POST", answer["url"], fields=list(fields.items()) + [("file", ("clip.mp4", data, content_type))])
+    return response.status, response.data.decode(errors="replace")
+
+
+def test_direct_upload_goes_to_the_bucket_and_the_form_names_it(s3_media, sample_video, django_capture_on_commit_callbacks):
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    data = sample_video.read_bytes()
+    response = presign(browser, size=len(data))
+    assert response.status_code == 200
+    answer = response.json()
+    assert answer["url"].startswith(s3_media.endpoint)
+    assert send_to_s3(answer, data)[0] == 204
+
+    fields = form_data(None) | {"upload_ticket": answer["ticket"], "csrfmiddlewaretoken": browser.cookies["csrftoken"].value}
+    with django_capture_on_commit_callbacks(execute=True):
+        done = browser.post("/en/submit/", fields)
+    assert done.status_code == 302, done.context["form"].errors if done.context else done
+    clip = Clip.objects.get()
+    assert clip.original.name.startswith("uploads/") and clip.status == Clip.Status.PROCESSING
+    with storages["private"].open(clip.original.name) as fh:
+        assert fh.read() == data
+
+
+def test_the_bucket_refuses_what_the_policy_does_not_allow(client, s3_media, settings, sample_video):
+    settings.MAX_UPLOAD_BYTES = 50_000
+    data = sample_video.read_bytes()
+    assert len(data) > 50_000
+    assert presign(client, size=len(data)).status_code == 400  # the site says no at once
+    answer = presign(client, size=1000).json()  # a client that lies about the size
+    status, body = send_to_s3(answer, data)
+    assert status == 400 and "EntityTooLarge" in body
+    status, body = send_to_s3(answer, data[:1000], content_type="text/html")
+    assert status == 403
+    assert keys(s3_media, s3.PRIVATE_BUCKET) == []
+    assert presign(client, size=1000, content_type="text/html").status_code == 400
+
+
+def test_a_bad_direct_upload_is_refused_and_deleted(client, s3_media):
+    answer = presign(client, size=20).json()
+    assert send_to_s3(answer, b"this is not a video!")[0] == 204
+    response = client.post("/en/submit/", form_data(None) | {"upload_ticket": answer["ticket"]})
+    assert response.status_code == 400
+    assert response.context["form"].errors["video"] == ["This file is not a video we can read."]
+    assert keys(s3_media, s3.PRIVATE_BUCKET) == [] and Clip.objects.count() == 0 and Submission.objects.count() == 0
+
+
+def test_a_forged_ticket_is_refused(client, s3_media):
+    response = client.post("/en/submit/", form_data(None) | {"upload_ticket": "uploads/someone-elses.mp4"})
+    assert response.context["form"].errors["video"] == ["Your file did not arrive. Please send it again."]
+
+
+def test_probe_reads_only_parts_of_a_large_object(s3_media, tmp_path):
+    from gallery import media
+    from gallery.s3 import RangeFile
+    from gallery.synth import synthesize
+
+    path = synthesize(tmp_path / "long.mp4", seconds=40, width=640, height=360)
+    client = s3_media.client()
+    client.upload_file(str(path), s3.PRIVATE_BUCKET, "probe/long.mp4")
+    remote = RangeFile(client, s3.PRIVATE_BUCKET, "probe/long.mp4", block=64 * 1024)
+    info = media.probe(remote)
+    assert info.duration == pytest.approx(40, abs=0.2)
+    assert remote.fetched < path.stat().st_size / 2
+    assert re.match(r"h264", info.video_codec)
