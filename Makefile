@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PYENV_VERSION ?= 3.13.0
 
-.PHONY: run test lint format venv messages clean
+.PHONY: run test test-postgres lint format venv messages clean audit
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,11 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 venv: $(VENV)/.installed
+
+# Node tools the checks use: the Nu HTML validator (tests) and Lighthouse (`make audit`).
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
 
 # The laptop default: debug on, SQLite and files under var/.
 run: export DJANGO_DEBUG ?= 1
@@ -29,8 +34,16 @@ run: venv
 test: export DJANGO_SECRET_KEY ?= insecure-test-key
 test: export DJANGO_ALLOWED_HOSTS ?= testserver,localhost,127.0.0.1
 test: export DJANGO_HTTPS ?= 0
-test: venv
+test: venv node_modules/.installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Lighthouse (mobile) on the gallery and a clip page of a freshly seeded production-like server.
+audit: venv node_modules/.installed
+	$(BIN)/python bench/audit.py
+
+# The same suite on PostgreSQL, on a throw-away server (Debian's postgresql package).
+test-postgres: venv
+	scripts/with-postgres.sh $(MAKE) test
 
 lint: venv
 	$(BIN)/ruff check .
@@ -41,8 +54,8 @@ format: venv
 	$(BIN)/ruff format .
 
 messages: venv
-	$(BIN)/python manage.py makemessages --all --no-location --ignore=.venv --ignore=tests --ignore=bench
-	$(BIN)/python manage.py compilemessages --ignore=.venv
+	$(BIN)/python manage.py makemessages --all --no-location --ignore=.venv --ignore=node_modules --ignore=tests --ignore=bench
+	$(BIN)/python manage.py compilemessages --ignore=.venv --ignore=node_modules
 
 clean:
 	rm -rf var $(VENV)

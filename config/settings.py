@@ -217,12 +217,30 @@ WHITENOISE_USE_FINDERS = DEBUG
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
-MAILERS = {
-    "default": {
-        "BACKEND": os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"),
-        "OPTIONS": {},
+
+
+def mailer_from_url(url):
+    """The default mailer from SMTP_URL: smtp://user:pass@host:587 (STARTTLS) or smtps://… (TLS)."""
+    parts = urlsplit(url)
+    if parts.scheme == "console":
+        return {"BACKEND": "django.core.mail.backends.console.EmailBackend", "OPTIONS": {}}
+    if parts.scheme not in ("smtp", "smtps"):
+        raise ValueError(f"SMTP_URL scheme {parts.scheme!r} is not supported")
+    return {
+        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "OPTIONS": {
+            "host": parts.hostname or "localhost",
+            "port": parts.port or (465 if parts.scheme == "smtps" else 25),
+            "username": unquote(parts.username or ""),
+            "password": unquote(parts.password or ""),
+            "use_ssl": parts.scheme == "smtps",
+            "use_tls": parts.scheme == "smtp" and parts.port == 587,
+            "timeout": 20,
+        },
     }
-}
+
+
+MAILERS = {"default": mailer_from_url(os.environ.get("SMTP_URL", "console://" if DEBUG else "smtp://localhost:25"))}
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "La vie en Model 3 <clips@example.org>")
 SUBMISSION_ADDRESS = os.environ.get("SUBMISSION_ADDRESS", "clips@example.org")
 MAILBOX_URL = os.environ.get("MAILBOX_URL", "")
@@ -276,8 +294,17 @@ PROCESSING_MAX_ATTEMPTS = 3
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "config.logs.JSONFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": os.environ.get("LOG_FORMAT", "plain" if DEBUG else "json"),
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

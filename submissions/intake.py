@@ -1,6 +1,7 @@
 """Turn what an owner sent into a Submission and clips waiting for processing."""
 
 import logging
+import uuid
 from pathlib import Path
 
 from django.core.files import File
@@ -18,9 +19,10 @@ log = logging.getLogger(__name__)
 
 def store_original(path, *, name):
     """Copy an owner's file into private storage; returns the stored name."""
-    suffix = Path(name).suffix.lower()[:8] or ".bin"
+    suffix = "".join(c for c in Path(name).suffix.lower()[:8] if c.isalnum() or c == ".") or ".bin"
+    # A unique name by construction: "exists, then save" races between web nodes on S3.
     with open(path, "rb") as fh:
-        return private_storage().save(f"originals/{timezone.now():%Y/%m}/clip{suffix}", File(fh))
+        return private_storage().save(f"originals/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{suffix}", File(fh))
 
 
 def create_web_submission(data, *, language, upload_path=None, upload_name=None, stored=None):
