@@ -328,3 +328,12 @@ LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", 5))
 LOGIN_LOCKOUT_MINUTES = int(os.environ.get("LOGIN_LOCKOUT_MINUTES", 15))
 # Media of rejected and withdrawn clips are deleted after this many days (manage.py purge_media).
 RETENTION_DAYS = int(os.environ.get("RETENTION_DAYS", 30))
+
+# Each web node keeps rendered anonymous pages in memory; the catalogue version (one row in
+# the database) retires them on every node at once (gallery/cache.py).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "OPTIONS": {"MAX_ENTRIES": 5000},
+    }
+}

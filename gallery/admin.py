@@ -13,8 +13,9 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from gallery.captions import sync_caption_files
 from gallery.lockout import LockoutAdminAuthenticationForm
-from gallery.models import Clip, ClipTransition, IllegalTransition, RejectionReason, Theme
+from gallery.models import Caption, Clip, ClipTransition, IllegalTransition, RejectionReason, Theme
 from gallery.templatetags.gallery import duration
 
 admin.site.login_form = LockoutAdminAuthenticationForm
@@ -41,6 +42,14 @@ class TransitionInline(admin.TabularInline):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+class CaptionInline(admin.TabularInline):
+    """WebVTT subtitles, one file a language; checked on upload (see gallery/captions.py)."""
+
+    model = Caption
+    fields = ["language", "label", "file"]
+    extra = 0
 
 
 class StatusFilter(SimpleListFilter):
@@ -98,7 +107,7 @@ class ClipAdmin(admin.ModelAdmin):
     search_fields = ["title", "credit_name"]
     filter_horizontal = ["themes"]
     fields = ["title", "description", "themes", "credit_name", "credit_country", "language"]
-    inlines = [TransitionInline]
+    inlines = [CaptionInline, TransitionInline]
     actions = ["approve", "reject", "unpublish", "feature", "unfeature", "retry"]
     list_per_page = 50
     change_form_template = "admin/gallery/clip/change_form.html"
@@ -110,6 +119,11 @@ class ClipAdmin(admin.ModelAdmin):
         if inbound is not None:
             queryset = queryset.prefetch_related("submission__inbound_emails")
         return queryset
+
+    def save_related(self, request, form, formsets, change):
+        before = set(Caption.objects.filter(clip=form.instance).values_list("file", flat=True))
+        super().save_related(request, form, formsets, change)
+        sync_caption_files(form.instance, before)
 
     def get_ordering(self, request):
         # The queue is worked oldest first; elsewhere the newest matter most.

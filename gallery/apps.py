@@ -7,4 +7,6 @@ class GalleryConfig(AppConfig):
     verbose_name = _("Gallery")
 
     def ready(self):
-        from gallery import lockout  # noqa: F401 - counts failed staff log-ins
+        from gallery import cache, lockout  # noqa: F401 - lockout counts failed staff log-ins
+
+        cache.connect()

@@ -8,7 +8,6 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import Resolver404, resolve
-from django.utils.html import format_html
 from django.utils.translation import get_language_from_path, override
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csp import csp_override
@@ -36,8 +35,8 @@ def oembed(request):
     clip = clip_for_url(request, request.GET.get("url", ""))
     if clip is None:
         raise Http404
-    width, height = seo.oembed_size(clip, _limit(request, "maxwidth"), _limit(request, "maxheight"))
-    src = seo.embed_url(request, clip)
+    limits = {"maxwidth": _limit(request, "maxwidth"), "maxheight": _limit(request, "maxheight")}
+    html, width, height = seo.embed_html(request, clip, **limits)
     data = {
         "version": "1.0",
         "type": "video",
@@ -47,11 +46,7 @@ def oembed(request):
         "author_name": clip.credit_name,
         "width": width,
         "height": height,
-        "html": format_html(
-            '<iframe src="{}" width="{}" height="{}" title="{}" allow="fullscreen; picture-in-picture" '
-            'allowfullscreen loading="lazy" style="border:0"></iframe>',
-            src, width, height, clip.title,
-        ),
+        "html": html,
         "cache_age": 86400,
     }
     thumbnail = _thumbnail(clip, width, height)

@@ -6,7 +6,6 @@ from django.contrib.syndication.views import Feed
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed, Enclosure
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from gallery.filters import GalleryFilter
@@ -49,9 +48,6 @@ class ClipFeed(Feed):
 
     def description(self, query):
         return _("Short clips of everyday life with a Model 3, sent by owners across Europe.")
-
-    def language(self, query):
-        return get_language()
 
     def items(self, query):
         clips = (

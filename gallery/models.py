@@ -9,7 +9,10 @@ from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from gallery import signals
+from gallery.cache import bump_version
+from gallery.captions import caption_path, validate_webvtt
 from gallery.countries import COUNTRIES
+from gallery.seo import language_name
 from gallery.storage import private_storage, publish_files, unpublish_files
 
 
@@ -214,10 +217,12 @@ class Clip(models.Model):
 
     @property
     def media_names(self):
-        """Every stored public file of this clip (renditions, poster, thumbnails)."""
+        """Every stored public file of this clip (renditions, poster, thumbnails, captions)."""
         names = [f.name for f in (self.video, self.video_hd, self.poster) if f]
         for thumb in self.thumbnails:
             names += [thumb["webp"], thumb["jpeg"]]
+        if self.pk:
+            names += [caption.file.name for caption in self.captions.all() if caption.file]
         return names
 
     # --- Status transitions. `status` changes here and nowhere else. ---
@@ -239,6 +244,8 @@ class Clip(models.Model):
                 clip=self, from_status=current, to_status=to, by=by, reason=reason,
                 reason_code=reason_code, at=now,
             )
+            if Clip.Status.PUBLISHED in (current, to):
+                bump_version()
         for name, value in fields.items():
             setattr(self, name, value)
         return current
@@ -372,6 +379,7 @@ class Clip(models.Model):
             )
         Clip.objects.filter(pk=self.pk).update(featured=featured)
         self.featured = featured
+        bump_version()
 
     def delete_media(self, *, original=False):
         """Delete the stored files (after commit, so a rollback loses nothing)."""
@@ -383,6 +391,8 @@ class Clip(models.Model):
         Clip.objects.filter(pk=self.pk).update(**cleared)
         for name, value in cleared.items():
             setattr(self, name, value)
+        # Their files are in `public`, deleted below.
+        self.captions.all().delete()
 
         def remove():
             hidden = private_storage()
@@ -421,6 +431,48 @@ class ClipTransition(models.Model):
         return "\n".join(part for part in (str(listed), self.reason) if part)
 
 
+class Caption(models.Model):
+    """Subtitles of a clip in one language (a WebVTT file), added by staff."""
+
+    clip = models.ForeignKey(Clip, on_delete=models.CASCADE, related_name="captions")
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES)
+    label = models.CharField(
+        _("label"), max_length=60, blank=True,
+        help_text=_("Shown in the player's subtitle menu; the language's own name when empty."),
+    )
+    # Stored privately like the renditions; a published clip's captions are copied to public storage.
+    file = models.FileField(
+        _("WebVTT file"), storage=private_storage, upload_to=caption_path, max_length=200,
+        validators=[validate_webvtt],
+    )
+
+    class Meta:
+        ordering = ["language"]
+        verbose_name = _("caption")
+        verbose_name_plural = _("captions")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["clip", "language"], name="caption_one_per_language",
+                violation_error_message=_("This clip already has captions in this language."),
+            ),
+            models.CheckConstraint(
+                condition=Q(language__in=[code for code, _name in settings.LANGUAGES]),
+                name="caption_language_valid",
+            ),
+        ]
+
+    def __str__(self):
+        return self.display_label
+
+    @property
+    def display_label(self):
+        return self.label or language_name(self.language)
+
+    @property
+    def public_url(self):
+        return storages["default"].url(self.file.name)
+
+
 def theme_counts():
     """Themes with the number of published clips in each."""
     # Meta.ordering is not applied to aggregating queries: order explicitly.
@@ -438,3 +490,14 @@ class LoginFailure(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["username", "at"]), models.Index(fields=["ip", "at"])]
+
+
+class CatalogueState(models.Model):
+    """One row whose version changes whenever anything visitors see changes.
+
+    Anonymous pages are cached under this version, so a change anywhere (publication, edit,
+    unpublishing, withdrawal) retires every cached page at once, on every web node.
+    """
+
+    version = models.PositiveBigIntegerField(default=1)
+    changed_at = models.DateTimeField(default=timezone.now)

@@ -8,6 +8,7 @@ from urllib.parse import quote, urlencode
 
 from django.conf import settings
 from django.urls import reverse, translate_url
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, get_language_info
@@ -58,6 +59,11 @@ def iso_duration(seconds):
     return "PT" + "".join(parts)
 
 
+def iso_datetime(value):
+    """ISO 8601 to the second in the site's time zone: 2026-03-05T10:00:00+01:00."""
+    return timezone.localtime(value).replace(microsecond=0).isoformat() if value else ""
+
+
 def absolute(request, url):
     return request.build_absolute_uri(url) if url else ""
 
@@ -81,7 +87,7 @@ def video_object(request, clip):
         "name": clip.title,
         "description": clip.description or clip.title,
         "thumbnailUrl": thumbnail_urls(request, clip),
-        "uploadDate": clip.published_at.isoformat(),
+        "uploadDate": iso_datetime(clip.published_at),
         "duration": iso_duration(clip.duration),
         "contentUrl": absolute(request, clip.video.url) if clip.video else "",
         "embedUrl": embed_url(request, clip),
@@ -168,3 +174,14 @@ def oembed_size(clip, maxwidth, maxheight):
     if maxheight and height > maxheight:
         width, height = maxheight / ratio, maxheight
     return max(1, math.floor(width)), max(1, math.floor(height))
+
+
+def embed_html(request, clip, maxwidth=None, maxheight=None):
+    """The <iframe> other sites paste (or get from oEmbed), with its width and height."""
+    width, height = oembed_size(clip, maxwidth, maxheight)
+    html = format_html(
+        '<iframe src="{}" width="{}" height="{}" title="{}" allow="fullscreen; picture-in-picture" '
+        'allowfullscreen loading="lazy" style="border:0"></iframe>',
+        embed_url(request, clip), width, height, clip.title,
+    )
+    return html, width, height

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from gallery import views
+from gallery import feeds, views
 
 app_name = "gallery"
 
@@ -8,4 +8,6 @@ urlpatterns = [
     path("", views.gallery, name="index"),
     path("clips/<int:pk>/", views.clip_detail, name="clip"),
     path("clips/<int:pk>-<slug:slug>/", views.clip_detail, name="clip"),
+    path("feed/", feeds.ClipFeed(), name="feed"),
+    path("feed/atom/", feeds.AtomClipFeed(), name="feed-atom"),
 ]

@@ -6,6 +6,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_safe
 
+from gallery.cache import cached_page
 from gallery.delivery import serve_file
 from gallery.filters import GalleryFilter
 from gallery.models import Clip, theme_counts
@@ -16,6 +17,7 @@ PRIVATE_CACHE = "private, no-store"
 
 
 @require_safe
+@cached_page
 def gallery(request):
     themes = list(theme_counts())
     filters = GalleryFilter(request.GET, themes=themes)
@@ -34,6 +36,7 @@ def gallery(request):
 
 
 @require_safe
+@cached_page
 def clip_detail(request, pk, slug=None):
     clip = get_object_or_404(Clip.objects.published().prefetch_related("themes", "captions"), pk=pk)
     if slug is not None and slug != clip.slug:

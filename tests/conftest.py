@@ -101,3 +101,11 @@ def s3_media(s3_server, settings):
     s3_server.empty_buckets()
     yield s3_server
     s3_server.empty_buckets()
+
+
+@pytest.fixture(autouse=True)
+def fresh_page_cache():
+    """Each test starts with no cached pages (the cache lives in the process)."""
+    from django.core.cache import caches
+
+    caches["default"].clear()

@@ -15,7 +15,7 @@ def theme(slug):
 
 
 def make_clip(*, status=Clip.Status.PUBLISHED, themes=(), title=None, featured=False, video=None,
-              credit_name="Camille", credit_country="FR", description=""):
+              credit_name="Camille", credit_country="FR", description="", language="fr"):
     """A clip in `status`. With `video` (a file path) it is really processed, else it gets
     placeholder media names."""
     clip = Clip.objects.create(
@@ -24,6 +24,7 @@ def make_clip(*, status=Clip.Status.PUBLISHED, themes=(), title=None, featured=F
         credit_name=credit_name,
         credit_country=credit_country,
         featured=featured,
+        language=language,
     )
     if themes:
         clip.themes.set(Theme.objects.filter(slug__in=themes))

@@ -38,7 +38,9 @@ def language_switcher(context):
 
 @register.simple_tag(takes_context=True)
 def json_ld(context, data):
-    return seo.json_ld_script(data, nonce=str(context.get("csp_nonce") or ""))
+    # The nonce is lazy and falsy until first read: reading it here puts it in the CSP header.
+    nonce = context.get("csp_nonce")
+    return seo.json_ld_script(data, nonce="" if nonce is None else str(nonce))
 
 
 @register.simple_tag(takes_context=True)
@@ -54,6 +56,11 @@ def open_graph(context, clip):
 @register.simple_tag(takes_context=True)
 def share_links(context, clip):
     return seo.share_links(clip, context["request"].build_absolute_uri(clip.get_absolute_url()))
+
+
+@register.simple_tag(takes_context=True)
+def embed_code(context, clip):
+    return seo.embed_html(context["request"], clip)[0]
 
 
 @register.simple_tag(takes_context=True)
@@ -74,3 +81,9 @@ def whole_seconds(seconds):
         return max(1, round(float(seconds)))
     except (TypeError, ValueError):
         return 1
+
+
+@register.filter
+def iso_datetime(value):
+    """An aware datetime as ISO 8601 to the second, with its offset (for datetime="" and feeds)."""
+    return seo.iso_datetime(value)

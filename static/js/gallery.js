@@ -19,6 +19,15 @@
     });
   }
 
+  // The language links keep the filter: follow the address as it changes.
+  function syncLanguageLinks() {
+    document.querySelectorAll(".lang-switch a[hreflang]").forEach(function (link) {
+      var target = new URL(link.href, location.href);
+      target.search = location.search;
+      link.href = target.pathname + target.search;
+    });
+  }
+
   function load(url, push) {
     if (pending) pending.abort();
     pending = new AbortController();
@@ -32,6 +41,7 @@
       .then(function (html) {
         results.outerHTML = html;
         if (push) history.pushState({ gallery: true }, "", url);
+        syncLanguageLinks();
       })
       .catch(function (error) {
         if (error.name !== "AbortError") location.href = url;

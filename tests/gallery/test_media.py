@@ -296,6 +296,23 @@ def test_poster_upright_for_rotated_clip(clips, tmp_path):
         assert_upright(img.convert("RGB"))
 
 
+@pytest.mark.parametrize("rotation", [90, 180, 270])
+def test_every_rotation_comes_out_upright(tmp_path, rotation):
+    clip = synthesize(tmp_path / "r.mov", seconds=0.6, width=160, height=96, rotation=rotation)
+    info = media.probe(clip)
+    shown = (96, 160) if rotation in (90, 270) else (160, 96)
+    assert (info.rotation, (info.width, info.height)) == (rotation, shown)
+    poster = media.make_poster(clip, tmp_path / "out", probe_result=info).poster
+    with PILImage.open(poster.path) as img:
+        assert img.size == shown
+        assert_upright(img.convert("RGB"))
+    (r,) = media.transcode(clip, tmp_path / "out", probe_result=info)
+    with av.open(str(r.path)) as c:
+        frame = list(c.decode(video=0))[-1]
+    assert (frame.rotation, frame.width, frame.height) == (0, *shown)
+    assert_upright(frame.to_image())
+
+
 def test_poster_hd_portrait_widths(hd_portrait, tmp_path):
     result = media.make_poster(hd_portrait, tmp_path)
     assert (result.poster.width, result.poster.height) == (1080, 1920)

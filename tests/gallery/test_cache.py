@@ -1,0 +1,93 @@
+"""Anonymous pages are cached per catalogue version: fast, and never stale."""
+
+import pytest
+from django.contrib.auth.models import User
+
+from gallery.models import Clip
+from tests.factories import make_clip
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_cached_page_costs_one_query(client, django_assert_num_queries):
+    make_clip(themes=["design"])
+    first = client.get("/en/", {"theme": "design"})
+    with django_assert_num_queries(1):
+        again = client.get("/en/", {"theme": "design"})
+    assert again.content == first.content and again["ETag"] == first["ETag"]
+    assert again["Cache-Control"] == "public, max-age=0, must-revalidate"
+
+
+def test_revalidation_answers_304_until_something_changes(client):
+    clip = make_clip(title="Before")
+    etag = client.get(clip.get_absolute_url())["ETag"]
+    assert client.get(clip.get_absolute_url(), headers={"If-None-Match": etag}).status_code == 304
+    gallery_etag = client.get("/en/")["ETag"]
+
+    other = make_clip(title="Newcomer", status=Clip.Status.REVIEW)
+    other.approve(by=None)
+    response = client.get("/en/", headers={"If-None-Match": gallery_etag})
+    assert response.status_code == 200 and b"Newcomer" in response.content
+    assert client.get(clip.get_absolute_url(), headers={"If-None-Match": etag}).status_code == 200
+
+
+@pytest.mark.parametrize("change", ["edit", "unpublish", "withdraw", "feature", "themes"])
+def test_every_visible_change_shows_at_once(client, change):
+    clip = make_clip(title="Original title", themes=["design"])
+    assert b"Original title" in client.get("/en/").content
+    assert client.get("/en/", {"theme": "design"}).context is not None
+    if change == "edit":
+        clip.title = "Edited title"
+        clip.save()
+    elif change == "unpublish":
+        clip.unpublish(by=None, reason="x")
+    elif change == "withdraw":
+        clip.withdraw()
+    elif change == "feature":
+        clip.set_featured(True)
+    elif change == "themes":
+        clip.themes.set([])
+    page = client.get("/en/").content
+    filtered = client.get("/en/", {"theme": "design"})
+    if change == "edit":
+        assert b"Edited title" in page and b"Original title" not in page
+    elif change in ("unpublish", "withdraw"):
+        assert b"Original title" not in page
+        assert client.get(clip.get_absolute_url()).status_code == 404
+    elif change == "feature":
+        assert b"card__badge" in page
+    elif change == "themes":
+        assert b"Original title" not in filtered.content
+
+
+def test_signed_in_staff_never_get_cached_pages(client):
+    make_clip(title="Seen by all")
+    client.get("/en/")
+    staff = User.objects.create_user("mod", is_staff=True)
+    client.force_login(staff)
+    response = client.get("/en/")
+    assert "ETag" not in response
+
+
+def test_each_answer_keeps_its_own_csp_nonce(rf):
+    from django.contrib.auth.models import AnonymousUser
+    from django.http import HttpResponse
+    from django.middleware.csp import ContentSecurityPolicyMiddleware, get_nonce
+
+    from gallery.cache import cached_page
+
+    @cached_page
+    def page_with_inline_script(request):
+        return HttpResponse(f'<script nonce="{get_nonce(request)}">1</script>')
+
+    middleware = ContentSecurityPolicyMiddleware(page_with_inline_script)
+    answers = []
+    for _ in range(2):
+        request = rf.get("/en/nonce-test/")
+        request.user = AnonymousUser()
+        answers.append(middleware(request))
+    nonces = [a["Content-Security-Policy"].split("nonce-")[1].split("'")[0] for a in answers]
+    assert nonces[0] != nonces[1]
+    for answer, nonce in zip(answers, nonces, strict=True):
+        assert answer.content == f'<script nonce="{nonce}">1</script>'.encode()
+    assert answers[0]["ETag"] == answers[1]["ETag"]  # the second came from the cache
