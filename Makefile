@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PYENV_VERSION ?= 3.13.0
 
-.PHONY: run test test-postgres lint format venv messages clean audit
+.PHONY: run test test-postgres bench lint format venv messages clean audit
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ audit: venv node_modules/.installed
 # The same suite on PostgreSQL, on a throw-away server (Debian's postgresql package).
 test-postgres: venv
 	scripts/with-postgres.sh $(MAKE) test
+
+# Pages against a bare Django view with wrk, at 10,000 and 100,000 clips (not a test).
+bench: venv
+	scripts/with-postgres.sh $(BIN)/python bench/web.py $(BENCH_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .

@@ -35,6 +35,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "gallery.middleware.permissions_policy",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -285,6 +286,11 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Powerful browser features this site never uses; full screen only for its own player.
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), "
+    "payment=(), usb=(), browsing-topics=(), fullscreen=(self)"
+)
 
 GALLERY_PAGE_SIZE = 24
 # Seconds a clip may sit in processing without progress before the watchdog requeues it.
@@ -322,6 +328,17 @@ TERMS_VERSION = "2026-11"
 # The public address of the site, for links in e-mails.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
 
+# Load balancers in front of the web nodes that append to X-Forwarded-For (0: none).
+TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", 0))
+# Limits per client address and per e-mail address: "count/seconds".
+RATE_LIMITS = {
+    "submit-ip": os.environ.get("RATE_LIMIT_SUBMIT_IP", "20/3600"),
+    "submit-email": os.environ.get("RATE_LIMIT_SUBMIT_EMAIL", "10/3600"),
+    "upload-ip": os.environ.get("RATE_LIMIT_SUBMIT_IP", "20/3600"),
+    "status-ip": os.environ.get("RATE_LIMIT_STATUS_IP", "300/3600"),
+    "status-change-ip": os.environ.get("RATE_LIMIT_STATUS_CHANGE_IP", "30/3600"),
+}
+
 # Staff log-in: lock an account after this many failures within the window.
 AUTHENTICATION_BACKENDS = ["gallery.lockout.LockoutBackend"]
 LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", 5))
@@ -331,6 +348,8 @@ RETENTION_DAYS = int(os.environ.get("RETENTION_DAYS", 30))
 
 # Each web node keeps rendered anonymous pages in memory; the catalogue version (one row in
 # the database) retires them on every node at once (gallery/cache.py).
+# Seconds a web process trusts the catalogue version it read (0: read it on every visit).
+PAGE_CACHE_VERSION_TTL = float(os.environ.get("PAGE_CACHE_VERSION_TTL", 1))
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",

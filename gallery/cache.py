@@ -1,16 +1,20 @@
 """Anonymous pages served from a per-node cache, keyed by the catalogue's version.
 
-A visit costs one indexed read of the version row when the page is cached. Any change that
-visitors could see bumps the version (transitions, staff edits, captions), which retires
-every cached page on every node at once; the ETag carries the version, so browsers and
-proxies revalidate with a 304.
+A cached visit costs at most one indexed read of the version row (none during a burst,
+see PAGE_CACHE_VERSION_TTL). Any change that visitors could see bumps the version
+(transitions, staff edits, captions), which retires every cached page: at once on the node
+that made the change, within PAGE_CACHE_VERSION_TTL on the others. The ETag carries the
+version, so browsers and proxies revalidate with a 304.
 """
 
 import hashlib
+import logging
+import time
 from functools import wraps
 
+from django.conf import settings
 from django.core.cache import caches
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.middleware.csp import get_nonce
@@ -20,18 +24,41 @@ from django.utils.http import quote_etag
 from django.utils.translation import get_language
 
 NONCE_PLACEHOLDER = "__csp_nonce_placeholder__"
+log = logging.getLogger(__name__)
+
+
+# The version this process read last, and when. Within VERSION_TTL a burst of visits costs
+# no query at all; a change made in this process is seen at once, one made on another node
+# within VERSION_TTL.
+_known = {"version": None, "read_at": 0.0}
 
 
 def current_version():
-    from gallery.models import CatalogueState
+    now = time.monotonic()
+    if _known["version"] is not None and now - _known["read_at"] < settings.PAGE_CACHE_VERSION_TTL:
+        return _known["version"]
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT version FROM gallery_cataloguestate WHERE id = 1")
+            row = cursor.fetchone()
+    except DatabaseError:
+        if _known["version"] is None:
+            raise
+        # The database is away (a restart, a failover): keep serving the pages we have.
+        log.warning("catalogue version unavailable; serving cached pages of version %s", _known["version"])
+        return _known["version"]
+    _known.update(version=row[0] if row else 0, read_at=now)
+    return _known["version"]
 
-    version = CatalogueState.objects.filter(pk=1).values_list("version", flat=True).first()
-    return version or 0
+
+def forget_version():
+    _known["version"] = None
 
 
 def _bump():
     from gallery.models import CatalogueState
 
+    forget_version()
     if not CatalogueState.objects.filter(pk=1).update(version=F("version") + 1, changed_at=timezone.now()):
         CatalogueState.objects.get_or_create(pk=1, defaults={"version": 2})
 

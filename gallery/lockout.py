@@ -13,11 +13,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import ngettext
 
+from gallery.clients import client_ip
 from gallery.models import LoginFailure
-
-
-def client_ip(request):
-    return request.META.get("REMOTE_ADDR") if request is not None else None
 
 
 def is_locked(username, ip):

@@ -31,5 +31,7 @@ trap cleanup EXIT
 "${run_as[@]}" "$bindir/createdb" -h 127.0.0.1 -p "$port" -U postgres lavie
 
 export DATABASE_URL="postgres://postgres@127.0.0.1:$port/lavie"
+# For tests that restart the server on purpose.
+export PGDATA_DIR="$dir/data" PG_CTL="$bindir/pg_ctl"
 echo "PostgreSQL $("$bindir/postgres" --version | awk '{print $3}') on 127.0.0.1:$port"
 "$@"

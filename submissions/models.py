@@ -61,3 +61,14 @@ class Submission(models.Model):
     def get_status_url(self, *, language=None):
         with translation.override(language or self.language):
             return reverse("submissions:status", kwargs={"token": self.signed_token})
+
+
+class Throttle(models.Model):
+    """One counted request for a rate limit (the key is a keyed hash of an address)."""
+
+    scope = models.CharField(max_length=30)
+    key = models.CharField(max_length=64)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["scope", "key", "at"])]

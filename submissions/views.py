@@ -1,3 +1,6 @@
+import logging
+
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect
@@ -6,38 +9,45 @@ from django.utils.translation import get_language, gettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from gallery.models import Clip, IllegalTransition
-from submissions import direct
+from gallery.clients import client_ip
+from submissions import direct, ratelimit
 from submissions.forms import SubmissionForm
 from submissions.intake import create_web_submission
 from submissions.models import Submission
 
 THANKS_SESSION_KEY = "submitted_token"
+# What a storage outage looks like: a disk error, or the object store out of reach.
+STORAGE_ERRORS = (OSError, BotoCoreError, ClientError)
+log = logging.getLogger(__name__)
 
 
 @require_http_methods(["GET", "POST"])
 def submit(request):
     if request.method == "POST":
+        if not ratelimit.allow("submit-ip", client_ip(request)):
+            return ratelimit.too_many(request, "submit-ip")
         # Reading the body runs the upload handler, which flags an upload over the cap.
         data, files = request.POST, request.FILES
+        if not ratelimit.allow("submit-email", data.get("email", "").strip().lower()):
+            return ratelimit.too_many(request, "submit-email")
         too_large = getattr(request, "upload_too_large", False)
         form = SubmissionForm(data, files, upload_too_large=too_large)
-        if form.is_valid():
-            upload = form.cleaned_data["video"]
-            if upload is not None:
-                submission = create_web_submission(
-                    form.cleaned_data, language=get_language(),
-                    upload_path=upload.temporary_file_path(), upload_name=upload.name,
-                )
-            else:
-                submission = create_web_submission(
-                    form.cleaned_data, language=get_language(), stored=form.cleaned_data["upload_ticket"]
-                )
-            request.session[THANKS_SESSION_KEY] = submission.signed_token
-            return redirect("submissions:thanks")
-        status = 413 if too_large else 400
-    else:
-        form = SubmissionForm()
-        status = 200
+        try:
+            if form.is_valid():
+                submission = store_submission(form, language=get_language())
+                request.session[THANKS_SESSION_KEY] = submission.signed_token
+                return redirect("submissions:thanks")
+        except STORAGE_ERRORS:
+            log.exception("storage unavailable while receiving a clip")
+            form.add_error(None, gettext(
+                "We could not store your clip just now. Nothing was kept: please try again in a few minutes."
+            ))
+            return render_form(request, form, status=503)
+        return render_form(request, form, status=413 if too_large else 400)
+    return render_form(request, SubmissionForm(), status=200)
+
+
+def render_form(request, form, *, status):
     return TemplateResponse(
         request, "submissions/submit.html",
         {"form": form, "submission_address": settings.SUBMISSION_ADDRESS, "direct_upload": direct.enabled()},
@@ -45,11 +55,23 @@ def submit(request):
     )
 
 
+def store_submission(form, *, language):
+    upload = form.cleaned_data["video"]
+    if upload is not None:
+        return create_web_submission(
+            form.cleaned_data, language=language,
+            upload_path=upload.temporary_file_path(), upload_name=upload.name,
+        )
+    return create_web_submission(form.cleaned_data, language=language, stored=form.cleaned_data["upload_ticket"])
+
+
 @require_POST
 def presign_upload(request):
     """Sign a direct upload to object storage for the submission form's script."""
     if not direct.enabled():
         raise Http404
+    if not ratelimit.allow("upload-ip", client_ip(request)):
+        return ratelimit.too_many(request, "upload-ip")
     try:
         size = int(request.POST.get("size", ""))
     except ValueError:
@@ -75,6 +97,11 @@ def thanks(request):
 
 @require_http_methods(["GET", "POST"])
 def status(request, token):
+    ip = client_ip(request)
+    if not ratelimit.allow("status-ip", ip):
+        return ratelimit.too_many(request, "status-ip")
+    if request.method == "POST" and not ratelimit.allow("status-change-ip", ip):
+        return ratelimit.too_many(request, "status-change-ip")
     submission = Submission.from_signed_token(token)
     if submission is None:
         raise Http404

@@ -108,4 +108,7 @@ def fresh_page_cache():
     """Each test starts with no cached pages (the cache lives in the process)."""
     from django.core.cache import caches
 
+    from gallery.cache import forget_version
+
     caches["default"].clear()
+    forget_version()

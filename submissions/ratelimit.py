@@ -1,0 +1,46 @@
+"""Rate limits on what anyone can call from outside: the form, the status and consent pages.
+
+Counted in the database, so every web node sees the same counts; keys are stored hashed.
+"""
+
+import hashlib
+import random
+from datetime import timedelta
+
+from django.conf import settings
+from django.template.response import TemplateResponse
+from django.utils import timezone
+
+from submissions.models import Throttle
+
+
+def _digest(value):
+    return hashlib.blake2b(f"{settings.SECRET_KEY}|{value}".encode(), digest_size=16).hexdigest()
+
+
+def limit(name):
+    count, seconds = settings.RATE_LIMITS[name].split("/")
+    return int(count), int(seconds)
+
+
+def allow(name, value):
+    """Record one event for `value` under the limit `name`; False when over the limit."""
+    if not value:
+        return True
+    count, seconds = limit(name)
+    key = _digest(value)
+    since = timezone.now() - timedelta(seconds=seconds)
+    if Throttle.objects.filter(scope=name, key=key, at__gte=since).count() >= count:
+        return False
+    Throttle.objects.create(scope=name, key=key)
+    if random.random() < 0.01:  # noqa: S311 - housekeeping, not security
+        Throttle.objects.filter(at__lt=timezone.now() - timedelta(days=2)).delete()
+    return True
+
+
+def too_many(request, name):
+    """The translated 429 page, telling when to come back."""
+    _count, seconds = limit(name)
+    response = TemplateResponse(request, "429.html", {"minutes": max(1, seconds // 60)}, status=429)
+    response["Retry-After"] = str(seconds)
+    return response

@@ -1,0 +1,58 @@
+import pytest
+from django.test import Client
+
+from submissions.models import Submission
+from tests.submissions.test_status import owned_clip
+from tests.submissions.test_submit import form_data, post, upload
+
+pytestmark = pytest.mark.django_db
+
+
+def test_submitting_too_often_from_one_address_gets_a_translated_429(client, settings, tmp_path):
+    settings.RATE_LIMITS = settings.RATE_LIMITS | {"submit-ip": "3/3600"}
+    junk = tmp_path / "x.mp4"
+    junk.write_text("not a video")
+    for _ in range(3):
+        assert post(client, form_data(upload(junk)), lang="en").status_code == 400
+    refused = post(client, form_data(upload(junk)), lang="fr")
+    assert refused.status_code == 429 and refused["Retry-After"] == "3600"
+    assert "Trop de demandes" in refused.content.decode() or "Too many requests" in refused.content.decode()
+    # Another address is not affected.
+    other = Client(REMOTE_ADDR="198.51.100.7")
+    assert other.post("/en/submit/", form_data(upload(junk))).status_code == 400
+
+
+def test_one_e_mail_address_cannot_flood_from_many_addresses(settings, sample_video, tmp_path):
+    settings.RATE_LIMITS = settings.RATE_LIMITS | {"submit-email": "2/3600"}
+    junk = tmp_path / "x.mp4"
+    junk.write_text("not a video")
+    for n in range(2):
+        Client(REMOTE_ADDR=f"203.0.113.{n}").post("/en/submit/", form_data(upload(junk), email="Same@Example.org"))
+    refused = Client(REMOTE_ADDR="203.0.113.99").post("/en/submit/", form_data(upload(sample_video), email="same@example.org"))
+    assert refused.status_code == 429
+    assert Submission.objects.count() == 0
+
+
+def test_guessing_status_links_is_limited(client, settings):
+    settings.RATE_LIMITS = settings.RATE_LIMITS | {"status-ip": "5/3600"}
+    submission, _ = owned_clip()
+    for n in range(4):
+        assert client.get(f"/en/my/guess{n}/").status_code == 404
+    assert client.get(submission.get_status_url()).status_code == 200
+    assert client.get(submission.get_status_url()).status_code == 429
+
+
+def test_trusted_proxy_address_is_used_only_when_configured(settings):
+    from django.test import RequestFactory
+
+    from gallery.clients import client_ip
+
+    request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="1.2.3.4, 198.51.100.9")
+    assert client_ip(request) == "10.0.0.2"
+    settings.TRUSTED_PROXIES = 1
+    assert client_ip(request) == "198.51.100.9"  # the last hop the balancer appended
+
+
+def test_permissions_policy_header(client):
+    policy = client.get("/en/")["Permissions-Policy"]
+    assert "camera=()" in policy and "geolocation=()" in policy and "fullscreen=(self)" in policy
