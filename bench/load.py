@@ -1,0 +1,93 @@
+"""Load: 200 concurrent visitors for 60 s over mixed gallery, filter and clip pages.
+
+Seeds published clips in PostgreSQL, serves the site with gunicorn and production settings,
+and drives it with wrk and a script that picks a page at random for every request. Prints
+p50/p99 latency, requests per second and the count of errors (any answer that is not 2xx
+or 3xx, and socket errors). Run:
+    scripts/with-postgres.sh .venv/bin/python bench/load.py [--clips 2000] [--visitors 200] [--seconds 60]
+"""
+
+import argparse
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.web import free_port, make_media, seed, setup_django  # noqa: E402
+
+LUA = """
+paths = {%s}
+request = function()
+  return wrk.format("GET", paths[math.random(#paths)])
+end
+"""
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--clips", type=int, default=2000)
+    parser.add_argument("--visitors", type=int, default=200)
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--web-workers", type=int, default=4)
+    args = parser.parse_args()
+    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        sys.exit("run under scripts/with-postgres.sh")
+
+    var_dir = tempfile.mkdtemp(prefix="bench-load-")
+    env = {"DJANGO_SECRET_KEY": "bench", "DJANGO_ALLOWED_HOSTS": "127.0.0.1,testserver", "DJANGO_HTTPS": "0",
+           "VAR_DIR": var_dir, "LOG_LEVEL": "WARNING", "SMTP_URL": "console://"}
+    os.environ.pop("DJANGO_DEBUG", None)
+    run_env = os.environ | env
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=run_env, check=True)
+    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=run_env, check=True)
+    setup_django(env | {"DJANGO_SETTINGS_MODULE": "config.settings"})
+    seed(args.clips, make_media(var_dir))
+
+    from gallery.models import Clip
+
+    rng = random.Random(7)
+    themes = ["performance", "autopilot", "technology", "weekend", "design"]
+    ids = list(Clip.objects.values_list("pk", flat=True))
+    paths = []
+    for lang in ("fr", "en", "de"):
+        paths.append(f"/{lang}/")
+        for _ in range(10):
+            picked = rng.sample(themes, rng.randint(1, 2))
+            query = "&".join(f"theme={t}" for t in picked)
+            paths.append(f"/{lang}/?{query}&page={rng.randint(1, 5)}")
+        paths += [f"/{lang}/clips/{pk}/" for pk in rng.sample(ids, 30)]
+    script = Path(var_dir) / "mixed.lua"
+    script.write_text(LUA % ", ".join(f'"{p}"' for p in paths))
+
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(args.web_workers),
+         "--backlog", "2048", "--log-level", "warning"], cwd=ROOT, env=run_env)
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        out = subprocess.run(
+            ["wrk", "-t2", f"-c{args.visitors}", f"-d{args.seconds}s", "--timeout", "10s", "--latency",
+             "-s", str(script), f"http://127.0.0.1:{port}"],
+            capture_output=True, text=True, check=True).stdout
+    finally:
+        server.terminate()
+        server.wait()
+    print(f"{len(paths)} distinct pages (gallery, filters, clip pages in 3 languages), {args.clips} clips, "
+          f"gunicorn {args.web_workers} workers, {os.cpu_count()} cores")
+    print(out)
+
+
+if __name__ == "__main__":
+    main()

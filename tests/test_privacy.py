@@ -1,0 +1,97 @@
+"""Private stays private: every way a visitor might guess or replay a private file's URL."""
+
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from gallery.models import Clip
+from tests import s3
+from tests.factories import make_clip
+
+pytestmark = pytest.mark.django_db
+
+
+def fetch(url, headers=None):
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {})) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def clip_in_each_private_state(video):
+    """{state: (clip, every file name it had)} for each state a visitor must not see into."""
+    clips = {state: make_clip(status=Clip.Status.REVIEW, video=video)
+             for state in ("review", "rejected", "withdrawn", "unpublished")}
+    names = {state: [clip.original.name, *clip.media_names] for state, clip in clips.items()}
+    clips["rejected"].reject(by=None, reason="no")
+    clips["unpublished"].approve(by=None)
+    clips["unpublished"].unpublish(by=None, reason="owner asked")
+    clips["withdrawn"].withdraw()
+    processing = make_clip(status=Clip.Status.PROCESSING, video=video)
+    clips["processing"], names["processing"] = processing, [processing.original.name]
+    return {state: (clip, names[state]) for state, clip in clips.items()}
+
+
+def guesses(clip, names):
+    """URLs a visitor could try for a clip's files."""
+    for name in names:
+        yield f"/media/{name}"
+        yield f"/media/clips/{clip.pk}/{name.split('/', 2)[-1]}"
+        yield f"/media/clips/{clip.pk}/../../{name}"
+        yield f"/media/clips/{clip.pk}/%2e%2e/%2e%2e/{name}"
+        yield f"/media/private/{name}"
+        yield f"/media/public/{name}"
+
+
+def test_local_storage_gives_visitors_nothing_private(client, sample_video, settings, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        clips = clip_in_each_private_state(sample_video)
+    for state, (clip, names) in clips.items():
+        clip.refresh_from_db()
+        for url in guesses(clip, names):
+            assert client.get(url).status_code == 404, (state, url)
+        # A signed link for one file opens neither another file nor another clip's.
+        if clip.video:
+            signed = clip.review_video_url
+            assert client.get(signed).status_code == 200, state
+            assert client.get(signed.replace("720p.mp4", "poster.jpg")).status_code == 404
+            assert client.get(signed.split("?")[0]).status_code == 404
+    # Signed links expire.
+    live = clips["review"][0]
+    settings.PRIVATE_MEDIA_URL_SECONDS = 1
+    link = live.review_video_url
+    time.sleep(2.1)
+    assert client.get(link).status_code == 404
+
+
+def test_object_storage_gives_visitors_nothing_private(client, s3_media, sample_video, settings,
+                                                       django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        clips = clip_in_each_private_state(sample_video)
+    endpoint = s3_media.endpoint
+    for state, (clip, names) in clips.items():
+        for name in names:
+            for bucket in (s3.PRIVATE_BUCKET, s3.PUBLIC_BUCKET):
+                assert fetch(f"{endpoint}/{bucket}/{name}") in (403, 404), (state, bucket, name)
+        for url in guesses(clip, names):
+            assert client.get(url).status_code == 404, (state, url)
+    assert fetch(f"{endpoint}/{s3.PRIVATE_BUCKET}?list-type=2") == 403
+    assert fetch(f"{endpoint}/{s3.PUBLIC_BUCKET}?list-type=2") == 403
+
+    # A presigned link works until it expires, for that one object only.
+    settings.STORAGES["private"]["OPTIONS"]["querystring_expire"] = 1
+    from django.core.files.storage import storages
+
+    storages._storages.pop("private", None)
+    from gallery.storage import forget_storage
+
+    forget_storage(setting="STORAGES")
+    review = Clip.objects.get(pk=clips["review"][0].pk)
+    link = review.review_video_url
+    assert fetch(link, {"Range": "bytes=0-9"}) == 206
+    assert fetch(link.replace("720p.mp4", "poster.jpg")) == 403
+    time.sleep(2.5)
+    assert fetch(link, {"Range": "bytes=0-9"}) == 403
