@@ -52,6 +52,7 @@ bench: venv
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/bandit -q -r config gallery submissions -x '*/migrations/*' 
 
 format: venv
 	$(BIN)/ruff check --fix .

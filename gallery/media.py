@@ -415,10 +415,12 @@ def transcode(
     heights=(720, 1080),
     crf: int = 23,
     preset: str = "veryfast",
+    on_progress=None,
 ) -> list[Rendition]:
     """Upright H.264 High/AAC MP4 renditions (moov first, no source metadata) in one decoding pass.
 
     A source without sound gives renditions without an audio track (no invented silence).
+    `on_progress(seconds_done)` is called every 2 s of source video, to show the work lives.
     """
     info = probe_result or probe(src)
     out_dir = Path(out_dir)
@@ -454,6 +456,7 @@ def transcode(
             format="fltp", layout="stereo", rate=AUDIO_RATE, frame_size=1024
         )
         v_origin = round(origin / vin.time_base)
+        next_report = origin + 2
         last_vpts = None
         audio_next = None  # next audio pts, in samples at AUDIO_RATE
         bad_packets = 0
@@ -477,6 +480,9 @@ def transcode(
                     frame.pts = last_vpts = pts
                     graph.push(frame)
                     _drain_video(sinks, outputs)
+                    if on_progress is not None and frame.time is not None and frame.time >= next_report:
+                        on_progress(frame.time - origin)
+                        next_report = frame.time + 2
                 else:
                     if audio_next is None:
                         # Audio keeps its offset against the video, so A/V stay in sync.

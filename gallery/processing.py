@@ -4,6 +4,7 @@ import logging
 import secrets
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 from django.conf import settings
@@ -52,7 +53,7 @@ def process(clip):
         try:
             info = media.probe(source, **probe_limits())
             poster = media.make_poster(source, work, probe_result=info)
-            renditions = media.transcode(source, work, probe_result=info)
+            renditions = media.transcode(source, work, probe_result=info, on_progress=Heartbeat(clip))
         except media.MediaError as error:
             log.info("clip %s refused: %s %s", clip.pk, error.code, error)
             clip.mark_failed(media_error_message(error))
@@ -76,6 +77,18 @@ def process(clip):
         for name in stored.values():
             private_storage().delete(name)
         raise
+
+
+class Heartbeat:
+    """Tells the watchdog a long transcode is still alive (at most once a minute)."""
+
+    def __init__(self, clip, every=60):
+        self.clip, self.every, self.last = clip, every, time.monotonic()
+
+    def __call__(self, seconds_done):
+        if time.monotonic() - self.last >= self.every:
+            self.last = time.monotonic()
+            Clip.objects.filter(pk=self.clip.pk, status=Clip.Status.PROCESSING).update(status_changed_at=timezone.now())
 
 
 def store_outputs(clip, poster, renditions):

@@ -171,7 +171,7 @@ class _Scene:
         if rotation in (90, 270):
             width, height = height, width
         self.w, self.h = width, height
-        rng = random.Random(seed)
+        rng = random.Random(seed)  # nosec B311 - test pictures, not security
         hue = rng.uniform(0.50, 0.80)  # blue to violet: never mistaken for the red marker
         top = _rgb(hue, 0.55, 0.95)
         bottom = _rgb((hue + rng.uniform(-0.08, 0.08)) % 1, 0.25, 0.85)

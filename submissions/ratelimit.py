@@ -33,7 +33,7 @@ def allow(name, value):
     if Throttle.objects.filter(scope=name, key=key, at__gte=since).count() >= count:
         return False
     Throttle.objects.create(scope=name, key=key)
-    if random.random() < 0.01:  # noqa: S311 - housekeeping, not security
+    if random.random() < 0.01:  # noqa: S311  # nosec B311 - housekeeping, not security
         Throttle.objects.filter(at__lt=timezone.now() - timedelta(days=2)).delete()
     return True
 

@@ -98,3 +98,29 @@ def test_watchdog_gives_up_after_three_attempts(settings):
     clip.refresh_from_db()
     assert result["failed"] == [clip.pk]
     assert clip.status == Clip.Status.FAILED and "3 times" in clip.failure_reason
+
+
+def test_a_long_transcode_keeps_telling_the_watchdog_it_is_alive(tmp_path, settings):
+    from gallery import processing
+    from gallery.synth import synthesize
+    from gallery.tasks import requeue_stale
+
+    clip = make_clip(status=Clip.Status.PROCESSING, video=synthesize(tmp_path / "c.mp4", seconds=8, width=320, height=180))
+    beats = []
+    original = processing.Heartbeat.__call__
+
+    def beat(self, seconds_done):
+        beats.append(seconds_done)
+        self.every = 0  # every report touches the row in this test
+        original(self, seconds_done)
+        # While the work lives, the watchdog leaves the clip alone even with a tiny threshold.
+        settings.PROCESSING_STALE_SECONDS = 1
+        assert requeue_stale() == {"requeued": [], "failed": []}
+
+    processing.Heartbeat.__call__ = beat
+    try:
+        processing.process(clip)
+    finally:
+        processing.Heartbeat.__call__ = original
+    assert len(beats) >= 3 and beats == sorted(beats)
+    assert Clip.objects.get(pk=clip.pk).status == Clip.Status.REVIEW

@@ -63,7 +63,7 @@ class Command(BaseCommand):
         if if_empty and Clip.objects.exists():
             self.stdout.write("Clips exist already; no demo data added.")
             return
-        rng = random.Random(seed)
+        rng = random.Random(seed)  # nosec B311 - demo data, not security
         ensure_default_themes(Theme)
         themes = list(Theme.objects.all())
         offset = Clip.objects.count()

@@ -1,6 +1,6 @@
 import os
 import signal
-import subprocess
+import subprocess  # nosec B404 - starts our own processes with fixed arguments
 import sys
 import time
 
@@ -24,7 +24,7 @@ class Command(BaseCommand):
             [python, "manage.py", "db_worker", "--no-reload", "--interval", "1"],
             [python, "manage.py", "watchdog"],
         ]
-        children = [subprocess.Popen(command) for command in commands]
+        children = [subprocess.Popen(command) for command in commands]  # nosec B603 - fixed argv
         self.stdout.write(self.style.SUCCESS(f"Serving on http://{host}:{port}/ (Ctrl-C to stop)"))
 
         def stop(*_):
