@@ -131,7 +131,8 @@ def queries_per_request(path):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
-    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--web-workers", type=int, default=3)
     args = parser.parse_args()
@@ -184,9 +185,15 @@ def main():
                 except OSError:
                     time.sleep(0.1)
             for name, path in pages.items():
-                url = f"http://127.0.0.1:{port}{path}"
-                wrk(url, 2, args.connections)  # warm every worker's cache and connections
-                results[(size, name)] = wrk(url, args.seconds, args.connections) | {"queries": counts[name]}
+                wrk(f"http://127.0.0.1:{port}{path}", 2, args.connections)  # warm every worker's cache
+            # Rounds interleave the pages, so a passing load on the machine hits them alike;
+            # each page keeps its best round.
+            for _ in range(args.rounds):
+                for name, path in pages.items():
+                    run = wrk(f"http://127.0.0.1:{port}{path}", args.seconds, args.connections)
+                    best = results.get((size, name))
+                    if best is None or run["rps"] > best["rps"]:
+                        results[(size, name)] = run | {"queries": counts[name]}
         finally:
             server.terminate()
             server.wait()
@@ -194,7 +201,8 @@ def main():
 
     floor = {size: results[(size, "floor (bare view)")]["rps"] for size in args.sizes}
     print()
-    print(f"machine: {os.cpu_count()} cores; gunicorn {args.web_workers} sync workers; wrk -t2 -c{args.connections} -d{args.seconds}s")
+    print(f"machine: {os.cpu_count()} cores; gunicorn {args.web_workers} sync workers; "
+          f"wrk -t2 -c{args.connections} -d{args.seconds}s, best of {args.rounds} interleaved rounds")
     print(f"{'clips':>7}  {'page':<20} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'vs floor':>8} {'queries':>9} {'errors':>6}")
     for (size, name), r in results.items():
         ratio = r["rps"] / floor[size]

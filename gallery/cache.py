@@ -136,3 +136,14 @@ def connect():
     m2m_changed.connect(_changed, sender=Clip.themes.through, dispatch_uid="cache-clip-themes")
 
 
+
+
+def per_version(name, compute):
+    """A value computed once per catalogue version in this process (theme counts, totals)."""
+    key = f"value:{current_version()}:{name}"
+    pages = caches["default"]
+    value = pages.get(key)
+    if value is None:
+        value = compute()
+        pages.set(key, value, timeout=3600)
+    return value

@@ -127,6 +127,7 @@ class Clip(models.Model):
     duration = models.FloatField(null=True, blank=True, editable=False)
     width = models.PositiveIntegerField(null=True, blank=True, editable=False)
     height = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    # Bytes of the main (720p) rendition: the length feeds announce for the enclosure.
     size = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
 
     objects = ClipQuerySet.as_manager()
@@ -150,6 +151,10 @@ class Clip(models.Model):
                 fields=["-featured", "-published_at", "-id"],
                 condition=Q(status="published"),
                 name="clip_gallery_order",
+            ),
+            # Feeds and sitemaps list the newest first, featured or not.
+            models.Index(
+                fields=["-published_at", "-id"], condition=Q(status="published"), name="clip_newest_published",
             ),
             models.Index(fields=["status", "status_changed_at"], name="clip_status_since"),
         ]
@@ -440,7 +445,7 @@ class Caption(models.Model):
         _("label"), max_length=60, blank=True,
         help_text=_("Shown in the player's subtitle menu; the language's own name when empty."),
     )
-    # Stored privately like the renditions; a published clip's captions are copied to public storage.
+    # Stored privately like the renditions; copied to public storage while the clip is published.
     file = models.FileField(
         _("WebVTT file"), storage=private_storage, upload_to=caption_path, max_length=200,
         validators=[validate_webvtt],

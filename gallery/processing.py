@@ -70,7 +70,7 @@ def process(clip):
             duration=round(info.duration, 2),
             width=main.width,
             height=main.height,
-            size=sum(r.size for r in renditions),
+            size=main.size,
         )
     except IllegalTransition:
         # Withdrawn (or otherwise decided) while we worked: keep nothing.

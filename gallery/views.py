@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_safe
 
-from gallery.cache import cached_page
+from gallery.cache import cached_page, per_version
 from gallery.delivery import serve_file
 from gallery.filters import GalleryFilter
 from gallery.models import Clip, theme_counts
@@ -16,14 +16,24 @@ from gallery.storage import private_storage, public_storage, signature_is_valid
 PRIVATE_CACHE = "private, no-store"
 
 
+class KnownCountPaginator(Paginator):
+    """A paginator told its total, so it does not count again."""
+
+    def __init__(self, object_list, per_page, *, count):
+        super().__init__(object_list, per_page)
+        self.__dict__["count"] = count
+
+
 @require_safe
 @cached_page
 def gallery(request):
-    themes = list(theme_counts())
+    # Counting is the costly part of a large catalogue: once per version, not once per page.
+    themes = per_version("theme-counts", lambda: list(theme_counts()))
     filters = GalleryFilter(request.GET, themes=themes)
     selected = filters.selected()
     clips = Clip.objects.published().with_any_theme(selected).for_gallery().prefetch_related("themes")
-    page = Paginator(clips, settings.GALLERY_PAGE_SIZE).get_page(filters.page_number())
+    total = per_version("count:" + ",".join(sorted(selected)), clips.count)
+    page = KnownCountPaginator(clips, settings.GALLERY_PAGE_SIZE, count=total).get_page(filters.page_number())
     context = {
         "themes": themes, "selected": selected, "page": page, "filters": filters,
         "canonical_query": canonical_gallery_query(selected, page.number),
