@@ -67,9 +67,17 @@ def first_clip_url(gallery_url):
 def lighthouse(url, report):
     env = {**os.environ, "CHROME_PATH": shutil.which("chromium") or "/usr/bin/chromium"}
     subprocess.run(
-        [str(LIGHTHOUSE), url, "--quiet", "--output=json", f"--output-path={report}",
-         f"--chrome-flags={CHROME_FLAGS}", "--only-categories=performance,accessibility,best-practices,seo"],
-        env=env, check=True,
+        [
+            str(LIGHTHOUSE),
+            url,
+            "--quiet",
+            "--output=json",
+            f"--output-path={report}",
+            f"--chrome-flags={CHROME_FLAGS}",
+            "--only-categories=performance,accessibility,best-practices,seo",
+        ],
+        env=env,
+        check=True,
     )
     return json.loads(Path(report).read_text())
 
@@ -81,15 +89,21 @@ def failing_audits(result, category):
     for ref in result["categories"][category]["auditRefs"]:
         audit = audits[ref["id"]]
         if ref["weight"] and audit.get("score") is not None and audit["score"] < 1:
-            lost.append(f"{ref['id']} ({audit['score']:.2f}): {audit.get('displayValue') or audit['title']}")
+            lost.append(
+                f"{ref['id']} ({audit['score']:.2f}): {audit.get('displayValue') or audit['title']}"
+            )
     return lost
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clips", type=int, default=12)
-    parser.add_argument("--runs", type=int, default=3, help="Lighthouse runs a page; the median counts")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary VAR_DIR and reports")
+    parser.add_argument(
+        "--runs", type=int, default=3, help="Lighthouse runs a page; the median counts"
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the temporary VAR_DIR and reports"
+    )
     args = parser.parse_args()
     if not LIGHTHOUSE.exists():
         raise SystemExit("lighthouse is missing: run `npm ci` (or `make audit`)")
@@ -97,7 +111,11 @@ def main():
     var = Path(tempfile.mkdtemp(prefix="audit-"))
     port = free_port()
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "AWS_"))},
+        **{
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("DJANGO_", "DATABASE_URL", "AWS_"))
+        },
         "VAR_DIR": str(var),
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
@@ -110,9 +128,22 @@ def main():
         manage(env, "collectstatic", "--noinput", "-v0")
         manage(env, "seed_demo", "--clips", str(args.clips))
         server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}",
-             "--workers", "2", "--threads", "4", "--log-level", "warning"],
-            cwd=ROOT, env=env,
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "config.wsgi",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "2",
+                "--threads",
+                "4",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
         )
         base = f"http://127.0.0.1:{port}"
         wait_until_up(f"{base}/healthz")
@@ -130,7 +161,10 @@ def main():
             print(f"{name:<10}" + "".join(f"{scores[key]:>16}" for key in TARGETS), flush=True)
             for key, target in TARGETS.items():
                 if scores[key] < target:
-                    missed.append(f"{name} {key} {scores[key]} < {target}: " + "; ".join(failing_audits(result, key)))
+                    missed.append(
+                        f"{name} {key} {scores[key]} < {target}: "
+                        + "; ".join(failing_audits(result, key))
+                    )
         if args.keep:
             print(f"\nreports and data kept in {var}")
         if missed:

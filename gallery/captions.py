@@ -35,7 +35,8 @@ def parse_webvtt(data):
     if len(data) > MAX_CAPTION_BYTES:
         raise ValidationError(
             _("This caption file is too large: %(max)s at most."),
-            code="too_large", params={"max": filesizeformat(MAX_CAPTION_BYTES)},
+            code="too_large",
+            params={"max": filesizeformat(MAX_CAPTION_BYTES)},
         )
     try:
         text = data.decode("utf-8-sig")
@@ -56,11 +57,14 @@ def parse_webvtt(data):
         if start is None or end is None:
             raise ValidationError(
                 _("Line %(line)s: “%(text)s” is not a cue timing like “00:01.000 --> 00:04.000”."),
-                code="timing", params={"line": number, "text": line.strip()[:80]},
+                code="timing",
+                params={"line": number, "text": line.strip()[:80]},
             )
         if end <= start:
             raise ValidationError(
-                _("Line %(line)s: the cue ends before it starts."), code="order", params={"line": number}
+                _("Line %(line)s: the cue ends before it starts."),
+                code="order",
+                params={"line": number},
             )
         cues.append(Cue(start, end))
     if not cues:

@@ -62,7 +62,10 @@ def oembed(request):
 
 def clip_for_url(request, url):
     """The published clip that a clip page or embed URL of this site points at, or None."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unclosed IPv6 bracket: "http://[::1/"
+        return None
     if parts.scheme not in ("http", "https") or parts.netloc != request.get_host():
         return None
     # Language-prefixed URLs resolve only in their own language.

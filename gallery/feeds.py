@@ -6,12 +6,12 @@ from django.contrib.syndication.views import Feed
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed, Enclosure
+from django.utils.html import escape
 from django.utils.translation import gettext as _
 
 from gallery.filters import GalleryFilter
 from gallery.models import Clip, Theme
 from gallery.seo import SITE_NAME, canonical_gallery_query
-from gallery.storage import public_storage
 
 FEED_SIZE = 50
 
@@ -51,21 +51,25 @@ class ClipFeed(Feed):
 
     def items(self, query):
         clips = (
-            Clip.objects.published().with_any_theme(query.slugs)
-            .order_by("-published_at", "-pk").prefetch_related("themes")[:FEED_SIZE]
+            Clip.objects.published()
+            .with_any_theme(query.slugs)
+            .order_by("-published_at", "-pk")
+            .prefetch_related("themes")[:FEED_SIZE]
         )
-        storage = public_storage()
         for clip in clips:
             # Absolute URLs need the request, which item methods do not get.
-            clip.feed_video_url = query.request.build_absolute_uri(clip.video.url) if clip.video else ""
-            clip.feed_video_length = _stored_size(storage, clip.video.name) if clip.video else 0
+            clip.feed_video_url = (
+                query.request.build_absolute_uri(clip.video.url) if clip.video else ""
+            )
+            clip.feed_video_length = clip.size or 0
         return clips
 
     def item_title(self, clip):
         return clip.title
 
     def item_description(self, clip):
-        return clip.description or clip.title
+        # Readers take a description as HTML (Atom says type="html"): the owner's text is text.
+        return escape(clip.description or clip.title)
 
     def item_pubdate(self, clip):
         return clip.published_at
@@ -90,11 +94,3 @@ class AtomClipFeed(ClipFeed):
 
     def subtitle(self, query):
         return self.description(query)
-
-
-def _stored_size(storage, name):
-    """The rendition's length in bytes, as an enclosure must say; 0 where the storage cannot tell."""
-    try:
-        return storage.size(name)
-    except Exception:  # noqa: BLE001 - a missing file or an unreachable bucket: say unknown
-        return 0

@@ -6,6 +6,7 @@ rotation 90 (FFmpeg's display matrix reads -90, counter-clockwise).
 """
 
 import os
+import struct
 from contextlib import ExitStack
 from dataclasses import dataclass
 from fractions import Fraction
@@ -38,6 +39,8 @@ OPEN_OPTIONS = {"format_whitelist": FORMAT_WHITELIST, "protocol_whitelist": "fil
 POSTER_MAX_WIDTH = 1280
 # Packets demuxed after a seek before giving up on a spot: bounds probe's time.
 PROBE_MAX_PACKETS = 400
+# Frame rates no camera writes: a header saying so is damaged or forged.
+MIN_FPS, MAX_FPS = 1 / 60, 1000
 
 
 class MediaError(Exception):
@@ -102,6 +105,7 @@ def probe(path, *, max_seconds: float | None = None, max_side: int | None = None
         size = source.seek(0, os.SEEK_END)
         source.seek(0)
         head = source.read(512)
+        claims = _mp4_claims(source, size, head)
         source.seek(0)
     else:
         path = Path(path)
@@ -111,9 +115,12 @@ def probe(path, *, max_seconds: float | None = None, max_side: int | None = None
             raise MediaError("not_video", str(error)) from error
         with path.open("rb") as fh:
             head = fh.read(512)
+            claims = _mp4_claims(fh, size, head)
         source = str(path)
     if size == 0:
         raise MediaError("empty")
+    if max_side and claims.side > max_side:
+        raise MediaError("too_large", f"a track header claims {claims.side} pixels")
 
     try:
         container = av.open(source, options=OPEN_OPTIONS)
@@ -132,6 +139,9 @@ def probe(path, *, max_seconds: float | None = None, max_side: int | None = None
             raise MediaError("not_video", "no video stream")
         if vstream.frames == 1:
             raise MediaError("not_video", "a single picture")
+        if not _looks_like_media(head):
+            # FFmpeg found a video past bytes no container starts with: a polyglot.
+            raise MediaError("not_video", "the file does not start like a video")
         cc = vstream.codec_context
         if not cc.width or not cc.height:
             raise MediaError("corrupt", "no picture size")
@@ -155,6 +165,16 @@ def probe(path, *, max_seconds: float | None = None, max_side: int | None = None
             raise MediaError("corrupt", "no duration")
         if max_seconds and duration > max_seconds:
             raise MediaError("too_long", f"{duration:.1f} s > {max_seconds} s")
+        if claims.duration > duration + max(5.0, duration / 4):
+            raise MediaError(
+                "corrupt",
+                f"the header claims {claims.duration:.0f} s; the data holds {duration:.1f} s",
+            )
+        rate = vstream.average_rate
+        if (rate and not MIN_FPS <= rate <= MAX_FPS) or vstream.frames > duration * MAX_FPS + 1:
+            raise MediaError(
+                "corrupt", f"{vstream.frames} frames at {rate} fps in {duration:.1f} s"
+            )
 
         _check_index(vstream, size)
         if astream is not None:
@@ -190,11 +210,14 @@ def probe(path, *, max_seconds: float | None = None, max_side: int | None = None
         )
 
 
+# Box types an MP4/MOV file starts with.
+_MP4_HEADS = (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip", b"pnot", b"styp", b"moof")
+
+
 def _looks_like_media(head: bytes) -> bool:
     """Magic numbers of the audio/video containers we accept."""
     return (
-        head[4:8]
-        in (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip", b"pnot", b"styp", b"moof")
+        head[4:8] in _MP4_HEADS
         or head.startswith(
             (
                 b"\x1a\x45\xdf\xa3",
@@ -208,7 +231,87 @@ def _looks_like_media(head: bytes) -> bool:
         )
         or (head.startswith(b"RIFF") and head[8:12] in (b"AVI ", b"WAVE"))
         or (len(head) > 188 and head[0] == 0x47 and head[188] == 0x47)
+        or (len(head) > 196 and head[4] == 0x47 and head[196] == 0x47)  # M2TS (AVCHD)
     )
+
+
+# Top-level boxes that hold the movie: one running past the end of the file was cut short.
+_MP4_STRUCTURE = (b"ftyp", b"moov", b"mdat", b"moof")
+_MP4_MAX_BOXES = 64  # fragmented files hold hundreds; the first ones tell enough
+
+
+@dataclass(frozen=True)
+class _Mp4Claims:
+    """What an MP4/MOV says of itself before any sample is read; zero where it says nothing."""
+
+    duration: float = 0.0  # seconds, from the movie header (mvhd)
+    side: int = 0  # the largest width or height in the track headers (tkhd)
+
+
+def _mp4_claims(fh, size, head):
+    """Walk an MP4/MOV's box headers (FFmpeg forgives what we refuse); raise if it was cut."""
+    if head[4:8] not in _MP4_HEADS:
+        return _Mp4Claims()
+    duration, side = 0.0, 0
+    for kind, start, end in _boxes(fh, 0, size):
+        if end > size:
+            if kind in _MP4_STRUCTURE:
+                raise MediaError("corrupt", f"the {kind!r} box runs past the end of the file")
+            break  # a trailer that is no box
+        if kind != b"moov":
+            continue
+        for child, child_start, child_end in _boxes(fh, start, end):
+            if child == b"mvhd":
+                duration = _mvhd_seconds(_read_at(fh, child_start, 32))
+            elif child == b"trak":
+                for header, at, _end in _boxes(fh, child_start, child_end):
+                    if header == b"tkhd":
+                        side = max(side, _tkhd_side(_read_at(fh, at, 96)))
+    return _Mp4Claims(duration, side)
+
+
+def _boxes(fh, start, end):
+    """(type, payload start, box end) of the boxes from `start` to `end`, the first few only."""
+    pos = start
+    for _ in range(_MP4_MAX_BOXES):
+        header = _read_at(fh, pos, 16)
+        if pos + 8 > end or len(header) < 8:
+            return
+        box_size, kind = struct.unpack(">I4s", header[:8])
+        offset = 8
+        if box_size == 1 and len(header) == 16:
+            box_size, offset = struct.unpack(">Q", header[8:])[0], 16
+        elif box_size == 0:  # the last box: to the end
+            box_size = end - pos
+        if box_size < offset:
+            return
+        yield kind, pos + offset, pos + box_size
+        pos += box_size
+
+
+def _read_at(fh, offset, count):
+    fh.seek(offset)
+    return fh.read(count)
+
+
+def _mvhd_seconds(payload):
+    """The duration a movie header claims, in seconds; 0 when unknown (all ones)."""
+    if len(payload) < 32:
+        return 0.0
+    if payload[0] == 1:
+        (timescale, duration), unknown = struct.unpack(">IQ", payload[20:32]), 2**64 - 1
+    else:
+        (timescale, duration), unknown = struct.unpack(">II", payload[12:20]), 2**32 - 1
+    return duration / timescale if timescale and duration != unknown else 0.0
+
+
+def _tkhd_side(payload):
+    """The larger of a track header's width and height (16.16 fixed point), in pixels."""
+    at = 88 if payload[:1] == b"\x01" else 76
+    if len(payload) < at + 8:
+        return 0
+    width, height = struct.unpack(">II", payload[at : at + 8])
+    return max(width, height) >> 16
 
 
 def _video_stream(container):

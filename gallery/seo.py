@@ -16,7 +16,14 @@ from django.utils.translation import gettext as _
 
 SITE_NAME = "La vie en Model 3"
 # Open Graph wants a locale, not a language: the country where most of the speakers live.
-OG_LOCALES = {"fr": "fr_FR", "en": "en_GB", "de": "de_DE", "nl": "nl_NL", "it": "it_IT", "es": "es_ES"}
+OG_LOCALES = {
+    "fr": "fr_FR",
+    "en": "en_GB",
+    "de": "de_DE",
+    "nl": "nl_NL",
+    "it": "it_IT",
+    "es": "es_ES",
+}
 # The size an embedded player gets when the consumer asks for none.
 EMBED_DEFAULT_WIDTH = 640
 
@@ -41,12 +48,14 @@ def alternates(request, path, query=""):
     links = []
     for code, _name in settings.LANGUAGES:
         translated = translate_url(path, code)
-        links.append({
-            "code": code,
-            "name": language_name(code),
-            "path": translated,
-            "url": request.build_absolute_uri(translated + query),
-        })
+        links.append(
+            {
+                "code": code,
+                "name": language_name(code),
+                "path": translated,
+                "url": request.build_absolute_uri(translated + query),
+            }
+        )
     return links
 
 
@@ -55,7 +64,11 @@ def iso_duration(seconds):
     total = max(0, round(seconds or 0))
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
-    parts = [f"{hours}H" if hours else "", f"{minutes}M" if minutes else "", f"{secs}S" if secs or not total else ""]
+    parts = [
+        f"{hours}H" if hours else "",
+        f"{minutes}M" if minutes else "",
+        f"{secs}S" if secs or not total else "",
+    ]
     return "PT" + "".join(parts)
 
 
@@ -75,7 +88,9 @@ def embed_url(request, clip):
 def thumbnail_urls(request, clip):
     """The poster first, then every JPEG thumbnail, widest first."""
     urls = [absolute(request, clip.poster.url)] if clip.poster else []
-    urls += [absolute(request, clip._url(t["jpeg"])) for t in reversed(clip.thumbnails) if t.get("jpeg")]
+    urls += [
+        absolute(request, clip._url(t["jpeg"])) for t in reversed(clip.thumbnails) if t.get("jpeg")
+    ]
     return urls
 
 
@@ -101,16 +116,19 @@ def video_object(request, clip):
     return {key: value for key, value in data.items() if value not in ("", None, [])}
 
 
-# json_script's escapes: the JSON cannot close the <script> element or open a comment.
 _JSON_SCRIPT_ESCAPES = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u0026"}
 
 
 def json_ld_script(data, nonce=""):
     """A <script type="application/ld+json"> element holding `data`, safe to put in HTML."""
-    payload = json.dumps(data, ensure_ascii=False, separators=(",", ":")).translate(_JSON_SCRIPT_ESCAPES)
+    payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    # Escaped as json_script does: the data cannot close the element or open a comment.
+    payload = mark_safe(payload.translate(_JSON_SCRIPT_ESCAPES))  # noqa: S308  # nosec B308 B703 - escaped above  # nosec B308 B703 - escaped
     if nonce:
-        return format_html('<script type="application/ld+json" nonce="{}">{}</script>', nonce, mark_safe(payload))  # noqa: S308 - escaped above
-    return format_html('<script type="application/ld+json">{}</script>', mark_safe(payload))  # noqa: S308
+        return format_html(
+            '<script type="application/ld+json" nonce="{}">{}</script>', nonce, payload
+        )
+    return format_html('<script type="application/ld+json">{}</script>', payload)
 
 
 def open_graph(request, clip):
@@ -129,7 +147,11 @@ def open_graph(request, clip):
         ("property", "og:description", description),
         ("property", "og:url", page),
         ("property", "og:locale", OG_LOCALES.get(language, language)),
-        *[("property", "og:locale:alternate", OG_LOCALES[code]) for code, _n in settings.LANGUAGES if code != language],
+        *[
+            ("property", "og:locale:alternate", OG_LOCALES[code])
+            for code, _n in settings.LANGUAGES
+            if code != language
+        ],
         ("property", "og:image", poster),
         ("property", "og:image:alt", clip.title),
         ("property", "og:video", video),
@@ -152,10 +174,20 @@ def share_links(clip, url):
     """Plain share links (no scripts from the sites they point to), as (name, href)."""
     text = clip.title
     return [
-        (_("E-mail"), "mailto:?" + urlencode({"subject": text, "body": f"{text}\n{url}"}, quote_via=_quote)),
+        (
+            _("E-mail"),
+            "mailto:?" + urlencode({"subject": text, "body": f"{text}\n{url}"}, quote_via=_quote),
+        ),
         ("WhatsApp", "https://wa.me/?" + urlencode({"text": f"{text} {url}"}, quote_via=_quote)),
-        ("X", "https://twitter.com/intent/tweet?" + urlencode({"url": url, "text": text}, quote_via=_quote)),
-        ("Facebook", "https://www.facebook.com/sharer/sharer.php?" + urlencode({"u": url}, quote_via=_quote)),
+        (
+            "X",
+            "https://twitter.com/intent/tweet?"
+            + urlencode({"url": url, "text": text}, quote_via=_quote),
+        ),
+        (
+            "Facebook",
+            "https://www.facebook.com/sharer/sharer.php?" + urlencode({"u": url}, quote_via=_quote),
+        ),
     ]
 
 
@@ -182,6 +214,9 @@ def embed_html(request, clip, maxwidth=None, maxheight=None):
     html = format_html(
         '<iframe src="{}" width="{}" height="{}" title="{}" allow="fullscreen; picture-in-picture" '
         'allowfullscreen loading="lazy" style="border:0"></iframe>',
-        embed_url(request, clip), width, height, clip.title,
+        embed_url(request, clip),
+        width,
+        height,
+        clip.title,
     )
     return html, width, height

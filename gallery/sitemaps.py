@@ -21,7 +21,9 @@ class LocalizedSitemap(Sitemap):
         # Django's own x-default drops the language prefix, which this site always has.
         for url in urls:
             default = [a for a in url["alternates"] if a["lang_code"] == settings.LANGUAGE_CODE]
-            url["alternates"] += [{"location": a["location"], "lang_code": "x-default"} for a in default]
+            url["alternates"] += [
+                {"location": a["location"], "lang_code": "x-default"} for a in default
+            ]
         return urls
 
 

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from gallery import feeds, views
+from gallery.cache import cached_page
 
 app_name = "gallery"
 
@@ -8,6 +9,6 @@ urlpatterns = [
     path("", views.gallery, name="index"),
     path("clips/<int:pk>/", views.clip_detail, name="clip"),
     path("clips/<int:pk>-<slug:slug>/", views.clip_detail, name="clip"),
-    path("feed/", feeds.ClipFeed(), name="feed"),
-    path("feed/atom/", feeds.AtomClipFeed(), name="feed-atom"),
+    path("feed/", cached_page(feeds.ClipFeed()), name="feed"),
+    path("feed/atom/", cached_page(feeds.AtomClipFeed()), name="feed-atom"),
 ]

@@ -47,7 +47,7 @@ def make_clip(*, status=Clip.Status.PUBLISHED, themes=(), title=None, featured=F
         placeholder_media(folder)
         clip.mark_processed(
             video=f"{folder}/720p.mp4", poster=f"{folder}/poster.jpg", duration=12.0, width=1280,
-            height=720, size=1000,
+            height=720, size=len(b"placeholder 720p.mp4"),
             thumbnails=[{"width": w, "height": w * 9 // 16, "webp": f"{folder}/thumb-{w}.webp",
                          "jpeg": f"{folder}/thumb-{w}.jpg"} for w in (320, 640)],
         )

@@ -24,13 +24,20 @@ class Site:
 
 
 def make_site(*, video=None):
-    """Three published clips (the first with `video` really processed, and captions), an owner with clips in several states, and
-    the session of someone who has just sent a clip. `pages` maps a name to a path."""
-    clip = make_clip(title="Lever de soleil sur le col", description="Un matin calme.\nAvant le travail.",
-                     themes=["weekend", "design"], language="fr", video=video)
+    """Three published clips (the first with `video` really processed, and captions), an owner
+    with clips in several states, and the session of someone who has just sent a clip.
+    `pages` maps a name to a path."""
+    clip = make_clip(
+        title="Lever de soleil sur le col",
+        description="Un matin calme.\nAvant le travail.",
+        themes=["weekend", "design"],
+        language="fr",
+        video=video,
+    )
     # The others need no real video: nobody plays them here.
-    make_clip(title="Autobahn, sans bruit", themes=["performance"], language="de",
-              featured=True).set_featured(True)
+    make_clip(
+        title="Autobahn, sans bruit", themes=["performance"], language="de", featured=True
+    ).set_featured(True)
     make_clip(title="Frunk picnic", themes=["weekend"], language="en")
     for language in ("fr", "en", "de"):
         caption = Caption(clip=clip, language=language)

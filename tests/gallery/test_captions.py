@@ -19,7 +19,10 @@ from tests.factories import make_clip
 
 pytestmark = pytest.mark.django_db
 
-VTT = "WEBVTT\n\n00:00.000 --> 00:02.500\nBonjour !\n\n1\n00:00:02.500 --> 00:00:05.000 align:start\nÀ bientôt.\n"
+VTT = (
+    "WEBVTT\n\n00:00.000 --> 00:02.500\nBonjour !\n\n"
+    "1\n00:00:02.500 --> 00:00:05.000 align:start\nÀ bientôt.\n"
+)
 
 
 def add_caption(clip, language, text=VTT, label=""):
@@ -37,7 +40,14 @@ def test_a_valid_file_gives_its_cues():
     cues = parse_webvtt(VTT.encode())
     assert [(c.start, c.end) for c in cues] == [(0, 2.5), (2.5, 5)]
     # A byte order mark, CRLF line ends, hours and a header comment are fine.
-    assert len(parse_webvtt(b"\xef\xbb\xbfWEBVTT - made by hand\r\n\r\n01:00:00.000 --> 01:00:01.000\r\nHi\r\n")) == 1
+    assert (
+        len(
+            parse_webvtt(
+                b"\xef\xbb\xbfWEBVTT - made by hand\r\n\r\n01:00:00.000 --> 01:00:01.000\r\nHi\r\n"
+            )
+        )
+        == 1
+    )
 
 
 @pytest.mark.parametrize(
@@ -46,7 +56,10 @@ def test_a_valid_file_gives_its_cues():
         (b"", "its first line must be “WEBVTT”"),
         (b"1\n00:00.000 --> 00:01.000\nHi\n", "its first line must be “WEBVTT”"),
         (b"WEBVTTX\n\n00:00.000 --> 00:01.000\nHi\n", "its first line must be “WEBVTT”"),
-        (b"WEBVTT\n\n00:00,000 --> 00:01,000\nHi\n", "Line 3: “00:00,000 --> 00:01,000” is not a cue timing"),
+        (
+            b"WEBVTT\n\n00:00,000 --> 00:01,000\nHi\n",
+            "Line 3: “00:00,000 --> 00:01,000” is not a cue timing",
+        ),
         (b"WEBVTT\n\n00:00.000 --> 00:61.000\nHi\n", "Line 3:"),
         (b"WEBVTT\n\n00:05.000 --> 00:01.000\nHi\n", "Line 3: the cue ends before it starts."),
         (b"WEBVTT\n\nNOTE nothing here\n", "holds no cue"),
@@ -64,11 +77,14 @@ def test_invalid_files_are_refused_with_a_clear_message(data, message):
 # --- storage and delivery ---
 
 
-def test_captions_are_served_with_the_clip_and_only_while_it_is_published(client, media_storage,
-                                                                          django_capture_on_commit_callbacks):
+def test_captions_are_served_with_the_clip_and_only_while_it_is_published(
+    client, media_storage, django_capture_on_commit_callbacks
+):
     clip = make_clip()
     caption = add_caption(clip, "de")
-    assert caption.file.name.startswith(f"clips/{clip.pk}/captions/de-") and caption.file.name.endswith(".vtt")
+    assert caption.file.name.startswith(
+        f"clips/{clip.pk}/captions/de-"
+    ) and caption.file.name.endswith(".vtt")
     assert caption.file.name in clip.media_names
     assert (media_storage / "private" / caption.file.name).exists()
 
@@ -114,14 +130,18 @@ def test_clip_and_embed_pages_offer_tracks_defaulting_to_the_page_language(clien
         tracks = re.findall(r"<track ([^>]*)>", html)
         assert len(tracks) == 3, path
         by_lang = {re.search(r'srclang="(\w+)"', t).group(1): t for t in tracks}
-        assert 'kind="subtitles"' in by_lang["de"] and 'label="Deutsch (Untertitel)"' in by_lang["de"]
+        assert (
+            'kind="subtitles"' in by_lang["de"] and 'label="Deutsch (Untertitel)"' in by_lang["de"]
+        )
         assert by_lang["de"].rstrip().endswith("default")
         assert 'label="Español"' in by_lang["es"] and "default" not in by_lang["es"]
         assert 'label="Français"' in by_lang["fr"] and "default" not in by_lang["fr"]
         src = re.search(r'src="([^"]+)"', by_lang["es"]).group(1)
         assert client.get(src).status_code == 200
     # No caption matches English: none is on by default.
-    assert " default" not in "".join(re.findall(r"<track [^>]*>", client.get(f"/en/clips/{clip.pk}/").content.decode()))
+    assert " default" not in "".join(
+        re.findall(r"<track [^>]*>", client.get(f"/en/clips/{clip.pk}/").content.decode())
+    )
 
 
 def test_clip_page_queries_do_not_grow_with_captions(client):
@@ -144,7 +164,13 @@ class FormFields(HTMLParser):
 
     def __init__(self, html, form_id):
         super().__init__()
-        self.form_id, self.inside, self.data, self._select, self._textarea = form_id, False, [], None, None
+        self.form_id, self.inside, self.data, self._select, self._textarea = (
+            form_id,
+            False,
+            [],
+            None,
+            None,
+        )
         self.feed(html)
 
     def handle_starttag(self, tag, attrs):
@@ -208,20 +234,29 @@ def save_captions(client, clip, rows, *, delete=()):
         data[f"captions-{index}-DELETE"] = ["on"]
     for offset, (language, label, upload) in enumerate(rows):
         index = existing + offset
-        data |= {f"captions-{index}-language": [language], f"captions-{index}-label": [label],
-                 f"captions-{index}-file": [upload]}
+        data |= {
+            f"captions-{index}-language": [language],
+            f"captions-{index}-label": [label],
+            f"captions-{index}-file": [upload],
+        }
     data["captions-TOTAL_FORMS"] = [str(existing + len(rows))]
     return client.post(url, data)
 
 
 def vtt_upload(text=VTT, name="subs.vtt"):
-    return SimpleUploadedFile(name, text.encode() if isinstance(text, str) else text, content_type="text/vtt")
+    return SimpleUploadedFile(
+        name, text.encode() if isinstance(text, str) else text, content_type="text/vtt"
+    )
 
 
-def test_moderator_adds_a_caption_in_the_admin_and_it_is_online_at_once(moderator_client, client,
-                                                                          django_capture_on_commit_callbacks):
+def test_moderator_adds_a_caption_in_the_admin_and_it_is_online_at_once(
+    moderator_client, client, django_capture_on_commit_callbacks
+):
     clip = admin_clip(title="Snow in the Alps")
-    assert "captions-TOTAL_FORMS" in moderator_client.get(f"/admin/gallery/clip/{clip.pk}/change/").content.decode()
+    assert (
+        "captions-TOTAL_FORMS"
+        in moderator_client.get(f"/admin/gallery/clip/{clip.pk}/change/").content.decode()
+    )
     with django_capture_on_commit_callbacks(execute=True):
         response = save_captions(moderator_client, clip, [("it", "", vtt_upload())])
     assert response.status_code == 302, response.context["inline_admin_formsets"][0].formset.errors
@@ -231,8 +266,9 @@ def test_moderator_adds_a_caption_in_the_admin_and_it_is_online_at_once(moderato
     assert f'src="{caption.public_url}"' in client.get(f"/it/clips/{clip.pk}/").content.decode()
 
 
-def test_replacing_a_caption_file_removes_the_old_one(moderator_client, client, media_storage,
-                                                       django_capture_on_commit_callbacks):
+def test_replacing_a_caption_file_removes_the_old_one(
+    moderator_client, client, media_storage, django_capture_on_commit_callbacks
+):
     clip = admin_clip()
     old = add_caption(clip, "nl")
     page = moderator_client.get(f"/admin/gallery/clip/{clip.pk}/change/")
@@ -250,8 +286,9 @@ def test_replacing_a_caption_file_removes_the_old_one(moderator_client, client, 
     assert not (media_storage / "private" / old.file.name).exists()
 
 
-def test_deleting_a_caption_removes_its_files(moderator_client, client, media_storage,
-                                              django_capture_on_commit_callbacks):
+def test_deleting_a_caption_removes_its_files(
+    moderator_client, client, media_storage, django_capture_on_commit_callbacks
+):
     clip = admin_clip()
     old = add_caption(clip, "es")
     with django_capture_on_commit_callbacks(execute=True):
@@ -265,9 +302,18 @@ def test_deleting_a_caption_removes_its_files(moderator_client, client, media_st
 @pytest.mark.parametrize(
     ("rows", "message"),
     [
-        ([("fr", "", vtt_upload(b"1\n00:00.000 --> 00:01.000\nHi\n"))], "its first line must be “WEBVTT”"),
-        ([("fr", "", vtt_upload("WEBVTT\n\n00:02.000 --> 00:01.000\nHi\n"))], "Line 3: the cue ends before it starts."),
-        ([("fr", "", vtt_upload()), ("fr", "Bis", vtt_upload())], "Please correct the duplicate data for language"),
+        (
+            [("fr", "", vtt_upload(b"1\n00:00.000 --> 00:01.000\nHi\n"))],
+            "its first line must be “WEBVTT”",
+        ),
+        (
+            [("fr", "", vtt_upload("WEBVTT\n\n00:02.000 --> 00:01.000\nHi\n"))],
+            "Line 3: the cue ends before it starts.",
+        ),
+        (
+            [("fr", "", vtt_upload()), ("fr", "Bis", vtt_upload())],
+            "Please correct the duplicate data for language",
+        ),
     ],
 )
 def test_the_admin_refuses_bad_captions_and_says_why(moderator_client, rows, message):

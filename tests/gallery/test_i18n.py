@@ -64,18 +64,25 @@ class Switcher(HTMLParser):
             self._inside = False
 
 
-def test_switcher_links_to_this_page_with_its_filters_in_each_language_named_in_itself(client, settings):
+def test_switcher_links_to_this_page_with_its_filters_in_each_language_named_in_itself(
+    client, settings
+):
     settings.GALLERY_PAGE_SIZE = 1
     make_clip(themes=["weekend"])
     make_clip(themes=["weekend"])
     html = client.get("/it/", {"theme": ["weekend", "design"], "page": "2"}).content.decode()
     links = Switcher(html).links
     assert [(link["lang"], link["hreflang"], link["text"]) for link in links] == [
-        ("fr", "fr", "Français"), ("en", "en", "English"), ("de", "de", "Deutsch"),
-        ("nl", "nl", "Nederlands"), ("it", "it", "Italiano"), ("es", "es", "Español"),
+        ("fr", "fr", "Français"),
+        ("en", "en", "English"),
+        ("de", "de", "Deutsch"),
+        ("nl", "nl", "Nederlands"),
+        ("it", "it", "Italiano"),
+        ("es", "es", "Español"),
     ]
     assert [link["href"] for link in links] == [
-        f"/{code}/?theme=weekend&amp;theme=design&amp;page=2".replace("&amp;", "&") for code in LANGUAGES
+        f"/{code}/?theme=weekend&amp;theme=design&amp;page=2".replace("&amp;", "&")
+        for code in LANGUAGES
     ]
     assert [link.get("aria-current") for link in links] == [None, None, None, None, "true", None]
 
@@ -100,12 +107,18 @@ def test_dates_and_numbers_follow_the_page_language(client):
     clip = make_clip()
     Clip.objects.filter(pk=clip.pk).update(published_at="2026-03-05T10:00:00+01:00")
     dates = {
-        "de": "5. März 2026", "en": "March 5, 2026", "fr": "5 mars 2026",
-        "nl": "5 maart 2026", "it": "05 Marzo 2026", "es": "5 de marzo de 2026",
+        "de": "5. März 2026",
+        "en": "March 5, 2026",
+        "fr": "5 mars 2026",
+        "nl": "5 maart 2026",
+        "it": "05 Marzo 2026",
+        "es": "5 de marzo de 2026",
     }
     for language, expected in dates.items():
         html = client.get(f"/{language}/clips/{clip.pk}/").content.decode()
-        assert re.search(rf'<time datetime="2026-03-05T10:00:00\+01:00">{expected}</time>', html), language
+        assert re.search(rf'<time datetime="2026-03-05T10:00:00\+01:00">{expected}</time>', html), (
+            language
+        )
     with translation.override("de"):
         assert grouped(1234567) == "1.234.567"
     with translation.override("en"):
@@ -123,11 +136,16 @@ def fresh_catalogues(tmp_path_factory):
     with every string the code has now (in a copy of the tree, the work tree stays as it is)."""
     copy = tmp_path_factory.mktemp("messages")
     for name in ("config", "gallery", "submissions", "templates", "locale"):
-        shutil.copytree(ROOT / name, copy / name, ignore=shutil.ignore_patterns("__pycache__", "*.mo"))
+        shutil.copytree(
+            ROOT / name, copy / name, ignore=shutil.ignore_patterns("__pycache__", "*.mo")
+        )
     shutil.copy(ROOT / "manage.py", copy / "manage.py")
     subprocess.run(
         [sys.executable, "manage.py", "makemessages", "--all", "--no-location", "--no-obsolete"],
-        cwd=copy, check=True, capture_output=True, timeout=120,
+        cwd=copy,
+        check=True,
+        capture_output=True,
+        timeout=120,
         env={**_env(), "VAR_DIR": str(copy / "var")},
     )
     return copy / "locale"
@@ -141,7 +159,9 @@ def _env():
 def test_every_catalogue_is_complete(fresh_catalogues, language):
     committed = polib.pofile(str(ROOT / "locale" / language / "LC_MESSAGES" / "django.po"))
     fresh = polib.pofile(str(fresh_catalogues / language / "LC_MESSAGES" / "django.po"))
-    missing = [e.msgid for e in fresh if not e.obsolete and not e.translated() and "fuzzy" not in e.flags]
+    missing = [
+        e.msgid for e in fresh if not e.obsolete and not e.translated() and "fuzzy" not in e.flags
+    ]
     fuzzy = [e.msgid for e in fresh if "fuzzy" in e.flags]
     stale = sorted({e.msgid for e in fresh} - {e.msgid for e in committed if not e.obsolete})
     problems = []
@@ -157,12 +177,34 @@ def test_every_catalogue_is_complete(fresh_catalogues, language):
 # English UI phrases that must not show on a page in another language (words that other
 # languages share, like "Design" or "Weekend", are left out).
 ENGLISH_UI = [
-    "Skip to content", "Gallery", "Send a clip", "Licence terms", "Languages", "Language:",
-    "Everyday life with a Model 3", "Tick the themes you care about", "Themes", "Show clips",
-    "Follow these clips with a feed reader", "Clips sent by Model 3 owners", "Technology",
-    "Share a moment of everyday life", "Prefer e-mail?", "Title", "First name",
-    "Country", "Your clip", "Shown with your clip", "Never shown", "Read the licence terms",
-    "Send my clip", "Cancel", "Upload progress", "Sending", "Please try again", "This file is too large",
+    "Skip to content",
+    "Gallery",
+    "Send a clip",
+    "Licence terms",
+    "Languages",
+    "Language:",
+    "Everyday life with a Model 3",
+    "Tick the themes you care about",
+    "Themes",
+    "Show clips",
+    "Follow these clips with a feed reader",
+    "Clips sent by Model 3 owners",
+    "Technology",
+    "Share a moment of everyday life",
+    "Prefer e-mail?",
+    "Title",
+    "First name",
+    "Country",
+    "Your clip",
+    "Shown with your clip",
+    "Never shown",
+    "Read the licence terms",
+    "Send my clip",
+    "Cancel",
+    "Upload progress",
+    "Sending",
+    "Please try again",
+    "This file is too large",
 ]
 
 
@@ -180,7 +222,11 @@ class VisibleText(HTMLParser):
         if tag in ("script", "style"):
             self._skip += 1
         for name, value in attrs:
-            if value and (name in self.SPOKEN or name.startswith("data-")) and not name.startswith("data-max"):
+            if (
+                value
+                and (name in self.SPOKEN or name.startswith("data-"))
+                and not name.startswith("data-max")
+            ):
                 self.parts.append(value)
 
     def handle_endtag(self, tag):
@@ -198,5 +244,7 @@ def test_no_english_ui_string_leaks_into_other_languages(client, language, path)
     make_clip(themes=["performance", "technology"], language="en", title="x")
     html = client.get(f"/{language}/{path}").content.decode()
     text = " ".join(VisibleText(html).parts)
-    leaks = [phrase for phrase in ENGLISH_UI if re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", text)]
+    leaks = [
+        phrase for phrase in ENGLISH_UI if re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", text)
+    ]
     assert not leaks, f"/{language}/{path} shows English: {leaks}"

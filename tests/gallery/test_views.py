@@ -113,7 +113,8 @@ def test_clip_page_shows_the_player_and_details(client):
     response = client.get(f"/fr/clips/{clip.pk}/")
     html = response.content.decode()
     assert response.status_code == 200
-    assert re.search(r"<video controls playsinline preload=\"metadata\" poster=\"/media/clips/\d+/t/poster.jpg\"", html)
+    # Controls come when the visitor starts the video (static/js/player.js).
+    assert re.search(r"<video playsinline preload=\"none\" poster=\"/media/clips/\d+/t/poster.jpg\"", html)
     assert f'src="/media/clips/{clip.pk}/t/720p.mp4"' in html
     assert "Beau matin" in html and "Camille" in html
     assert 'href="/fr/?theme=weekend"' in html
