@@ -10,17 +10,16 @@ or 3xx, and socket errors). Run:
 import argparse
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.web import free_port, make_media, seed, setup_django  # noqa: E402
+from bench.common import free_port, prepare_site, start_gunicorn  # noqa: E402
+from bench.web import make_media, seed, setup_django  # noqa: E402
 
 LUA = """
 paths = {%s}
@@ -41,12 +40,17 @@ def main():
         sys.exit("run under scripts/with-postgres.sh")
 
     var_dir = tempfile.mkdtemp(prefix="bench-load-")
-    env = {"DJANGO_SECRET_KEY": "bench", "DJANGO_ALLOWED_HOSTS": "127.0.0.1,testserver", "DJANGO_HTTPS": "0",
-           "VAR_DIR": var_dir, "LOG_LEVEL": "WARNING", "SMTP_URL": "console://"}
+    env = {
+        "DJANGO_SECRET_KEY": "bench",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,testserver",
+        "DJANGO_HTTPS": "0",
+        "VAR_DIR": var_dir,
+        "LOG_LEVEL": "WARNING",
+        "SMTP_URL": "console://",
+    }
     os.environ.pop("DJANGO_DEBUG", None)
     run_env = os.environ | env
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=run_env, check=True)
-    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=run_env, check=True)
+    prepare_site(run_env)
     setup_django(env | {"DJANGO_SETTINGS_MODULE": "config.settings"})
     seed(args.clips, make_media(var_dir))
 
@@ -67,25 +71,32 @@ def main():
     script.write_text(LUA % ", ".join(f'"{p}"' for p in paths))
 
     port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(args.web_workers),
-         "--backlog", "2048", "--log-level", "warning"], cwd=ROOT, env=run_env)
+    server = start_gunicorn(port, run_env, workers=args.web_workers, extra=("--backlog", "2048"))
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
         out = subprocess.run(
-            ["wrk", "-t2", f"-c{args.visitors}", f"-d{args.seconds}s", "--timeout", "10s", "--latency",
-             "-s", str(script), f"http://127.0.0.1:{port}"],
-            capture_output=True, text=True, check=True).stdout
+            [
+                "wrk",
+                "-t2",
+                f"-c{args.visitors}",
+                f"-d{args.seconds}s",
+                "--timeout",
+                "10s",
+                "--latency",
+                "-s",
+                str(script),
+                f"http://127.0.0.1:{port}",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
     finally:
         server.terminate()
         server.wait()
-    print(f"{len(paths)} distinct pages (gallery, filters, clip pages in 3 languages), {args.clips} clips, "
-          f"gunicorn {args.web_workers} workers, {os.cpu_count()} cores")
+    print(
+        f"{len(paths)} distinct pages (gallery, filters, clip pages in 3 languages), {args.clips} clips, "
+        f"gunicorn {args.web_workers} workers, {os.cpu_count()} cores"
+    )
     print(out)
 
 

@@ -10,7 +10,6 @@ import argparse
 import concurrent.futures
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,22 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"nothing listens on {port}")
+from bench.common import free_port, prepare_site, start_gunicorn  # noqa: E402
 
 
 def submit(port, path, title):
@@ -47,12 +31,24 @@ def submit(port, path, title):
     page = http.request("GET", f"{base}/en/submit/")
     cookie = page.headers["Set-Cookie"].split(";")[0]
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.data.decode()).group(1)
-    fields = [("csrfmiddlewaretoken", token), ("title", title), ("themes", "weekend"), ("credit_name", "Bench"),
-              ("credit_country", "FR"), ("email", "bench@example.org"), ("consent", "on"),
-              ("video", (Path(path).name, Path(path).read_bytes(), "video/mp4"))]
+    fields = [
+        ("csrfmiddlewaretoken", token),
+        ("title", title),
+        ("themes", "weekend"),
+        ("credit_name", "Bench"),
+        ("credit_country", "FR"),
+        ("email", "bench@example.org"),
+        ("consent", "on"),
+        ("video", (Path(path).name, Path(path).read_bytes(), "video/mp4")),
+    ]
     started = time.perf_counter()
-    response = http.request("POST", f"{base}/en/submit/", fields=fields, redirect=False,
-                            headers={"Cookie": cookie, "Referer": f"{base}/en/submit/"})
+    response = http.request(
+        "POST",
+        f"{base}/en/submit/",
+        fields=fields,
+        redirect=False,
+        headers={"Cookie": cookie, "Referer": f"{base}/en/submit/"},
+    )
     return response.status, time.perf_counter() - started
 
 
@@ -68,32 +64,51 @@ def main():
 
     with tempfile.TemporaryDirectory(prefix="scaleout-") as tmp:
         server = s3.start(Path(tmp) / "s3")
-        env = os.environ | server.env() | {
-            "DJANGO_SECRET_KEY": "bench", "DJANGO_ALLOWED_HOSTS": "127.0.0.1", "DJANGO_HTTPS": "0",
-            "VAR_DIR": tmp, "LOG_LEVEL": "WARNING", "SMTP_URL": "console://",
-        }
+        env = (
+            os.environ
+            | server.env()
+            | {
+                "DJANGO_SECRET_KEY": "bench",
+                "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+                "DJANGO_HTTPS": "0",
+                "VAR_DIR": tmp,
+                "LOG_LEVEL": "WARNING",
+                "SMTP_URL": "console://",
+            }
+        )
         env.pop("DJANGO_DEBUG", None)
         manage = [sys.executable, "manage.py"]
-        subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-        subprocess.run([*manage, "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+        prepare_site(env)
         clip = synthesize(Path(tmp) / "clip.mp4", seconds=4, width=640, height=360, title="Scale")
 
         ports = [free_port(), free_port()]
-        processes = [
-            subprocess.Popen([sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2",
-                              "--log-level", "warning"], cwd=ROOT, env=env)
-            for port in ports
-        ] + [
-            subprocess.Popen([*manage, "db_worker", "--no-reload", "--no-startup-delay", "--interval", "0.5",
-                              "--worker-id", f"worker-{n}"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+        processes = [start_gunicorn(port, env, workers=2) for port in ports]
+        processes += [
+            subprocess.Popen(
+                [
+                    *manage,
+                    "db_worker",
+                    "--no-reload",
+                    "--no-startup-delay",
+                    "--interval",
+                    "0.5",
+                    "--worker-id",
+                    f"worker-{n}",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+            )
             for n in (1, 2)
         ]
         try:
-            for port in ports:
-                wait_for_port(port)
             started = time.perf_counter()
             with concurrent.futures.ThreadPoolExecutor(max_workers=args.clips) as pool:
-                results = list(pool.map(lambda i: submit(ports[i % 2], clip, f"Scale {i:02d}"), range(args.clips)))
+                results = list(
+                    pool.map(
+                        lambda i: submit(ports[i % 2], clip, f"Scale {i:02d}"), range(args.clips)
+                    )
+                )
             submitted = time.perf_counter() - started
             statuses = [status for status, _ in results]
 
@@ -108,17 +123,40 @@ def main():
             )
             deadline = time.monotonic() + 600
             while True:
-                out = subprocess.run([*manage, "shell", "-c", check], cwd=ROOT, env=env, capture_output=True, text=True)
-                review, total, transitions, attempts, successful, originals = (int(x) for x in out.stdout.strip().splitlines()[-1].split())
+                out = subprocess.run(
+                    [*manage, "shell", "-c", check],
+                    cwd=ROOT,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                )
+                review, total, transitions, attempts, successful, originals = (
+                    int(x) for x in out.stdout.strip().splitlines()[-1].split()
+                )
                 if review == total == args.clips or time.monotonic() > deadline:
                     break
                 time.sleep(1)
             processed = time.perf_counter() - started
-            workers = subprocess.run([*manage, "shell", "-c",
-                                      "from django_tasks_db.models import DBTaskResult; from collections import Counter; "
-                                      "print(dict(Counter(w for r in DBTaskResult.objects.all() for w in r.worker_ids)))"],
-                                     cwd=ROOT, env=env, capture_output=True, text=True).stdout.strip().splitlines()[-1]
-            objects = len(server.client().list_objects_v2(Bucket=s3.PRIVATE_BUCKET).get("Contents", []))
+            workers = (
+                subprocess.run(
+                    [
+                        *manage,
+                        "shell",
+                        "-c",
+                        "from django_tasks_db.models import DBTaskResult; from collections import Counter; "
+                        "print(dict(Counter(w for r in DBTaskResult.objects.all() for w in r.worker_ids)))",
+                    ],
+                    cwd=ROOT,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                )
+                .stdout.strip()
+                .splitlines()[-1]
+            )
+            objects = len(
+                server.client().list_objects_v2(Bucket=s3.PRIVATE_BUCKET).get("Contents", [])
+            )
         finally:
             for process in processes:
                 process.terminate()
@@ -127,8 +165,12 @@ def main():
             s3.stop(server)
 
     print(f"web nodes              2 (gunicorn, 2 workers each) on ports {ports}")
-    print(f"task workers           2 (db_worker) ; database {urllib.parse.urlsplit(os.environ['DATABASE_URL']).scheme}; S3 SeaweedFS")
-    print(f"submissions            {args.clips} at once -> HTTP {sorted(set(statuses))} in {submitted:.1f} s")
+    print(
+        f"task workers           2 (db_worker) ; database {urllib.parse.urlsplit(os.environ['DATABASE_URL']).scheme}; S3 SeaweedFS"
+    )
+    print(
+        f"submissions            {args.clips} at once -> HTTP {sorted(set(statuses))} in {submitted:.1f} s"
+    )
     print(f"clips in review        {review} of {total}")
     print(f"processing→review      {transitions} transitions; highest attempt count {attempts}")
     print(f"task results           {successful} successful; tasks per worker {workers}")

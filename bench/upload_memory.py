@@ -8,7 +8,6 @@ a file on the same disk. Usage: python bench/upload_memory.py [SIZE_MIB]   (defa
 
 import http.client
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -17,6 +16,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.common import free_port, prepare_site, start_gunicorn  # noqa: E402
+
 CHUNK = 1024 * 1024
 
 
@@ -32,34 +35,22 @@ def children(pid):
     return [int(p) for p in out.split()]
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def main():
     size = int(sys.argv[1]) * CHUNK if len(sys.argv) > 1 else 1024 * CHUNK
     with tempfile.TemporaryDirectory(prefix="bench-upload-") as tmp:
         env = os.environ | {
-            "VAR_DIR": tmp, "DJANGO_SECRET_KEY": "bench", "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-            "FILE_UPLOAD_TEMP_DIR": tmp, "MAX_UPLOAD_BYTES": str(size * 2), "DJANGO_HTTPS": "0",
+            "VAR_DIR": tmp,
+            "DJANGO_SECRET_KEY": "bench",
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+            "FILE_UPLOAD_TEMP_DIR": tmp,
+            "MAX_UPLOAD_BYTES": str(size * 2),
+            "DJANGO_HTTPS": "0",
         }
         env.pop("DJANGO_DEBUG", None)
-        subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-        subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+        prepare_site(env)
         port = free_port()
-        server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", "1",
-             "--timeout", "600", "--log-level", "warning"], cwd=ROOT, env=env,
-        )
+        server = start_gunicorn(port, env, workers=1, extra=("--timeout", "600"))
         try:
-            for _ in range(100):
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                    break
-                except OSError:
-                    time.sleep(0.1)
             time.sleep(1)
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
             conn.request("GET", "/en/submit/")
@@ -71,12 +62,23 @@ def main():
             idle = rss_kib(worker)
 
             boundary = "benchboundary7d2f"
-            fields = {"csrfmiddlewaretoken": token, "title": "Bench", "themes": "weekend",
-                      "credit_name": "Bench", "credit_country": "FR", "email": "b@example.org", "consent": "on"}
-            head = "".join(f"--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
-                           for k, v in fields.items())
-            head += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"video\"; filename=\"big.mp4\"\r\n"
-                     "Content-Type: video/mp4\r\n\r\n")
+            fields = {
+                "csrfmiddlewaretoken": token,
+                "title": "Bench",
+                "themes": "weekend",
+                "credit_name": "Bench",
+                "credit_country": "FR",
+                "email": "b@example.org",
+                "consent": "on",
+            }
+            head = "".join(
+                f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
+                for k, v in fields.items()
+            )
+            head += (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="video"; filename="big.mp4"\r\n'
+                "Content-Type: video/mp4\r\n\r\n"
+            )
             tail = f"\r\n--{boundary}--\r\n"
             body_len = len(head.encode()) + size + len(tail.encode())
 
@@ -127,7 +129,9 @@ def main():
     mib = size / CHUNK
     print(f"upload size            {mib:.0f} MiB (answered HTTP {response.status})")
     print(f"worker RSS idle        {idle / 1024:.1f} MiB")
-    print(f"worker RSS peak        {peak[0] / 1024:.1f} MiB  (+{(peak[0] - idle) / 1024:.1f} MiB above idle)")
+    print(
+        f"worker RSS peak        {peak[0] / 1024:.1f} MiB  (+{(peak[0] - idle) / 1024:.1f} MiB above idle)"
+    )
     print(f"upload                 {upload_seconds:.2f} s  ({mib / upload_seconds:.0f} MiB/s)")
     print(f"same bytes to disk     {disk_seconds:.2f} s  ({mib / disk_seconds:.0f} MiB/s)")
     print(f"upload / disk time     {upload_seconds / disk_seconds:.2f}x")

@@ -12,7 +12,6 @@ import os
 import random
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,11 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from bench.common import free_port, prepare_site, start_gunicorn  # noqa: E402
 
 
 def setup_django(env):
@@ -53,19 +48,31 @@ def seed(target, media):
     while have < target:
         count = min(batch, target - have)
         with transaction.atomic():
-            clips = Clip.objects.bulk_create([
-                Clip(
-                    title=f"Bench clip {have + i}", description="A day out with the car.", credit_name="Camille",
-                    credit_country="FR", status=Clip.Status.PUBLISHED, featured=(have + i) % 500 == 0,
-                    published_at=now - timedelta(minutes=have + i), duration=12.0, width=1280, height=720,
-                    **media,
-                )
-                for i in range(count)
-            ])
-            through.objects.bulk_create([
-                through(clip_id=clip.pk, theme_id=theme.pk)
-                for clip in clips for theme in rng.sample(themes, rng.randint(1, 3))
-            ])
+            clips = Clip.objects.bulk_create(
+                [
+                    Clip(
+                        title=f"Bench clip {have + i}",
+                        description="A day out with the car.",
+                        credit_name="Camille",
+                        credit_country="FR",
+                        status=Clip.Status.PUBLISHED,
+                        featured=(have + i) % 500 == 0,
+                        published_at=now - timedelta(minutes=have + i),
+                        duration=12.0,
+                        width=1280,
+                        height=720,
+                        **media,
+                    )
+                    for i in range(count)
+                ]
+            )
+            through.objects.bulk_create(
+                [
+                    through(clip_id=clip.pk, theme_id=theme.pk)
+                    for clip in clips
+                    for theme in rng.sample(themes, rng.randint(1, 3))
+                ]
+            )
         have += count
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
@@ -95,13 +102,20 @@ def make_media(var_dir):
         entry = thumbs.setdefault(image.width, {"width": image.width, "height": image.height})
         entry[image.format] = names[image.path.name]
     shutil.rmtree(work)
-    return {"poster": names["poster.jpg"], "video": "clips/1/bench/720p.mp4",
-            "thumbnails": [thumbs[w] for w in sorted(thumbs)]}
+    return {
+        "poster": names["poster.jpg"],
+        "video": "clips/1/bench/720p.mp4",
+        "thumbnails": [thumbs[w] for w in sorted(thumbs)],
+    }
 
 
 def wrk(url, seconds, connections):
-    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
 
     def ms(label):
@@ -110,8 +124,13 @@ def wrk(url, seconds, connections):
 
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(r"Socket errors: (.*)", out)
-    return {"rps": rps, "p50": ms("50%"), "p99": ms("99%"),
-            "errors": int(errors.group(1)) if errors else 0, "socket": socket_errors.group(1) if socket_errors else ""}
+    return {
+        "rps": rps,
+        "p50": ms("50%"),
+        "p99": ms("99%"),
+        "errors": int(errors.group(1)) if errors else 0,
+        "socket": socket_errors.group(1) if socket_errors else "",
+    }
 
 
 def queries_per_request(path):
@@ -140,13 +159,18 @@ def main():
         sys.exit("run under scripts/with-postgres.sh (or `make bench`)")
 
     var_dir = tempfile.mkdtemp(prefix="bench-web-")
-    env = {"DJANGO_SECRET_KEY": "bench", "DJANGO_ALLOWED_HOSTS": "127.0.0.1,testserver", "DJANGO_HTTPS": "0",
-           "VAR_DIR": var_dir, "LOG_LEVEL": "WARNING", "SMTP_URL": "console://",
-           "DJANGO_SETTINGS_MODULE": "bench.settings"}
+    env = {
+        "DJANGO_SECRET_KEY": "bench",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,testserver",
+        "DJANGO_HTTPS": "0",
+        "VAR_DIR": var_dir,
+        "LOG_LEVEL": "WARNING",
+        "SMTP_URL": "console://",
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+    }
     os.environ.pop("DJANGO_DEBUG", None)
     run_env = os.environ | env
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=run_env, check=True)
-    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=run_env, check=True)
+    prepare_site(run_env)
     setup_django(env)
     media = make_media(var_dir)
 
@@ -174,18 +198,12 @@ def main():
             if name == "gallery":
                 sizes_html[size] = (len(content), len(gzip.compress(content)))
         port = free_port()
-        server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(args.web_workers),
-             "--log-level", "warning"], cwd=ROOT, env=run_env)
+        server = start_gunicorn(port, run_env, workers=args.web_workers)
         try:
-            for _ in range(100):
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                    break
-                except OSError:
-                    time.sleep(0.1)
-            for name, path in pages.items():
-                wrk(f"http://127.0.0.1:{port}{path}", 2, args.connections)  # warm every worker's cache
+            for path in pages.values():
+                wrk(
+                    f"http://127.0.0.1:{port}{path}", 2, args.connections
+                )  # warm every worker's cache
             # Rounds interleave the pages, so a passing load on the machine hits them alike;
             # each page keeps its best round.
             for _ in range(args.rounds):
@@ -201,13 +219,19 @@ def main():
 
     floor = {size: results[(size, "floor (bare view)")]["rps"] for size in args.sizes}
     print()
-    print(f"machine: {os.cpu_count()} cores; gunicorn {args.web_workers} sync workers; "
-          f"wrk -t2 -c{args.connections} -d{args.seconds}s, best of {args.rounds} interleaved rounds")
-    print(f"{'clips':>7}  {'page':<20} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'vs floor':>8} {'queries':>9} {'errors':>6}")
+    print(
+        f"machine: {os.cpu_count()} cores; gunicorn {args.web_workers} sync workers; "
+        f"wrk -t2 -c{args.connections} -d{args.seconds}s, best of {args.rounds} interleaved rounds"
+    )
+    print(
+        f"{'clips':>7}  {'page':<20} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'vs floor':>8} {'queries':>9} {'errors':>6}"
+    )
     for (size, name), r in results.items():
         ratio = r["rps"] / floor[size]
         cold, warm = r["queries"]
-        print(f"{size:>7}  {name:<20} {r['rps']:>8.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} {ratio:>7.2f}x {cold:>4}/{warm:<4} {r['errors']:>6}")
+        print(
+            f"{size:>7}  {name:<20} {r['rps']:>8.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} {ratio:>7.2f}x {cold:>4}/{warm:<4} {r['errors']:>6}"
+        )
     if len(args.sizes) >= 2:
         small, large = args.sizes[0], args.sizes[-1]
         print()
@@ -221,12 +245,19 @@ def main():
     for size, (raw, packed) in sizes_html.items():
         print(f"gallery HTML at {size} clips: {raw / 1024:.1f} KB, {packed / 1024:.1f} KB gzip")
     static = Path(var_dir) / "static"
-    css_js = [p for p in static.rglob("*") if p.suffix in (".css", ".js") and re.search(r"\.[0-9a-f]{12}\.(css|js)$", p.name)
-              and not p.name.startswith(("admin", "base"))]
+    css_js = [
+        p
+        for p in static.rglob("*")
+        if p.suffix in (".css", ".js")
+        and re.search(r"\.[0-9a-f]{12}\.(css|js)$", p.name)
+        and not p.name.startswith(("admin", "base"))
+    ]
     site_assets = [p for p in css_js if "admin" not in p.parts]
     packed = sum(len(gzip.compress(p.read_bytes())) for p in site_assets)
-    print(f"site CSS + JS: {sum(p.stat().st_size for p in site_assets) / 1024:.1f} KB, {packed / 1024:.1f} KB gzip "
-          f"({', '.join(sorted(p.name for p in site_assets))})")
+    print(
+        f"site CSS + JS: {sum(p.stat().st_size for p in site_assets) / 1024:.1f} KB, {packed / 1024:.1f} KB gzip "
+        f"({', '.join(sorted(p.name for p in site_assets))})"
+    )
     shutil.rmtree(var_dir, ignore_errors=True)
 
 

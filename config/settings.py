@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.sitemaps",
     "django_tasks_db",
+    "anymail",
     "gallery",
     "submissions",
 ]
@@ -72,7 +73,10 @@ def database_from_url(url):
     """Turn a DATABASE_URL (postgres://user:pass@host:port/name or sqlite:///path) into settings."""
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": unquote(parts.path[1:]) or ":memory:"}
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": unquote(parts.path[1:]) or ":memory:",
+        }
     if parts.scheme not in ("postgres", "postgresql"):
         raise ValueError(f"DATABASE_URL scheme {parts.scheme!r} is not supported")
     options = {key: values[-1] for key, values in parse_qs(parts.query).items()}
@@ -142,8 +146,17 @@ PRIVATE_MEDIA_URL_SECONDS = int(os.environ.get("PRIVATE_MEDIA_URL_SECONDS", 3600
 # Published media never change under a name (each processing writes a new folder).
 PUBLIC_MEDIA_CACHE_CONTROL = "public, max-age=31536000, immutable"
 
-def s3_storages(*, bucket, public_bucket="", endpoint_url=None, access_key=None, secret_key=None,
-                region="us-east-1", public_base_url=""):
+
+def s3_storages(
+    *,
+    bucket,
+    public_bucket="",
+    endpoint_url=None,
+    access_key=None,
+    secret_key=None,
+    region="us-east-1",
+    public_base_url="",
+):
     """STORAGES for object storage.
 
     The private bucket holds originals, unpublished media and raw e-mails; published media
@@ -219,7 +232,6 @@ WHITENOISE_USE_FINDERS = DEBUG
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 
-
 def mailer_from_url(url):
     """The default mailer from SMTP_URL: smtp://user:pass@host:587 (STARTTLS) or smtps://… (TLS)."""
     parts = urlsplit(url)
@@ -241,10 +253,27 @@ def mailer_from_url(url):
     }
 
 
-MAILERS = {"default": mailer_from_url(os.environ.get("SMTP_URL", "console://" if DEBUG else "smtp://localhost:25"))}
+MAILERS = {
+    "default": mailer_from_url(
+        os.environ.get("SMTP_URL", "console://" if DEBUG else "smtp://localhost:25")
+    )
+}
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "La vie en Model 3 <clips@example.org>")
 SUBMISSION_ADDRESS = os.environ.get("SUBMISSION_ADDRESS", "clips@example.org")
 MAILBOX_URL = os.environ.get("MAILBOX_URL", "")
+# E-mailed clips: automatic replies per sender and hour; days raw messages are kept after
+# processing (manage.py purge_inbound); the receiving servers whose Authentication-Results
+# are trusted (comma-separated authserv-ids; empty: the topmost header).
+MAIL_REPLIES_PER_HOUR = int(os.environ.get("MAIL_REPLIES_PER_HOUR", 3))
+INBOUND_RETENTION_DAYS = int(os.environ.get("INBOUND_RETENTION_DAYS", 30))
+MAIL_AUTHSERV_ID = os.environ.get("MAIL_AUTHSERV_ID", "")
+# Inbound webhooks of e-mail providers (/hooks/...): basic auth "user:password" for all,
+# and Mailgun's signing key. A provider's hook answers 404 until its secret is set.
+ANYMAIL = {
+    "WEBHOOK_SECRET": os.environ.get("ANYMAIL_WEBHOOK_SECRET", ""),
+    "MAILGUN_WEBHOOK_SIGNING_KEY": os.environ.get("MAILGUN_WEBHOOK_SIGNING_KEY", ""),
+}
+
 
 # Content Security Policy: our own files only; inline scripts only with the request's nonce.
 def origin(url):
@@ -254,8 +283,19 @@ def origin(url):
 
 # Where media come from besides this site: the object store and its CDN.
 MEDIA_ORIGINS = sorted(
-    {o for o in (origin(os.environ.get("AWS_S3_ENDPOINT_URL")), origin(os.environ.get("MEDIA_PUBLIC_BASE_URL"))) if o}
-    | ({"https://*.amazonaws.com"} if os.environ.get("AWS_STORAGE_BUCKET_NAME") and not os.environ.get("AWS_S3_ENDPOINT_URL") else set())
+    {
+        o
+        for o in (
+            origin(os.environ.get("AWS_S3_ENDPOINT_URL")),
+            origin(os.environ.get("MEDIA_PUBLIC_BASE_URL")),
+        )
+        if o
+    }
+    | (
+        {"https://*.amazonaws.com"}
+        if os.environ.get("AWS_STORAGE_BUCKET_NAME") and not os.environ.get("AWS_S3_ENDPOINT_URL")
+        else set()
+    )
 )
 SECURE_CSP = {
     "default-src": [CSP.SELF],

@@ -13,11 +13,15 @@ urlpatterns = [
     # Not language-prefixed: crawlers and other sites' players ask for these.
     path("robots.txt", sitemaps.robots_txt, name="robots"),
     path(
-        "sitemap.xml", sitemap_views.sitemap,
-        {"sitemaps": sitemaps.SITEMAPS, "template_name": "gallery/sitemap.xml"}, name="sitemap",
+        "sitemap.xml",
+        sitemap_views.sitemap,
+        {"sitemaps": sitemaps.SITEMAPS, "template_name": "gallery/sitemap.xml"},
+        name="sitemap",
     ),
     path("embed/<int:pk>/", embed.player, name="embed"),
     path("oembed", embed.oembed, name="oembed"),
+    # E-mail providers' inbound webhooks: machines, not people, so no language prefix.
+    path("hooks/", include(("submissions.hooks", "hooks"))),
 ]
 urlpatterns += i18n_patterns(
     path("", include("gallery.urls")),

@@ -83,15 +83,22 @@ class StatusFilter(SimpleListFilter):
 class DecisionForm(forms.Form):
     """What a moderator says when refusing or unpublishing a clip."""
 
-    reason_code = forms.ChoiceField(label=_("Reason"), choices=[("", "—"), *RejectionReason.choices], required=False)
+    reason_code = forms.ChoiceField(
+        label=_("Reason"), choices=[("", "—"), *RejectionReason.choices], required=False
+    )
     reason = forms.CharField(
-        label=_("Message to the owner"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        label=_("Message to the owner"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Optional with a listed reason; required with “Another reason”."),
     )
 
     def clean(self):
         data = super().clean()
-        if not data.get("reason", "").strip() and data.get("reason_code") in ("", RejectionReason.OTHER):
+        if not data.get("reason", "").strip() and data.get("reason_code") in (
+            "",
+            RejectionReason.OTHER,
+        ):
             raise forms.ValidationError(gettext("Choose a reason or write one."))
         return data
 
@@ -99,8 +106,15 @@ class DecisionForm(forms.Form):
 @admin.register(Clip)
 class ClipAdmin(admin.ModelAdmin):
     list_display = [
-        "poster_thumb", "title", "waited", "length", "source", "authenticity", "consent",
-        "status", "featured",
+        "poster_thumb",
+        "title",
+        "waited",
+        "length",
+        "source",
+        "authenticity",
+        "consent",
+        "status",
+        "featured",
     ]
     list_display_links = ["poster_thumb", "title"]
     list_filter = [StatusFilter, "themes", "featured", "source"]
@@ -140,7 +154,10 @@ class ClipAdmin(admin.ModelAdmin):
     def poster_thumb(self, clip):
         if not clip.thumbnails:
             return "—"
-        return format_html('<img src="{}" alt="" width="96" height="54" loading="lazy" class="queue-thumb">', clip.review_thumbnail_url)
+        return format_html(
+            '<img src="{}" alt="" width="96" height="54" loading="lazy" class="queue-thumb">',
+            clip.review_thumbnail_url,
+        )
 
     @admin.display(description=_("waiting for"), ordering="status_changed_at")
     def waited(self, clip):
@@ -152,7 +169,9 @@ class ClipAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("sender checks"))
     def authenticity(self, clip):
-        summary = getattr(clip.submission, "authenticity_summary", None) if clip.submission_id else None
+        summary = (
+            getattr(clip.submission, "authenticity_summary", None) if clip.submission_id else None
+        )
         return summary() if callable(summary) else "—"
 
     @admin.display(description=_("consent"), boolean=True)
@@ -175,7 +194,9 @@ class ClipAdmin(admin.ModelAdmin):
     @admin.action(description=_("Approve and publish"), permissions=["moderate"])
     def approve(self, request, queryset):
         self._apply(
-            request, queryset, lambda clip: clip.approve(by=request.user),
+            request,
+            queryset,
+            lambda clip: clip.approve(by=request.user),
             lambda n: ngettext("%d clip published.", "%d clips published.", n) % n,
         )
 
@@ -184,7 +205,8 @@ class ClipAdmin(admin.ModelAdmin):
         form = DecisionForm(request.POST if "apply" in request.POST else None)
         if form.is_valid():
             self._apply(
-                request, queryset,
+                request,
+                queryset,
                 lambda clip: getattr(clip, method)(by=request.user, **form.cleaned_data),
                 done,
             )
@@ -203,36 +225,53 @@ class ClipAdmin(admin.ModelAdmin):
     @admin.action(description=_("Reject…"), permissions=["moderate"])
     def reject(self, request, queryset):
         return self._with_reason(
-            request, queryset, "reject", gettext("Reject these clips"),
+            request,
+            queryset,
+            "reject",
+            gettext("Reject these clips"),
             lambda n: ngettext("%d clip rejected.", "%d clips rejected.", n) % n,
         )
 
     @admin.action(description=_("Unpublish…"), permissions=["moderate"])
     def unpublish(self, request, queryset):
         return self._with_reason(
-            request, queryset, "unpublish", gettext("Unpublish these clips"),
+            request,
+            queryset,
+            "unpublish",
+            gettext("Unpublish these clips"),
             lambda n: ngettext("%d clip unpublished.", "%d clips unpublished.", n) % n,
         )
 
     @admin.action(description=_("Feature"), permissions=["moderate"])
     def feature(self, request, queryset):
         self._apply(
-            request, queryset, lambda clip: clip.set_featured(True, by=request.user),
+            request,
+            queryset,
+            lambda clip: clip.set_featured(True, by=request.user),
             lambda n: ngettext("%d clip featured.", "%d clips featured.", n) % n,
         )
 
     @admin.action(description=_("Stop featuring"), permissions=["moderate"])
     def unfeature(self, request, queryset):
         self._apply(
-            request, queryset, lambda clip: clip.set_featured(False, by=request.user),
-            lambda n: ngettext("%d clip no longer featured.", "%d clips no longer featured.", n) % n,
+            request,
+            queryset,
+            lambda clip: clip.set_featured(False, by=request.user),
+            lambda n: (
+                ngettext("%d clip no longer featured.", "%d clips no longer featured.", n) % n
+            ),
         )
 
     @admin.action(description=_("Retry processing"), permissions=["moderate"])
     def retry(self, request, queryset):
         self._apply(
-            request, queryset, lambda clip: clip.retry(by=request.user),
-            lambda n: ngettext("%d clip sent back to processing.", "%d clips sent back to processing.", n) % n,
+            request,
+            queryset,
+            lambda clip: clip.retry(by=request.user),
+            lambda n: (
+                ngettext("%d clip sent back to processing.", "%d clips sent back to processing.", n)
+                % n
+            ),
         )
 
     # --- the clip page: player, details and decision buttons ---
@@ -249,7 +288,9 @@ class ClipAdmin(admin.ModelAdmin):
             "can_moderate": self.has_moderate_permission(request),
             "submission": clip.submission if clip else None,
         }
-        return super().change_view(request, object_id, form_url, extra_context={**extra, **(extra_context or {})})
+        return super().change_view(
+            request, object_id, form_url, extra_context={**extra, **(extra_context or {})}
+        )
 
     def decide_view(self, request, pk):
         if not self.has_moderate_permission(request):
@@ -271,7 +312,9 @@ class ClipAdmin(admin.ModelAdmin):
                 message = gettext("Rejected.") if action == "reject" else gettext("Unpublished.")
             elif action in ("feature", "unfeature"):
                 clip.set_featured(action == "feature", by=request.user)
-                message = gettext("Featured.") if action == "feature" else gettext("No longer featured.")
+                message = (
+                    gettext("Featured.") if action == "feature" else gettext("No longer featured.")
+                )
             elif action == "retry":
                 clip.retry(by=request.user)
                 message = gettext("Sent back to processing.")
@@ -298,7 +341,7 @@ class ClipAdmin(admin.ModelAdmin):
 def review_queue_summary():
     """How many clips wait for review, and since when the oldest has waited."""
     waiting = Clip.objects.filter(status=Clip.Status.REVIEW)
-    oldest = waiting.order_by("status_changed_at").values_list("status_changed_at", flat=True).first()
+    oldest = (
+        waiting.order_by("status_changed_at").values_list("status_changed_at", flat=True).first()
+    )
     return {"count": waiting.count(), "oldest": oldest}
-
-

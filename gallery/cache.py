@@ -10,21 +10,32 @@ version, so browsers and proxies revalidate with a 304.
 import hashlib
 import logging
 import time
-from functools import wraps
+from contextvars import ContextVar
+from functools import cache, wraps
 
 from django.conf import settings
 from django.core.cache import caches
 from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.http import HttpResponse, HttpResponseNotModified
 from django.middleware.csp import get_nonce
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
+from django.utils.crypto import salted_hmac
 from django.utils.http import quote_etag
 from django.utils.translation import get_language
 
-NONCE_PLACEHOLDER = "__csp_nonce_placeholder__"
 log = logging.getLogger(__name__)
+
+
+@cache
+def nonce_placeholder():
+    """What stands for the CSP nonce in a stored page: secret, so no text a visitor sent (a
+    clip's title) can spell it and be handed the next visitor's nonce."""
+    return (
+        salted_hmac("gallery.cache.nonce", "placeholder", algorithm="sha256").hexdigest().encode()
+    )
 
 
 # The version this process read last, and when. Within VERSION_TTL a burst of visits costs
@@ -33,7 +44,14 @@ log = logging.getLogger(__name__)
 _known = {"version": None, "read_at": 0.0}
 
 
+# While a cached view runs, the version its key was made with: the page, the values it
+# reads through per_version and its key all belong to that one version.
+_pinned = ContextVar("catalogue_version", default=None)
+
+
 def current_version():
+    if (pinned := _pinned.get()) is not None:
+        return pinned
     now = time.monotonic()
     if _known["version"] is not None and now - _known["read_at"] < settings.PAGE_CACHE_VERSION_TTL:
         return _known["version"]
@@ -45,7 +63,9 @@ def current_version():
         if _known["version"] is None:
             raise
         # The database is away (a restart, a failover): keep serving the pages we have.
-        log.warning("catalogue version unavailable; serving cached pages of version %s", _known["version"])
+        log.warning(
+            "catalogue version unavailable; serving cached pages of version %s", _known["version"]
+        )
         return _known["version"]
     _known.update(version=row[0] if row else 0, read_at=now)
     return _known["version"]
@@ -59,7 +79,9 @@ def _bump():
     from gallery.models import CatalogueState
 
     forget_version()
-    if not CatalogueState.objects.filter(pk=1).update(version=F("version") + 1, changed_at=timezone.now()):
+    if not CatalogueState.objects.filter(pk=1).update(
+        version=F("version") + 1, changed_at=timezone.now()
+    ):
         CatalogueState.objects.get_or_create(pk=1, defaults={"version": 2})
 
 
@@ -70,22 +92,69 @@ def bump_version():
     transaction.on_commit(_bump)
 
 
-def cached_page(view):
-    """Cache a public GET view's 200 answers for anonymous visitors, with ETag and 304."""
+def no_query(request):
+    return ""
+
+
+def _filters(request):
+    from gallery.filters import GalleryFilter
+    from gallery.models import theme_counts
+
+    # The same value the gallery shows: one query per catalogue version for both.
+    return GalleryFilter(
+        request.GET, themes=per_version("theme-counts", lambda: list(theme_counts()))
+    )
+
+
+def gallery_query(request):
+    """The gallery's query in its one spelling (known themes, sorted; a valid page number):
+    all that its pages depend on, so stray or repeated parameters share one cached page."""
+    from gallery.seo import canonical_gallery_query
+
+    filters = _filters(request)
+    return canonical_gallery_query(filters.selected(), filters.page_number())
+
+
+def feed_query(request):
+    """A feed depends on its themes only."""
+    from gallery.seo import canonical_gallery_query
+
+    return canonical_gallery_query(_filters(request).selected(), 1)
+
+
+def cached_page(view=None, *, query=no_query):
+    """Cache a public GET view's 200 answers for anonymous visitors, with ETag and 304.
+
+    `query(request)` gives the part of the query string the page depends on; the rest of it
+    is ignored, so made-up parameters cannot fill the cache with copies of one page.
+    """
+    if view is None:
+        return lambda view: cached_page(view, query=query)
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         if request.method not in ("GET", "HEAD") or request.user.is_authenticated:
             return view(request, *args, **kwargs)
         version = current_version()
-        fingerprint = "|".join([
-            str(version), get_language() or "", request.get_full_path(), request.headers.get("X-Partial", ""),
-        ])
+        pin = _pinned.set(version)
+        try:
+            return serve(request, version, *args, **kwargs)
+        finally:
+            _pinned.reset(pin)
+
+    def serve(request, version, *args, **kwargs):
+        fingerprint = "|".join(
+            [
+                str(version),
+                get_language() or "",
+                request.path,
+                query(request),
+                request.headers.get("X-Partial", ""),
+            ]
+        )
         key = "page:" + hashlib.blake2s(fingerprint.encode(), digest_size=16).hexdigest()
         etag = quote_etag(f"v{version}-{key[5:21]}")
         if etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]:
-            from django.http import HttpResponseNotModified
-
             response = HttpResponseNotModified()
             response["ETag"] = etag
             return response
@@ -101,18 +170,17 @@ def cached_page(view):
             content = response.content
             nonce = get_nonce(request)
             if nonce:  # keep each answer's CSP nonce its own: store a placeholder
-                content = content.replace(str(nonce).encode(), NONCE_PLACEHOLDER.encode())
-            stored = {"content": content, "type": response["Content-Type"],
-                      "headers": {h: response[h] for h in ("Content-Language", "Link") if h in response},
-                      "uses_nonce": bool(nonce)}
+                content = content.replace(str(nonce).encode(), nonce_placeholder())
+            stored = {
+                "content": content,
+                "type": response["Content-Type"],
+                "headers": {h: response[h] for h in ("Content-Language", "Link") if h in response},
+                "uses_nonce": bool(nonce),
+            }
             pages.set(key, stored, timeout=3600)
-        else:
-            response = None
-        from django.http import HttpResponse
-
         content = stored["content"]
         if stored["uses_nonce"]:
-            content = content.replace(NONCE_PLACEHOLDER.encode(), str(get_nonce(request)).encode())
+            content = content.replace(nonce_placeholder(), str(get_nonce(request)).encode())
         response = HttpResponse(content, content_type=stored["type"], headers=stored["headers"])
         response["ETag"] = etag
         # Shared caches may keep it, but must ask again before reuse: publication is immediate.
@@ -134,8 +202,6 @@ def connect():
         post_save.connect(_changed, sender=model, dispatch_uid=f"cache-{model.__name__}-save")
         post_delete.connect(_changed, sender=model, dispatch_uid=f"cache-{model.__name__}-delete")
     m2m_changed.connect(_changed, sender=Clip.themes.through, dispatch_uid="cache-clip-themes")
-
-
 
 
 def per_version(name, compute):

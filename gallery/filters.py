@@ -1,8 +1,6 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from gallery.models import Theme
-
 
 class GalleryFilter(forms.Form):
     """The gallery's query string: repeated `theme` slugs and a page number."""

@@ -8,8 +8,8 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import PermissionDenied
-from django.dispatch import receiver
 from django.db.models import Q
+from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import ngettext
 
@@ -23,12 +23,16 @@ def is_locked(username, ip):
     by_account = recent.filter(username__iexact=username or "").count()
     # An address gets more tries than an account, since several staff may share one.
     by_address = recent.filter(ip=ip).count() if ip else 0
-    return by_account >= settings.LOGIN_MAX_FAILURES or by_address >= settings.LOGIN_MAX_FAILURES * 4
+    return (
+        by_account >= settings.LOGIN_MAX_FAILURES or by_address >= settings.LOGIN_MAX_FAILURES * 4
+    )
 
 
 @receiver(user_login_failed)
 def record_failure(sender, credentials, request=None, **kwargs):
-    LoginFailure.objects.create(username=(credentials.get("username") or "")[:150], ip=client_ip(request))
+    LoginFailure.objects.create(
+        username=(credentials.get("username") or "")[:150], ip=client_ip(request)
+    )
 
 
 def forget_old_failures():
@@ -55,10 +59,8 @@ class LockoutAdminAuthenticationForm(AdminAuthenticationForm):
                     "Too many failed attempts. Please try again in %(minutes)d minute.",
                     "Too many failed attempts. Please try again in %(minutes)d minutes.",
                     minutes,
-                ) % {"minutes": minutes},
+                )
+                % {"minutes": minutes},
                 code="locked",
             )
         return super().clean()
-
-
-

@@ -583,7 +583,11 @@ def transcode(
                     frame.pts = last_vpts = pts
                     graph.push(frame)
                     _drain_video(sinks, outputs)
-                    if on_progress is not None and frame.time is not None and frame.time >= next_report:
+                    if (
+                        on_progress is not None
+                        and frame.time is not None
+                        and frame.time >= next_report
+                    ):
                         on_progress(frame.time - origin)
                         next_report = frame.time + 2
                 else:

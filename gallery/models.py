@@ -43,7 +43,9 @@ class ClipQuerySet(models.QuerySet):
         if not slugs:
             return self
         # A subquery rather than a join keeps one row per clip without DISTINCT.
-        return self.filter(pk__in=Clip.themes.through.objects.filter(theme__slug__in=slugs).values("clip_id"))
+        return self.filter(
+            pk__in=Clip.themes.through.objects.filter(theme__slug__in=slugs).values("clip_id")
+        )
 
     def for_gallery(self):
         return self.order_by("-featured", "-published_at", "-pk")
@@ -86,6 +88,7 @@ class ClipStatus(models.TextChoices):
     FAILED = "failed", _("Processing failed")
     WITHDRAWN = "withdrawn", _("Withdrawn")
 
+
 class ClipSource(models.TextChoices):
     WEB = "web", _("Web form")
     EMAIL = "email", _("E-mail")
@@ -103,12 +106,18 @@ class Clip(models.Model):
     credit_country = models.CharField(_("country"), max_length=2, choices=COUNTRIES, blank=True)
     language = models.CharField(max_length=8, default="fr", choices=settings.LANGUAGES)
     source = models.CharField(max_length=10, choices=Source, default=Source.WEB)
-    status = models.CharField(max_length=12, choices=Status, default=Status.PROCESSING, editable=False)
+    status = models.CharField(
+        max_length=12, choices=Status, default=Status.PROCESSING, editable=False
+    )
     featured = models.BooleanField(_("featured"), default=False)
     # Declared by name: the gallery never imports the intake app, which holds the owner's data.
     submission = models.ForeignKey(
-        "submissions.Submission", null=True, blank=True, on_delete=models.PROTECT,
-        related_name="clips", editable=False,
+        "submissions.Submission",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="clips",
+        editable=False,
     )
 
     created_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -154,7 +163,9 @@ class Clip(models.Model):
             ),
             # Feeds and sitemaps list the newest first, featured or not.
             models.Index(
-                fields=["-published_at", "-id"], condition=Q(status="published"), name="clip_newest_published",
+                fields=["-published_at", "-id"],
+                condition=Q(status="published"),
+                name="clip_newest_published",
             ),
             models.Index(fields=["status", "status_changed_at"], name="clip_status_since"),
         ]
@@ -198,7 +209,9 @@ class Clip(models.Model):
         return self._url(self.thumbnails[0]["jpeg"]) if self.thumbnails else ""
 
     def srcset(self, fmt):
-        return ", ".join(f"{self._url(t[fmt])} {t['width']}w" for t in self.thumbnails if t.get(fmt))
+        return ", ".join(
+            f"{self._url(t[fmt])} {t['width']}w" for t in self.thumbnails if t.get(fmt)
+        )
 
     @property
     def srcset_webp(self):
@@ -237,7 +250,12 @@ class Clip(models.Model):
         now = timezone.now()
         fields |= {"status": to, "status_changed_at": now}
         with transaction.atomic():
-            current = Clip.objects.select_for_update().filter(pk=self.pk).values_list("status", flat=True).first()
+            current = (
+                Clip.objects.select_for_update()
+                .filter(pk=self.pk)
+                .values_list("status", flat=True)
+                .first()
+            )
             if current not in allowed_from:
                 raise IllegalTransition(self, to, current, self._refusal(to, current))
             # The status guard in the UPDATE makes concurrent transitions safe even
@@ -246,8 +264,13 @@ class Clip(models.Model):
             if not updated:
                 raise IllegalTransition(self, to, current, self._refusal(to, current))
             ClipTransition.objects.create(
-                clip=self, from_status=current, to_status=to, by=by, reason=reason,
-                reason_code=reason_code, at=now,
+                clip=self,
+                from_status=current,
+                to_status=to,
+                by=by,
+                reason=reason,
+                reason_code=reason_code,
+                at=now,
             )
             if Clip.Status.PUBLISHED in (current, to):
                 bump_version()
@@ -270,7 +293,9 @@ class Clip(models.Model):
             "to": Clip.Status(to).label,
         }
 
-    def mark_processed(self, *, video, poster, thumbnails, duration, width, height, size, video_hd=""):
+    def mark_processed(
+        self, *, video, poster, thumbnails, duration, width, height, size, video_hd=""
+    ):
         self._transition(
             self.Status.REVIEW,
             allowed_from={self.Status.PROCESSING},
@@ -287,7 +312,10 @@ class Clip(models.Model):
 
     def mark_failed(self, reason):
         self._transition(
-            self.Status.FAILED, allowed_from={self.Status.PROCESSING}, reason=reason, failure_reason=reason
+            self.Status.FAILED,
+            allowed_from={self.Status.PROCESSING},
+            reason=reason,
+            failure_reason=reason,
         )
 
     def retry(self, *, by=None):
@@ -306,16 +334,25 @@ class Clip(models.Model):
     def approve(self, *, by):
         if not self.has_consent():
             raise IllegalTransition(
-                self, self.Status.PUBLISHED, self.status,
+                self,
+                self.Status.PUBLISHED,
+                self.status,
                 gettext("The owner has not accepted the current licence terms yet."),
             )
         if self.status != self.Status.REVIEW:
-            raise IllegalTransition(self, self.Status.PUBLISHED, self.status, self._refusal(self.Status.PUBLISHED, self.status))
+            raise IllegalTransition(
+                self,
+                self.Status.PUBLISHED,
+                self.status,
+                self._refusal(self.Status.PUBLISHED, self.status),
+            )
         fields = {} if self.published_at else {"published_at": timezone.now()}
         # The public copies exist before anyone can see the clip listed.
         publish_files(self.media_names)
         try:
-            self._transition(self.Status.PUBLISHED, allowed_from={self.Status.REVIEW}, by=by, **fields)
+            self._transition(
+                self.Status.PUBLISHED, allowed_from={self.Status.REVIEW}, by=by, **fields
+            )
         except IllegalTransition:
             if Clip.objects.filter(pk=self.pk, status=self.Status.PUBLISHED).exists() is False:
                 unpublish_files(self.media_names)
@@ -414,7 +451,9 @@ class ClipTransition(models.Model):
     clip = models.ForeignKey(Clip, on_delete=models.CASCADE, related_name="transitions")
     from_status = models.CharField(max_length=12, choices=Clip.Status)
     to_status = models.CharField(max_length=12, choices=Clip.Status)
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
     at = models.DateTimeField(default=timezone.now)
     reason_code = models.CharField(max_length=20, choices=RejectionReason, blank=True)
     reason = models.TextField(blank=True)
@@ -442,12 +481,17 @@ class Caption(models.Model):
     clip = models.ForeignKey(Clip, on_delete=models.CASCADE, related_name="captions")
     language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES)
     label = models.CharField(
-        _("label"), max_length=60, blank=True,
+        _("label"),
+        max_length=60,
+        blank=True,
         help_text=_("Shown in the player's subtitle menu; the language's own name when empty."),
     )
     # Stored privately like the renditions; copied to public storage while the clip is published.
     file = models.FileField(
-        _("WebVTT file"), storage=private_storage, upload_to=caption_path, max_length=200,
+        _("WebVTT file"),
+        storage=private_storage,
+        upload_to=caption_path,
+        max_length=200,
         validators=[validate_webvtt],
     )
 
@@ -457,7 +501,8 @@ class Caption(models.Model):
         verbose_name_plural = _("captions")
         constraints = [
             models.UniqueConstraint(
-                fields=["clip", "language"], name="caption_one_per_language",
+                fields=["clip", "language"],
+                name="caption_one_per_language",
                 violation_error_message=_("This clip already has captions in this language."),
             ),
             models.CheckConstraint(
@@ -496,6 +541,9 @@ class LoginFailure(models.Model):
     class Meta:
         indexes = [models.Index(fields=["username", "at"]), models.Index(fields=["ip", "at"])]
 
+    def __str__(self):
+        return f"{self.username} from {self.ip} at {self.at:%Y-%m-%d %H:%M:%S}"
+
 
 class CatalogueState(models.Model):
     """One row whose version changes whenever anything visitors see changes.
@@ -506,3 +554,6 @@ class CatalogueState(models.Model):
 
     version = models.PositiveBigIntegerField(default=1)
     changed_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"catalogue version {self.version}"

@@ -53,7 +53,9 @@ def process(clip):
         try:
             info = media.probe(source, **probe_limits())
             poster = media.make_poster(source, work, probe_result=info)
-            renditions = media.transcode(source, work, probe_result=info, on_progress=Heartbeat(clip))
+            renditions = media.transcode(
+                source, work, probe_result=info, on_progress=Heartbeat(clip)
+            )
         except media.MediaError as error:
             log.info("clip %s refused: %s %s", clip.pk, error.code, error)
             clip.mark_failed(media_error_message(error))
@@ -88,7 +90,9 @@ class Heartbeat:
     def __call__(self, seconds_done):
         if time.monotonic() - self.last >= self.every:
             self.last = time.monotonic()
-            Clip.objects.filter(pk=self.clip.pk, status=Clip.Status.PROCESSING).update(status_changed_at=timezone.now())
+            Clip.objects.filter(pk=self.clip.pk, status=Clip.Status.PROCESSING).update(
+                status_changed_at=timezone.now()
+            )
 
 
 def store_outputs(clip, poster, renditions):
@@ -99,7 +103,11 @@ def store_outputs(clip, poster, renditions):
     hidden = private_storage()
     folder = f"clips/{clip.pk}/{secrets.token_urlsafe(9)}"
     stored = {}
-    for path in [poster.poster.path, *(t.path for t in poster.thumbnails), *(r.path for r in renditions)]:
+    for path in [
+        poster.poster.path,
+        *(t.path for t in poster.thumbnails),
+        *(r.path for r in renditions),
+    ]:
         with path.open("rb") as fh:
             stored[path.name] = hidden.save(f"{folder}/{path.name}", File(fh))
     return stored

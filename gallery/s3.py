@@ -12,7 +12,11 @@ class RangeFile(io.RawIOBase):
     def __init__(self, client, bucket, key, *, size=None, block=BLOCK, cache_blocks=16):
         super().__init__()
         self.client, self.bucket, self.key = client, bucket, key
-        self.size = size if size is not None else client.head_object(Bucket=bucket, Key=key)["ContentLength"]
+        self.size = (
+            size
+            if size is not None
+            else client.head_object(Bucket=bucket, Key=key)["ContentLength"]
+        )
         self.block, self.cache_blocks = block, cache_blocks
         self.position = 0
         self.cache = OrderedDict()
@@ -38,7 +42,9 @@ class RangeFile(io.RawIOBase):
             return self.cache[index]
         start = index * self.block
         end = min(start + self.block, self.size) - 1
-        body = self.client.get_object(Bucket=self.bucket, Key=self.key, Range=f"bytes={start}-{end}")["Body"]
+        body = self.client.get_object(
+            Bucket=self.bucket, Key=self.key, Range=f"bytes={start}-{end}"
+        )["Body"]
         data = body.read()
         self.fetched += len(data)
         self.cache[index] = data

@@ -22,7 +22,8 @@ SIGNATURE_SALT = "gallery.private-media"
 
 
 class PrivateStorage(LazyObject):
-    """The "private" entry of STORAGES, looked up when first used (and again after tests change it)."""
+    """The "private" entry of STORAGES, looked up when first used (and again after tests
+    change it)."""
 
     def _setup(self):
         self._wrapped = storages["private"]
@@ -56,7 +57,9 @@ class SignedFileSystemStorage(FileSystemStorage):
 def signature_is_valid(name, timestamp, signature):
     value = f"{name}:{timestamp}:{signature}"
     try:
-        signing.TimestampSigner(salt=SIGNATURE_SALT).unsign(value, max_age=settings.PRIVATE_MEDIA_URL_SECONDS)
+        signing.TimestampSigner(salt=SIGNATURE_SALT).unsign(
+            value, max_age=settings.PRIVATE_MEDIA_URL_SECONDS
+        )
     except signing.BadSignature:
         return False
     return True
@@ -71,7 +74,10 @@ def copy_file(source, target, name):
     if is_s3(source) and is_s3(target):
         content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
         # REPLACE: the public copy gets its own type and cache headers, not the source's.
-        extra = target.get_object_parameters(name) | {"ContentType": content_type, "MetadataDirective": "REPLACE"}
+        extra = target.get_object_parameters(name) | {
+            "ContentType": content_type,
+            "MetadataDirective": "REPLACE",
+        }
         if target.default_acl:
             extra["ACL"] = target.default_acl
         target.connection.meta.client.copy(

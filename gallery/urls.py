@@ -1,7 +1,7 @@
 from django.urls import path
 
 from gallery import feeds, views
-from gallery.cache import cached_page
+from gallery.cache import cached_page, feed_query
 
 app_name = "gallery"
 
@@ -9,6 +9,6 @@ urlpatterns = [
     path("", views.gallery, name="index"),
     path("clips/<int:pk>/", views.clip_detail, name="clip"),
     path("clips/<int:pk>-<slug:slug>/", views.clip_detail, name="clip"),
-    path("feed/", cached_page(feeds.ClipFeed()), name="feed"),
-    path("feed/atom/", cached_page(feeds.AtomClipFeed()), name="feed-atom"),
+    path("feed/", cached_page(feeds.ClipFeed(), query=feed_query), name="feed"),
+    path("feed/atom/", cached_page(feeds.AtomClipFeed(), query=feed_query), name="feed-atom"),
 ]

@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_safe
 
-from gallery.cache import cached_page, per_version
+from gallery.cache import cached_page, gallery_query, per_version
 from gallery.delivery import serve_file
 from gallery.filters import GalleryFilter
 from gallery.models import Clip, theme_counts
@@ -25,19 +25,31 @@ class KnownCountPaginator(Paginator):
 
 
 @require_safe
-@cached_page
+@cached_page(query=gallery_query)
 def gallery(request):
     # Counting is the costly part of a large catalogue: once per version, not once per page.
     themes = per_version("theme-counts", lambda: list(theme_counts()))
     filters = GalleryFilter(request.GET, themes=themes)
     selected = filters.selected()
-    clips = Clip.objects.published().with_any_theme(selected).for_gallery().prefetch_related("themes")
+    clips = (
+        Clip.objects.published().with_any_theme(selected).for_gallery().prefetch_related("themes")
+    )
     total = per_version("count:" + ",".join(sorted(selected)), clips.count)
-    page = KnownCountPaginator(clips, settings.GALLERY_PAGE_SIZE, count=total).get_page(filters.page_number())
+    page = KnownCountPaginator(clips, settings.GALLERY_PAGE_SIZE, count=total).get_page(
+        filters.page_number()
+    )
     context = {
-        "themes": themes, "selected": selected, "page": page, "filters": filters,
+        "themes": themes,
+        "selected": selected,
+        "page": page,
+        "filters": filters,
         "canonical_query": canonical_gallery_query(selected, page.number),
         "theme_query": canonical_gallery_query(selected, 1),
+        # Pager links in the canonical spelling too: the page depends on nothing the visitor
+        # typed beyond its themes and number (see gallery_query).
+        "previous_query": page.has_previous()
+        and canonical_gallery_query(selected, page.number - 1),
+        "next_query": page.has_next() and canonical_gallery_query(selected, page.number + 1),
     }
     template = "gallery/gallery.html"
     if request.headers.get("X-Partial") == "results":
@@ -73,7 +85,9 @@ def clip_media(request, pk, name):
         return serve_file(request, private_storage(), stored, cache_control=PRIVATE_CACHE)
     if clip.status != Clip.Status.PUBLISHED:
         raise Http404
-    return serve_file(request, public_storage(), stored, cache_control=settings.PUBLIC_MEDIA_CACHE_CONTROL)
+    return serve_file(
+        request, public_storage(), stored, cache_control=settings.PUBLIC_MEDIA_CACHE_CONTROL
+    )
 
 
 @require_safe
@@ -92,6 +106,6 @@ def healthz(request):
     except Exception as error:  # noqa: BLE001
         checks["storage"] = f"error: {type(error).__name__}"
     healthy = all(value == "ok" for value in checks.values())
-    return JsonResponse({"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503)
-
-
+    return JsonResponse(
+        {"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503
+    )

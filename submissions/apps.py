@@ -7,4 +7,4 @@ class SubmissionsConfig(AppConfig):
     verbose_name = _("Submissions")
 
     def ready(self):
-        from submissions import notifications  # noqa: F401 - connects the owner notices
+        from submissions import hooks, notifications  # noqa: F401 - connect their receivers

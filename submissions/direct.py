@@ -32,7 +32,10 @@ def enabled():
 def presign(*, filename, content_type):
     """A presigned POST for one upload, plus the ticket that later names it."""
     storage = storages["private"]
-    suffix = "".join(c for c in Path(filename or "").suffix.lower()[:8] if c.isalnum() or c == ".") or ".bin"
+    suffix = (
+        "".join(c for c in Path(filename or "").suffix.lower()[:8] if c.isalnum() or c == ".")
+        or ".bin"
+    )
     key = f"{UPLOAD_PREFIX}{uuid.uuid4().hex}{suffix}"
     post = storage.connection.meta.client.generate_presigned_post(
         Bucket=storage.bucket_name,
@@ -44,7 +47,11 @@ def presign(*, filename, content_type):
         ],
         ExpiresIn=POLICY_SECONDS,
     )
-    return {"url": post["url"], "fields": post["fields"], "ticket": signing.dumps(key, salt=TICKET_SALT)}
+    return {
+        "url": post["url"],
+        "fields": post["fields"],
+        "ticket": signing.dumps(key, salt=TICKET_SALT),
+    }
 
 
 @dataclass
@@ -69,7 +76,9 @@ def open_upload(ticket):
         head = client.head_object(Bucket=storage.bucket_name, Key=storage._normalize_name(key))
     except client.exceptions.ClientError:
         raise UploadMissing from None
-    file = RangeFile(client, storage.bucket_name, storage._normalize_name(key), size=head["ContentLength"])
+    file = RangeFile(
+        client, storage.bucket_name, storage._normalize_name(key), size=head["ContentLength"]
+    )
     return Upload(key=key, file=file)
 
 

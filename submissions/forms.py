@@ -17,15 +17,29 @@ class ThemeChoiceField(forms.ModelMultipleChoiceField):
 
 class SubmissionForm(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=120)
-    description = forms.CharField(label=_("Description"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 4}))
+    description = forms.CharField(
+        label=_("Description"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
     themes = ThemeChoiceField(
-        label=_("Themes"), queryset=Theme.objects.all(), to_field_name="slug", widget=forms.CheckboxSelectMultiple,
+        label=_("Themes"),
+        queryset=Theme.objects.all(),
+        to_field_name="slug",
+        widget=forms.CheckboxSelectMultiple,
         help_text=_("One to five."),
         error_messages={"required": _("Choose at least one theme.")},
     )
-    credit_name = forms.CharField(label=_("First name"), max_length=60, help_text=_("Shown with your clip."))
-    credit_country = forms.ChoiceField(label=_("Country"), choices=[("", "—"), *COUNTRIES], help_text=_("Shown with your clip."))
-    email = forms.EmailField(label=_("E-mail"), help_text=_("Never shown. We send your receipt and the decision there."))
+    credit_name = forms.CharField(
+        label=_("First name"), max_length=60, help_text=_("Shown with your clip.")
+    )
+    credit_country = forms.ChoiceField(
+        label=_("Country"), choices=[("", "—"), *COUNTRIES], help_text=_("Shown with your clip.")
+    )
+    email = forms.EmailField(
+        label=_("E-mail"), help_text=_("Never shown. We send your receipt and the decision there.")
+    )
     consent = forms.BooleanField(
         label=_("I filmed this clip, and I accept the licence terms."),
         error_messages={"required": _("Please accept the licence terms to send your clip.")},
@@ -73,7 +87,9 @@ class SubmissionForm(forms.Form):
         try:
             upload = direct.open_upload(ticket)
         except direct.UploadMissing:
-            raise forms.ValidationError(_("Your file did not arrive. Please send it again.")) from None
+            raise forms.ValidationError(
+                _("Your file did not arrive. Please send it again.")
+            ) from None
         try:
             if upload.size > settings.MAX_UPLOAD_BYTES:
                 raise forms.ValidationError(self.too_large_message())
@@ -91,13 +107,19 @@ class SubmissionForm(forms.Form):
         if self.upload_too_large:
             self.errors.pop("video", None)
             self.add_error("video", self.too_large_message())
-        elif "video" not in self.errors and "upload_ticket" not in self.errors:
-            if not data.get("video") and not data.get("upload_ticket"):
-                self.add_error("video", forms.Field.default_error_messages["required"])
+        elif (
+            "video" not in self.errors
+            and "upload_ticket" not in self.errors
+            and not data.get("video")
+            and not data.get("upload_ticket")
+        ):
+            self.add_error("video", forms.Field.default_error_messages["required"])
         if "upload_ticket" in self.errors:
             self.add_error("video", self.errors.pop("upload_ticket"))
         return data
 
     @staticmethod
     def too_large_message():
-        return _("This file is too large: %(max)s at most.") % {"max": filesizeformat(settings.MAX_UPLOAD_BYTES)}
+        return _("This file is too large: %(max)s at most.") % {
+            "max": filesizeformat(settings.MAX_UPLOAD_BYTES)
+        }

@@ -22,7 +22,9 @@ def store_original(path, *, name):
     suffix = "".join(c for c in Path(name).suffix.lower()[:8] if c.isalnum() or c == ".") or ".bin"
     # A unique name by construction: "exists, then save" races between web nodes on S3.
     with open(path, "rb") as fh:
-        return private_storage().save(f"originals/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{suffix}", File(fh))
+        return private_storage().save(
+            f"originals/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{suffix}", File(fh)
+        )
 
 
 def create_web_submission(data, *, language, upload_path=None, upload_name=None, stored=None):

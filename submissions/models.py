@@ -1,11 +1,14 @@
 import secrets
+from datetime import timedelta
 
 from django.conf import settings
 from django.core import signing
-from django.db import models
+from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
+
+from gallery.storage import private_storage
 
 STATUS_SALT = "submissions.status"
 
@@ -58,6 +61,14 @@ class Submission(models.Model):
             return None
         return cls.objects.filter(token=token).first()
 
+    def authenticity_summary(self):
+        """The sender checks (SPF, DKIM, DMARC) of the e-mail it came in; "" for the web form."""
+        # .all(): staff lists prefetch the messages.
+        for inbound in sorted(self.inbound_emails.all(), key=lambda m: m.received_at, reverse=True):
+            if inbound.authenticity_summary:
+                return inbound.authenticity_summary
+        return ""
+
     def get_status_url(self, *, language=None):
         with translation.override(language or self.language):
             return reverse("submissions:status", kwargs={"token": self.signed_token})
@@ -72,3 +83,160 @@ class Throttle(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["scope", "key", "at"])]
+
+    def __str__(self):
+        return f"{self.scope} {self.at:%Y-%m-%d %H:%M}"
+
+
+# Minutes after which a message still waiting for processing counts as stuck.
+STUCK_MINUTES = 10
+
+
+def inbound_raw_path(sha256):
+    """Where a received message's raw bytes live: named by content, so a retry finds its file."""
+    return f"inbound/{sha256[:2]}/{sha256}.eml"
+
+
+class InboundEmailQuerySet(models.QuerySet):
+    def replies_to(self, sender, *, since):
+        """Messages from `sender` that we answered since `since` (for the hourly cap)."""
+        return self.filter(sender=sender.lower(), replied_at__gte=since)
+
+    def raw_expired(self, *, before):
+        """Finished messages whose raw copy is older than the retention period."""
+        return (
+            self.exclude(status=InboundEmail.Status.RECEIVED)
+            .exclude(raw="")
+            .filter(processed_at__lt=before)
+        )
+
+
+class InboundEmail(models.Model):
+    """One message that reached the submission address, recorded before anything else.
+
+    The raw bytes stay in private storage until INBOUND_RETENTION_DAYS after processing;
+    the row stays, with what became of the message.
+    """
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", _("Received")
+        PROCESSED = "processed", _("Processed")
+        IGNORED = "ignored", _("Ignored")
+        FAILED = "failed", _("Failed")
+
+    message_id = models.CharField(_("Message-ID"), max_length=255)
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    sender = models.CharField(_("sender"), max_length=254, blank=True)
+    subject = models.CharField(_("subject"), max_length=255, blank=True)
+    received_at = models.DateTimeField(_("received"), default=timezone.now, db_index=True)
+    # How it came: imap, file, stdin, or the provider of a webhook.
+    via = models.CharField(_("received through"), max_length=30)
+    size = models.PositiveBigIntegerField(_("size"), default=0)
+    raw = models.FileField(_("raw message"), storage=private_storage, max_length=200, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status, default=Status.RECEIVED, editable=False
+    )
+    reason = models.TextField(_("reason"), blank=True, editable=False)
+    processed_at = models.DateTimeField(_("processed"), null=True, blank=True, editable=False)
+    submission = models.ForeignKey(
+        Submission,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="inbound_emails",
+        verbose_name=_("submission"),
+    )
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, blank=True)
+    # Results of the receiving server's checks (Authentication-Results), e.g. "pass".
+    spf = models.CharField("SPF", max_length=16, blank=True)
+    dkim = models.CharField("DKIM", max_length=16, blank=True)
+    dmarc = models.CharField("DMARC", max_length=16, blank=True)
+    # The automatic answer we sent ("receipt", "no_video"), counted for the hourly cap.
+    reply = models.CharField(_("reply"), max_length=20, blank=True, editable=False)
+    replied_at = models.DateTimeField(_("replied"), null=True, blank=True, editable=False)
+
+    objects = InboundEmailQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+        verbose_name = _("inbound e-mail")
+        verbose_name_plural = _("inbound e-mails")
+        constraints = [
+            models.UniqueConstraint(fields=["message_id", "sha256"], name="inbound_email_once"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["received", "processed", "ignored", "failed"]),
+                name="inbound_email_status_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["sender", "replied_at"], name="inbound_email_replies"),
+            models.Index(fields=["status", "processed_at"], name="inbound_email_status"),
+        ]
+
+    def __str__(self):
+        return f"{self.sender or '?'}: {self.subject or self.message_id}"
+
+    @property
+    def message_id_derived(self):
+        """True when the message had no Message-ID and we made one from its checksum."""
+        return self.message_id.endswith("@sha256.invalid>")
+
+    @property
+    def authenticity_summary(self):
+        checks = (("SPF", self.spf), ("DKIM", self.dkim), ("DMARC", self.dmarc))
+        return ", ".join(f"{name} {value}" for name, value in checks if value)
+
+    # --- Status changes: only from "received" (and back, to reprocess). ---
+
+    def _finish(self, status, *, reason="", **fields):
+        """Leave "received" for good; False if another run finished it first."""
+        now = timezone.now()
+        fields |= {"status": status, "reason": reason[:4000], "processed_at": now}
+        waiting = InboundEmail.objects.filter(pk=self.pk, status=self.Status.RECEIVED)
+        updated = waiting.update(**fields)
+        if updated:
+            for name, value in fields.items():
+                setattr(self, name, value)
+        return bool(updated)
+
+    def mark_processed(self, *, submission, reason="", **fields):
+        return self._finish(self.Status.PROCESSED, submission=submission, reason=reason, **fields)
+
+    def mark_ignored(self, reason, **fields):
+        return self._finish(self.Status.IGNORED, reason=reason, **fields)
+
+    def mark_failed(self, reason, **fields):
+        return self._finish(self.Status.FAILED, reason=reason, **fields)
+
+    @property
+    def is_stuck(self):
+        """Still waiting long after it came: its task was lost (e.g. a worker killed mid-run)."""
+        waited = timezone.now() - self.received_at
+        return self.status == self.Status.RECEIVED and waited > timedelta(minutes=STUCK_MINUTES)
+
+    def reprocess(self):
+        """Send a failed message back to processing, or queue a stuck one again (on commit)."""
+        from submissions.tasks import process_inbound_email
+
+        if not self.raw:
+            raise ValueError("the raw message was deleted")
+        if self.is_stuck:
+            # Safe even if its first task still runs: processing happens once.
+            transaction.on_commit(lambda: process_inbound_email.enqueue(self.pk))
+            return True
+        updated = InboundEmail.objects.filter(pk=self.pk, status=self.Status.FAILED).update(
+            status=self.Status.RECEIVED, reason="", processed_at=None
+        )
+        if not updated:
+            return False
+        self.status, self.reason, self.processed_at = self.Status.RECEIVED, "", None
+        transaction.on_commit(lambda: process_inbound_email.enqueue(self.pk))
+        return True
+
+    def delete_raw(self):
+        """Delete the stored raw message (retention); the row stays."""
+        name = self.raw.name
+        InboundEmail.objects.filter(pk=self.pk).update(raw="")
+        self.raw = ""
+        if name and not InboundEmail.objects.filter(raw=name).exists():
+            transaction.on_commit(lambda: private_storage().delete(name))

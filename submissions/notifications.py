@@ -29,7 +29,9 @@ def send_to_owner(submission, template, **context):
             "site_url": settings.SITE_URL,
             "submission_address": settings.SUBMISSION_ADDRESS,
         }
-        subject, _, body = render_to_string(f"submissions/emails/{template}.txt", context).strip().partition("\n")
+        subject, _, body = (
+            render_to_string(f"submissions/emails/{template}.txt", context).strip().partition("\n")
+        )
     message = EmailMessage(subject.strip(), body.strip() + "\n", to=[submission.email])
     message.send()
     log.info("sent %s to submission %s", template, submission.pk)

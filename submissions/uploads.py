@@ -19,7 +19,9 @@ class CappedUploadHandler(TemporaryFileUploadHandler):
     def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
         self.received = 0
         # A body declared larger than the cap is refused at its first file chunk.
-        self.declared_too_large = bool(content_length and content_length > settings.MAX_UPLOAD_BYTES + ENVELOPE)
+        self.declared_too_large = bool(
+            content_length and content_length > settings.MAX_UPLOAD_BYTES + ENVELOPE
+        )
 
     def receive_data_chunk(self, raw_data, start):
         self.received += len(raw_data)

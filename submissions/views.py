@@ -1,4 +1,5 @@
 import logging
+from contextlib import suppress
 
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
@@ -8,8 +9,8 @@ from django.template.response import TemplateResponse
 from django.utils.translation import get_language, gettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from gallery.models import Clip, IllegalTransition
 from gallery.clients import client_ip
+from gallery.models import IllegalTransition
 from submissions import direct, ratelimit
 from submissions.forms import SubmissionForm
 from submissions.intake import create_web_submission
@@ -39,9 +40,13 @@ def submit(request):
                 return redirect("submissions:thanks")
         except STORAGE_ERRORS:
             log.exception("storage unavailable while receiving a clip")
-            form.add_error(None, gettext(
-                "We could not store your clip just now. Nothing was kept: please try again in a few minutes."
-            ))
+            form.add_error(
+                None,
+                gettext(
+                    "We could not store your clip just now. Nothing was kept: please try again "
+                    "in a few minutes."
+                ),
+            )
             return render_form(request, form, status=503)
         return render_form(request, form, status=413 if too_large else 400)
     return render_form(request, SubmissionForm(), status=200)
@@ -49,8 +54,13 @@ def submit(request):
 
 def render_form(request, form, *, status):
     return TemplateResponse(
-        request, "submissions/submit.html",
-        {"form": form, "submission_address": settings.SUBMISSION_ADDRESS, "direct_upload": direct.enabled()},
+        request,
+        "submissions/submit.html",
+        {
+            "form": form,
+            "submission_address": settings.SUBMISSION_ADDRESS,
+            "direct_upload": direct.enabled(),
+        },
         status=status,
     )
 
@@ -59,10 +69,14 @@ def store_submission(form, *, language):
     upload = form.cleaned_data["video"]
     if upload is not None:
         return create_web_submission(
-            form.cleaned_data, language=language,
-            upload_path=upload.temporary_file_path(), upload_name=upload.name,
+            form.cleaned_data,
+            language=language,
+            upload_path=upload.temporary_file_path(),
+            upload_name=upload.name,
         )
-    return create_web_submission(form.cleaned_data, language=language, stored=form.cleaned_data["upload_ticket"])
+    return create_web_submission(
+        form.cleaned_data, language=language, stored=form.cleaned_data["upload_ticket"]
+    )
 
 
 @require_POST
@@ -83,7 +97,9 @@ def presign_upload(request):
         return JsonResponse({"error": gettext("The file is empty.")}, status=400)
     if not content_type.startswith("video/") or len(content_type) > 100:
         return JsonResponse({"error": gettext("This file is not a video we can read.")}, status=400)
-    return JsonResponse(direct.presign(filename=request.POST.get("name", ""), content_type=content_type))
+    return JsonResponse(
+        direct.presign(filename=request.POST.get("name", ""), content_type=content_type)
+    )
 
 
 @require_safe
@@ -113,27 +129,37 @@ def status(request, token):
             submission.give_consent()
             message = "consented"
         elif action == "withdraw":
-            clip = clips.filter(pk=request.POST.get("clip") or 0).first()
+            try:
+                clip = clips.filter(pk=int(request.POST.get("clip", ""))).first()
+            except ValueError:  # not a whole number: no clip of theirs
+                clip = None
             if clip is None:
                 raise Http404
             if request.POST.get("confirm"):
-                try:
+                with suppress(IllegalTransition):  # already withdrawn: say so all the same
                     clip.withdraw(reason="withdrawn by the owner")
-                except IllegalTransition:
-                    pass
                 message = "withdrawn"
             else:
                 return TemplateResponse(
-                    request, "submissions/withdraw_confirm.html", {"submission": submission, "clip": clip}
+                    request,
+                    "submissions/withdraw_confirm.html",
+                    {"submission": submission, "clip": clip},
                 )
         return redirect(request.path + (f"?done={message}" if message else ""))
     return TemplateResponse(
-        request, "submissions/status.html",
-        {"submission": submission, "clips": clips, "done": request.GET.get("done"),
-         "terms_version": settings.TERMS_VERSION},
+        request,
+        "submissions/status.html",
+        {
+            "submission": submission,
+            "clips": clips,
+            "done": request.GET.get("done"),
+            "terms_version": settings.TERMS_VERSION,
+        },
     )
 
 
 @require_safe
 def terms(request):
-    return TemplateResponse(request, "submissions/terms.html", {"terms_version": settings.TERMS_VERSION})
+    return TemplateResponse(
+        request, "submissions/terms.html", {"terms_version": settings.TERMS_VERSION}
+    )

@@ -37,7 +37,9 @@ def sample_video(tmp_path_factory):
     """A short real H.264/AAC clip, generated once per session."""
     from gallery.synth import synthesize
 
-    return synthesize(tmp_path_factory.mktemp("samples") / "sample.mp4", seconds=6, title="Sample", seed=7)
+    return synthesize(
+        tmp_path_factory.mktemp("samples") / "sample.mp4", seconds=6, title="Sample", seed=7
+    )
 
 
 def files_under(root):
@@ -50,8 +52,14 @@ def browser_type_launch_args(browser_type_launch_args):
         **browser_type_launch_args,
         "executable_path": CHROMIUM,
         "args": [
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
             "--autoplay-policy=no-user-gesture-required",
         ],
     }
@@ -97,7 +105,9 @@ def s3_media(s3_server, settings):
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
     }
     for directive in ("img-src", "media-src", "connect-src"):
-        settings.SECURE_CSP = settings.SECURE_CSP | {directive: [CSP.SELF, "data:", s3_server.endpoint]}
+        settings.SECURE_CSP = settings.SECURE_CSP | {
+            directive: [CSP.SELF, "data:", s3_server.endpoint]
+        }
     s3_server.empty_buckets()
     yield s3_server
     s3_server.empty_buckets()

@@ -4,7 +4,6 @@ import itertools
 
 from django.core.files import File
 
-
 from gallery.models import Clip, Theme
 
 _titles = itertools.count(1)
@@ -14,8 +13,18 @@ def theme(slug):
     return Theme.objects.get(slug=slug)
 
 
-def make_clip(*, status=Clip.Status.PUBLISHED, themes=(), title=None, featured=False, video=None,
-              credit_name="Camille", credit_country="FR", description="", language="fr"):
+def make_clip(
+    *,
+    status=Clip.Status.PUBLISHED,
+    themes=(),
+    title=None,
+    featured=False,
+    video=None,
+    credit_name="Camille",
+    credit_country="FR",
+    description="",
+    language="fr",
+):
     """A clip in `status`. With `video` (a file path) it is really processed, else it gets
     placeholder media names."""
     clip = Clip.objects.create(
@@ -46,15 +55,28 @@ def make_clip(*, status=Clip.Status.PUBLISHED, themes=(), title=None, featured=F
         folder = f"clips/{clip.pk}/t"
         placeholder_media(folder)
         clip.mark_processed(
-            video=f"{folder}/720p.mp4", poster=f"{folder}/poster.jpg", duration=12.0, width=1280,
-            height=720, size=len(b"placeholder 720p.mp4"),
-            thumbnails=[{"width": w, "height": w * 9 // 16, "webp": f"{folder}/thumb-{w}.webp",
-                         "jpeg": f"{folder}/thumb-{w}.jpg"} for w in (320, 640)],
+            video=f"{folder}/720p.mp4",
+            poster=f"{folder}/poster.jpg",
+            duration=12.0,
+            width=1280,
+            height=720,
+            size=len(b"placeholder 720p.mp4"),
+            thumbnails=[
+                {
+                    "width": w,
+                    "height": w * 9 // 16,
+                    "webp": f"{folder}/thumb-{w}.webp",
+                    "jpeg": f"{folder}/thumb-{w}.jpg",
+                }
+                for w in (320, 640)
+            ],
         )
     if status == Clip.Status.REVIEW:
         return clip
     if status in (Clip.Status.PUBLISHED, Clip.Status.REJECTED):
-        clip.approve(by=None) if status == Clip.Status.PUBLISHED else clip.reject(by=None, reason="test")
+        clip.approve(by=None) if status == Clip.Status.PUBLISHED else clip.reject(
+            by=None, reason="test"
+        )
     elif status == Clip.Status.WITHDRAWN:
         clip.withdraw()
     return clip
@@ -66,5 +88,12 @@ def placeholder_media(folder):
 
     from gallery.storage import private_storage
 
-    for name in ("720p.mp4", "poster.jpg", "thumb-320.webp", "thumb-320.jpg", "thumb-640.webp", "thumb-640.jpg"):
+    for name in (
+        "720p.mp4",
+        "poster.jpg",
+        "thumb-320.webp",
+        "thumb-320.jpg",
+        "thumb-640.webp",
+        "thumb-640.jpg",
+    ):
         private_storage().save(f"{folder}/{name}", ContentFile(b"placeholder " + name.encode()))

@@ -42,16 +42,23 @@ class S3Server:
 
     def client(self):
         return boto3.client(
-            "s3", endpoint_url=self.endpoint, aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY,
-            region_name="us-east-1", config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+            "s3",
+            endpoint_url=self.endpoint,
+            aws_access_key_id=ACCESS_KEY,
+            aws_secret_access_key=SECRET_KEY,
+            region_name="us-east-1",
+            config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
         )
 
     def storages(self):
         from config.settings import s3_storages
 
         return s3_storages(
-            bucket=PRIVATE_BUCKET, public_bucket=PUBLIC_BUCKET, endpoint_url=self.endpoint,
-            access_key=ACCESS_KEY, secret_key=SECRET_KEY,
+            bucket=PRIVATE_BUCKET,
+            public_bucket=PUBLIC_BUCKET,
+            endpoint_url=self.endpoint,
+            access_key=ACCESS_KEY,
+            secret_key=SECRET_KEY,
         )
 
     def empty_buckets(self):
@@ -63,8 +70,10 @@ class S3Server:
     def env(self):
         """Settings for a process started by a test (a worker, a web server)."""
         return {
-            "AWS_STORAGE_BUCKET_NAME": PRIVATE_BUCKET, "AWS_PUBLIC_BUCKET_NAME": PUBLIC_BUCKET,
-            "AWS_S3_ENDPOINT_URL": self.endpoint, "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+            "AWS_STORAGE_BUCKET_NAME": PRIVATE_BUCKET,
+            "AWS_PUBLIC_BUCKET_NAME": PUBLIC_BUCKET,
+            "AWS_S3_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": ACCESS_KEY,
             "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
         }
 
@@ -74,8 +83,11 @@ def start(folder, *, site_origins=("*",)):
     (folder / "data").mkdir(parents=True, exist_ok=True)
     config = {
         "identities": [
-            {"name": "site", "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}],
-             "actions": ["Admin", "Read", "Write", "List", "Tagging"]},
+            {
+                "name": "site",
+                "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}],
+                "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+            },
             # Visitors may read the public bucket, and nothing else.
             {"name": "anonymous", "actions": [f"Read:{PUBLIC_BUCKET}"]},
         ]
@@ -84,10 +96,21 @@ def start(folder, *, site_origins=("*",)):
     s3_port = free_port_pair()
     ports = {name: free_port_pair() for name in ("master", "volume", "filer")}
     command = [
-        str(WEED), "mini", f"-dir={folder / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-        "-webdav=false", "-admin.ui=false", "-s3.port.iceberg=0", "-s3.port.lance=0",
-        "-master.telemetry=false", f"-s3.config={folder / 's3.json'}", f"-s3.port={s3_port}",
-        f"-master.port={ports['master']}", f"-volume.port={ports['volume']}", f"-filer.port={ports['filer']}",
+        str(WEED),
+        "mini",
+        f"-dir={folder / 'data'}",
+        "-ip=127.0.0.1",
+        "-ip.bind=127.0.0.1",
+        "-webdav=false",
+        "-admin.ui=false",
+        "-s3.port.iceberg=0",
+        "-s3.port.lance=0",
+        "-master.telemetry=false",
+        f"-s3.config={folder / 's3.json'}",
+        f"-s3.port={s3_port}",
+        f"-master.port={ports['master']}",
+        f"-volume.port={ports['volume']}",
+        f"-filer.port={ports['filer']}",
         f"-admin.port={free_port_pair()}",
     ]
     log = (folder / "weed.log").open("wb")
@@ -104,10 +127,21 @@ def start(folder, *, site_origins=("*",)):
         except Exception:
             if process.poll() is not None or time.monotonic() > deadline:
                 stop(server)
-                raise RuntimeError(f"SeaweedFS did not start: {(folder / 'weed.log').read_text()[-2000:]}") from None
+                raise RuntimeError(
+                    f"SeaweedFS did not start: {(folder / 'weed.log').read_text()[-2000:]}"
+                ) from None
             time.sleep(0.25)
-    cors = {"CORSRules": [{"AllowedOrigins": list(site_origins), "AllowedMethods": ["GET", "HEAD", "POST", "PUT"],
-                           "AllowedHeaders": ["*"], "ExposeHeaders": ["ETag"], "MaxAgeSeconds": 600}]}
+    cors = {
+        "CORSRules": [
+            {
+                "AllowedOrigins": list(site_origins),
+                "AllowedMethods": ["GET", "HEAD", "POST", "PUT"],
+                "AllowedHeaders": ["*"],
+                "ExposeHeaders": ["ETag"],
+                "MaxAgeSeconds": 600,
+            }
+        ]
+    }
     for bucket in (PRIVATE_BUCKET, PUBLIC_BUCKET):
         client.put_bucket_cors(Bucket=bucket, CORSConfiguration=cors)
     return server

@@ -24,10 +24,19 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_storage_out_of_reach_during_an_upload(client, settings, sample_video, media_storage):
     from django.utils.csp import CSP  # noqa: F401 - settings import check
 
-    dead = {"bucket_name": "clips", "endpoint_url": "http://127.0.0.1:9", "access_key": "k", "secret_key": "s",
-            "region_name": "us-east-1", "addressing_style": "path"}
+    dead = {
+        "bucket_name": "clips",
+        "endpoint_url": "http://127.0.0.1:9",
+        "access_key": "k",
+        "secret_key": "s",
+        "region_name": "us-east-1",
+        "addressing_style": "path",
+    }
     settings.STORAGES = settings.STORAGES | {
-        "private": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": dead | {"querystring_auth": True}},
+        "private": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": dead | {"querystring_auth": True},
+        },
     }
     before = files_under(media_storage)
     response = post(client, form_data(upload(sample_video)), lang="en")
@@ -38,7 +47,9 @@ def test_storage_out_of_reach_during_an_upload(client, settings, sample_video, m
 
 
 @pytest.mark.django_db
-def test_database_failure_while_saving_leaves_no_file(client, sample_video, media_storage, monkeypatch):
+def test_database_failure_while_saving_leaves_no_file(
+    client, sample_video, media_storage, monkeypatch
+):
     from submissions import intake
 
     def broken(*args, **kwargs):
@@ -53,7 +64,9 @@ def test_database_failure_while_saving_leaves_no_file(client, sample_video, medi
     assert files_under(media_storage) == before
 
 
-@pytest.mark.skipif("PGDATA_DIR" not in os.environ, reason="needs the PostgreSQL server of `make test-postgres`")
+@pytest.mark.skipif(
+    "PGDATA_DIR" not in os.environ, reason="needs the PostgreSQL server of `make test-postgres`"
+)
 @pytest.mark.django_db(transaction=True)
 def test_site_recovers_by_itself_after_a_database_restart(live_server_factory_env):
     base, run_as = live_server_factory_env
@@ -77,7 +90,9 @@ def test_site_recovers_by_itself_after_a_database_restart(live_server_factory_en
 
     def load():
         while not stop.is_set():
-            results.append((time.monotonic(), get(f"/en/?theme=weekend&page={len(results) % 3 + 1}")))
+            results.append(
+                (time.monotonic(), get(f"/en/?theme=weekend&page={len(results) % 3 + 1}"))
+            )
 
     threads = [threading.Thread(target=load) for _ in range(4)]
     for thread in threads:
@@ -85,9 +100,24 @@ def test_site_recovers_by_itself_after_a_database_restart(live_server_factory_en
     time.sleep(1)
     restarted = time.monotonic()
     # The server keeps its output open: send it to its log, not to a pipe we would wait on.
-    subprocess.run([*run_as, os.environ["PG_CTL"], "-D", os.environ["PGDATA_DIR"], "-m", "fast", "-w",
-                    "-l", os.path.join(os.path.dirname(os.environ["PGDATA_DIR"]), "server.log"), "restart"],
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+    subprocess.run(
+        [
+            *run_as,
+            os.environ["PG_CTL"],
+            "-D",
+            os.environ["PGDATA_DIR"],
+            "-m",
+            "fast",
+            "-w",
+            "-l",
+            os.path.join(os.path.dirname(os.environ["PGDATA_DIR"]), "server.log"),
+            "restart",
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        timeout=60,
+    )
     back = time.monotonic()
     connection.close()  # this test's own connection was cut by the restart too
     time.sleep(3)
@@ -114,11 +144,35 @@ def live_server_factory_env(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = os.environ | {"DATABASE_URL": url, "VAR_DIR": str(tmp_path), "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-                        "PAGE_CACHE_VERSION_TTL": "0", "LOG_LEVEL": "CRITICAL"}
-    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2",
-                               "--log-level", "error"], cwd=ROOT, env=env)
+    env = os.environ | {
+        "DATABASE_URL": url,
+        "VAR_DIR": str(tmp_path),
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "PAGE_CACHE_VERSION_TTL": "0",
+        "LOG_LEVEL": "CRITICAL",
+    }
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            "2",
+            "--log-level",
+            "error",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
     for _ in range(100):
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()

@@ -23,8 +23,10 @@ def fetch(url, headers=None):
 
 def clip_in_each_private_state(video):
     """{state: (clip, every file name it had)} for each state a visitor must not see into."""
-    clips = {state: make_clip(status=Clip.Status.REVIEW, video=video)
-             for state in ("review", "rejected", "withdrawn", "unpublished")}
+    clips = {
+        state: make_clip(status=Clip.Status.REVIEW, video=video)
+        for state in ("review", "rejected", "withdrawn", "unpublished")
+    }
     names = {state: [clip.original.name, *clip.media_names] for state, clip in clips.items()}
     clips["rejected"].reject(by=None, reason="no")
     clips["unpublished"].approve(by=None)
@@ -46,7 +48,9 @@ def guesses(clip, names):
         yield f"/media/public/{name}"
 
 
-def test_local_storage_gives_visitors_nothing_private(client, sample_video, settings, django_capture_on_commit_callbacks):
+def test_local_storage_gives_visitors_nothing_private(
+    client, sample_video, settings, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         clips = clip_in_each_private_state(sample_video)
     for state, (clip, names) in clips.items():
@@ -67,8 +71,9 @@ def test_local_storage_gives_visitors_nothing_private(client, sample_video, sett
     assert client.get(link).status_code == 404
 
 
-def test_object_storage_gives_visitors_nothing_private(client, s3_media, sample_video, settings,
-                                                       django_capture_on_commit_callbacks):
+def test_object_storage_gives_visitors_nothing_private(
+    client, s3_media, sample_video, settings, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         clips = clip_in_each_private_state(sample_video)
     endpoint = s3_media.endpoint

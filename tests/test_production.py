@@ -18,8 +18,14 @@ PRODUCTION = {
 
 def manage(*args, env, timeout=120):
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "AWS_"))}
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=clean | env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=clean | env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 @pytest.mark.parametrize("missing", ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS"])
@@ -30,24 +36,49 @@ def test_production_refuses_to_start_without_its_secrets(missing, tmp_path):
 
 
 def test_check_deploy_passes_with_production_settings(tmp_path):
-    result = manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION | {"VAR_DIR": str(tmp_path)})
+    result = manage(
+        "check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION | {"VAR_DIR": str(tmp_path)}
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_check_deploy_passes_in_object_storage_mode(tmp_path):
-    env = PRODUCTION | {"VAR_DIR": str(tmp_path), "AWS_STORAGE_BUCKET_NAME": "clips", "AWS_S3_ENDPOINT_URL": "https://s3.example.org",
-                        "AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s", "MEDIA_PUBLIC_BASE_URL": "https://cdn.example.org"}
+    env = PRODUCTION | {
+        "VAR_DIR": str(tmp_path),
+        "AWS_STORAGE_BUCKET_NAME": "clips",
+        "AWS_S3_ENDPOINT_URL": "https://s3.example.org",
+        "AWS_ACCESS_KEY_ID": "k",
+        "AWS_SECRET_ACCESS_KEY": "s",
+        "MEDIA_PUBLIC_BASE_URL": "https://cdn.example.org",
+    }
     result = manage("check", "--deploy", "--fail-level", "WARNING", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
-    shown = manage("shell", "-c", "from django.conf import settings; import json; print(json.dumps(settings.SECURE_CSP['media-src']))", env=env)
-    assert json.loads(shown.stdout.strip().splitlines()[-1]) == ["'self'", "https://cdn.example.org", "https://s3.example.org"]
+    shown = manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; import json; print(json.dumps(settings.SECURE_CSP['media-src']))",
+        env=env,
+    )
+    assert json.loads(shown.stdout.strip().splitlines()[-1]) == [
+        "'self'",
+        "https://cdn.example.org",
+        "https://s3.example.org",
+    ]
 
 
 def test_production_logs_are_json_lines(tmp_path):
-    result = manage("shell", "-c", "import logging; logging.getLogger('gallery').warning('hello %s', 'there')",
-                    env=PRODUCTION | {"VAR_DIR": str(tmp_path)})
+    result = manage(
+        "shell",
+        "-c",
+        "import logging; logging.getLogger('gallery').warning('hello %s', 'there')",
+        env=PRODUCTION | {"VAR_DIR": str(tmp_path)},
+    )
     entry = json.loads([line for line in result.stdout.splitlines() if line.startswith("{")][-1])
-    assert entry["message"] == "hello there" and entry["level"] == "WARNING" and entry["logger"] == "gallery"
+    assert (
+        entry["message"] == "hello there"
+        and entry["level"] == "WARNING"
+        and entry["logger"] == "gallery"
+    )
 
 
 @pytest.mark.django_db
@@ -55,7 +86,11 @@ def test_production_headers(client, settings):
     settings.SECURE_SSL_REDIRECT = False  # the test client speaks plain http
     response = client.get("/fr/")
     csp = response["Content-Security-Policy"]
-    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
+    assert (
+        "script-src 'self'" in csp
+        and "unsafe-inline" not in csp
+        and "frame-ancestors 'none'" in csp
+    )
     assert response["X-Frame-Options"] == "DENY"
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Referrer-Policy"] == "strict-origin-when-cross-origin"
@@ -66,9 +101,16 @@ def test_production_headers(client, settings):
 def test_healthz_reports_a_broken_storage(client, settings, tmp_path):
     assert client.get("/healthz").json()["storage"] == "ok"
     settings.STORAGES = settings.STORAGES | {
-        "default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
-            "bucket_name": "nowhere", "endpoint_url": "http://127.0.0.1:9", "access_key": "k", "secret_key": "s",
-            "region_name": "us-east-1"}}
+        "default": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": "nowhere",
+                "endpoint_url": "http://127.0.0.1:9",
+                "access_key": "k",
+                "secret_key": "s",
+                "region_name": "us-east-1",
+            },
+        }
     }
     response = client.get("/healthz")
     assert response.status_code == 503 and response.json()["storage"].startswith("error")
@@ -76,7 +118,24 @@ def test_healthz_reports_a_broken_storage(client, settings, tmp_path):
 
 def test_bandit_finds_nothing_unjustified():
     bandit = Path(sys.executable).parent / "bandit"
-    result = subprocess.run([str(bandit), "-q", "-r", "config", "gallery", "submissions", "-x", "*/migrations/*",
-                             "-f", "custom", "--msg-template", "{relpath}:{line} {test_id} {msg}"],
-                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [
+            str(bandit),
+            "-q",
+            "-r",
+            "config",
+            "gallery",
+            "submissions",
+            "-x",
+            "*/migrations/*",
+            "-f",
+            "custom",
+            "--msg-template",
+            "{relpath}:{line} {test_id} {msg}",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr

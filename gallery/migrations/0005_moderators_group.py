@@ -1,5 +1,6 @@
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
+
+from gallery.migration_helpers import create_app_permissions
 
 # Exactly what reviewing needs: see and edit clips, decide, read the history and the owner's
 # submission. Nothing about users, groups or site settings.
@@ -13,12 +14,7 @@ MODERATOR_PERMISSIONS = [
 
 def create_group(apps, schema_editor):
     for label in ("gallery", "submissions"):
-        # Permissions are normally made after migrate; the group needs them now. The
-        # migration state's app configs have no models module, which create_permissions asks for.
-        app_config = apps.get_app_config(label)
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
+        create_app_permissions(apps, label)
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     group, _ = Group.objects.get_or_create(name="Moderators")

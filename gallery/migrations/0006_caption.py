@@ -3,16 +3,13 @@
 import django.db.models.deletion
 import gallery.captions
 import gallery.storage
-from django.contrib.auth.management import create_permissions
+from gallery.migration_helpers import create_app_permissions
 from django.db import migrations, models
 
 
 def let_moderators_caption(apps, schema_editor):
     """Moderators add, replace and remove captions (see 0005 for the group)."""
-    app_config = apps.get_app_config("gallery")
-    app_config.models_module = True
-    create_permissions(app_config, apps=apps, verbosity=0)
-    app_config.models_module = None
+    create_app_permissions(apps, "gallery")
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     group = Group.objects.filter(name="Moderators").first()

@@ -24,15 +24,19 @@ def seo_head(context, path=None, query=""):
 
 @register.inclusion_tag("includes/language_switcher.html", takes_context=True)
 def language_switcher(context):
-    """Links to this page, with its filters, in every language; each named in itself."""
+    """Links to this page, with its filters, in every language; each named in itself.
+
+    The filters come in their canonical spelling (the gallery's `canonical_query`), never
+    as the visitor typed them: cached pages depend on nothing else.
+    """
     request = context["request"]
-    query = request.GET.urlencode()
+    query = context.get("canonical_query", "")
     current = get_language()
     return {
         "current": current,
         "current_name": seo.language_name(current),
         "languages": seo.alternates(request, request.path),
-        "query": f"?{query}" if query else "",
+        "query": query,
     }
 
 

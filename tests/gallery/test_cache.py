@@ -18,8 +18,9 @@ def test_a_cached_page_costs_no_query_during_a_burst(client, django_assert_num_q
     assert again["Cache-Control"] == "public, max-age=0, must-revalidate"
 
 
-def test_a_change_made_on_another_node_is_seen_once_the_version_is_read_again(client, settings,
-                                                                               django_assert_num_queries):
+def test_a_change_made_on_another_node_is_seen_once_the_version_is_read_again(
+    client, settings, django_assert_num_queries
+):
     from django.db.models import F
 
     from gallery.models import CatalogueState
@@ -108,3 +109,42 @@ def test_each_answer_keeps_its_own_csp_nonce(rf):
     for answer, nonce in zip(answers, nonces, strict=True):
         assert answer.content == f'<script nonce="{nonce}">1</script>'.encode()
     assert answers[0]["ETag"] == answers[1]["ETag"]  # the second came from the cache
+
+
+def test_stray_or_reordered_parameters_share_one_cached_page(client, django_assert_num_queries):
+    from django.core.cache import caches
+
+    make_clip(title="Only one", themes=["design", "weekend"])
+    first = client.get("/en/", {"theme": ["weekend", "design"]})
+    entries = len(caches["default"]._cache)
+    variants = [
+        {"theme": ["design", "weekend"]},
+        {"theme": ["design", "weekend", "design", "nonsense"], "utm_source": "x"},
+        {"theme": ["weekend", "design"], "page": "1", "fbclid": "y" * 200},
+    ]
+    for params in variants:
+        with django_assert_num_queries(0):
+            again = client.get("/en/", params)
+        assert again.content == first.content and again["ETag"] == first["ETag"]
+    assert len(caches["default"]._cache) == entries
+    # Links on the page (language switcher, canonical) carry the canonical spelling only.
+    assert b"utm_source" not in again.content and b"fbclid" not in again.content
+    assert b'href="/de/?theme=design&amp;theme=weekend"' in again.content
+
+
+def test_a_clip_page_ignores_its_query_string(client, django_assert_num_queries):
+    clip = make_clip(title="Quiet")
+    first = client.get(clip.get_absolute_url())
+    with django_assert_num_queries(0):
+        again = client.get(clip.get_absolute_url(), {"ref": "<script>", "t": "12"})
+    assert (
+        again["ETag"] == first["ETag"]
+        and b"?ref=" not in again.content
+        and b"&amp;t=12" not in again.content
+    )
+
+
+def test_a_title_cannot_spell_the_nonce_placeholder(client):
+    from gallery.cache import nonce_placeholder
+
+    assert b"placeholder" not in nonce_placeholder() and len(nonce_placeholder()) >= 32

@@ -32,7 +32,12 @@ def test_whole_file_advertises_ranges(client, video):
 
 @pytest.mark.parametrize(
     ("header", "start", "end"),
-    [("bytes=0-1", 0, 1), ("bytes=1000-1999", 1000, 1999), ("bytes=-500", None, None), ("bytes=500-", 500, None)],
+    [
+        ("bytes=0-1", 0, 1),
+        ("bytes=1000-1999", 1000, 1999),
+        ("bytes=-500", None, None),
+        ("bytes=500-", 500, None),
+    ],
 )
 def test_ranges_answer_206(client, video, header, start, end):
     url, data = video
@@ -54,7 +59,14 @@ def test_range_past_the_end_is_clipped(client, video):
     assert body(response) == data[10:]
 
 
-@pytest.mark.parametrize("header_for", [lambda size: f"bytes={size}-", lambda size: f"bytes={size + 100}-{size + 200}", lambda size: "bytes=-0"])
+@pytest.mark.parametrize(
+    "header_for",
+    [
+        lambda size: f"bytes={size}-",
+        lambda size: f"bytes={size + 100}-{size + 200}",
+        lambda size: "bytes=-0",
+    ],
+)
 def test_unsatisfiable_range_is_416(client, video, header_for):
     url, data = video
     response = get(client, url, header_for(len(data)))

@@ -14,7 +14,11 @@ def test_the_five_themes_exist_in_order():
     from gallery.models import Theme
 
     assert list(Theme.objects.values_list("slug", flat=True)) == [
-        "performance", "autopilot", "technology", "weekend", "design",
+        "performance",
+        "autopilot",
+        "technology",
+        "weekend",
+        "design",
     ]
 
 
@@ -82,7 +86,12 @@ def test_failed_clip_can_be_retried_and_is_requeued(django_capture_on_commit_cal
 
 
 def test_withdraw_from_any_state():
-    for status in (Clip.Status.PROCESSING, Clip.Status.REVIEW, Clip.Status.PUBLISHED, Clip.Status.REJECTED):
+    for status in (
+        Clip.Status.PROCESSING,
+        Clip.Status.REVIEW,
+        Clip.Status.PUBLISHED,
+        Clip.Status.REJECTED,
+    ):
         clip = make_clip(status=status)
         clip.withdraw()
         clip.refresh_from_db()

@@ -44,8 +44,10 @@ def decide(client, clip, decision, **extra):
 def test_moderators_group_has_exactly_the_review_permissions():
     codes = set(Group.objects.get(name="Moderators").permissions.values_list("codename", flat=True))
     assert {"view_clip", "change_clip", "moderate_clip"} <= codes
-    assert not any(code.endswith(("_user", "_group", "_permission", "_theme")) and not code.startswith("view_")
-                   for code in codes)
+    assert not any(
+        code.endswith(("_user", "_group", "_permission", "_theme")) and not code.startswith("view_")
+        for code in codes
+    )
     assert not codes & {"delete_clip", "add_clip", "delete_submission", "change_submission"}
 
 
@@ -77,7 +79,11 @@ def test_queue_opens_on_review_oldest_first_with_waits(mod_client):
     assert "Already out" not in html
     assert "2\xa0days" in html
     everything = mod_client.get("/admin/gallery/clip/", {"status": "all"})
-    assert {c.title for c in everything.context["cl"].result_list} == {"Older", "Newer", "Already out"}
+    assert {c.title for c in everything.context["cl"].result_list} == {
+        "Older",
+        "Newer",
+        "Already out",
+    }
     index = mod_client.get("/admin/").content.decode()
     assert "2 clips wait for review." in index and "The oldest has waited 2\xa0days" in index
     assert newer.pk
@@ -95,7 +101,9 @@ def test_clip_page_plays_the_private_rendition_for_staff_only(mod_client, client
     assert "Processing → Waiting for review" in html  # the history
 
 
-def test_approve_records_and_tells_the_owner_in_their_language(mod_client, moderator, django_capture_on_commit_callbacks):
+def test_approve_records_and_tells_the_owner_in_their_language(
+    mod_client, moderator, django_capture_on_commit_callbacks
+):
     _, clip = owned_clip(language="de")
     with django_capture_on_commit_callbacks(execute=True):
         response = decide(mod_client, clip, "approve")
@@ -116,10 +124,14 @@ def test_approve_refused_without_consent(mod_client):
     assert Clip.objects.get(pk=clip.pk).status == Clip.Status.REVIEW
 
 
-def test_reject_with_a_listed_reason_tells_the_owner_in_their_language(mod_client, django_capture_on_commit_callbacks):
+def test_reject_with_a_listed_reason_tells_the_owner_in_their_language(
+    mod_client, django_capture_on_commit_callbacks
+):
     _, clip = owned_clip(language="fr")
     with django_capture_on_commit_callbacks(execute=True):
-        decide(mod_client, clip, "reject", reason_code=RejectionReason.QUALITY, reason="Trop sombre.")
+        decide(
+            mod_client, clip, "reject", reason_code=RejectionReason.QUALITY, reason="Trop sombre."
+        )
     clip.refresh_from_db()
     assert clip.status == Clip.Status.REJECTED
     record = clip.transitions.last()
@@ -159,15 +171,25 @@ def test_bulk_actions(mod_client, django_capture_on_commit_callbacks):
     assert Clip.objects.filter(status=Clip.Status.PUBLISHED).count() == 2
     ask = mod_client.post("/admin/gallery/clip/", {"action": "reject", "_selected_action": ids[2:]})
     assert ask.status_code == 200 and "Reason" in ask.content.decode()
-    mod_client.post("/admin/gallery/clip/", {"action": "reject", "_selected_action": ids[2:], "apply": "1",
-                                             "reason_code": RejectionReason.DUPLICATE})
+    mod_client.post(
+        "/admin/gallery/clip/",
+        {
+            "action": "reject",
+            "_selected_action": ids[2:],
+            "apply": "1",
+            "reason_code": RejectionReason.DUPLICATE,
+        },
+    )
     assert Clip.objects.get(pk=ids[2]).status == Clip.Status.REJECTED
 
 
 def test_two_moderators_deciding_the_same_clip(moderator):
     other = User.objects.create_user("otto", is_staff=True)
     other.groups.add(Group.objects.get(name="Moderators"))
-    first, second = Client(headers={"Accept-Language": "en"}), Client(headers={"Accept-Language": "en"})
+    first, second = (
+        Client(headers={"Accept-Language": "en"}),
+        Client(headers={"Accept-Language": "en"}),
+    )
     first.force_login(moderator)
     second.force_login(other)
     clip = make_clip(status=Clip.Status.REVIEW)
@@ -194,8 +216,9 @@ def test_login_locks_after_repeated_failures(moderator, settings):
     assert Client().login(username="mona", password="secret-pass-123") is False
 
 
-def test_purge_media_deletes_old_rejected_and_withdrawn_files_once(sample_video, media_storage,
-                                                                  django_capture_on_commit_callbacks):
+def test_purge_media_deletes_old_rejected_and_withdrawn_files_once(
+    sample_video, media_storage, django_capture_on_commit_callbacks
+):
     old = make_clip(status=Clip.Status.REVIEW, video=sample_video)
     old.reject(by=None, reason_code=RejectionReason.QUALITY)
     recent = make_clip(status=Clip.Status.REVIEW, video=sample_video)
@@ -207,7 +230,10 @@ def test_purge_media_deletes_old_rejected_and_withdrawn_files_once(sample_video,
     out = StringIO()
     with django_capture_on_commit_callbacks(execute=True):
         call_command("purge_media", stdout=out)
-    assert f"clip {old.pk} (rejected): deleted" in out.getvalue() and "1 clips purged" in out.getvalue()
+    assert (
+        f"clip {old.pk} (rejected): deleted" in out.getvalue()
+        and "1 clips purged" in out.getvalue()
+    )
     assert not any(p.exists() for p in old_files)
     recent.refresh_from_db()
     assert (media_storage / "private" / recent.video.name).exists()

@@ -20,8 +20,15 @@ def moderator():
     return user
 
 
-def test_moderator_watches_approves_and_finds_the_clip_online(browser, live_server, moderator, sample_video):
-    clip = make_clip(status=Clip.Status.REVIEW, title="Dawn at the Supercharger", themes=["technology"], video=sample_video)
+def test_moderator_watches_approves_and_finds_the_clip_online(
+    browser, live_server, moderator, sample_video
+):
+    clip = make_clip(
+        status=Clip.Status.REVIEW,
+        title="Dawn at the Supercharger",
+        themes=["technology"],
+        video=sample_video,
+    )
     context = browser.new_context(locale="en-GB")
     page = context.new_page()
 

@@ -26,11 +26,14 @@ def anonymous_get(url, headers=None):
 
 
 def keys(server, bucket):
-    return sorted(o["Key"] for o in server.client().list_objects_v2(Bucket=bucket).get("Contents", []))
+    return sorted(
+        o["Key"] for o in server.client().list_objects_v2(Bucket=bucket).get("Contents", [])
+    )
 
 
 def test_clip_is_private_until_published_and_public_copies_go_on_unpublish(
-        client, s3_media, sample_video, django_capture_on_commit_callbacks):
+    client, s3_media, sample_video, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         assert post(client, form_data(upload(sample_video)), lang="en").status_code == 302
     clip = Clip.objects.get()
@@ -59,7 +62,9 @@ def test_clip_is_private_until_published_and_public_copies_go_on_unpublish(
     assert anonymous_get(clip.poster.url)[0] == 200
     page = client.get(clip.get_absolute_url()).content.decode()
     assert f'src="{public_url}"' in page
-    assert client.get(clip.get_absolute_url())["Content-Security-Policy"].count(s3_media.endpoint) >= 2
+    assert (
+        client.get(clip.get_absolute_url())["Content-Security-Policy"].count(s3_media.endpoint) >= 2
+    )
 
     with django_capture_on_commit_callbacks(execute=True):
         clip.unpublish(by=None, reason="Owner asked")
@@ -70,17 +75,25 @@ def test_clip_is_private_until_published_and_public_copies_go_on_unpublish(
 def presign(client, *, size, content_type="video/mp4", name="clip.mp4"):
     client.get("/en/submit/")
     token = client.cookies["csrftoken"].value
-    return client.post("/en/submit/upload/", {"size": size, "type": content_type, "name": name,
-                                              "csrfmiddlewaretoken": token})
+    return client.post(
+        "/en/submit/upload/",
+        {"size": size, "type": content_type, "name": name, "csrfmiddlewaretoken": token},
+    )
 
 
 def send_to_s3(answer, data, content_type="video/mp4"):
     fields = dict(answer["fields"]) | {"Content-Type": content_type}
-    response = urllib3.request("POST", answer["url"], fields=list(fields.items()) + [("file", ("clip.mp4", data, content_type))])
+    response = urllib3.request(
+        "POST",
+        answer["url"],
+        fields=list(fields.items()) + [("file", ("clip.mp4", data, content_type))],
+    )
     return response.status, response.data.decode(errors="replace")
 
 
-def test_direct_upload_goes_to_the_bucket_and_the_form_names_it(s3_media, sample_video, django_capture_on_commit_callbacks):
+def test_direct_upload_goes_to_the_bucket_and_the_form_names_it(
+    s3_media, sample_video, django_capture_on_commit_callbacks
+):
     from django.test import Client
 
     browser = Client(enforce_csrf_checks=True)
@@ -91,7 +104,10 @@ def test_direct_upload_goes_to_the_bucket_and_the_form_names_it(s3_media, sample
     assert answer["url"].startswith(s3_media.endpoint)
     assert send_to_s3(answer, data)[0] == 204
 
-    fields = form_data(None) | {"upload_ticket": answer["ticket"], "csrfmiddlewaretoken": browser.cookies["csrftoken"].value}
+    fields = form_data(None) | {
+        "upload_ticket": answer["ticket"],
+        "csrfmiddlewaretoken": browser.cookies["csrftoken"].value,
+    }
     with django_capture_on_commit_callbacks(execute=True):
         done = browser.post("/en/submit/", fields)
     assert done.status_code == 302, done.context["form"].errors if done.context else done
@@ -101,7 +117,9 @@ def test_direct_upload_goes_to_the_bucket_and_the_form_names_it(s3_media, sample
         assert fh.read() == data
 
 
-def test_the_bucket_refuses_what_the_policy_does_not_allow(client, s3_media, settings, sample_video):
+def test_the_bucket_refuses_what_the_policy_does_not_allow(
+    client, s3_media, settings, sample_video
+):
     settings.MAX_UPLOAD_BYTES = 50_000
     data = sample_video.read_bytes()
     assert len(data) > 50_000
@@ -121,12 +139,20 @@ def test_a_bad_direct_upload_is_refused_and_deleted(client, s3_media):
     response = client.post("/en/submit/", form_data(None) | {"upload_ticket": answer["ticket"]})
     assert response.status_code == 400
     assert response.context["form"].errors["video"] == ["This file is not a video we can read."]
-    assert keys(s3_media, s3.PRIVATE_BUCKET) == [] and Clip.objects.count() == 0 and Submission.objects.count() == 0
+    assert (
+        keys(s3_media, s3.PRIVATE_BUCKET) == []
+        and Clip.objects.count() == 0
+        and Submission.objects.count() == 0
+    )
 
 
 def test_a_forged_ticket_is_refused(client, s3_media):
-    response = client.post("/en/submit/", form_data(None) | {"upload_ticket": "uploads/someone-elses.mp4"})
-    assert response.context["form"].errors["video"] == ["Your file did not arrive. Please send it again."]
+    response = client.post(
+        "/en/submit/", form_data(None) | {"upload_ticket": "uploads/someone-elses.mp4"}
+    )
+    assert response.context["form"].errors["video"] == [
+        "Your file did not arrive. Please send it again."
+    ]
 
 
 def test_probe_reads_only_parts_of_a_large_object(s3_media, tmp_path):

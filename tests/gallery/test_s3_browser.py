@@ -7,9 +7,14 @@ from gallery.models import Clip
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_direct_upload_process_publish_play_and_seek_from_s3(page, live_server, s3_media, sample_video):
+def test_direct_upload_process_publish_play_and_seek_from_s3(
+    page, live_server, s3_media, sample_video
+):
     requests_to_site = []
-    page.on("request", lambda r: requests_to_site.append(r) if r.url.startswith(live_server.url) else None)
+    page.on(
+        "request",
+        lambda r: requests_to_site.append(r) if r.url.startswith(live_server.url) else None,
+    )
 
     page.goto(f"{live_server.url}/en/submit/")
     page.get_by_label("Title").fill("Ferry to Corsica")

@@ -106,7 +106,9 @@ def test_gallery_queries_do_not_grow_with_clips(client, django_assert_num_querie
 
 
 def test_clip_page_shows_the_player_and_details(client):
-    clip = make_clip(title="Lever de soleil", themes=["weekend", "design"], description="Beau matin")
+    clip = make_clip(
+        title="Lever de soleil", themes=["weekend", "design"], description="Beau matin"
+    )
     related = make_clip(title="Other weekend", themes=["weekend"])
     make_clip(title="Unrelated", themes=["performance"])
 
@@ -114,7 +116,9 @@ def test_clip_page_shows_the_player_and_details(client):
     html = response.content.decode()
     assert response.status_code == 200
     # Controls come when the visitor starts the video (static/js/player.js).
-    assert re.search(r"<video playsinline preload=\"none\" poster=\"/media/clips/\d+/t/poster.jpg\"", html)
+    assert re.search(
+        r"<video playsinline preload=\"none\" poster=\"/media/clips/\d+/t/poster.jpg\"", html
+    )
     assert f'src="/media/clips/{clip.pk}/t/720p.mp4"' in html
     assert "Beau matin" in html and "Camille" in html
     assert 'href="/fr/?theme=weekend"' in html
@@ -130,7 +134,14 @@ def test_clip_url_may_carry_its_slug_and_a_wrong_slug_redirects(client):
 
 
 @pytest.mark.parametrize(
-    "status", [Clip.Status.PROCESSING, Clip.Status.REVIEW, Clip.Status.REJECTED, Clip.Status.FAILED, Clip.Status.WITHDRAWN]
+    "status",
+    [
+        Clip.Status.PROCESSING,
+        Clip.Status.REVIEW,
+        Clip.Status.REJECTED,
+        Clip.Status.FAILED,
+        Clip.Status.WITHDRAWN,
+    ],
 )
 def test_unpublished_clip_page_is_404(client, status):
     clip = make_clip(status=status)
@@ -138,7 +149,9 @@ def test_unpublished_clip_page_is_404(client, status):
     assert client.get("/fr/clips/999999/").status_code == 404
 
 
-def test_unpublished_media_is_404_without_a_valid_signed_link(client, sample_video, settings, media_storage):
+def test_unpublished_media_is_404_without_a_valid_signed_link(
+    client, sample_video, settings, media_storage
+):
     clip = make_clip(status=Clip.Status.REVIEW, video=sample_video)
     url = clip.video.url
     assert client.get(url).status_code == 404
@@ -149,8 +162,14 @@ def test_unpublished_media_is_404_without_a_valid_signed_link(client, sample_vid
     assert client.get(signed).status_code == 200
     assert client.get(signed.replace("sig=", "sig=x")).status_code == 404
     other = make_clip(status=Clip.Status.REVIEW, video=sample_video)
-    assert client.get(signed.replace(clip.video.name, other.video.name).replace(
-        f"/clips/{clip.pk}/", f"/clips/{other.pk}/")).status_code == 404  # a signature is for one file
+    assert (
+        client.get(
+            signed.replace(clip.video.name, other.video.name).replace(
+                f"/clips/{clip.pk}/", f"/clips/{other.pk}/"
+            )
+        ).status_code
+        == 404
+    )  # a signature is for one file
     settings.PRIVATE_MEDIA_URL_SECONDS = -1
     assert client.get(signed).status_code == 404  # expired
 
@@ -159,8 +178,9 @@ def test_unpublished_media_is_404_without_a_valid_signed_link(client, sample_vid
     assert (media_storage / "public" / clip.video.name).exists()
 
 
-def test_unpublishing_removes_the_public_copies(client, sample_video, media_storage,
-                                                django_capture_on_commit_callbacks):
+def test_unpublishing_removes_the_public_copies(
+    client, sample_video, media_storage, django_capture_on_commit_callbacks
+):
     clip = make_clip(video=sample_video)
     public = [media_storage / "public" / name for name in clip.media_names]
     assert all(p.exists() for p in public)
@@ -174,8 +194,12 @@ def test_unpublishing_removes_the_public_copies(client, sample_video, media_stor
 def test_originals_are_never_served(client, sample_video):
     clip = make_clip(video=sample_video)
     original = clip.original.name
-    for guess in (f"/media/{original}", f"/media/clips/{clip.pk}/{original}",
-                  f"/media/clips/{clip.pk}/../../private/{original}", f"/media/private/{original}"):
+    for guess in (
+        f"/media/{original}",
+        f"/media/clips/{clip.pk}/{original}",
+        f"/media/clips/{clip.pk}/../../private/{original}",
+        f"/media/private/{original}",
+    ):
         assert client.get(guess).status_code == 404, guess
 
 

@@ -23,8 +23,10 @@ def worker_env(media_storage, **extra):
     if database["ENGINE"].endswith("sqlite3"):
         url = f"sqlite:///{database['NAME']}"
     else:
-        url = (f"postgres://{database['USER']}:{database['PASSWORD']}@{database['HOST'] or 'localhost'}:"
-               f"{database['PORT'] or 5432}/{database['NAME']}")
+        url = (
+            f"postgres://{database['USER']}:{database['PASSWORD']}@{database['HOST'] or 'localhost'}:"
+            f"{database['PORT'] or 5432}/{database['NAME']}"
+        )
     return os.environ | {"DATABASE_URL": url, "VAR_DIR": str(media_storage.parent)} | extra
 
 
@@ -58,7 +60,9 @@ def test_worker_processes_a_queued_clip(media_storage, sample_video):
     assert (media_storage / "private" / clip.video.name).stat().st_size > 10_000
 
 
-def test_worker_killed_mid_transcode_then_watchdog_and_restart_end_in_review(media_storage, tmp_path):
+def test_worker_killed_mid_transcode_then_watchdog_and_restart_end_in_review(
+    media_storage, tmp_path
+):
     from gallery.synth import synthesize
 
     long_clip = synthesize(tmp_path / "long.mp4", seconds=20, width=1280, height=720, title="Long")
@@ -66,7 +70,9 @@ def test_worker_killed_mid_transcode_then_watchdog_and_restart_end_in_review(med
     enqueue(clip)
     env = worker_env(media_storage, PROCESSING_STALE_SECONDS="2")
 
-    worker = manage("db_worker", "--no-startup-delay", "--no-reload", env=env, start_new_session=True)
+    worker = manage(
+        "db_worker", "--no-startup-delay", "--no-reload", env=env, start_new_session=True
+    )
     try:
         assert wait_for(lambda: Clip.objects.get(pk=clip.pk).processing_attempts == 1, 60)
         time.sleep(1.0)  # well into the transcode
@@ -105,7 +111,10 @@ def test_a_long_transcode_keeps_telling_the_watchdog_it_is_alive(tmp_path, setti
     from gallery.synth import synthesize
     from gallery.tasks import requeue_stale
 
-    clip = make_clip(status=Clip.Status.PROCESSING, video=synthesize(tmp_path / "c.mp4", seconds=8, width=320, height=180))
+    clip = make_clip(
+        status=Clip.Status.PROCESSING,
+        video=synthesize(tmp_path / "c.mp4", seconds=8, width=320, height=180),
+    )
     beats = []
     original = processing.Heartbeat.__call__
 

@@ -12,15 +12,23 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 @pytest.fixture(scope="module")
 def clip_file(tmp_path_factory):
     # Big enough that a throttled upload takes a few seconds.
-    return synthesize(tmp_path_factory.mktemp("upload") / "sunset.mp4", seconds=8, width=640, height=360, seed=5)
+    return synthesize(
+        tmp_path_factory.mktemp("upload") / "sunset.mp4", seconds=8, width=640, height=360, seed=5
+    )
 
 
 def slow_upload(page, bytes_per_second):
     session = page.context.new_cdp_session(page)
     session.send("Network.enable")
-    session.send("Network.emulateNetworkConditions", {
-        "offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": bytes_per_second,
-    })
+    session.send(
+        "Network.emulateNetworkConditions",
+        {
+            "offline": False,
+            "latency": 0,
+            "downloadThroughput": -1,
+            "uploadThroughput": bytes_per_second,
+        },
+    )
 
 
 def fill_form(page, clip_file):
@@ -41,7 +49,9 @@ def test_submit_shows_progress_and_lands_on_thanks(page, live_server, clip_file)
 
     progress = page.locator("[data-progress]")
     expect(progress).to_be_visible()
-    expect(page.locator("[data-progress-text]")).to_have_text(re.compile(r"Sending: \d+%, about .+ left"))
+    expect(page.locator("[data-progress-text]")).to_have_text(
+        re.compile(r"Sending: \d+%, about .+ left")
+    )
     expect(page.get_by_role("button", name="Cancel")).to_be_visible()
 
     expect(page).to_have_url(f"{live_server.url}/en/submit/thanks/", timeout=30_000)
@@ -70,5 +80,7 @@ def test_errors_come_back_beside_the_field(page, live_server, tmp_path):
     page.goto(f"{live_server.url}/en/submit/")
     fill_form(page, fake)
     page.get_by_role("button", name="Send my clip").click()
-    expect(page.locator(".field--error .errorlist")).to_have_text("This file is not a video we can read.")
+    expect(page.locator(".field--error .errorlist")).to_have_text(
+        "This file is not a video we can read."
+    )
     assert Clip.objects.count() == 0

@@ -16,7 +16,10 @@ def test_submitting_too_often_from_one_address_gets_a_translated_429(client, set
         assert post(client, form_data(upload(junk)), lang="en").status_code == 400
     refused = post(client, form_data(upload(junk)), lang="fr")
     assert refused.status_code == 429 and refused["Retry-After"] == "3600"
-    assert "Trop de demandes" in refused.content.decode() or "Too many requests" in refused.content.decode()
+    assert (
+        "Trop de demandes" in refused.content.decode()
+        or "Too many requests" in refused.content.decode()
+    )
     # Another address is not affected.
     other = Client(REMOTE_ADDR="198.51.100.7")
     assert other.post("/en/submit/", form_data(upload(junk))).status_code == 400
@@ -27,8 +30,12 @@ def test_one_e_mail_address_cannot_flood_from_many_addresses(settings, sample_vi
     junk = tmp_path / "x.mp4"
     junk.write_text("not a video")
     for n in range(2):
-        Client(REMOTE_ADDR=f"203.0.113.{n}").post("/en/submit/", form_data(upload(junk), email="Same@Example.org"))
-    refused = Client(REMOTE_ADDR="203.0.113.99").post("/en/submit/", form_data(upload(sample_video), email="same@example.org"))
+        Client(REMOTE_ADDR=f"203.0.113.{n}").post(
+            "/en/submit/", form_data(upload(junk), email="Same@Example.org")
+        )
+    refused = Client(REMOTE_ADDR="203.0.113.99").post(
+        "/en/submit/", form_data(upload(sample_video), email="same@example.org")
+    )
     assert refused.status_code == 429
     assert Submission.objects.count() == 0
 
@@ -47,7 +54,9 @@ def test_trusted_proxy_address_is_used_only_when_configured(settings):
 
     from gallery.clients import client_ip
 
-    request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="1.2.3.4, 198.51.100.9")
+    request = RequestFactory().get(
+        "/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="1.2.3.4, 198.51.100.9"
+    )
     assert client_ip(request) == "10.0.0.2"
     settings.TRUSTED_PROXIES = 1
     assert client_ip(request) == "198.51.100.9"  # the last hop the balancer appended

@@ -34,8 +34,15 @@ def make_processed(clip):
     from tests.factories import placeholder_media
 
     placeholder_media(f"clips/{clip.pk}/x")
-    clip.mark_processed(video=f"clips/{clip.pk}/x/720p.mp4", poster=f"clips/{clip.pk}/x/poster.jpg",
-                        thumbnails=[], duration=3, width=640, height=360, size=10)
+    clip.mark_processed(
+        video=f"clips/{clip.pk}/x/720p.mp4",
+        poster=f"clips/{clip.pk}/x/poster.jpg",
+        thumbnails=[],
+        duration=3,
+        width=640,
+        height=360,
+        size=10,
+    )
 
 
 def test_status_page_shows_each_state(client):
@@ -52,10 +59,15 @@ def test_forged_or_unknown_tokens_are_404(client):
         assert client.get(f"/en/my/{bad}/").status_code == 404
 
 
-def test_withdrawal_asks_first_then_removes_clip_and_files(client, sample_video, media_storage,
-                                                        django_capture_on_commit_callbacks):
+def test_withdrawal_asks_first_then_removes_clip_and_files(
+    client, sample_video, media_storage, django_capture_on_commit_callbacks
+):
     submission, clip = owned_clip(status=Clip.Status.PUBLISHED, video=sample_video)
-    public_files = [media_storage / folder / name for name in clip.media_names for folder in ("public", "private")]
+    public_files = [
+        media_storage / folder / name
+        for name in clip.media_names
+        for folder in ("public", "private")
+    ]
     original = media_storage / "private" / clip.original.name
     assert all(p.exists() for p in public_files) and original.exists()
     assert client.get(clip.get_absolute_url()).status_code == 200
@@ -78,7 +90,9 @@ def test_withdrawal_asks_first_then_removes_clip_and_files(client, sample_video,
 def test_cannot_withdraw_someone_elses_clip(client):
     mine, _ = owned_clip()
     _, theirs = owned_clip()
-    response = client.post(mine.get_status_url(), {"action": "withdraw", "clip": theirs.pk, "confirm": "1"})
+    response = client.post(
+        mine.get_status_url(), {"action": "withdraw", "clip": theirs.pk, "confirm": "1"}
+    )
     assert response.status_code == 404
     assert Clip.objects.get(pk=theirs.pk).status == Clip.Status.REVIEW
 
@@ -95,7 +109,9 @@ def test_consent_on_the_status_page_unblocks_approval(client):
     assert clip.status == Clip.Status.PUBLISHED
 
 
-def test_owner_hears_of_publication_and_rejection_in_their_language(django_capture_on_commit_callbacks):
+def test_owner_hears_of_publication_and_rejection_in_their_language(
+    django_capture_on_commit_callbacks,
+):
     with django_capture_on_commit_callbacks(execute=True):
         _, published = owned_clip(status=Clip.Status.PUBLISHED, language="fr")
         _, rejected = owned_clip(status=Clip.Status.REJECTED, language="en")

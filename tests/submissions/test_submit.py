@@ -30,7 +30,9 @@ def form_data(video, **overrides):
 
 
 def upload(path, name=None, content_type="video/mp4"):
-    return SimpleUploadedFile(name or Path(path).name, Path(path).read_bytes(), content_type=content_type)
+    return SimpleUploadedFile(
+        name or Path(path).name, Path(path).read_bytes(), content_type=content_type
+    )
 
 
 def post(client, data, lang="fr"):
@@ -44,14 +46,25 @@ def post(client, data, lang="fr"):
 def test_form_page_lists_the_fields_and_the_submission_address(client, settings):
     settings.SUBMISSION_ADDRESS = "clips@model3.example"
     html = client.get("/en/submit/").content.decode()
-    for name in ("video", "title", "description", "themes", "credit_name", "credit_country", "email", "consent", "website"):
+    for name in (
+        "video",
+        "title",
+        "description",
+        "themes",
+        "credit_name",
+        "credit_country",
+        "email",
+        "consent",
+        "website",
+    ):
         assert f'name="{name}"' in html, name
     assert "mailto:clips@model3.example" in html
     assert 'href="/en/terms/"' in html
 
 
-def test_a_good_clip_becomes_a_submission_and_a_processing_clip(client, sample_video, media_storage,
-                                                             django_capture_on_commit_callbacks):
+def test_a_good_clip_becomes_a_submission_and_a_processing_clip(
+    client, sample_video, media_storage, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         response = post(client, form_data(upload(sample_video)), lang="en")
     assert response.status_code == 302 and response["Location"] == "/en/submit/thanks/"
@@ -64,7 +77,9 @@ def test_a_good_clip_becomes_a_submission_and_a_processing_clip(client, sample_v
     assert submission.email == "camille@example.org"
     assert submission.has_current_consent() and submission.consented_at
     assert clip.original.name.startswith("originals/")
-    assert (media_storage / "private" / clip.original.name).read_bytes() == Path(sample_video).read_bytes()
+    assert (media_storage / "private" / clip.original.name).read_bytes() == Path(
+        sample_video
+    ).read_bytes()
 
     # Queued for the worker.
     from django_tasks_db.models import DBTaskResult
@@ -105,8 +120,12 @@ def make_long(tmp_path):
 @pytest.mark.parametrize(
     ("make", "expected"),
     [
-        (lambda s, t: (t / "notes.mp4").write_text("hello, this is not a video") and t / "notes.mp4",
-         "This file is not a video we can read."),
+        (
+            lambda s, t: (
+                (t / "notes.mp4").write_text("hello, this is not a video") and t / "notes.mp4"
+            ),
+            "This file is not a video we can read.",
+        ),
         (lambda s, t: make_truncated(s, t), "This video is damaged or incomplete"),
         (lambda s, t: (t / "empty.mp4").write_bytes(b"") is not None and t / "empty.mp4", None),
         (lambda s, t: make_audio_only(t), "This file holds sound only, without any picture."),
@@ -114,8 +133,9 @@ def make_long(tmp_path):
     ],
     ids=["text-renamed", "truncated", "empty", "audio-only", "too-long"],
 )
-def test_bad_files_are_refused_with_a_message_and_leave_nothing(client, settings, sample_video, tmp_path,
-                                                               media_storage, make, expected):
+def test_bad_files_are_refused_with_a_message_and_leave_nothing(
+    client, settings, sample_video, tmp_path, media_storage, make, expected
+):
     settings.MAX_CLIP_SECONDS = 3
     path = make(sample_video, tmp_path)
     before = files_under(media_storage)
@@ -140,12 +160,16 @@ def test_zip_named_mp4_is_refused(client, tmp_path):
     assert Clip.objects.count() == 0
 
 
-def test_over_the_size_cap_is_refused_before_it_is_read_whole(client, settings, sample_video, media_storage):
+def test_over_the_size_cap_is_refused_before_it_is_read_whole(
+    client, settings, sample_video, media_storage
+):
     settings.MAX_UPLOAD_BYTES = 10_000
     before = files_under(media_storage)
     response = post(client, form_data(upload(sample_video)), lang="en")
     assert response.status_code == 413
-    assert response.context["form"].errors["video"] == ["This file is too large: 9.8\xa0KB at most."]
+    assert response.context["form"].errors["video"] == [
+        "This file is too large: 9.8\xa0KB at most."
+    ]
     assert Clip.objects.count() == 0 and files_under(media_storage) == before
 
 
@@ -179,6 +203,8 @@ def test_errors_are_translated(client, tmp_path):
     path.write_text("plain text")
     response = post(client, form_data(upload(path), consent=None), lang="fr")
     errors = response.context["form"].errors
-    assert errors["video"] == ["Ce fichier n’est pas une vidéo que nous savons lire."] or \
-        "vidéo" in errors["video"][0]
+    assert (
+        errors["video"] == ["Ce fichier n’est pas une vidéo que nous savons lire."]
+        or "vidéo" in errors["video"][0]
+    )
     assert "conditions" in errors["consent"][0]

@@ -10,7 +10,10 @@ from gallery.models import Clip
 
 
 class Command(BaseCommand):
-    help = "Delete the media of clips rejected or withdrawn more than RETENTION_DAYS ago; rows and history stay."
+    help = (
+        "Delete the media of clips rejected or withdrawn more than RETENTION_DAYS ago; rows and "
+        "history stay."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--days", type=int, default=None, help="override RETENTION_DAYS")
@@ -21,7 +24,9 @@ class Command(BaseCommand):
         cutoff = timezone.now() - timedelta(days=days)
         has_media = ~Q(original="") | ~Q(video="") | ~Q(poster="")
         expired = Clip.objects.filter(
-            has_media, status__in=[Clip.Status.REJECTED, Clip.Status.WITHDRAWN], status_changed_at__lt=cutoff
+            has_media,
+            status__in=[Clip.Status.REJECTED, Clip.Status.WITHDRAWN],
+            status_changed_at__lt=cutoff,
         ).order_by("pk")
         purged = 0
         for clip in expired:

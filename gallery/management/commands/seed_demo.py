@@ -13,23 +13,57 @@ from gallery.synth import synthesize
 from gallery.themes import ensure_default_themes
 
 TITLES = [
-    "Lever de soleil sur le col", "Supercharger at dawn", "Autobahn, sans bruit", "Pluie sur Amsterdam",
-    "Il lago di Como in silenzio", "Camping-car mode by the sea", "0 to 100 on the old airfield",
-    "Navigate on Autopilot, A7", "Weekend in the Dolomites", "Frunk picnic", "Winter test in Lapland",
-    "Night drive through Lisbon", "The glass roof at noon", "Sentry Mode caught a fox", "Ferry to Corsica",
-    "Light show in Berlin", "Commute along the Rhine", "Cap Ferret, low tide", "Mountain pass regen",
-    "Madrid by night", "Dog mode on a hot day", "Tunnel sound check", "Brussels ring in the rain",
-    "Charging at the vineyard", "Snow in the Alps", "Coastal road, Algarve", "Wipers on auto",
-    "Track day in Zandvoort", "First drive home", "Road trip to Bavaria",
+    "Lever de soleil sur le col",
+    "Supercharger at dawn",
+    "Autobahn, sans bruit",
+    "Pluie sur Amsterdam",
+    "Il lago di Como in silenzio",
+    "Camping-car mode by the sea",
+    "0 to 100 on the old airfield",
+    "Navigate on Autopilot, A7",
+    "Weekend in the Dolomites",
+    "Frunk picnic",
+    "Winter test in Lapland",
+    "Night drive through Lisbon",
+    "The glass roof at noon",
+    "Sentry Mode caught a fox",
+    "Ferry to Corsica",
+    "Light show in Berlin",
+    "Commute along the Rhine",
+    "Cap Ferret, low tide",
+    "Mountain pass regen",
+    "Madrid by night",
+    "Dog mode on a hot day",
+    "Tunnel sound check",
+    "Brussels ring in the rain",
+    "Charging at the vineyard",
+    "Snow in the Alps",
+    "Coastal road, Algarve",
+    "Wipers on auto",
+    "Track day in Zandvoort",
+    "First drive home",
+    "Road trip to Bavaria",
 ]
 CREDITS = [
-    ("Camille", "FR"), ("Lukas", "DE"), ("Sanne", "NL"), ("Giulia", "IT"), ("Lucía", "ES"),
-    ("Émile", "BE"), ("Freya", "NO"), ("Mateo", "PT"), ("Anna", "AT"), ("Oskar", "SE"),
-    ("Chloé", "CH"), ("Jakub", "PL"),
+    ("Camille", "FR"),
+    ("Lukas", "DE"),
+    ("Sanne", "NL"),
+    ("Giulia", "IT"),
+    ("Lucía", "ES"),
+    ("Émile", "BE"),
+    ("Freya", "NO"),
+    ("Mateo", "PT"),
+    ("Anna", "AT"),
+    ("Oskar", "SE"),
+    ("Chloé", "CH"),
+    ("Jakub", "PL"),
 ]
 DESCRIPTIONS = [
-    "A quiet morning before work.", "Filmed from the passenger seat, no filters.",
-    "The car handled it as if it were nothing.", "We stopped for coffee while it charged.", "",
+    "A quiet morning before work.",
+    "Filmed from the passenger seat, no filters.",
+    "The car handled it as if it were nothing.",
+    "We stopped for coffee while it charged.",
+    "",
 ]
 
 
@@ -73,7 +107,15 @@ class Command(BaseCommand):
                 width, height, rotation = demo_shape(i, rng)
                 title = TITLES[(offset + i) % len(TITLES)]
                 jobs.append(
-                    (Path(tmp) / f"demo-{i}.mp4", rng.randint(4, 20), width, height, rotation, title, seed * 1000 + offset + i)
+                    (
+                        Path(tmp) / f"demo-{i}.mp4",
+                        rng.randint(4, 20),
+                        width,
+                        height,
+                        rotation,
+                        title,
+                        seed * 1000 + offset + i,
+                    )
                 )
             self.stdout.write(f"Generating {clips} demo clips…")
             with ProcessPoolExecutor(max_workers=2) as pool:

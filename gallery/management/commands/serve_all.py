@@ -4,11 +4,15 @@ import subprocess  # nosec B404 - starts our own processes with fixed arguments
 import sys
 import time
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 
 class Command(BaseCommand):
-    help = "Serve the site (gunicorn) and run a task worker together; Ctrl-C stops both."
+    help = (
+        "Serve the site (gunicorn) with a task worker, the watchdog and, when MAILBOX_URL is "
+        "set, the mailbox poller; Ctrl-C stops them all."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--port", default=os.environ.get("PORT", "8000"))
@@ -18,12 +22,26 @@ class Command(BaseCommand):
         python = sys.executable
         commands = [
             [
-                python, "-m", "gunicorn", "config.wsgi", "--bind", f"{host}:{port}",
-                "--workers", "2", "--threads", "4", "--timeout", "120", "--access-logfile", "-",
+                python,
+                "-m",
+                "gunicorn",
+                "config.wsgi",
+                "--bind",
+                f"{host}:{port}",
+                "--workers",
+                "2",
+                "--threads",
+                "4",
+                "--timeout",
+                "120",
+                "--access-logfile",
+                "-",
             ],
             [python, "manage.py", "db_worker", "--no-reload", "--interval", "1"],
             [python, "manage.py", "watchdog"],
         ]
+        if settings.MAILBOX_URL:
+            commands.append([python, "manage.py", "ingest_mail", "--imap", "--interval", "30"])
         children = [subprocess.Popen(command) for command in commands]  # nosec B603 - fixed argv
         self.stdout.write(self.style.SUCCESS(f"Serving on http://{host}:{port}/ (Ctrl-C to stop)"))
 

@@ -1,0 +1,202 @@
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
+
+from gallery.models import Clip
+from submissions.models import STUCK_MINUTES, InboundEmail, Submission
+
+
+def clip_links(submission):
+    if submission is None:
+        return "—"
+    clips = submission.clips.order_by("pk")
+    if not clips:
+        return "—"
+    items = format_html_join(
+        "",
+        '<li><a href="{}">{}</a> ({})</li>',
+        (
+            (reverse("admin:gallery_clip_change", args=[c.pk]), c.title, c.get_status_display())
+            for c in clips
+        ),
+    )
+    return format_html('<ul class="inbound-clips">{}</ul>', items)
+
+
+@admin.register(InboundEmail)
+class InboundEmailAdmin(admin.ModelAdmin):
+    """Every message sent to the submission address, what became of it, and its raw copy."""
+
+    list_display = [
+        "received_at", "status", "sender", "subject", "clip_count", "spf", "dkim", "dmarc", "via",
+    ]  # fmt: skip
+    list_filter = ["status", "via", "spf", "dkim", "dmarc", "reply"]
+    search_fields = ["sender", "subject", "message_id", "=sha256"]
+    date_hierarchy = "received_at"
+    actions = ["reprocess"]
+    list_per_page = 50
+    show_full_result_count = False
+    fields = [
+        "status", "reason", "sender", "subject", "received_at", "via", "message_id", "sha256",
+        "size", "language", "spf", "dkim", "dmarc", "reply", "replied_at", "processed_at",
+        "submission", "clips", "raw_message",
+    ]  # fmt: skip
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("submission")
+            .annotate(clip_count=Count("submission__clips"))
+        )
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        # The record is what keeps a message from being processed twice.
+        return False
+
+    @admin.display(description=_("clips"), ordering="clip_count")
+    def clip_count(self, inbound):
+        return inbound.clip_count
+
+    @admin.display(description=_("clips"))
+    def clips(self, inbound):
+        return clip_links(inbound.submission)
+
+    @admin.display(description=_("raw message"))
+    def raw_message(self, inbound):
+        if not inbound.raw:
+            return gettext("Deleted after the retention period.")
+        url = reverse("admin:submissions_inboundemail_raw", args=[inbound.pk])
+        return format_html('<a href="{}" download>{}</a>', url, gettext("Download the .eml file"))
+
+    @admin.action(description=_("Process again"), permissions=["change"])
+    def reprocess(self, request, queryset):
+        done = 0
+        for inbound in queryset:
+            if inbound.status != InboundEmail.Status.FAILED and not inbound.is_stuck:
+                self.message_user(
+                    request,
+                    gettext(
+                        "%(inbound)s: only failed messages, or messages waiting for more than "
+                        "%(minutes)s minutes, are processed again."
+                    )
+                    % {"inbound": inbound, "minutes": STUCK_MINUTES},
+                    messages.WARNING,
+                )
+                continue
+            try:
+                done += inbound.reprocess()
+            except ValueError:
+                self.message_user(
+                    request,
+                    gettext("%(inbound)s: its raw message was deleted.") % {"inbound": inbound},
+                    messages.WARNING,
+                )
+        if done:
+            self.message_user(
+                request,
+                ngettext(
+                    "%d message sent back to processing.",
+                    "%d messages sent back to processing.",
+                    done,
+                )
+                % done,
+                messages.SUCCESS,
+            )
+
+    def get_urls(self):
+        raw = self.admin_site.admin_view(self.raw_view)
+        return [
+            path("<int:pk>/raw/", raw, name="submissions_inboundemail_raw"),
+            *super().get_urls(),
+        ]
+
+    def raw_view(self, request, pk):
+        """The raw message as a download, for staff who may change these records."""
+        inbound = get_object_or_404(InboundEmail, pk=pk)
+        if not self.has_change_permission(request, inbound):
+            raise PermissionDenied
+        if not inbound.raw:
+            raise Http404
+        return FileResponse(
+            inbound.raw.open("rb"), as_attachment=True, filename=f"inbound-{inbound.pk}.eml",
+            content_type="message/rfc822",
+        )  # fmt: skip
+
+
+class ClipInline(admin.TabularInline):
+    model = Clip
+    fk_name = "submission"
+    fields = ["title", "status", "source", "created_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class InboundInline(admin.TabularInline):
+    model = InboundEmail
+    fields = ["received_at", "subject", "status", "spf", "dkim", "dmarc"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Submission)
+class SubmissionAdmin(admin.ModelAdmin):
+    """What owners sent, read-only: their clips are decided in the clip queue."""
+
+    list_display = ["__str__", "email", "source", "language", "clip_count", "consent", "created_at"]
+    list_filter = ["source", "language"]
+    search_fields = ["email", "=token"]
+    date_hierarchy = "created_at"
+    fields = [
+        "email",
+        "source",
+        "language",
+        "created_at",
+        "consent_version",
+        "consented_at",
+        "authenticity",
+    ]
+    readonly_fields = fields
+    inlines = [ClipInline, InboundInline]
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(clip_count=Count("clips"))
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("clips"), ordering="clip_count")
+    def clip_count(self, submission):
+        return submission.clip_count
+
+    @admin.display(description=_("consent"), boolean=True)
+    def consent(self, submission):
+        return submission.has_current_consent()
+
+    @admin.display(description=_("sender checks"))
+    def authenticity(self, submission):
+        return submission.authenticity_summary() or "—"

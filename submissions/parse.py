@@ -1,0 +1,702 @@
+"""Read an e-mail sent to the submission address: standard library only, no Django.
+
+`parse(raw)` turns the bytes into a `ParsedEmail`: who sent it, a title, a description
+without quoted replies and signatures, a guessed language and themes, every leaf part that
+might hold a video (judged later by its content), and whether we may answer it (RFC 3834).
+"""
+
+import contextlib
+import email
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from email import policy
+from email.header import decode_header, make_header
+from email.message import Message
+from email.parser import BytesParser
+from email.utils import parseaddr
+from html.parser import HTMLParser
+from pathlib import PurePosixPath
+
+LANGUAGES = ("fr", "en", "de", "nl", "it", "es")
+# Forwarded messages inside forwarded messages: deeper than this is not an owner's mail.
+MAX_DEPTH = 5
+MAX_DESCRIPTION = 2000
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str
+    data: bytes
+
+    @property
+    def size(self):
+        return len(self.data)
+
+    @property
+    def stem(self):
+        return PurePosixPath(self.filename.replace("\\", "/")).stem if self.filename else ""
+
+
+@dataclass(frozen=True)
+class Authentication:
+    """The receiving server's verdicts from Authentication-Results ("pass", "fail", ...)."""
+
+    spf: str = ""
+    dkim: str = ""
+    dmarc: str = ""
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What `receive` needs before anything else: cheap, and never fails."""
+
+    message_id: str
+    sender: str
+    subject: str
+
+
+@dataclass(frozen=True)
+class ParsedEmail:
+    message_id: str  # as written, with angle brackets; "" if the message has none
+    sender: str  # the From address, lower case; "" if there is none
+    sender_name: str  # the From display name
+    subject: str  # decoded
+    title: str  # the subject without Re:/Fwd: prefixes
+    description: str  # the body without quoted replies and signatures
+    language: str  # one of LANGUAGES, or "" when it cannot be told
+    themes: tuple[str, ...]  # theme slugs guessed from the words
+    credit_name: str
+    attachments: tuple[Attachment, ...]
+    # Why the message is itself automatic (a bounce, an out-of-office); "" for a person's mail.
+    automatic: str = ""
+    # Why we must not answer it; "" when a reply is allowed.
+    no_reply: str = ""
+    references: str = ""  # for threading our reply
+    authentication: Authentication = field(default_factory=Authentication)
+    defects: tuple[str, ...] = ()
+
+
+def sha256(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
+
+
+def derived_message_id(checksum: str) -> str:
+    return f"<{checksum}@sha256.invalid>"
+
+
+def summary(raw: bytes) -> Summary:
+    """Message-ID (derived from the checksum when missing), sender, subject: headers only."""
+    try:
+        headers = BytesParser(policy=policy.default).parsebytes(raw, headersonly=True)
+        message_id = _clean_message_id(_header(headers, "Message-ID"))
+        sender = _sender(headers)[0]
+        subject = _header(headers, "Subject")
+    except Exception:  # whatever the headers hold, the message is recorded
+        message_id, sender, subject = "", "", ""
+    return Summary(
+        message_id=message_id[:255] or derived_message_id(sha256(raw)),
+        sender=sender[:254],
+        subject=_one_line(subject)[:255],
+    )
+
+
+def parse(raw: bytes, *, trusted_authserv_ids=()) -> ParsedEmail:
+    message = email.message_from_bytes(raw, policy=policy.default)
+    subject = _one_line(_header(message, "Subject"))
+    sender, sender_name = _sender(message)
+    text_parts, html_parts, attachments = [], [], []
+    _collect(message, text_parts, html_parts, attachments, depth=0)
+    if text_parts:
+        body = "\n\n".join(text_parts)
+    else:
+        body = "\n\n".join(html_to_text(html) for html in html_parts)
+    description = strip_quotes_and_signature(body)[:MAX_DESCRIPTION].strip()
+    title = strip_subject_prefixes(subject)
+    words = f"{title}\n{description}"
+    defects = [type(d).__name__ for part in message.walk() for d in part.defects]
+    return ParsedEmail(
+        message_id=_clean_message_id(_header(message, "Message-ID")),
+        sender=sender,
+        sender_name=sender_name,
+        subject=subject,
+        title=title,
+        description=description,
+        language=detect_language(message, words),
+        themes=guess_themes(words),
+        credit_name=credit_name(sender_name, sender),
+        attachments=tuple(attachments),
+        automatic=automatic_reason(message, sender),
+        no_reply=no_reply_reason(message, sender),
+        references=_one_line(
+            " ".join(filter(None, [_header(message, "References"), _header(message, "Message-ID")]))
+        )[-2000:],
+        authentication=authentication_results(message, trusted_authserv_ids),
+        defects=tuple(dict.fromkeys(defects)),
+    )
+
+
+# --------------------------------------------------------------------------- headers
+
+
+def _header(message: Message, name: str) -> str:
+    """A header as text; a malformed one is decoded leniently rather than raising."""
+    try:
+        value = message.get(name)
+        return "" if value is None else str(value)
+    except Exception:  # malformed headers are common in the wild
+        raw = next((v for k, v in message.raw_items() if k.lower() == name.lower()), None)
+        if raw is None:
+            return ""
+        try:
+            return str(make_header(decode_header(str(raw))))
+        except Exception:
+            return str(raw)
+
+
+def _one_line(value: str) -> str:
+    return " ".join(_utf8(value or "").split())
+
+
+def _utf8(value: str) -> str:
+    """Raw 8-bit header bytes (UTF-8, as RFC 6532 allows) come back escaped: decode them."""
+    try:
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeError:
+        return value
+
+
+def _clean_message_id(value: str) -> str:
+    value = _one_line(value)
+    match = re.search(r"<[^<>\s]+>", value)
+    if match:
+        return match.group(0)
+    return f"<{value}>" if value and " " not in value else ""
+
+
+def _sender(message: Message) -> tuple[str, str]:
+    """(address in lower case, display name) of the From header."""
+    # A From header the strict parser chokes on falls back to the lenient one below.
+    with contextlib.suppress(Exception):
+        header = message["From"]
+        addresses = getattr(header, "addresses", ()) if header is not None else ()
+        for address in addresses:
+            if address.addr_spec and "@" in address.addr_spec:
+                return address.addr_spec.lower(), _one_line(address.display_name)
+    name, address = parseaddr(_header(message, "From"))
+    return (address.lower() if "@" in address else ""), _one_line(name)
+
+
+_NAME_WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
+
+
+def credit_name(display_name: str, address: str) -> str:
+    """The first word of the display name, else of the address's local part (capitalised)."""
+    if "@" not in display_name:
+        words = _NAME_WORD.findall(display_name)
+        if words:
+            return words[0][:60]
+    words = _NAME_WORD.findall(address.split("@")[0])
+    return words[0].capitalize()[:60] if words else ""
+
+
+SUBJECT_PREFIX = re.compile(
+    r"^\s*(?:(?:re|fwd?|tr|aw|wg|antw|doorst|rif|rv|sv|vs)\s*(?:\[\d+\]|\(\d+\))?\s*[:：]\s*)+",
+    re.IGNORECASE,
+)
+
+
+def strip_subject_prefixes(subject: str) -> str:
+    previous = None
+    subject = _one_line(subject)
+    while previous != subject:
+        previous, subject = subject, SUBJECT_PREFIX.sub("", subject).strip()
+        # "[Fwd: ...]" as some clients write it
+        subject = re.sub(r"^\[(?:fwd?|tr)\s*:\s*(.*)\]$", r"\1", subject, flags=re.I).strip()
+    return subject
+
+
+# --------------------------------------------------------------------------- parts
+
+
+def _is_body_text(part: Message) -> bool:
+    return (
+        part.get_content_maintype() == "text"
+        and part.get_content_subtype() in ("plain", "html")
+        and part.get_content_disposition() != "attachment"
+        and not part.get_filename()
+    )
+
+
+def _collect(part: Message, texts, htmls, attachments, *, depth, forwarded=False):
+    """Walk the tree: the owner's own body text, and every other leaf part as an attachment.
+
+    Forwarded messages (message/rfc822) give their attachments but not their body text.
+    """
+    if depth > MAX_DEPTH:
+        return
+    if part.get_content_maintype() == "message" and part.is_multipart():
+        for inner in part.get_payload() or []:
+            if isinstance(inner, Message):
+                _collect(inner, texts, htmls, attachments, depth=depth + 1, forwarded=True)
+        return
+    if part.is_multipart():
+        for inner in part.iter_parts():
+            _collect(inner, texts, htmls, attachments, depth=depth, forwarded=forwarded)
+        return
+    if _is_body_text(part):
+        if not forwarded:
+            (texts if part.get_content_subtype() == "plain" else htmls).append(_text_of(part))
+        return
+    try:
+        data = part.get_payload(decode=True)
+    except Exception:  # an undecodable part is simply no video
+        data = None
+    if not data:
+        return
+    attachments.append(
+        Attachment(
+            filename=_one_line(_filename(part)),
+            content_type=part.get_content_type(),
+            data=data,
+        )
+    )
+
+
+def _filename(part: Message) -> str:
+    try:
+        return part.get_filename() or ""
+    except Exception:
+        return ""
+
+
+def _text_of(part: Message) -> str:
+    try:
+        return part.get_content()
+    except Exception:  # an unknown charset, a broken encoding
+        payload = part.get_payload(decode=True) or b""
+        return payload.decode("utf-8", errors="replace")
+
+
+class _TextExtractor(HTMLParser):
+    """Visible text of an HTML body: no scripts, styles or quoted replies; blocks on new lines."""
+
+    SKIP = {"script", "style", "head", "title", "template", "noscript", "blockquote", "svg"}
+    BLOCKS = {
+        "p",
+        "div",
+        "br",
+        "li",
+        "tr",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "table",
+        "ul",
+        "ol",
+        "hr",
+        "section",
+    }
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts, self.skipping = [], []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.SKIP:
+            self.skipping.append(tag)
+        elif tag in self.BLOCKS and not self.skipping:
+            self.parts.append("\n")
+
+    def handle_startendtag(self, tag, attrs):
+        if tag in self.BLOCKS and not self.skipping:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag):
+        if tag in self.SKIP and tag in self.skipping:
+            while self.skipping and self.skipping.pop() != tag:
+                pass
+        elif tag in self.BLOCKS and not self.skipping:
+            self.parts.append("\n")
+
+    def handle_data(self, data):
+        if not self.skipping:
+            self.parts.append(data)
+
+
+def html_to_text(html: str) -> str:
+    extractor = _TextExtractor()
+    # Broken markup gives what was read so far.
+    with contextlib.suppress(Exception):
+        extractor.feed(html)
+        extractor.close()
+    lines = [" ".join(line.split()) for line in "".join(extractor.parts).splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+# --------------------------------------------------------------------------- body text
+
+ATTRIBUTION_START = re.compile(r"^(on|le|am|op|il|el|em)\s", re.I)
+ATTRIBUTION_END = re.compile(
+    r"\b(wrote|a écrit|a ecrit|schrieb|schreef|ha scritto|escribió|escribio|escreveu)\b[^:]*:\s*$",
+    re.I,
+)
+SEPARATORS = re.compile(
+    r"^(-{2,}\s*(original message|forwarded message|message d'origine|message transféré|"
+    r"ursprüngliche nachricht|weitergeleitete nachricht|"
+    r"oorspronkelijk bericht|doorgestuurd bericht|"
+    r"messaggio originale|messaggio inoltrato|mensaje original|mensaje reenviado)\s*-{2,}|"
+    r"(begin forwarded message|début du message réexpédié|anfang der weitergeleiteten nachricht|"
+    r"begin doorgestuurd bericht|inizio messaggio inoltrato|inicio del mensaje reenviado)\s*:|"
+    r"_{20,})\s*$",
+    re.I,
+)
+SIGN_OFFS = re.compile(
+    r"^(sent from my|sent with|sent from mail for|get outlook for|envoyé de mon|envoyé depuis|"
+    r"envoye de mon|obtenir outlook|télécharger outlook|von meinem \S+ gesendet|gesendet von|"
+    r"gesendet mit|verzonden (vanaf|met)|verstuurd (vanaf|met)|inviato da|inviato dal|"
+    r"enviado desde|enviado con|enviado do meu)\b",
+    re.I,
+)
+HEADER_FROM = re.compile(r"^\*?(from|de|von|van|da)\s*:\*?\s+\S", re.I)
+HEADER_NEXT = re.compile(
+    r"^\*?(sent|date|envoyé|gesendet|datum|verzonden|inviato|data|enviado|fecha|to|à|an|aan|a|para)\s*:",
+    re.I,
+)
+
+
+def strip_quotes_and_signature(text: str) -> str:
+    """The owner's own words: quoted replies, forwarded headers and signatures cut off."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    kept = []
+    for index, line in enumerate(lines):
+        stripped = line.strip()
+        following = lines[index + 1].strip() if index + 1 < len(lines) else ""
+        if line.rstrip("\n") in ("-- ", "--") or stripped == "--":
+            break
+        if SIGN_OFFS.match(stripped) or SEPARATORS.match(stripped):
+            break
+        if ATTRIBUTION_START.match(stripped) and (
+            ATTRIBUTION_END.search(stripped) or ATTRIBUTION_END.search(f"{stripped} {following}")
+        ):
+            break
+        if HEADER_FROM.match(stripped) and HEADER_NEXT.match(following):
+            break
+        if stripped.startswith(">"):
+            continue
+        kept.append(line.rstrip())
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip()
+
+
+# --------------------------------------------------------------------------- language
+
+# Short, common words that tell the languages apart (accents stripped); shared ones left out.
+LANGUAGE_WORDS = {
+    "fr": "le les et est une des pour avec dans mon mes voici je nous vous sur au aux pas "
+    "bonjour merci cette qui ou tres voiture mais notre votre sont ai avons cordialement",
+    "en": "the and this my with for of to on here hello hi thanks thank you our it an car "
+    "from at was were have has just best regards",
+    "de": "der die das und ist mit ein eine mein meine meinem fur hier ich wir auf von zu nicht "
+    "hallo danke wagen beim im unser unsere viele gruss grusse gruessen auch sehr",
+    "nl": "het een en met mijn voor ik wij op van niet bedankt dank onze dit deze naar bij "
+    "groeten wel ook heel hallo",
+    "it": "gli con per mio mia qui ecco io noi di del della non ciao grazie macchina sono "
+    "questo questa nel alla che saluti anche molto",
+    "es": "el los las y con para mi mis aqui yo nosotros hola gracias coche este esta "
+    "muy saludos tambien",
+}
+_LANGUAGE_SETS = {code: set(words.split()) for code, words in LANGUAGE_WORDS.items()}
+
+
+def _fold(text: str) -> str:
+    """Lower case without accents, for matching words written either way."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _primary_languages(value: str):
+    """Language codes of a Content-Language or Accept-Language value, best first."""
+    weighted = []
+    for position, item in enumerate(value.split(",")):
+        tag, _, params = item.strip().partition(";")
+        quality = 1.0
+        match = re.search(r"q\s*=\s*([0-9.]+)", params)
+        if match:
+            try:
+                quality = float(match.group(1))
+            except ValueError:
+                quality = 0.0
+        code = tag.strip().lower().split("-")[0].split("_")[0]
+        weighted.append((-quality, position, code))
+    return [code for _q, _p, code in sorted(weighted)]
+
+
+def language_from_words(text: str) -> str:
+    words = re.findall(r"[a-z]+", _fold(text))
+    scores = {
+        code: sum(1 for w in words if w in vocabulary)
+        for code, vocabulary in _LANGUAGE_SETS.items()
+    }
+    ranked = sorted(scores.items(), key=lambda item: item[1], reverse=True)
+    (best, top), (_second, runner_up) = ranked[0], ranked[1]
+    return best if top >= 2 and top > runner_up else ""
+
+
+def detect_language(message: Message, words: str) -> str:
+    """Content-Language, then the words of the message, then Accept-Language-like hints."""
+    declared = [_header(message, "Content-Language")]
+    body = message.get_body(preferencelist=("plain", "html")) if not _broken(message) else None
+    if body is not None:
+        declared.append(_header(body, "Content-Language"))
+    for value in declared:
+        for code in _primary_languages(value):
+            if code in LANGUAGES:
+                return code
+    guessed = language_from_words(words)
+    if guessed:
+        return guessed
+    for name in ("Accept-Language", "X-Accept-Language"):
+        for code in _primary_languages(_header(message, name)):
+            if code in LANGUAGES:
+                return code
+    return ""
+
+
+def _broken(message: Message) -> bool:
+    try:
+        message.get_body()
+    except Exception:
+        return True
+    return False
+
+
+# --------------------------------------------------------------------------- themes
+
+THEME_WORDS = {
+    "performance": [
+        "performance",
+        "performances",
+        "acceleration",
+        "accelerations",
+        "beschleunigung",
+        "accelerazione",
+        "aceleracion",
+        "acceleratie",
+        "0-100",
+        "0 a 100",
+        "0 100",
+        "launch",
+        "track day",
+        "circuit",
+        "rennstrecke",
+        "prestazioni",
+        "prestaciones",
+        "prestaties",
+        "leistung",
+        "sprint",
+        "drag race",
+        "quart de mile",
+    ],
+    "autopilot": [
+        "autopilot",
+        "autopilote",
+        "autopilota",
+        "autopiloot",
+        "piloto automatico",
+        "pilotage automatique",
+        "pilotage",
+        "pilota automatico",
+        "fsd",
+        "full self-driving",
+        "self-driving",
+        "autosteer",
+        "conduite autonome",
+        "guida autonoma",
+        "conduccion autonoma",
+        "autonomes fahren",
+        "zelfrijdend",
+    ],
+    "technology": [
+        "technologie",
+        "technology",
+        "tecnologia",
+        "techniek",
+        "technik",
+        "software",
+        "logiciel",
+        "mise a jour",
+        "over-the-air",
+        "firmware",
+        "aggiornamento",
+        "actualizacion",
+        "supercharger",
+        "superchargeur",
+        "ecran",
+        "touchscreen",
+        "bildschirm",
+        "schermo",
+        "pantalla",
+        "sentry mode",
+        "mode sentinelle",
+        "wachmodus",
+    ],
+    "weekend": [
+        "week-end",
+        "weekend",
+        "weekends",
+        "wochenende",
+        "fine settimana",
+        "fin de semana",
+        "vacances",
+        "vacation",
+        "holiday",
+        "holidays",
+        "urlaub",
+        "vacanze",
+        "vacaciones",
+        "vakantie",
+        "road trip",
+        "roadtrip",
+        "balade",
+        "ausflug",
+        "gita",
+        "excursion",
+        "uitstapje",
+        "dimanche",
+        "samedi",
+        "sunday",
+        "saturday",
+        "sonntag",
+        "samstag",
+        "domenica",
+        "sabato",
+        "domingo",
+        "sabado",
+        "zaterdag",
+        "zondag",
+    ],
+    "design": [
+        "design",
+        "conception",
+        "diseno",
+        "ontwerp",
+        "interieur",
+        "interior",
+        "interni",
+        "innenraum",
+        "carrosserie",
+        "karosserie",
+        "bodywork",
+        "carrozzeria",
+        "silhouette",
+        "jantes",
+        "felgen",
+        "cerchi",
+        "llantas",
+        "velgen",
+    ],
+}
+_THEME_PATTERNS = {
+    slug: re.compile(r"(?<![\w-])(" + "|".join(re.escape(w) for w in words) + r")(?![\w-])")
+    for slug, words in THEME_WORDS.items()
+}
+
+
+def guess_themes(text: str) -> tuple[str, ...]:
+    folded = _fold(text)
+    return tuple(slug for slug, pattern in _THEME_PATTERNS.items() if pattern.search(folded))
+
+
+# --------------------------------------------------------------------------- automatic mail
+
+ROBOT_SENDERS = re.compile(
+    r"^(mailer-daemon|postmaster|no-?reply|do-?not-?reply|noreply[-.+].*|bounces?([-+].*)?|"
+    r"auto-?reply|autoresponder)$",
+    re.I,
+)
+
+
+def automatic_reason(message: Message, sender: str) -> str:
+    """Why this message is an automatic one (a bounce, an out-of-office), or ""."""
+    auto_submitted = _header(message, "Auto-Submitted").strip().lower()
+    if auto_submitted.startswith("auto-replied"):
+        return "Auto-Submitted: auto-replied"
+    if message.get_content_type() == "multipart/report":
+        return "a delivery or read report"
+    local = sender.split("@")[0]
+    if local in ("mailer-daemon", "postmaster"):
+        return f"sent by {local}"
+    for name in ("X-Autoreply", "X-Autorespond"):
+        if _header(message, name):
+            return f"{name} header"
+    if _header(message, "Precedence").strip().lower() == "auto_reply":
+        return "Precedence: auto_reply"
+    return ""
+
+
+def no_reply_reason(message: Message, sender: str) -> str:
+    """Why no automatic answer may go back (RFC 3834 and common practice), or ""."""
+    if not sender:
+        return "no sender address"
+    auto_submitted = _header(message, "Auto-Submitted").strip().lower()
+    if auto_submitted and auto_submitted.split(";")[0].strip() != "no":
+        return f"Auto-Submitted: {auto_submitted}"
+    precedence = _header(message, "Precedence").strip().lower()
+    if precedence in ("bulk", "list", "junk", "auto_reply"):
+        return f"Precedence: {precedence}"
+    for name in ("List-Id", "List-Unsubscribe", "List-Post"):
+        if _header(message, name):
+            return f"{name} header"
+    if ROBOT_SENDERS.match(sender.split("@")[0]):
+        return f"automatic sender {sender}"
+    for return_path in message.get_all("Return-Path") or []:
+        if str(return_path).strip() in ("<>", ""):
+            return "empty Return-Path"
+    suppress = _header(message, "X-Auto-Response-Suppress").lower()
+    if "all" in suppress or "autoreply" in suppress or "oof" in suppress:
+        return f"X-Auto-Response-Suppress: {suppress}"
+    automatic = automatic_reason(message, sender)
+    return automatic
+
+
+# --------------------------------------------------------------------------- authenticity
+
+_RESULT = re.compile(r"(?:^|[;\s])(spf|dkim|dmarc)\s*=\s*([a-z]+)", re.I)
+
+
+def authentication_results(message: Message, trusted_authserv_ids=()) -> Authentication:
+    """SPF, DKIM and DMARC verdicts of the receiving server.
+
+    The topmost Authentication-Results header was added by the last server (ours or our
+    provider's); the sender can forge any below it. With `trusted_authserv_ids`, only
+    headers from those servers count.
+    """
+    headers = [str(value) for value in (message.get_all("Authentication-Results") or [])]
+    trusted = {t.lower() for t in trusted_authserv_ids}
+    chosen = None
+    for value in headers:
+        authserv_id = value.split(";")[0].strip().split()[0].lower() if value.strip() else ""
+        if not trusted or authserv_id in trusted:
+            chosen = value
+            break
+    verdicts = {}
+    if chosen:
+        for method, result in _RESULT.findall(re.sub(r"\([^)]*\)", " ", chosen)):
+            method, result = method.lower(), result.lower()
+            # Several signatures: one that passes is enough.
+            if verdicts.get(method) != "pass":
+                verdicts[method] = result
+    if "spf" not in verdicts and not trusted:
+        received_spf = _header(message, "Received-SPF").strip().split()
+        if received_spf:
+            verdicts["spf"] = received_spf[0].lower()
+    return Authentication(
+        spf=verdicts.get("spf", "")[:16],
+        dkim=verdicts.get("dkim", "")[:16],
+        dmarc=verdicts.get("dmarc", "")[:16],
+    )
