@@ -73,6 +73,7 @@ def current_version():
 
 def forget_version():
     _known["version"] = None
+    _values.update(version=None, values={})
 
 
 def _bump():
@@ -96,30 +97,32 @@ def no_query(request):
     return ""
 
 
-def _filters(request):
-    from gallery.filters import GalleryFilter
+def gallery_themes():
+    """The themes with their counts of published clips, once per catalogue version."""
     from gallery.models import theme_counts
 
-    # The same value the gallery shows: one query per catalogue version for both.
-    return GalleryFilter(
-        request.GET, themes=per_version("theme-counts", lambda: list(theme_counts()))
-    )
+    return per_version("theme-counts", lambda: list(theme_counts()))
+
+
+def _selected_themes(request):
+    known = per_version("theme-slugs", lambda: frozenset(t.slug for t in gallery_themes()))
+    return [slug for slug in request.GET.getlist("theme") if slug in known]
 
 
 def gallery_query(request):
     """The gallery's query in its one spelling (known themes, sorted; a valid page number):
     all that its pages depend on, so stray or repeated parameters share one cached page."""
+    from gallery.filters import page_number
     from gallery.seo import canonical_gallery_query
 
-    filters = _filters(request)
-    return canonical_gallery_query(filters.selected(), filters.page_number())
+    return canonical_gallery_query(_selected_themes(request), page_number(request.GET))
 
 
 def feed_query(request):
     """A feed depends on its themes only."""
     from gallery.seo import canonical_gallery_query
 
-    return canonical_gallery_query(_filters(request).selected(), 1)
+    return canonical_gallery_query(_selected_themes(request), 1)
 
 
 def cached_page(view=None, *, query=no_query):
@@ -204,12 +207,18 @@ def connect():
     m2m_changed.connect(_changed, sender=Clip.themes.through, dispatch_uid="cache-clip-themes")
 
 
+# Values computed once per catalogue version, kept in this process as they are (no copy, no
+# pickling): they are read on every visit. A new version starts an empty set.
+_values = {"version": None, "values": {}}
+
+
 def per_version(name, compute):
-    """A value computed once per catalogue version in this process (theme counts, totals)."""
-    key = f"value:{current_version()}:{name}"
-    pages = caches["default"]
-    value = pages.get(key)
-    if value is None:
-        value = compute()
-        pages.set(key, value, timeout=3600)
-    return value
+    """A value computed once per catalogue version in this process (theme counts, totals).
+    Callers must not change what they get: the next visitor gets the same object."""
+    version = current_version()
+    if _values["version"] != version:
+        _values.update(version=version, values={})
+    values = _values["values"]
+    if name not in values:
+        values[name] = compute()
+    return values[name]

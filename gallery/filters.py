@@ -18,9 +18,13 @@ class GalleryFilter(forms.Form):
         return [slug for slug in self.data.getlist("theme") if slug in known]
 
     def page_number(self):
-        raw = self.data.get("page")
-        try:
-            number = int(raw)
-        except (TypeError, ValueError):
-            return 1
-        return number if 1 <= number <= 100_000 else 1
+        return page_number(self.data)
+
+
+def page_number(query):
+    """The page asked for in a query string; 1 when it is missing or makes no sense."""
+    try:
+        number = int(query.get("page"))
+    except (TypeError, ValueError):
+        return 1
+    return number if 1 <= number <= 100_000 else 1

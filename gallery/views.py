@@ -6,10 +6,10 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_safe
 
-from gallery.cache import cached_page, gallery_query, per_version
+from gallery.cache import cached_page, gallery_query, gallery_themes, per_version
 from gallery.delivery import serve_file
 from gallery.filters import GalleryFilter
-from gallery.models import Clip, theme_counts
+from gallery.models import Clip
 from gallery.seo import canonical_gallery_query
 from gallery.storage import private_storage, public_storage, signature_is_valid
 
@@ -28,7 +28,7 @@ class KnownCountPaginator(Paginator):
 @cached_page(query=gallery_query)
 def gallery(request):
     # Counting is the costly part of a large catalogue: once per version, not once per page.
-    themes = per_version("theme-counts", lambda: list(theme_counts()))
+    themes = gallery_themes()
     filters = GalleryFilter(request.GET, themes=themes)
     selected = filters.selected()
     clips = (
