@@ -10,6 +10,7 @@ or 3xx, and socket errors). Run:
 import argparse
 import os
 import random
+import re
 import subprocess
 import sys
 import tempfile
@@ -34,7 +35,12 @@ def main():
     parser.add_argument("--clips", type=int, default=2000)
     parser.add_argument("--visitors", type=int, default=200)
     parser.add_argument("--seconds", type=int, default=60)
-    parser.add_argument("--web-workers", type=int, default=4)
+    # As the Docker image runs it: gthread workers keep visitors' connections alive.
+    parser.add_argument("--web-workers", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument(
+        "--warm-up", type=int, default=10, help="seconds of load before the measured run (0: none)"
+    )
     args = parser.parse_args()
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         sys.exit("run under scripts/with-postgres.sh")
@@ -71,33 +77,46 @@ def main():
     script.write_text(LUA % ", ".join(f'"{p}"' for p in paths))
 
     port = free_port()
-    server = start_gunicorn(port, run_env, workers=args.web_workers, extra=("--backlog", "2048"))
+    server = start_gunicorn(
+        port,
+        run_env,
+        workers=args.web_workers,
+        extra=("--backlog", "2048", "--threads", str(args.threads)),
+    )
+
+    def drive(seconds):
+        return subprocess.run(
+            ["wrk", "-t2", f"-c{args.visitors}", f"-d{seconds}s", "--timeout", "10s", "--latency",
+             "-s", str(script), f"http://127.0.0.1:{port}"],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+
     try:
-        out = subprocess.run(
-            [
-                "wrk",
-                "-t2",
-                f"-c{args.visitors}",
-                f"-d{args.seconds}s",
-                "--timeout",
-                "10s",
-                "--latency",
-                "-s",
-                str(script),
-                f"http://127.0.0.1:{port}",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
+        if args.warm_up:
+            # The burst after a deploy: every worker renders each page once.
+            print("cold start:", summary(drive(args.warm_up)))
+        out = drive(args.seconds)
     finally:
         server.terminate()
         server.wait()
     print(
         f"{len(paths)} distinct pages (gallery, filters, clip pages in 3 languages), {args.clips} clips, "
-        f"gunicorn {args.web_workers} workers, {os.cpu_count()} cores"
+        f"gunicorn {args.web_workers} workers x {args.threads} threads, {os.cpu_count()} cores"
     )
     print(out)
+    print(summary(out))
+
+
+def summary(out):
+    """p50, p99, requests per second and errors (non-2xx/3xx answers, socket errors)."""
+    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", out, re.M))
+    rps = re.search(r"Requests/sec:\s+(\S+)", out).group(1)
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    sockets = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+    )
+    errors = (int(bad.group(1)) if bad else 0) + (sum(map(int, sockets.groups())) if sockets else 0)
+    return f"p50 {latency['50']}  p99 {latency['99']}  {rps} req/s  errors {errors}"
 
 
 if __name__ == "__main__":

@@ -156,13 +156,21 @@ def process(inbound_id):
                 )
             committed = record(inbound, parsed, videos, problems, ignored)
     except Exception as error:
-        log.exception("inbound e-mail %s could not be processed", inbound_id)
+        if isinstance(error, parse.Unreadable):
+            log.warning("inbound e-mail %s refused: %s", inbound_id, error)
+        else:
+            log.exception("inbound e-mail %s could not be processed", inbound_id)
         if not committed:
             _forget(videos)
             with transaction.atomic():
                 locked = InboundEmail.objects.select_for_update().filter(pk=inbound_id).first()
                 if locked is not None:
-                    locked.mark_failed(f"{type(error).__name__}: {error}")
+                    reason = (
+                        str(error)
+                        if isinstance(error, parse.Unreadable)
+                        else f"{type(error).__name__}: {error}"
+                    )
+                    locked.mark_failed(reason)
         return
     if not committed:
         _forget(videos)

@@ -19,10 +19,19 @@ from email.utils import parseaddr
 from html.parser import HTMLParser
 from pathlib import PurePosixPath
 
+from django.utils.translation import gettext
+
 LANGUAGES = ("fr", "en", "de", "nl", "it", "es")
 # Forwarded messages inside forwarded messages: deeper than this is not an owner's mail.
 MAX_DEPTH = 5
 MAX_DESCRIPTION = 2000
+# Mail clients send a few parts (bodies, a video, a signature logo); thousands are an attack
+# that would cost seconds of header parsing each pass.
+MAX_PARTS = 200
+
+
+class Unreadable(ValueError):
+    """A message built to cost more than any owner's mail: refused with this reason."""
 
 
 @dataclass(frozen=True)
@@ -104,7 +113,17 @@ def summary(raw: bytes) -> Summary:
 
 
 def parse(raw: bytes, *, trusted_authserv_ids=()) -> ParsedEmail:
-    message = email.message_from_bytes(raw, policy=policy.default)
+    # Every part begins with a boundary line: too many such lines, and the message is not
+    # parsed at all. The count after parsing is the exact one.
+    if raw.count(b"\n--") > 4 * MAX_PARTS:
+        raise _too_many_parts(f"> {4 * MAX_PARTS}")
+    try:
+        message = email.message_from_bytes(raw, policy=policy.default)
+        parts = sum(1 for _ in message.walk())
+    except RecursionError:  # forwards of forwards of forwards, hundreds deep
+        raise Unreadable(gettext("This message is nested too deeply to be read.")) from None
+    if parts > MAX_PARTS:
+        raise _too_many_parts(parts)
     subject = _one_line(_header(message, "Subject"))
     sender, sender_name = _sender(message)
     text_parts, html_parts, attachments = [], [], []
@@ -262,6 +281,13 @@ def _collect(part: Message, texts, htmls, attachments, *, depth, forwarded=False
             content_type=part.get_content_type(),
             data=data,
         )
+    )
+
+
+def _too_many_parts(count):
+    return Unreadable(
+        gettext("This message has too many parts (%(count)s; at most %(max)s).")
+        % {"count": count, "max": MAX_PARTS}
     )
 
 
