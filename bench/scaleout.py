@@ -74,6 +74,10 @@ def main():
                 "VAR_DIR": tmp,
                 "LOG_LEVEL": "WARNING",
                 "SMTP_URL": "console://",
+                # Twenty clips from one address and one sender in a minute: past the limits
+                # a real owner meets, which are not what this run measures.
+                "RATE_LIMIT_SUBMIT_IP": "1000/3600",
+                "RATE_LIMIT_SUBMIT_EMAIL": "1000/3600",
             }
         )
         env.pop("DJANGO_DEBUG", None)
@@ -121,7 +125,7 @@ def main():
                 "DBTaskResult.objects.filter(status='SUCCESSFUL').count(), "
                 "Clip.objects.values('original').distinct().count())"
             )
-            deadline = time.monotonic() + 600
+            deadline = time.monotonic() + 300
             while True:
                 out = subprocess.run(
                     [*manage, "shell", "-c", check],
