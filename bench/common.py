@@ -26,6 +26,19 @@ def wait_for_port(port, *, seconds=10.0):
     raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {seconds:.0f} s")
 
 
+def production_env(var_dir, **extra):
+    """Production settings on loopback: plain HTTP, quiet logs, e-mail to the console."""
+    return {
+        "DJANGO_SECRET_KEY": "bench",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,testserver",
+        "DJANGO_HTTPS": "0",
+        "VAR_DIR": var_dir,
+        "LOG_LEVEL": "WARNING",
+        "SMTP_URL": "console://",
+        **extra,
+    }
+
+
 def prepare_site(env):
     """Migrate the database and collect the static files, as a release does."""
     for command in (["migrate", "-v0"], ["collectstatic", "--noinput", "-v0"]):

@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import free_port, prepare_site, start_gunicorn  # noqa: E402
+from bench.common import free_port, prepare_site, production_env, start_gunicorn  # noqa: E402
 from bench.web import make_media, seed, setup_django  # noqa: E402
 
 LUA = """
@@ -46,14 +46,7 @@ def main():
         sys.exit("run under scripts/with-postgres.sh")
 
     var_dir = tempfile.mkdtemp(prefix="bench-load-")
-    env = {
-        "DJANGO_SECRET_KEY": "bench",
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,testserver",
-        "DJANGO_HTTPS": "0",
-        "VAR_DIR": var_dir,
-        "LOG_LEVEL": "WARNING",
-        "SMTP_URL": "console://",
-    }
+    env = production_env(var_dir)
     os.environ.pop("DJANGO_DEBUG", None)
     run_env = os.environ | env
     prepare_site(run_env)
