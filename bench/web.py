@@ -76,7 +76,7 @@ def seed(target, media):
         have += count
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
-    from gallery.cache import _bump
+    from infra.cache import _bump
 
     _bump()
 

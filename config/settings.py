@@ -1,9 +1,12 @@
 """Settings for La vie en Model 3, read from the environment (README lists every name)."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
@@ -11,13 +14,34 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
 
 DEBUG = os.environ.get("DJANGO_DEBUG") == "1"
+
+
+def required(name):
+    """A value production cannot run without: missing or empty, start-up stops with one line
+    (manage.py and wsgi.py print it) that says what to set."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        raise ImproperlyConfigured(
+            f"{name} is missing or empty: production needs DJANGO_SECRET_KEY and "
+            "DJANGO_ALLOWED_HOSTS (README, Settings); DJANGO_DEBUG=1 is the laptop mode, "
+            "which needs neither."
+        )
+    return value
+
+
 # Production must say its secret and its hosts; a laptop in debug mode may not.
 if DEBUG:
-    SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "insecure-local-development-key")
-    ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",")
+    SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or "insecure-local-development-key"
+    ALLOWED_HOSTS = (os.environ.get("DJANGO_ALLOWED_HOSTS") or "127.0.0.1,localhost,[::1]").split(
+        ","
+    )
 else:
-    SECRET_KEY = os.environ["DJANGO_SECRET_KEY"]
-    ALLOWED_HOSTS = os.environ["DJANGO_ALLOWED_HOSTS"].split(",")
+    SECRET_KEY = required("DJANGO_SECRET_KEY")
+    ALLOWED_HOSTS = [host.strip() for host in required("DJANGO_ALLOWED_HOSTS").split(",")]
+    if not all(ALLOWED_HOSTS):
+        raise ImproperlyConfigured(
+            "DJANGO_ALLOWED_HOSTS has an empty name: give host names separated by commas."
+        )
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -30,13 +54,16 @@ INSTALLED_APPS = [
     "django.contrib.sitemaps",
     "django_tasks_db",
     "anymail",
+    "axes",
+    "django_countries",
+    "infra",
     "gallery",
     "submissions",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "gallery.middleware.permissions_policy",
+    "infra.middleware.permissions_policy",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -46,6 +73,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: it turns a locked-out log-in into the lock-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -69,32 +98,13 @@ TEMPLATES = [
 ]
 
 
-def database_from_url(url):
-    """Turn a DATABASE_URL (postgres://user:pass@host:port/name or sqlite:///path) into settings."""
-    parts = urlsplit(url)
-    if parts.scheme == "sqlite":
-        return {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": unquote(parts.path[1:]) or ":memory:",
-        }
-    if parts.scheme not in ("postgres", "postgresql"):
-        raise ValueError(f"DATABASE_URL scheme {parts.scheme!r} is not supported")
-    options = {key: values[-1] for key, values in parse_qs(parts.query).items()}
-    return {
-        "ENGINE": "django.db.backends.postgresql",
-        "NAME": unquote(parts.path[1:]),
-        "USER": unquote(parts.username or ""),
-        "PASSWORD": unquote(parts.password or ""),
-        "HOST": parts.hostname or "",
-        "PORT": parts.port or "",
-        "CONN_MAX_AGE": 60,
-        "CONN_HEALTH_CHECKS": True,
-        "OPTIONS": options,
-    }
-
-
 if "DATABASE_URL" in os.environ:
-    DATABASES = {"default": database_from_url(os.environ["DATABASE_URL"])}
+    # postgres://user:pass@host:port/name (query parameters become OPTIONS) or sqlite:///path
+    DATABASES = {
+        "default": dj_database_url.parse(
+            os.environ["DATABASE_URL"], conn_max_age=60, conn_health_checks=True
+        )
+    }
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
@@ -220,7 +230,7 @@ else:
         },
         # Originals, unpublished media, raw e-mails: reached only through signed links.
         "private": {
-            "BACKEND": "gallery.storage.SignedFileSystemStorage",
+            "BACKEND": "infra.storage.SignedFileSystemStorage",
             "OPTIONS": {"location": MEDIA_ROOT / "private", "base_url": "/media/"},
         },
         "staticfiles": {"BACKEND": STATICFILES_STORAGE_BACKEND},
@@ -379,16 +389,29 @@ RATE_LIMITS = {
     "status-change-ip": os.environ.get("RATE_LIMIT_STATUS_CHANGE_IP", "30/3600"),
 }
 
-# Staff log-in: lock an account after this many failures within the window.
-AUTHENTICATION_BACKENDS = ["gallery.lockout.LockoutBackend"]
-LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", 5))
-LOGIN_LOCKOUT_MINUTES = int(os.environ.get("LOGIN_LOCKOUT_MINUTES", 15))
+# Staff log-in (django-axes): after LOGIN_MAX_FAILURES failures an account, and an address,
+# are locked for LOGIN_LOCKOUT_MINUTES. Records stay bounded: one row per account, address
+# and browser, deleted once the cool-off is over (at the next failure) or on success;
+# failures while locked are not added, and successful log-ins are not logged.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_MAX_FAILURES", 5))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_LOCKOUT_MINUTES", 15)))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "infra.clients.client_ip"
+AXES_LOCKOUT_CALLABLE = "infra.lockout.locked_out"
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
 # Media of rejected and withdrawn clips are deleted after this many days (manage.py purge_media).
 RETENTION_DAYS = int(os.environ.get("RETENTION_DAYS", 30))
 
-# Each web node keeps rendered anonymous pages in memory; the catalogue version (one row in
-# the database) retires them on every node at once (gallery/cache.py).
-# Seconds a web process trusts the catalogue version it read (0: read it on every visit).
+# Each web node keeps rendered anonymous pages in memory; the page version (one row in
+# the database) retires them on every node at once (infra/cache.py).
+# Seconds a web process trusts the page version it read (0: read it on every visit).
 PAGE_CACHE_VERSION_TTL = float(os.environ.get("PAGE_CACHE_VERSION_TTL", 1))
 CACHES = {
     "default": {

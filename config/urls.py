@@ -5,9 +5,10 @@ from django.urls import include, path
 
 from gallery import embed, sitemaps
 from gallery import views as gallery_views
+from infra import views as infra_views
 
 urlpatterns = [
-    path("healthz", gallery_views.healthz, name="healthz"),
+    path("healthz", infra_views.healthz, name="healthz"),
     path("media/clips/<int:pk>/<path:name>", gallery_views.clip_media, name="clip-media"),
     path("admin/", admin.site.urls),
     # Not language-prefixed: crawlers and other sites' players ask for these.

@@ -14,11 +14,9 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from gallery.captions import sync_caption_files
-from gallery.lockout import LockoutAdminAuthenticationForm
 from gallery.models import Caption, Clip, ClipTransition, IllegalTransition, RejectionReason, Theme
 from gallery.templatetags.gallery import duration
 
-admin.site.login_form = LockoutAdminAuthenticationForm
 admin.site.site_header = _("La vie en Model 3: review")
 admin.site.site_title = _("La vie en Model 3")
 

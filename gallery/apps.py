@@ -7,6 +7,5 @@ class GalleryConfig(AppConfig):
     verbose_name = _("Gallery")
 
     def ready(self):
-        from gallery import cache, lockout  # noqa: F401 - lockout counts failed staff log-ins
-
-        cache.connect()
+        # Receivers of the gallery's own signals: the page cache and the processing queue.
+        from gallery import pages, tasks  # noqa: F401

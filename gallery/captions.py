@@ -10,7 +10,7 @@ from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
-from gallery.storage import private_storage, publish_files, unpublish_files
+from infra.storage import private_storage, publish_files, unpublish_files
 
 MAX_CAPTION_BYTES = 512 * 1024
 # "00:01.000" or "01:02:03.456" (hours may have more than two digits).

@@ -7,13 +7,73 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
+from django_countries import Countries
+from django_countries.fields import CountryField
 
 from gallery import signals
-from gallery.cache import bump_version
 from gallery.captions import caption_path, validate_webvtt
-from gallery.countries import COUNTRIES
 from gallery.seo import language_name
-from gallery.storage import private_storage, publish_files, unpublish_files
+from infra.storage import private_storage, publish_files, unpublish_files
+
+
+class EuropeanCountries(Countries):
+    """The countries an owner may credit, named in the visitor's language by django-countries."""
+
+    # Kosovo has no ISO 3166-1 code yet; XK is the one in common use.
+    only = [
+        *(
+            [
+                "AL",
+                "AD",
+                "AT",
+                "BE",
+                "BA",
+                "BG",
+                "HR",
+                "CY",
+                "CZ",
+                "DK",
+                "EE",
+                "FI",
+                "FR",
+                "DE",
+                "GR",
+                "HU",
+                "IS",
+                "IE",
+                "IT",
+            ]
+        ),
+        ("XK", _("Kosovo")),
+        *(
+            [
+                "LV",
+                "LI",
+                "LT",
+                "LU",
+                "MT",
+                "MD",
+                "MC",
+                "ME",
+                "NL",
+                "MK",
+                "NO",
+                "PL",
+                "PT",
+                "RO",
+                "SM",
+                "RS",
+                "SK",
+                "SI",
+                "ES",
+                "SE",
+                "CH",
+                "TR",
+                "UA",
+                "GB",
+            ]
+        ),
+    ]
 
 
 class Theme(models.Model):
@@ -103,7 +163,7 @@ class Clip(models.Model):
     description = models.TextField(_("description"), blank=True)
     themes = models.ManyToManyField(Theme, related_name="clips", verbose_name=_("themes"))
     credit_name = models.CharField(_("first name"), max_length=60)
-    credit_country = models.CharField(_("country"), max_length=2, choices=COUNTRIES, blank=True)
+    credit_country = CountryField(_("country"), countries=EuropeanCountries, blank=True)
     language = models.CharField(max_length=8, default="fr", choices=settings.LANGUAGES)
     source = models.CharField(max_length=10, choices=Source, default=Source.WEB)
     status = models.CharField(
@@ -273,7 +333,7 @@ class Clip(models.Model):
                 at=now,
             )
             if Clip.Status.PUBLISHED in (current, to):
-                bump_version()
+                signals.catalogue_changed.send(sender=Clip)
         for name, value in fields.items():
             setattr(self, name, value)
         return current
@@ -320,8 +380,6 @@ class Clip(models.Model):
 
     def retry(self, *, by=None):
         """Send a failed clip back to processing (the task runs once this commits)."""
-        from gallery.tasks import process_clip
-
         self._transition(
             self.Status.PROCESSING,
             allowed_from={self.Status.FAILED},
@@ -329,7 +387,7 @@ class Clip(models.Model):
             processing_attempts=0,
             failure_reason="",
         )
-        transaction.on_commit(lambda: process_clip.enqueue(self.pk))
+        signals.processing_requested.send(sender=Clip, clip=self)
 
     def approve(self, *, by):
         if not self.has_consent():
@@ -421,7 +479,7 @@ class Clip(models.Model):
             )
         Clip.objects.filter(pk=self.pk).update(featured=featured)
         self.featured = featured
-        bump_version()
+        signals.catalogue_changed.send(sender=Clip)
 
     def delete_media(self, *, original=False):
         """Delete the stored files (after commit, so a rollback loses nothing)."""
@@ -529,31 +587,3 @@ def theme_counts():
     return Theme.objects.annotate(
         published_count=Count("clips", filter=Q(clips__status=Clip.Status.PUBLISHED))
     ).order_by("order", "slug")
-
-
-class LoginFailure(models.Model):
-    """A failed staff log-in, counted to lock out password guessing."""
-
-    username = models.CharField(max_length=150)
-    ip = models.GenericIPAddressField(null=True, blank=True)
-    at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        indexes = [models.Index(fields=["username", "at"]), models.Index(fields=["ip", "at"])]
-
-    def __str__(self):
-        return f"{self.username} from {self.ip} at {self.at:%Y-%m-%d %H:%M:%S}"
-
-
-class CatalogueState(models.Model):
-    """One row whose version changes whenever anything visitors see changes.
-
-    Anonymous pages are cached under this version, so a change anywhere (publication, edit,
-    unpublishing, withdrawal) retires every cached page at once, on every web node.
-    """
-
-    version = models.PositiveBigIntegerField(default=1)
-    changed_at = models.DateTimeField(default=timezone.now)
-
-    def __str__(self):
-        return f"catalogue version {self.version}"

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from gallery import media
 from gallery.models import Clip, IllegalTransition
-from gallery.storage import private_storage
+from infra.storage import private_storage
 
 log = logging.getLogger(__name__)
 

@@ -2,11 +2,14 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
+from django.dispatch import receiver
 from django.tasks import task
 from django.utils import timezone
 
 from gallery import processing
 from gallery.models import Clip, IllegalTransition
+from gallery.signals import processing_requested
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +24,11 @@ def process_clip(clip_id):
         processing.process(clip)
     except IllegalTransition as refused:
         log.info("clip %s changed while processing: %s", clip_id, refused)
+
+
+@receiver(processing_requested, dispatch_uid="tasks-processing-requested")
+def queue_processing(sender, clip, **kwargs):
+    transaction.on_commit(lambda: process_clip.enqueue(clip.pk))
 
 
 @task

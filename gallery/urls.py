@@ -1,7 +1,8 @@
 from django.urls import path
 
 from gallery import feeds, views
-from gallery.cache import cached_page, feed_query
+from gallery.pages import feed_query
+from infra.cache import cached_page
 
 app_name = "gallery"
 

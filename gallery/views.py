@@ -1,17 +1,17 @@
 from django.conf import settings
 from django.core.paginator import Paginator
-from django.db import connection
-from django.http import Http404, JsonResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_safe
 
-from gallery.cache import cached_page, gallery_query, gallery_themes, per_version
-from gallery.delivery import serve_file
 from gallery.filters import GalleryFilter
 from gallery.models import Clip
+from gallery.pages import gallery_query, gallery_themes
 from gallery.seo import canonical_gallery_query
-from gallery.storage import private_storage, public_storage, signature_is_valid
+from infra.cache import cached_page, per_version
+from infra.delivery import serve_file
+from infra.storage import private_storage, public_storage, signature_is_valid
 
 PRIVATE_CACHE = "private, no-store"
 
@@ -87,25 +87,4 @@ def clip_media(request, pk, name):
         raise Http404
     return serve_file(
         request, public_storage(), stored, cache_control=settings.PUBLIC_MEDIA_CACHE_CONTROL
-    )
-
-
-@require_safe
-def healthz(request):
-    checks = {}
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        checks["database"] = "ok"
-    except Exception as error:  # noqa: BLE001 - any failure means unhealthy
-        checks["database"] = f"error: {type(error).__name__}"
-    try:
-        public_storage().exists("healthz-probe")
-        private_storage().exists("healthz-probe")
-        checks["storage"] = "ok"
-    except Exception as error:  # noqa: BLE001
-        checks["storage"] = f"error: {type(error).__name__}"
-    healthy = all(value == "ok" for value in checks.values())
-    return JsonResponse(
-        {"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503
     )

@@ -12,8 +12,8 @@ from django.conf import settings
 from django.core import signing
 from django.core.files.storage import storages
 
-from gallery.s3 import RangeFile
-from gallery.storage import is_s3
+from infra.s3 import RangeFile
+from infra.storage import is_s3
 
 TICKET_SALT = "submissions.direct-upload"
 TICKET_MAX_AGE = 24 * 3600

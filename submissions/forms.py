@@ -4,8 +4,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
 from gallery import media
-from gallery.countries import COUNTRIES
-from gallery.models import Theme
+from gallery.models import EuropeanCountries, Theme
 from gallery.processing import media_error_message, probe_limits
 from submissions import direct
 
@@ -35,7 +34,9 @@ class SubmissionForm(forms.Form):
         label=_("First name"), max_length=60, help_text=_("Shown with your clip.")
     )
     credit_country = forms.ChoiceField(
-        label=_("Country"), choices=[("", "—"), *COUNTRIES], help_text=_("Shown with your clip.")
+        label=_("Country"),
+        choices=lambda: [("", "—"), *EuropeanCountries()],
+        help_text=_("Shown with your clip."),
     )
     email = forms.EmailField(
         label=_("E-mail"), help_text=_("Never shown. We send your receipt and the decision there.")

@@ -23,8 +23,8 @@ from django.utils.translation import gettext, ngettext
 from gallery import media
 from gallery.models import Clip, Theme
 from gallery.processing import media_error_message, probe_limits
-from gallery.storage import private_storage
 from gallery.tasks import process_clip
+from infra.storage import private_storage
 from submissions import parse, replies
 from submissions.intake import store_original
 from submissions.models import InboundEmail, Submission, inbound_raw_path

@@ -9,8 +9,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from gallery.models import Clip
-from gallery.storage import private_storage
 from gallery.tasks import process_clip
+from infra.storage import private_storage
 from submissions import notifications
 from submissions.models import Submission
 

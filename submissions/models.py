@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from gallery.storage import private_storage
+from infra.storage import private_storage
 
 STATUS_SALT = "submissions.status"
 

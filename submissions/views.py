@@ -9,8 +9,8 @@ from django.template.response import TemplateResponse
 from django.utils.translation import get_language, gettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from gallery.clients import client_ip
 from gallery.models import IllegalTransition
+from infra.clients import client_ip
 from submissions import direct, ratelimit
 from submissions.forms import SubmissionForm
 from submissions.intake import create_web_submission

@@ -23,7 +23,7 @@ def media_storage(tmp_path_factory):
             "OPTIONS": {"location": root / "public", "base_url": "/media/"},
         },
         "private": {
-            "BACKEND": "gallery.storage.SignedFileSystemStorage",
+            "BACKEND": "infra.storage.SignedFileSystemStorage",
             "OPTIONS": {"location": root / "private", "base_url": "/media/"},
         },
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -118,7 +118,7 @@ def fresh_page_cache():
     """Each test starts with no cached pages (the cache lives in the process)."""
     from django.core.cache import caches
 
-    from gallery.cache import forget_version
+    from infra.cache import forget_version
 
     caches["default"].clear()
     forget_version()

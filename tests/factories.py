@@ -86,7 +86,7 @@ def placeholder_media(folder):
     """Tiny stand-ins for processed files, for tests that never play them."""
     from django.core.files.base import ContentFile
 
-    from gallery.storage import private_storage
+    from infra.storage import private_storage
 
     for name in (
         "720p.mp4",

@@ -91,7 +91,7 @@ def test_object_storage_gives_visitors_nothing_private(
     from django.core.files.storage import storages
 
     storages._storages.pop("private", None)
-    from gallery.storage import forget_storage
+    from infra.storage import forget_storage
 
     forget_storage(setting="STORAGES")
     review = Clip.objects.get(pk=clips["review"][0].pk)

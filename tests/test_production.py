@@ -29,11 +29,43 @@ def manage(*args, env, timeout=120):
     )
 
 
+def assert_refused_in_one_line(result, name):
+    """Exit non-zero with one line that names what to set and the laptop mode."""
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode != 0 and len(lines) == 1, result.stderr
+    assert name in lines[0] and "DJANGO_DEBUG=1" in lines[0] and "Traceback" not in result.stderr
+
+
 @pytest.mark.parametrize("missing", ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS"])
-def test_production_refuses_to_start_without_its_secrets(missing, tmp_path):
+@pytest.mark.parametrize("how", ["missing", "empty", "blank"])
+def test_production_refuses_to_start_without_its_secrets(missing, how, tmp_path):
     env = {k: v for k, v in PRODUCTION.items() if k != missing} | {"VAR_DIR": str(tmp_path)}
+    if how != "missing":
+        env[missing] = "" if how == "empty" else "  "
     result = manage("check", env=env)
-    assert result.returncode != 0 and f"KeyError: '{missing}'" in result.stderr
+    assert_refused_in_one_line(result, missing)
+
+
+def test_a_command_run_without_production_settings_says_what_to_set(tmp_path):
+    message = tmp_path / "clip.eml"
+    message.write_bytes(b"From: a@example.org\r\nSubject: hi\r\n\r\nno video\r\n")
+    result = manage("ingest_mail", str(message), env={"VAR_DIR": str(tmp_path)})
+    assert_refused_in_one_line(result, "DJANGO_SECRET_KEY")
+    assert list(tmp_path.iterdir()) == [message]  # nothing was received
+
+
+def test_the_web_server_refuses_to_start_without_its_secrets(tmp_path):
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "AWS_"))}
+    env = clean | PRODUCTION | {"DJANGO_SECRET_KEY": "", "VAR_DIR": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-c", "import config.wsgi"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert_refused_in_one_line(result, "DJANGO_SECRET_KEY")
 
 
 def test_check_deploy_passes_with_production_settings(tmp_path):

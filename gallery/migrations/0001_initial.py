@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import gallery.storage
+import infra.storage
 from django.conf import settings
 from django.db import migrations, models
 
@@ -33,7 +33,7 @@ class Migration(migrations.Migration):
                 ('status_changed_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
                 ('processing_attempts', models.PositiveSmallIntegerField(default=0, editable=False)),
                 ('failure_reason', models.TextField(blank=True, editable=False)),
-                ('original', models.FileField(blank=True, storage=gallery.storage.private_storage, upload_to='originals/')),
+                ('original', models.FileField(blank=True, storage=infra.storage.private_storage, upload_to='originals/')),
                 ('video', models.FileField(blank=True, editable=False, upload_to='')),
                 ('video_hd', models.FileField(blank=True, editable=False, upload_to='')),
                 ('poster', models.FileField(blank=True, editable=False, upload_to='')),

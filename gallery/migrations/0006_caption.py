@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import gallery.captions
-import gallery.storage
+import infra.storage
 from gallery.migration_helpers import create_app_permissions
 from django.db import migrations, models
 
@@ -33,7 +33,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('language', models.CharField(choices=[('fr', 'French'), ('en', 'English'), ('de', 'German'), ('nl', 'Dutch'), ('it', 'Italian'), ('es', 'Spanish')], max_length=8, verbose_name='language')),
                 ('label', models.CharField(blank=True, help_text="Shown in the player's subtitle menu; the language's own name when empty.", max_length=60, verbose_name='label')),
-                ('file', models.FileField(max_length=200, storage=gallery.storage.private_storage, upload_to=gallery.captions.caption_path, validators=[gallery.captions.validate_webvtt], verbose_name='WebVTT file')),
+                ('file', models.FileField(max_length=200, storage=infra.storage.private_storage, upload_to=gallery.captions.caption_path, validators=[gallery.captions.validate_webvtt], verbose_name='WebVTT file')),
                 ('clip', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='captions', to='gallery.clip')),
             ],
             options={

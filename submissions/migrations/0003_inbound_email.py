@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import gallery.storage
+import infra.storage
 from django.db import migrations, models
 
 
@@ -24,7 +24,7 @@ class Migration(migrations.Migration):
                 ('received_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, verbose_name='received')),
                 ('via', models.CharField(max_length=30, verbose_name='received through')),
                 ('size', models.PositiveBigIntegerField(default=0, verbose_name='size')),
-                ('raw', models.FileField(blank=True, max_length=200, storage=gallery.storage.private_storage, upload_to='', verbose_name='raw message')),
+                ('raw', models.FileField(blank=True, max_length=200, storage=infra.storage.private_storage, upload_to='', verbose_name='raw message')),
                 ('status', models.CharField(choices=[('received', 'Received'), ('processed', 'Processed'), ('ignored', 'Ignored'), ('failed', 'Failed')], default='received', editable=False, max_length=10, verbose_name='status')),
                 ('reason', models.TextField(blank=True, editable=False, verbose_name='reason')),
                 ('processed_at', models.DateTimeField(blank=True, editable=False, null=True, verbose_name='processed')),

@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth.models import Group, User
 from django.core import mail
 from django.core.management import call_command
+from django.http import HttpRequest
 from django.test import Client
 from django.utils import timezone
 
@@ -205,7 +206,7 @@ def test_two_moderators_deciding_the_same_clip(moderator):
 
 
 def test_login_locks_after_repeated_failures(moderator, settings):
-    settings.LOGIN_MAX_FAILURES = 3
+    settings.AXES_FAILURE_LIMIT = 3
     client = Client(headers={"Accept-Language": "en"})
     for _ in range(3):
         response = client.post("/admin/login/", {"username": "mona", "password": "wrong"})
@@ -213,7 +214,10 @@ def test_login_locks_after_repeated_failures(moderator, settings):
     locked = client.post("/admin/login/", {"username": "mona", "password": "secret-pass-123"})
     assert "Too many failed attempts" in locked.content.decode()
     assert "_auth_user_id" not in client.session
-    assert Client().login(username="mona", password="secret-pass-123") is False
+    # django-axes needs the request an authentication comes with.
+    assert (
+        Client().login(request=HttpRequest(), username="mona", password="secret-pass-123") is False
+    )
 
 
 def test_purge_media_deletes_old_rejected_and_withdrawn_files_once(

@@ -157,8 +157,8 @@ def test_a_forged_ticket_is_refused(client, s3_media):
 
 def test_probe_reads_only_parts_of_a_large_object(s3_media, tmp_path):
     from gallery import media
-    from gallery.s3 import RangeFile
     from gallery.synth import synthesize
+    from infra.s3 import RangeFile
 
     path = synthesize(tmp_path / "long.mp4", seconds=40, width=640, height=360)
     client = s3_media.client()

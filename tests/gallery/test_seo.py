@@ -11,7 +11,7 @@ import pytest
 
 from gallery.models import Clip
 from gallery.seo import canonical_gallery_query, iso_duration
-from gallery.storage import public_storage
+from infra.storage import public_storage
 from tests.factories import make_clip
 
 pytestmark = pytest.mark.django_db

@@ -311,7 +311,7 @@ def test_probe_refuses_quickly_in_bounded_memory(corpus, name):
 
 @pytest.mark.parametrize("name", EXPECTED)
 def test_probe_of_a_file_object_refuses_the_same(corpus, name):
-    """Direct uploads are probed as a seekable object read by ranges (gallery/s3.py)."""
+    """Direct uploads are probed as a seekable object read by ranges (infra/s3.py)."""
     with pytest.raises(media.MediaError) as refused:
         media.probe(io.BytesIO(corpus[name].read_bytes()), **probe_limits())
     assert refused.value.code == EXPECTED[name]

@@ -52,7 +52,7 @@ def test_guessing_status_links_is_limited(client, settings):
 def test_trusted_proxy_address_is_used_only_when_configured(settings):
     from django.test import RequestFactory
 
-    from gallery.clients import client_ip
+    from infra.clients import client_ip
 
     request = RequestFactory().get(
         "/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="1.2.3.4, 198.51.100.9"

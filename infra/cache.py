@@ -1,10 +1,12 @@
-"""Anonymous pages served from a per-node cache, keyed by the catalogue's version.
+"""Anonymous pages served from a per-node cache, keyed by the site's page version.
 
 A cached visit costs at most one indexed read of the version row (none during a burst,
-see PAGE_CACHE_VERSION_TTL). Any change that visitors could see bumps the version
-(transitions, staff edits, captions), which retires every cached page: at once on the node
-that made the change, within PAGE_CACHE_VERSION_TTL on the others. The ETag carries the
-version, so browsers and proxies revalidate with a 304.
+see PAGE_CACHE_VERSION_TTL). The apps call `bump_version()` when something visitors can see
+changes (the gallery does it on its `catalogue_changed` signal), which retires every cached
+page: at once on the node that made the change, within PAGE_CACHE_VERSION_TTL on the others.
+The ETag carries the version, so browsers and proxies revalidate with a 304.
+
+This module knows no app's models: it reads and bumps its own row (infra.PageVersion).
 """
 
 import hashlib
@@ -17,7 +19,6 @@ from django.conf import settings
 from django.core.cache import caches
 from django.db import DatabaseError, connection, transaction
 from django.db.models import F
-from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.http import HttpResponse, HttpResponseNotModified
 from django.middleware.csp import get_nonce
 from django.utils import timezone
@@ -26,6 +27,8 @@ from django.utils.crypto import salted_hmac
 from django.utils.http import quote_etag
 from django.utils.translation import get_language
 
+from infra.models import PageVersion
+
 log = logging.getLogger(__name__)
 
 
@@ -33,9 +36,7 @@ log = logging.getLogger(__name__)
 def nonce_placeholder():
     """What stands for the CSP nonce in a stored page: secret, so no text a visitor sent (a
     clip's title) can spell it and be handed the next visitor's nonce."""
-    return (
-        salted_hmac("gallery.cache.nonce", "placeholder", algorithm="sha256").hexdigest().encode()
-    )
+    return salted_hmac("infra.cache.nonce", "placeholder", algorithm="sha256").hexdigest().encode()
 
 
 # The version this process read last, and when. Within VERSION_TTL a burst of visits costs
@@ -46,7 +47,7 @@ _known = {"version": None, "read_at": 0.0}
 
 # While a cached view runs, the version its key was made with: the page, the values it
 # reads through per_version and its key all belong to that one version.
-_pinned = ContextVar("catalogue_version", default=None)
+_pinned = ContextVar("page_version", default=None)
 
 
 def current_version():
@@ -57,14 +58,14 @@ def current_version():
         return _known["version"]
     try:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT version FROM gallery_cataloguestate WHERE id = 1")
+            cursor.execute("SELECT version FROM infra_pageversion WHERE id = 1")
             row = cursor.fetchone()
     except DatabaseError:
         if _known["version"] is None:
             raise
         # The database is away (a restart, a failover): keep serving the pages we have.
         log.warning(
-            "catalogue version unavailable; serving cached pages of version %s", _known["version"]
+            "page version unavailable; serving cached pages of version %s", _known["version"]
         )
         return _known["version"]
     _known.update(version=row[0] if row else 0, read_at=now)
@@ -77,13 +78,11 @@ def forget_version():
 
 
 def _bump():
-    from gallery.models import CatalogueState
-
     forget_version()
-    if not CatalogueState.objects.filter(pk=1).update(
+    if not PageVersion.objects.filter(pk=1).update(
         version=F("version") + 1, changed_at=timezone.now()
     ):
-        CatalogueState.objects.get_or_create(pk=1, defaults={"version": 2})
+        PageVersion.objects.get_or_create(pk=1, defaults={"version": 2})
 
 
 def bump_version():
@@ -95,34 +94,6 @@ def bump_version():
 
 def no_query(request):
     return ""
-
-
-def gallery_themes():
-    """The themes with their counts of published clips, once per catalogue version."""
-    from gallery.models import theme_counts
-
-    return per_version("theme-counts", lambda: list(theme_counts()))
-
-
-def _selected_themes(request):
-    known = per_version("theme-slugs", lambda: frozenset(t.slug for t in gallery_themes()))
-    return [slug for slug in request.GET.getlist("theme") if slug in known]
-
-
-def gallery_query(request):
-    """The gallery's query in its one spelling (known themes, sorted; a valid page number):
-    all that its pages depend on, so stray or repeated parameters share one cached page."""
-    from gallery.filters import page_number
-    from gallery.seo import canonical_gallery_query
-
-    return canonical_gallery_query(_selected_themes(request), page_number(request.GET))
-
-
-def feed_query(request):
-    """A feed depends on its themes only."""
-    from gallery.seo import canonical_gallery_query
-
-    return canonical_gallery_query(_selected_themes(request), 1)
 
 
 def cached_page(view=None, *, query=no_query):
@@ -194,26 +165,13 @@ def cached_page(view=None, *, query=no_query):
     return wrapper
 
 
-def _changed(sender, **kwargs):
-    bump_version()
-
-
-def connect():
-    from gallery.models import Caption, Clip, Theme
-
-    for model in (Clip, Theme, Caption):
-        post_save.connect(_changed, sender=model, dispatch_uid=f"cache-{model.__name__}-save")
-        post_delete.connect(_changed, sender=model, dispatch_uid=f"cache-{model.__name__}-delete")
-    m2m_changed.connect(_changed, sender=Clip.themes.through, dispatch_uid="cache-clip-themes")
-
-
-# Values computed once per catalogue version, kept in this process as they are (no copy, no
+# Values computed once per page version, kept in this process as they are (no copy, no
 # pickling): they are read on every visit. A new version starts an empty set.
 _values = {"version": None, "values": {}}
 
 
 def per_version(name, compute):
-    """A value computed once per catalogue version in this process (theme counts, totals).
+    """A value computed once per page version in this process (theme counts, totals).
     Callers must not change what they get: the next visitor gets the same object."""
     version = current_version()
     if _values["version"] != version:

@@ -96,7 +96,7 @@ def test_published_media_is_cacheable(client, video):
 
 
 def test_a_file_missing_from_storage_is_404_not_500(client):
-    from gallery.storage import public_storage
+    from infra.storage import public_storage
 
     clip = make_clip()
     public_storage().delete(clip.video.name)  # lost, e.g. by a bad restore

@@ -23,7 +23,7 @@ def test_a_change_made_on_another_node_is_seen_once_the_version_is_read_again(
 ):
     from django.db.models import F
 
-    from gallery.models import CatalogueState
+    from infra.models import PageVersion
 
     settings.PAGE_CACHE_VERSION_TTL = 0
     clip = make_clip(title="Shown")
@@ -32,7 +32,7 @@ def test_a_change_made_on_another_node_is_seen_once_the_version_is_read_again(
         client.get("/en/")
     # Another web node unpublishes: only the shared row tells this one.
     Clip.objects.filter(pk=clip.pk).update(title="Renamed elsewhere")
-    CatalogueState.objects.filter(pk=1).update(version=F("version") + 1)
+    PageVersion.objects.filter(pk=1).update(version=F("version") + 1)
     assert b"Renamed elsewhere" in client.get("/en/").content
 
 
@@ -92,7 +92,7 @@ def test_each_answer_keeps_its_own_csp_nonce(rf):
     from django.http import HttpResponse
     from django.middleware.csp import ContentSecurityPolicyMiddleware, get_nonce
 
-    from gallery.cache import cached_page
+    from infra.cache import cached_page
 
     @cached_page
     def page_with_inline_script(request):
@@ -145,6 +145,6 @@ def test_a_clip_page_ignores_its_query_string(client, django_assert_num_queries)
 
 
 def test_a_title_cannot_spell_the_nonce_placeholder(client):
-    from gallery.cache import nonce_placeholder
+    from infra.cache import nonce_placeholder
 
     assert b"placeholder" not in nonce_placeholder() and len(nonce_placeholder()) >= 32

@@ -1,0 +1,26 @@
+from django.db import connection
+from django.http import JsonResponse
+from django.views.decorators.http import require_safe
+
+from infra.storage import private_storage, public_storage
+
+
+@require_safe
+def healthz(request):
+    checks = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks["database"] = "ok"
+    except Exception as error:  # noqa: BLE001 - any failure means unhealthy
+        checks["database"] = f"error: {type(error).__name__}"
+    try:
+        public_storage().exists("healthz-probe")
+        private_storage().exists("healthz-probe")
+        checks["storage"] = "ok"
+    except Exception as error:  # noqa: BLE001
+        checks["storage"] = f"error: {type(error).__name__}"
+    healthy = all(value == "ok" for value in checks.values())
+    return JsonResponse(
+        {"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503
+    )
