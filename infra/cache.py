@@ -19,10 +19,10 @@ from django.conf import settings
 from django.core.cache import caches
 from django.db import DatabaseError, connection, transaction
 from django.db.models import F
-from django.http import HttpResponse, HttpResponseNotModified
+from django.http import HttpResponse
 from django.middleware.csp import get_nonce
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
+from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.crypto import salted_hmac
 from django.utils.http import quote_etag
 from django.utils.translation import get_language
@@ -128,10 +128,10 @@ def cached_page(view=None, *, query=no_query):
         )
         key = "page:" + hashlib.blake2s(fingerprint.encode(), digest_size=16).hexdigest()
         etag = quote_etag(f"v{version}-{key[5:21]}")
-        if etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]:
-            response = HttpResponseNotModified()
-            response["ETag"] = etag
-            return response
+        # Django's own precondition rules (what condition() runs), before any rendering;
+        # condition() itself would also stamp this ETag on the view's 404s and redirects.
+        if (unchanged := get_conditional_response(request, etag=etag)) is not None:
+            return unchanged
 
         pages = caches["default"]
         stored = pages.get(key)

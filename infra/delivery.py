@@ -1,10 +1,15 @@
-"""Serve stored files with HTTP Range support: players need 206 answers to seek."""
+"""Serve stored files with HTTP Range support: players need 206 answers to seek.
+
+Our own code because Django answers no Range request (FileResponse sends the whole file) and
+whitenoise serves only files present at start-up, not uploads made while it runs.
+"""
 
 import hashlib
 import mimetypes
 import re
 
 from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.utils.cache import get_conditional_response
 from django.utils.http import http_date, quote_etag
 
 CHUNK = 256 * 1024
@@ -59,10 +64,10 @@ def serve_file(request, storage, name, *, cache_control):
     except FileNotFoundError:
         raise Http404 from None
     try:
-        modified = storage.get_modified_time(name)
-        last_modified = http_date(modified.timestamp())
+        modified_at = int(storage.get_modified_time(name).timestamp())
+        last_modified = http_date(modified_at)
     except NotImplementedError:
-        last_modified = None
+        modified_at = last_modified = None
     fingerprint = hashlib.blake2s(f"{name}|{last_modified}".encode(), digest_size=8).hexdigest()
     etag = quote_etag(f"{size:x}-{fingerprint}")
     content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
@@ -76,8 +81,13 @@ def serve_file(request, storage, name, *, cache_control):
     if last_modified:
         headers["Last-Modified"] = last_modified
 
-    if request.headers.get("If-None-Match") == etag:
-        return HttpResponse(status=304, headers=headers)
+    # Django's precondition rules (If-None-Match, If-Modified-Since, If-Match: 304 or 412).
+    whole = HttpResponse(headers=headers)
+    conditional = get_conditional_response(
+        request, etag=etag, last_modified=modified_at, response=whole
+    )
+    if conditional is not whole:
+        return conditional
 
     span = parse_range(request.headers.get("Range"), size)
     if_range = request.headers.get("If-Range")

@@ -1,6 +1,8 @@
 """Rate limits on what anyone can call from outside: the form, the status and consent pages.
 
 Counted in the database, so every web node sees the same counts; keys are stored hashed.
+Our own code because django-ratelimit counts in the cache, which is each process's memory by
+default: counts in the database hold across web nodes without a shared cache server.
 """
 
 import hashlib

@@ -148,3 +148,75 @@ def test_a_title_cannot_spell_the_nonce_placeholder(client):
     from infra.cache import nonce_placeholder
 
     assert b"placeholder" not in nonce_placeholder() and len(nonce_placeholder()) >= 32
+
+
+def test_an_upload_processing_and_a_refusal_leave_cached_pages_alone(
+    client, settings, sample_video, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    from pathlib import Path
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.test import Client
+
+    from gallery import processing
+
+    settings.PAGE_CACHE_VERSION_TTL = 0  # read the version on every visit: a change would show
+    make_clip(title="Already there", themes=["design"])
+    visitor = Client()
+    first = visitor.get("/en/", {"theme": "design"})
+    etag = first["ETag"]
+
+    def still_cached():
+        with django_assert_num_queries(1):  # the version only: nothing is rendered again
+            again = visitor.get("/en/", {"theme": "design"})
+        assert again["ETag"] == etag and again.content == first.content
+        revalidated = visitor.get("/en/", {"theme": "design"}, headers={"If-None-Match": etag})
+        assert revalidated.status_code == 304
+
+    video = SimpleUploadedFile("drive.mp4", Path(sample_video).read_bytes(), "video/mp4")
+    form = {
+        "video": video,
+        "title": "Col de la Bonette",
+        "themes": ["design"],
+        "credit_name": "Camille",
+        "credit_country": "FR",
+        "email": "camille@example.org",
+        "consent": "on",
+        "website": "",
+    }
+    with django_capture_on_commit_callbacks(execute=False):
+        assert client.post("/en/submit/", form).status_code == 302
+    uploaded = Clip.objects.get(title="Col de la Bonette")
+    still_cached()
+
+    processing.process(uploaded)
+    uploaded.refresh_from_db()
+    assert uploaded.status == Clip.Status.REVIEW
+    still_cached()
+
+    refused = make_clip(title="Too dark", status=Clip.Status.REVIEW, themes=["design"])
+    refused.reject(by=None, reason="Too dark")
+    still_cached()
+
+    uploaded.approve(by=None)
+    published = visitor.get("/en/", {"theme": "design"})
+    assert published["ETag"] != etag and b"Col de la Bonette" in published.content
+    assert visitor.get("/en/", headers={"If-None-Match": etag}).status_code == 200
+
+
+def test_captions_and_themes_of_unpublished_clips_leave_cached_pages_alone(client, settings):
+    from django.core.files.base import ContentFile
+
+    from gallery.models import Caption, Theme
+
+    settings.PAGE_CACHE_VERSION_TTL = 0
+    make_clip(title="Shown")
+    etag = client.get("/en/")["ETag"]
+    waiting = make_clip(title="Waiting", status=Clip.Status.REVIEW)
+    waiting.themes.set(Theme.objects.filter(slug="weekend"))
+    Caption.objects.create(
+        clip=waiting, language="en", file=ContentFile(b"WEBVTT\n\n", name="en.vtt")
+    )
+    assert client.get("/en/")["ETag"] == etag
+    Theme.objects.filter(slug="weekend").get().save()  # a theme shows on every page
+    assert client.get("/en/")["ETag"] != etag
