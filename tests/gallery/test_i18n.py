@@ -135,7 +135,7 @@ def fresh_catalogues(tmp_path_factory):
     """The catalogues as `make messages` would leave them: the committed translations merged
     with every string the code has now (in a copy of the tree, the work tree stays as it is)."""
     copy = tmp_path_factory.mktemp("messages")
-    for name in ("config", "gallery", "submissions", "templates", "locale"):
+    for name in ("config", "infra", "gallery", "submissions", "templates", "locale"):
         shutil.copytree(
             ROOT / name, copy / name, ignore=shutil.ignore_patterns("__pycache__", "*.mo")
         )
