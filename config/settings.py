@@ -100,11 +100,14 @@ TEMPLATES = [
 
 if "DATABASE_URL" in os.environ:
     # postgres://user:pass@host:port/name (query parameters become OPTIONS) or sqlite:///path
-    DATABASES = {
-        "default": dj_database_url.parse(
-            os.environ["DATABASE_URL"], conn_max_age=60, conn_health_checks=True
-        )
-    }
+    try:
+        DATABASES = {
+            "default": dj_database_url.parse(
+                os.environ["DATABASE_URL"], conn_max_age=60, conn_health_checks=True
+            )
+        }
+    except ValueError as error:
+        raise ImproperlyConfigured(f"DATABASE_URL: {error}") from None
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {

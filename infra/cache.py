@@ -6,7 +6,7 @@ changes (the gallery does it on its `catalogue_changed` signal), which retires e
 page: at once on the node that made the change, within PAGE_CACHE_VERSION_TTL on the others.
 The ETag carries the version, so browsers and proxies revalidate with a 304.
 
-This module knows no app's models: it reads and bumps its own row (infra.PageVersion).
+This module imports no models: it reads and bumps its own row (infra.PageVersion).
 """
 
 import hashlib
@@ -15,6 +15,7 @@ import time
 from contextvars import ContextVar
 from functools import cache, wraps
 
+from django.apps import apps
 from django.conf import settings
 from django.core.cache import caches
 from django.db import DatabaseError, connection, transaction
@@ -26,8 +27,6 @@ from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.crypto import salted_hmac
 from django.utils.http import quote_etag
 from django.utils.translation import get_language
-
-from infra.models import PageVersion
 
 log = logging.getLogger(__name__)
 
@@ -79,10 +78,10 @@ def forget_version():
 
 def _bump():
     forget_version()
-    if not PageVersion.objects.filter(pk=1).update(
-        version=F("version") + 1, changed_at=timezone.now()
-    ):
-        PageVersion.objects.get_or_create(pk=1, defaults={"version": 2})
+    # Looked up, not imported: the cache knows no models and imports before apps are ready.
+    rows = apps.get_model("infra", "PageVersion").objects
+    if not rows.filter(pk=1).update(version=F("version") + 1, changed_at=timezone.now()):
+        rows.get_or_create(pk=1, defaults={"version": 2})
 
 
 def bump_version():

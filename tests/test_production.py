@@ -181,3 +181,27 @@ def test_every_setting_read_from_the_environment_is_listed_in_the_readme():
     assert len(names) > 20  # the pattern still finds them
     readme = (ROOT / "README.md").read_text()
     assert sorted(name for name in names if f"`{name}`" not in readme) == []
+
+
+def test_database_url_gives_the_connection_settings(tmp_path):
+    url = "postgres://lavie:p%40ss@db.internal:5433/lavie?sslmode=require"
+    shown = manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; import json; "
+        "print(json.dumps(settings.DATABASES['default'], default=str))",
+        env=PRODUCTION | {"VAR_DIR": str(tmp_path), "DATABASE_URL": url},
+    )
+    database = json.loads(shown.stdout.strip().splitlines()[-1])
+    assert {k: database[k] for k in ("ENGINE", "NAME", "USER", "PASSWORD", "HOST", "PORT")} == {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": "lavie",
+        "USER": "lavie",
+        "PASSWORD": "p@ss",
+        "HOST": "db.internal",
+        "PORT": 5433,
+    }
+    assert database["OPTIONS"] == {"sslmode": "require"} and database["CONN_MAX_AGE"] == 60
+    refused = manage("check", env=PRODUCTION | {"DATABASE_URL": "mysqlx://a@b/c"})
+    assert refused.returncode != 0 and len(refused.stderr.strip().splitlines()) == 1
+    assert "DATABASE_URL" in refused.stderr and "Traceback" not in refused.stderr
