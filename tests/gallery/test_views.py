@@ -203,12 +203,6 @@ def test_originals_are_never_served(client, sample_video):
         assert client.get(guess).status_code == 404, guess
 
 
-def test_healthz(client):
-    response = client.get("/healthz")
-    assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "storage": "ok"}
-
-
 def test_root_redirects_to_a_language(client):
     response = client.get("/", headers={"Accept-Language": "de-DE,de;q=0.9"})
     assert response.status_code == 302 and response["Location"] == "/de/"
