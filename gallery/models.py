@@ -15,65 +15,17 @@ from gallery.captions import caption_path, validate_webvtt
 from gallery.seo import language_name
 from infra.storage import private_storage, publish_files, unpublish_files
 
+# The European countries by ISO 3166-1 code; Kosovo (XK, in common use, not in ISO yet) apart.
+EUROPE = (
+    "AL AD AT BE BA BG HR CY CZ DK EE FI FR DE GR HU IS IE IT LV LI LT LU MT MD MC ME NL MK NO "
+    "PL PT RO SM RS SK SI ES SE CH TR UA GB"
+)
+
 
 class EuropeanCountries(Countries):
     """The countries an owner may credit, named in the visitor's language by django-countries."""
 
-    # Kosovo has no ISO 3166-1 code yet; XK is the one in common use.
-    only = [
-        *(
-            [
-                "AL",
-                "AD",
-                "AT",
-                "BE",
-                "BA",
-                "BG",
-                "HR",
-                "CY",
-                "CZ",
-                "DK",
-                "EE",
-                "FI",
-                "FR",
-                "DE",
-                "GR",
-                "HU",
-                "IS",
-                "IE",
-                "IT",
-            ]
-        ),
-        ("XK", _("Kosovo")),
-        *(
-            [
-                "LV",
-                "LI",
-                "LT",
-                "LU",
-                "MT",
-                "MD",
-                "MC",
-                "ME",
-                "NL",
-                "MK",
-                "NO",
-                "PL",
-                "PT",
-                "RO",
-                "SM",
-                "RS",
-                "SK",
-                "SI",
-                "ES",
-                "SE",
-                "CH",
-                "TR",
-                "UA",
-                "GB",
-            ]
-        ),
-    ]
+    only = [*EUROPE.split(), ("XK", _("Kosovo"))]
 
 
 class Theme(models.Model):
