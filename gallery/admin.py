@@ -80,6 +80,10 @@ class StatusFilter(SimpleListFilter):
             }
 
 
+# A decision whose reason was missing, kept in the session for the page it returns to.
+UNFINISHED_DECISION = "gallery_unfinished_decision"
+
+
 @admin.register(Clip)
 class ClipAdmin(admin.ModelAdmin):
     list_display = [
@@ -205,9 +209,11 @@ class ClipAdmin(admin.ModelAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         clip = self.get_object(request, object_id)
         offered = [d for d in self.decisions if clip and d.offered_for(clip)]
+        unfinished = request.session.pop(UNFINISHED_DECISION, None)
+        sent = unfinished["data"] if unfinished and clip and unfinished["clip"] == clip.pk else None
         extra = {
             "clip": clip,
-            "decision_form": DecisionForm(),
+            "decision_form": DecisionForm(sent),
             "decisions": [d for d in offered if not d.needs_reason],
             "reason_decisions": [d for d in offered if d.needs_reason],
             "can_moderate": self.has_moderate_permission(request),
@@ -231,9 +237,10 @@ class ClipAdmin(admin.ModelAdmin):
         if decision.needs_reason:
             form = DecisionForm(request.POST)
             if not form.is_valid():
-                for error in form.non_field_errors():
-                    self.message_user(request, error, messages.ERROR)
-                return HttpResponseRedirect(here)
+                # The page shows the form again as it was sent, with its errors.
+                sent = {name: request.POST.get(name, "") for name in DecisionForm.base_fields}
+                request.session[UNFINISHED_DECISION] = {"clip": clip.pk, "data": sent}
+                return HttpResponseRedirect(f"{here}#decision-reason")
             reason = form.cleaned_data
         try:
             decision.apply(clip, by=request.user, reason=reason)

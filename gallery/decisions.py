@@ -154,5 +154,6 @@ class DecisionForm(forms.Form):
             "",
             RejectionReason.OTHER,
         ):
-            raise forms.ValidationError(gettext("Choose a reason or write one."))
+            # Beside the message: writing one is how to fix it, and the choice stays.
+            self.add_error("reason", gettext("Choose a reason or write one."))
         return data

@@ -151,6 +151,30 @@ def test_reject_needs_a_reason(mod_client):
     assert Clip.objects.get(pk=clip.pk).status == Clip.Status.REVIEW
 
 
+def test_another_reason_without_a_message_keeps_the_choice_and_says_so_beside_it(mod_client):
+    clip = make_clip(status=Clip.Status.REVIEW)
+    response = decide(mod_client, clip, "reject", reason_code=RejectionReason.OTHER, reason=" ")
+    assert response["Location"].endswith("#decision-reason")
+    html = mod_client.get(response["Location"]).content.decode()
+    form = re.search(r'<form [^>]*id="decision-reason".*?</form>', html, re.S).group(0)
+    assert re.search(r'<option value="other" selected>', form)
+    beside_message = re.search(r"Message to the owner:</label>(.*?)<textarea([^>]*)>", form, re.S)
+    assert "Choose a reason or write one." in beside_message.group(1)
+    assert 'aria-invalid="true"' in beside_message.group(2)
+    assert Clip.objects.get(pk=clip.pk).status == Clip.Status.REVIEW
+    again = mod_client.get(change_url(clip)).content.decode()  # shown once, then a fresh form
+    assert "Choose a reason or write one." not in again
+    assert '<option value="" selected>' in again
+
+
+def test_only_a_clip_in_review_is_waiting(mod_client):
+    waiting = mod_client.get(change_url(make_clip(status=Clip.Status.REVIEW))).content.decode()
+    assert "Waiting since" in waiting
+    for status in (Clip.Status.REJECTED, Clip.Status.PUBLISHED, Clip.Status.FAILED):
+        html = mod_client.get(change_url(make_clip(status=status))).content.decode()
+        assert "Waiting since" not in html and "In this state since" in html
+
+
 def test_feature_unfeature_unpublish_and_retry(mod_client, django_capture_on_commit_callbacks):
     clip = make_clip()
     decide(mod_client, clip, "feature")
