@@ -273,7 +273,7 @@ def test_each_decision_of_the_table_is_an_action_a_button_and_a_view_step(mod_cl
     assert state(other) == state(clip)
 
 
-def test_a_new_decision_is_one_entry_in_the_table(mod_client, moderator):
+def test_a_new_decision_is_one_entry_in_the_table(mod_client, moderator, monkeypatch):
     duplicate = Decision(
         name="duplicate",
         method="reject",
@@ -284,29 +284,28 @@ def test_a_new_decision_is_one_entry_in_the_table(mod_client, moderator):
         offered_from=frozenset({Clip.Status.REVIEW}),
         then=Then.NEXT_IN_QUEUE,
     )
-    clip_admin = admin.site.get_model_admin(Clip)
-    clip_admin.decisions = (*DECISIONS, duplicate)
-    try:
-        assert actions(mod_client)["duplicate"] == "Reject as a duplicate"
-        first, second, third = (make_clip(status=Clip.Status.REVIEW) for _ in range(3))
-        assert buttons(mod_client, first)["duplicate"] == "Reject as a duplicate"
-        assert "duplicate" not in buttons(mod_client, make_clip())  # not once published
+    monkeypatch.setattr(admin.site.get_model_admin(Clip), "decisions", (*DECISIONS, duplicate))
+    assert actions(mod_client)["duplicate"] == "Reject as a duplicate"
+    first, second, third = (make_clip(status=Clip.Status.REVIEW) for _ in range(3))
+    assert buttons(mod_client, first)["duplicate"] == "Reject as a duplicate"
+    assert "duplicate" not in buttons(mod_client, make_clip())  # not once published
 
-        response = decide(mod_client, first, "duplicate")
-        assert response["Location"] == change_url(second)  # the next in the queue
-        record = ClipTransition.objects.filter(clip=first).last()
-        assert (record.to_status, record.reason_code, record.by) == (
-            "rejected",
-            "duplicate",
-            moderator,
-        )
-        mod_client.post(
-            "/admin/gallery/clip/",
-            {"action": "duplicate", "_selected_action": [second.pk, third.pk]},
-        )
-        assert {state(second), state(third)} == {("rejected", False)}
-    finally:
-        del clip_admin.decisions
+    response = decide(mod_client, first, "duplicate")
+    assert response["Location"] == change_url(second)  # the next in the queue
+    record = ClipTransition.objects.filter(clip=first).last()
+    assert (record.to_status, record.reason_code, record.by) == (
+        "rejected",
+        "duplicate",
+        moderator,
+    )
+    listed = mod_client.post(
+        "/admin/gallery/clip/",
+        {"action": "duplicate", "_selected_action": [second.pk, third.pk]},
+        follow=True,
+    )
+    assert "2 duplicates rejected." in listed.content.decode()
+    assert {state(second), state(third)} == {("rejected", False)}
+    monkeypatch.undo()
     assert "duplicate" not in actions(mod_client)
     assert decide(mod_client, make_clip(status=Clip.Status.REVIEW), "duplicate").status_code == 302
     assert Clip.objects.filter(status=Clip.Status.REVIEW).count() == 1
