@@ -1,4 +1,3 @@
-from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import SimpleListFilter
 from django.core.exceptions import PermissionDenied
@@ -9,12 +8,13 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from gallery.captions import sync_caption_files
-from gallery.models import Caption, Clip, ClipTransition, IllegalTransition, RejectionReason, Theme
+from gallery.decisions import DECISIONS, DecisionForm, Then
+from gallery.models import Caption, Clip, ClipTransition, IllegalTransition, Theme
 from gallery.templatetags.gallery import duration
 
 admin.site.site_header = _("La vie en Model 3: review")
@@ -78,27 +78,8 @@ class StatusFilter(SimpleListFilter):
             }
 
 
-class DecisionForm(forms.Form):
-    """What a moderator says when refusing or unpublishing a clip."""
-
-    reason_code = forms.ChoiceField(
-        label=_("Reason"), choices=[("", "—"), *RejectionReason.choices], required=False
-    )
-    reason = forms.CharField(
-        label=_("Message to the owner"),
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_("Optional with a listed reason; required with “Another reason”."),
-    )
-
-    def clean(self):
-        data = super().clean()
-        if not data.get("reason", "").strip() and data.get("reason_code") in (
-            "",
-            RejectionReason.OTHER,
-        ):
-            raise forms.ValidationError(gettext("Choose a reason or write one."))
-        return data
+# A decision whose reason was missing, kept in the session for the page it returns to.
+UNFINISHED_DECISION = "gallery_unfinished_decision"
 
 
 @admin.register(Clip)
@@ -120,7 +101,6 @@ class ClipAdmin(admin.ModelAdmin):
     filter_horizontal = ["themes"]
     fields = ["title", "description", "themes", "credit_name", "credit_country", "language"]
     inlines = [CaptionInline, TransitionInline]
-    actions = ["approve", "reject", "unpublish", "feature", "unfeature", "retry"]
     list_per_page = 50
     change_form_template = "admin/gallery/clip/change_form.html"
     show_full_result_count = False
@@ -176,101 +156,47 @@ class ClipAdmin(admin.ModelAdmin):
     def consent(self, clip):
         return clip.has_consent()
 
-    # --- bulk decisions ---
+    # --- decisions: actions, buttons and the view, all made from gallery.decisions ---
 
-    def _apply(self, request, queryset, decide, done_message):
+    decisions = DECISIONS
+
+    @property
+    def actions(self):
+        return [decision.as_admin_action() for decision in self.decisions]
+
+    def decision_named(self, name):
+        return next((d for d in self.decisions if d.name == name), None)
+
+    def decide_many(self, request, queryset, decision):
+        """The bulk action: ask for the reason first when the decision needs one."""
+        reason = None
+        if decision.needs_reason:
+            form = DecisionForm(request.POST if "apply" in request.POST else None)
+            if not form.is_valid():
+                return self.reason_page(request, queryset, decision, form)
+            reason = form.cleaned_data
         done = 0
         for clip in queryset:
             try:
-                decide(clip)
+                decision.apply(clip, by=request.user, reason=reason)
                 done += 1
             except IllegalTransition as refused:
                 self.message_user(request, f"{clip}: {refused}", messages.WARNING)
         if done:
-            self.message_user(request, done_message(done), messages.SUCCESS)
+            self.message_user(request, decision.done_message(done), messages.SUCCESS)
+        return None
 
-    @admin.action(description=_("Approve and publish"), permissions=["moderate"])
-    def approve(self, request, queryset):
-        self._apply(
-            request,
-            queryset,
-            lambda clip: clip.approve(by=request.user),
-            lambda n: ngettext("%d clip published.", "%d clips published.", n) % n,
-        )
-
-    def _with_reason(self, request, queryset, method, title, done):
-        """Ask for a reason on an intermediate page, then apply `method` to each clip."""
-        form = DecisionForm(request.POST if "apply" in request.POST else None)
-        if form.is_valid():
-            self._apply(
-                request,
-                queryset,
-                lambda clip: getattr(clip, method)(by=request.user, **form.cleaned_data),
-                done,
-            )
-            return None
+    def reason_page(self, request, queryset, decision, form):
         context = {
             **self.admin_site.each_context(request),
-            "title": title,
+            "title": decision.reason_title,
             "clips": queryset,
             "form": form,
-            "action": request.POST["action"],
+            "action": decision.name,
             "opts": self.model._meta,
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "admin/gallery/clip/reason_form.html", context)
-
-    @admin.action(description=_("Reject…"), permissions=["moderate"])
-    def reject(self, request, queryset):
-        return self._with_reason(
-            request,
-            queryset,
-            "reject",
-            gettext("Reject these clips"),
-            lambda n: ngettext("%d clip rejected.", "%d clips rejected.", n) % n,
-        )
-
-    @admin.action(description=_("Unpublish…"), permissions=["moderate"])
-    def unpublish(self, request, queryset):
-        return self._with_reason(
-            request,
-            queryset,
-            "unpublish",
-            gettext("Unpublish these clips"),
-            lambda n: ngettext("%d clip unpublished.", "%d clips unpublished.", n) % n,
-        )
-
-    @admin.action(description=_("Feature"), permissions=["moderate"])
-    def feature(self, request, queryset):
-        self._apply(
-            request,
-            queryset,
-            lambda clip: clip.set_featured(True, by=request.user),
-            lambda n: ngettext("%d clip featured.", "%d clips featured.", n) % n,
-        )
-
-    @admin.action(description=_("Stop featuring"), permissions=["moderate"])
-    def unfeature(self, request, queryset):
-        self._apply(
-            request,
-            queryset,
-            lambda clip: clip.set_featured(False, by=request.user),
-            lambda n: (
-                ngettext("%d clip no longer featured.", "%d clips no longer featured.", n) % n
-            ),
-        )
-
-    @admin.action(description=_("Retry processing"), permissions=["moderate"])
-    def retry(self, request, queryset):
-        self._apply(
-            request,
-            queryset,
-            lambda clip: clip.retry(by=request.user),
-            lambda n: (
-                ngettext("%d clip sent back to processing.", "%d clips sent back to processing.", n)
-                % n
-            ),
-        )
 
     # --- the clip page: player, details and decision buttons ---
 
@@ -280,9 +206,14 @@ class ClipAdmin(admin.ModelAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         clip = self.get_object(request, object_id)
+        offered = [d for d in self.decisions if clip and d.offered_for(clip)]
+        unfinished = request.session.pop(UNFINISHED_DECISION, None)
+        sent = unfinished["data"] if unfinished and clip and unfinished["clip"] == clip.pk else None
         extra = {
             "clip": clip,
-            "decision_form": DecisionForm(),
+            "decision_form": DecisionForm(sent),
+            "decisions": [d for d in offered if not d.needs_reason],
+            "reason_decisions": [d for d in offered if d.needs_reason],
             "can_moderate": self.has_moderate_permission(request),
             "submission": clip.submission if clip else None,
         }
@@ -291,39 +222,31 @@ class ClipAdmin(admin.ModelAdmin):
         )
 
     def decide_view(self, request, pk):
+        """One decision on one clip, from a button on its page."""
         if not self.has_moderate_permission(request):
             raise PermissionDenied
         clip = get_object_or_404(Clip, pk=pk)
-        action = request.POST.get("decision")
+        decision = self.decision_named(request.POST.get("decision"))
         here = reverse("admin:gallery_clip_change", args=[clip.pk])
+        if decision is None:
+            self.message_user(request, gettext("Unknown decision."), messages.ERROR)
+            return HttpResponseRedirect(here)
+        reason = None
+        if decision.needs_reason:
+            form = DecisionForm(request.POST)
+            if not form.is_valid():
+                # The page shows the form again as it was sent, with its errors.
+                sent = {name: request.POST.get(name, "") for name in DecisionForm.base_fields}
+                request.session[UNFINISHED_DECISION] = {"clip": clip.pk, "data": sent}
+                return HttpResponseRedirect(f"{here}#decision-reason")
+            reason = form.cleaned_data
         try:
-            if action == "approve":
-                clip.approve(by=request.user)
-                message = gettext("Published.")
-            elif action in ("reject", "unpublish"):
-                form = DecisionForm(request.POST)
-                if not form.is_valid():
-                    for error in form.non_field_errors():
-                        self.message_user(request, error, messages.ERROR)
-                    return HttpResponseRedirect(here)
-                getattr(clip, action)(by=request.user, **form.cleaned_data)
-                message = gettext("Rejected.") if action == "reject" else gettext("Unpublished.")
-            elif action in ("feature", "unfeature"):
-                clip.set_featured(action == "feature", by=request.user)
-                message = (
-                    gettext("Featured.") if action == "feature" else gettext("No longer featured.")
-                )
-            elif action == "retry":
-                clip.retry(by=request.user)
-                message = gettext("Sent back to processing.")
-            else:
-                self.message_user(request, gettext("Unknown decision."), messages.ERROR)
-                return HttpResponseRedirect(here)
+            decision.apply(clip, by=request.user, reason=reason)
         except IllegalTransition as refused:
             self.message_user(request, str(refused), messages.ERROR)
             return HttpResponseRedirect(here)
-        self.message_user(request, f"{clip}: {message}", messages.SUCCESS)
-        if action in ("approve", "reject"):
+        self.message_user(request, f"{clip}: {decision.done}", messages.SUCCESS)
+        if decision.then is Then.NEXT_IN_QUEUE:
             return HttpResponseRedirect(self.next_in_queue_url(clip))
         return HttpResponseRedirect(here)
 

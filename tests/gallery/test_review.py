@@ -5,13 +5,16 @@ from datetime import timedelta
 from io import StringIO
 
 import pytest
+from django.contrib import admin
 from django.contrib.auth.models import Group, User
 from django.core import mail
 from django.core.management import call_command
 from django.http import HttpRequest
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import ngettext_lazy
 
+from gallery.decisions import DECISIONS, Decision, Then
 from gallery.models import Clip, ClipTransition, RejectionReason
 from submissions.models import Submission
 from tests.factories import make_clip
@@ -149,6 +152,30 @@ def test_reject_needs_a_reason(mod_client):
     assert Clip.objects.get(pk=clip.pk).status == Clip.Status.REVIEW
 
 
+def test_another_reason_without_a_message_keeps_the_choice_and_says_so_beside_it(mod_client):
+    clip = make_clip(status=Clip.Status.REVIEW)
+    response = decide(mod_client, clip, "reject", reason_code=RejectionReason.OTHER, reason=" ")
+    assert response["Location"].endswith("#decision-reason")
+    html = mod_client.get(response["Location"]).content.decode()
+    form = re.search(r'<form [^>]*id="decision-reason".*?</form>', html, re.S).group(0)
+    assert re.search(r'<option value="other" selected>', form)
+    beside_message = re.search(r"Message to the owner:</label>(.*?)<textarea([^>]*)>", form, re.S)
+    assert "Choose a reason or write one." in beside_message.group(1)
+    assert 'aria-invalid="true"' in beside_message.group(2)
+    assert Clip.objects.get(pk=clip.pk).status == Clip.Status.REVIEW
+    again = mod_client.get(change_url(clip)).content.decode()  # shown once, then a fresh form
+    assert "Choose a reason or write one." not in again
+    assert '<option value="" selected>' in again
+
+
+def test_only_a_clip_in_review_is_waiting(mod_client):
+    waiting = mod_client.get(change_url(make_clip(status=Clip.Status.REVIEW))).content.decode()
+    assert "Waiting since" in waiting
+    for status in (Clip.Status.REJECTED, Clip.Status.PUBLISHED, Clip.Status.FAILED):
+        html = mod_client.get(change_url(make_clip(status=status))).content.decode()
+        assert "Waiting since" not in html and "In this state since" in html
+
+
 def test_feature_unfeature_unpublish_and_retry(mod_client, django_capture_on_commit_callbacks):
     clip = make_clip()
     decide(mod_client, clip, "feature")
@@ -182,6 +209,107 @@ def test_bulk_actions(mod_client, django_capture_on_commit_callbacks):
         },
     )
     assert Clip.objects.get(pk=ids[2]).status == Clip.Status.REJECTED
+
+
+def buttons(client, clip):
+    """The decisions offered on the clip's page: {value: label}."""
+    html = client.get(change_url(clip)).content.decode()
+    return dict(
+        re.findall(r'<button class="button[^"]*" name="decision" value="(\w+)">([^<]+)<', html)
+    )
+
+
+def actions(client):
+    html = client.get("/admin/gallery/clip/").content.decode()
+    menu = re.search(r'<select name="action"[^>]*>(.*?)</select>', html, re.S).group(1)
+    return dict(re.findall(r'<option value="(\w+)">([^<]+)</option>', menu))
+
+
+def clip_ready_for(decision):
+    """A clip whose page offers `decision`."""
+    status = sorted(decision.offered_from)[0]
+    return make_clip(status=status, featured=bool(decision.featured))
+
+
+def state(clip):
+    return Clip.objects.values_list("status", "featured").get(pk=clip.pk)
+
+
+REASON = {"reason_code": RejectionReason.QUALITY}
+
+
+@pytest.mark.parametrize("decision", DECISIONS, ids=lambda d: d.name)
+def test_each_decision_of_the_table_is_an_action_a_button_and_a_view_step(mod_client, decision):
+    with translation.override("en"):
+        label, button = str(decision.label), str(decision.button_label)
+        done, done_bulk = str(decision.done), decision.done_message(1)
+    assert actions(mod_client)[decision.name] == label
+
+    clip = clip_ready_for(decision)
+    offered = buttons(mod_client, clip)
+    assert offered[decision.name] == button
+    # The page offers what the table offers for this state, nothing else.
+    assert set(offered) == {d.name for d in DECISIONS if d.offered_for(clip)}
+    before = state(clip)
+    page = mod_client.post(
+        f"/admin/gallery/clip/{clip.pk}/decide/",
+        {"decision": decision.name, **(REASON if decision.needs_reason else {})},
+        follow=True,
+    )
+    assert f"{clip}: {done}" in page.content.decode()
+    assert state(clip) != before
+    if decision.then is Then.NEXT_IN_QUEUE:
+        assert page.redirect_chain[-1][0] == "/admin/gallery/clip/"  # nothing else waits
+
+    other = clip_ready_for(decision)
+    chosen = {"action": decision.name, "_selected_action": [other.pk]}
+    listing = "/admin/gallery/clip/?status=all"
+    if decision.needs_reason:
+        asked = mod_client.post(listing, chosen)
+        assert asked.status_code == 200 and str(decision.reason_title) in asked.content.decode()
+        assert state(other) == before
+        chosen |= {"apply": "1", **REASON}
+    listed = mod_client.post(listing, chosen, follow=True)
+    assert done_bulk in listed.content.decode()
+    assert state(other) == state(clip)
+
+
+def test_a_new_decision_is_one_entry_in_the_table(mod_client, moderator, monkeypatch):
+    duplicate = Decision(
+        name="duplicate",
+        method="reject",
+        arguments={"reason_code": RejectionReason.DUPLICATE},
+        label="Reject as a duplicate",
+        done="Rejected as a duplicate.",
+        done_many=ngettext_lazy("%d duplicate rejected.", "%d duplicates rejected."),
+        offered_from=frozenset({Clip.Status.REVIEW}),
+        then=Then.NEXT_IN_QUEUE,
+    )
+    monkeypatch.setattr(admin.site.get_model_admin(Clip), "decisions", (*DECISIONS, duplicate))
+    assert actions(mod_client)["duplicate"] == "Reject as a duplicate"
+    first, second, third = (make_clip(status=Clip.Status.REVIEW) for _ in range(3))
+    assert buttons(mod_client, first)["duplicate"] == "Reject as a duplicate"
+    assert "duplicate" not in buttons(mod_client, make_clip())  # not once published
+
+    response = decide(mod_client, first, "duplicate")
+    assert response["Location"] == change_url(second)  # the next in the queue
+    record = ClipTransition.objects.filter(clip=first).last()
+    assert (record.to_status, record.reason_code, record.by) == (
+        "rejected",
+        "duplicate",
+        moderator,
+    )
+    listed = mod_client.post(
+        "/admin/gallery/clip/",
+        {"action": "duplicate", "_selected_action": [second.pk, third.pk]},
+        follow=True,
+    )
+    assert "2 duplicates rejected." in listed.content.decode()
+    assert {state(second), state(third)} == {("rejected", False)}
+    monkeypatch.undo()
+    assert "duplicate" not in actions(mod_client)
+    assert decide(mod_client, make_clip(status=Clip.Status.REVIEW), "duplicate").status_code == 302
+    assert Clip.objects.filter(status=Clip.Status.REVIEW).count() == 1
 
 
 def test_two_moderators_deciding_the_same_clip(moderator):

@@ -63,3 +63,29 @@ def test_moderator_watches_approves_and_finds_the_clip_online(
     visitor.goto(f"{live_server.url}/en/?theme=technology")
     expect(visitor.get_by_role("link", name="Dawn at the Supercharger")).to_be_visible()
     context.close()
+
+
+def test_review_queue_box_lines_up_with_the_other_boxes_of_the_admin_home(
+    browser, live_server, moderator
+):
+    make_clip(status=Clip.Status.REVIEW)
+    for width in (1366, 800):
+        page = browser.new_context(locale="en-GB", viewport={"width": width, "height": 900})
+        page = page.new_page()
+        page.goto(f"{live_server.url}/admin/login/")
+        page.get_by_label("Username").fill("mona")
+        page.get_by_label("Password").fill("a-long-secret-42")
+        page.get_by_role("button", name="Log in").click()
+        queue = page.locator(".module", has_text="Review queue").bounding_box()
+        apps = page.locator(".module", has_text="Gallery").bounding_box()
+        recent = page.locator("#recent-actions-module").bounding_box()
+        assert (queue["x"], queue["width"]) == (apps["x"], apps["width"])
+        # The title bars too, not only the outer boxes.
+        bars = [
+            page.locator(".module", has_text=name).locator("caption, h2").first.bounding_box()
+            for name in ("Review queue", "Gallery")
+        ]
+        assert bars[0]["x"] == bars[1]["x"] and bars[0]["width"] == bars[1]["width"]
+        assert queue["y"] < apps["y"]
+        assert queue["y"] == recent["y"]  # the first box of its column, like Recent actions
+        page.context.close()
