@@ -1,3 +1,5 @@
+from pathlib import Path
+
 from django import forms
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
@@ -7,7 +9,7 @@ from gallery import media
 from gallery.countries import COUNTRIES
 from gallery.models import Theme
 from gallery.processing import media_error_message, probe_limits
-from submissions import direct
+from submissions import direct, probe, unpack
 
 
 class ThemeChoiceField(forms.ModelMultipleChoiceField):
@@ -58,7 +60,8 @@ class SubmissionForm(forms.Form):
     def __init__(self, *args, upload_too_large=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.upload_too_large = upload_too_large
-        self.probe = None
+        # The files to make clips of, unpacked from the upload and probed.
+        self.pieces = []
         self.fields["video"].widget.attrs["data-max-bytes"] = settings.MAX_UPLOAD_BYTES
 
     def clean_video(self):
@@ -69,10 +72,12 @@ class SubmissionForm(forms.Form):
             raise forms.ValidationError(self.too_large_message())
         if upload.size == 0:
             raise forms.ValidationError(media_error_message(media.MediaError("empty")))
-        try:
-            self.probe = media.probe(upload.temporary_file_path(), **probe_limits())
-        except media.MediaError as error:
-            raise forms.ValidationError(media_error_message(error)) from None
+        received = unpack.Piece(
+            name=upload.name,
+            content_type=upload.content_type or "",
+            path=Path(upload.temporary_file_path()),
+        )
+        self.pieces = self.probed(unpack.unpack([received]))
         return upload
 
     def clean_website(self):
@@ -93,14 +98,25 @@ class SubmissionForm(forms.Form):
         try:
             if upload.size > settings.MAX_UPLOAD_BYTES:
                 raise forms.ValidationError(self.too_large_message())
-            self.probe = media.probe(upload.file, **probe_limits())
-        except media.MediaError as error:
-            direct.discard(upload.key)
-            raise forms.ValidationError(media_error_message(error)) from None
+            received = unpack.Piece(name=upload.key, file=upload.file, stored=upload.key)
+            self.pieces = self.probed(unpack.unpack([received]))
         except forms.ValidationError:
             direct.discard(upload.key)
             raise
         return upload.key
+
+    @staticmethod
+    def probed(pieces):
+        """The unpacked pieces, each a usable video; else the first reason why not."""
+        pieces = list(pieces)
+        for piece in pieces:
+            if piece.skipped:
+                raise forms.ValidationError(probe.Problem(piece.label, piece.skipped).message())
+            try:
+                media.probe(piece.path or piece.file, **probe_limits())
+            except media.MediaError as error:
+                raise forms.ValidationError(media_error_message(error)) from None
+        return pieces
 
     def clean(self):
         data = super().clean()

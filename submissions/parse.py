@@ -1,8 +1,9 @@
 """Read an e-mail sent to the submission address: standard library only, no Django.
 
 `parse(raw)` turns the bytes into a `ParsedEmail`: who sent it, a title, a description
-without quoted replies and signatures, a guessed language and themes, every leaf part that
-might hold a video (judged later by its content), and whether we may answer it (RFC 3834).
+without quoted replies and signatures, a guessed language and themes, the parts that might
+hold a video (opened by `unpack`, judged later by their content), and whether we may answer
+it (RFC 3834). Refusals carry a code; the process step words them for people.
 """
 
 import contextlib
@@ -17,13 +18,10 @@ from email.message import Message
 from email.parser import BytesParser
 from email.utils import parseaddr
 from html.parser import HTMLParser
-from pathlib import PurePosixPath
 
-from django.utils.translation import gettext
+from submissions.unpack import Piece, email_parts, is_body_text
 
 LANGUAGES = ("fr", "en", "de", "nl", "it", "es")
-# Forwarded messages inside forwarded messages: deeper than this is not an owner's mail.
-MAX_DEPTH = 5
 MAX_DESCRIPTION = 2000
 # Mail clients send a few parts (bodies, a video, a signature logo); thousands are an attack
 # that would cost seconds of header parsing each pass.
@@ -31,22 +29,14 @@ MAX_PARTS = 200
 
 
 class Unreadable(ValueError):
-    """A message built to cost more than any owner's mail: refused with this reason."""
+    """A message built to cost more than any owner's mail: refused for `code`.
 
+    Codes: "too_many_parts" (with `count` and `max`), "too_deep".
+    """
 
-@dataclass(frozen=True)
-class Attachment:
-    filename: str
-    content_type: str
-    data: bytes
-
-    @property
-    def size(self):
-        return len(self.data)
-
-    @property
-    def stem(self):
-        return PurePosixPath(self.filename.replace("\\", "/")).stem if self.filename else ""
+    def __init__(self, code, **params):
+        super().__init__(code, params)
+        self.code, self.params = code, params
 
 
 @dataclass(frozen=True)
@@ -78,7 +68,8 @@ class ParsedEmail:
     language: str  # one of LANGUAGES, or "" when it cannot be told
     themes: tuple[str, ...]  # theme slugs guessed from the words
     credit_name: str
-    attachments: tuple[Attachment, ...]
+    # Every part but the body text, in order; attached messages whole (`unpack` opens them).
+    parts: tuple[Piece, ...]
     # Why the message is itself automatic (a bounce, an out-of-office); "" for a person's mail.
     automatic: str = ""
     # Why we must not answer it; "" when a reply is allowed.
@@ -121,13 +112,13 @@ def parse(raw: bytes, *, trusted_authserv_ids=()) -> ParsedEmail:
         message = email.message_from_bytes(raw, policy=policy.default)
         parts = sum(1 for _ in message.walk())
     except RecursionError:  # forwards of forwards of forwards, hundreds deep
-        raise Unreadable(gettext("This message is nested too deeply to be read.")) from None
+        raise Unreadable("too_deep") from None
     if parts > MAX_PARTS:
         raise _too_many_parts(parts)
     subject = _one_line(_header(message, "Subject"))
     sender, sender_name = _sender(message)
-    text_parts, html_parts, attachments = [], [], []
-    _collect(message, text_parts, html_parts, attachments, depth=0)
+    text_parts, html_parts = [], []
+    _collect_text(message, text_parts, html_parts)
     if text_parts:
         body = "\n\n".join(text_parts)
     else:
@@ -146,7 +137,7 @@ def parse(raw: bytes, *, trusted_authserv_ids=()) -> ParsedEmail:
         language=detect_language(message, words),
         themes=guess_themes(words),
         credit_name=credit_name(sender_name, sender),
-        attachments=tuple(attachments),
+        parts=tuple(email_parts(message)),
         automatic=automatic_reason(message, sender),
         no_reply=no_reply_reason(message, sender),
         references=_one_line(
@@ -240,62 +231,20 @@ def strip_subject_prefixes(subject: str) -> str:
 # --------------------------------------------------------------------------- parts
 
 
-def _is_body_text(part: Message) -> bool:
-    return (
-        part.get_content_maintype() == "text"
-        and part.get_content_subtype() in ("plain", "html")
-        and part.get_content_disposition() != "attachment"
-        and not part.get_filename()
-    )
-
-
-def _collect(part: Message, texts, htmls, attachments, *, depth, forwarded=False):
-    """Walk the tree: the owner's own body text, and every other leaf part as an attachment.
-
-    Forwarded messages (message/rfc822) give their attachments but not their body text.
-    """
-    if depth > MAX_DEPTH:
-        return
+def _collect_text(part: Message, texts, htmls):
+    """The owner's own words: the message's body text, not that of messages attached to it."""
     if part.get_content_maintype() == "message" and part.is_multipart():
-        for inner in part.get_payload() or []:
-            if isinstance(inner, Message):
-                _collect(inner, texts, htmls, attachments, depth=depth + 1, forwarded=True)
         return
     if part.is_multipart():
         for inner in part.iter_parts():
-            _collect(inner, texts, htmls, attachments, depth=depth, forwarded=forwarded)
+            _collect_text(inner, texts, htmls)
         return
-    if _is_body_text(part):
-        if not forwarded:
-            (texts if part.get_content_subtype() == "plain" else htmls).append(_text_of(part))
-        return
-    try:
-        data = part.get_payload(decode=True)
-    except Exception:  # an undecodable part is simply no video
-        data = None
-    if not data:
-        return
-    attachments.append(
-        Attachment(
-            filename=_one_line(_filename(part)),
-            content_type=part.get_content_type(),
-            data=data,
-        )
-    )
+    if is_body_text(part):
+        (texts if part.get_content_subtype() == "plain" else htmls).append(_text_of(part))
 
 
 def _too_many_parts(count):
-    return Unreadable(
-        gettext("This message has too many parts (%(count)s; at most %(max)s).")
-        % {"count": count, "max": MAX_PARTS}
-    )
-
-
-def _filename(part: Message) -> str:
-    try:
-        return part.get_filename() or ""
-    except Exception:
-        return ""
+    return Unreadable("too_many_parts", count=count, max=MAX_PARTS)
 
 
 def _text_of(part: Message) -> str:
