@@ -2,7 +2,7 @@
 
 import pytest
 
-from submissions import parse, unpack
+from submissions import guess, parse, unpack
 from tests.submissions import mails
 
 VIDEO = b"\x00\x00\x00\x18ftypmp42" + bytes(200)  # only parsed here, never probed
@@ -83,7 +83,7 @@ def test_html_becomes_safe_text_without_scripts_styles_or_quotes():
     ],
 )
 def test_language_from_the_words(words, language):
-    assert parse.language_from_words(words) == language
+    assert guess.language_from_words(words) == language
 
 
 def test_language_prefers_content_language_then_words_then_accept_language():
@@ -113,7 +113,7 @@ def test_language_prefers_content_language_then_words_then_accept_language():
     ],
 )
 def test_themes_are_guessed_from_words_in_six_languages(words, themes):
-    assert parse.guess_themes(words) == themes
+    assert guess.guess_themes(words) == themes
 
 
 @pytest.mark.parametrize(
@@ -128,7 +128,7 @@ def test_themes_are_guessed_from_words_in_six_languages(words, themes):
 def test_credit_name_is_the_first_word_of_the_display_name_else_the_address(
     display_name, address, credit
 ):
-    assert parse.credit_name(display_name, address) == credit
+    assert guess.credit_name(display_name, address) == credit
 
 
 def test_a_real_message_is_read_whole():
