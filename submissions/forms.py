@@ -2,6 +2,7 @@ from pathlib import Path
 
 from django import forms
 from django.conf import settings
+from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
@@ -9,7 +10,10 @@ from gallery import media
 from gallery.countries import COUNTRIES
 from gallery.models import Theme
 from gallery.processing import media_error_message, probe_limits
-from submissions import direct, probe, unpack
+from gallery.storage import private_storage
+from submissions import direct, notifications, probe, unpack
+from submissions.models import ClipDraft, Submission
+from submissions.receive import store_original
 
 
 class ThemeChoiceField(forms.ModelMultipleChoiceField):
@@ -133,6 +137,37 @@ class SubmissionForm(forms.Form):
         if "upload_ticket" in self.errors:
             self.add_error("video", self.errors.pop("upload_ticket"))
         return data
+
+    def save(self, *, language):
+        """Keep each file privately (unless the browser put it there), then record the clips."""
+        data = self.cleaned_data
+        originals = []
+        try:
+            for piece in self.pieces:
+                originals.append(piece.stored or store_original(piece.path, name=piece.name))
+        except BaseException:
+            for name in originals:
+                private_storage().delete(name)
+            raise
+        submission = Submission.objects.create_with_clips(
+            email=data["email"],
+            language=language,
+            source=Submission.Source.WEB,
+            consent=True,
+            clips=[
+                ClipDraft(
+                    original=original,
+                    title=data["title"],
+                    description=data["description"],
+                    themes=tuple(theme.slug for theme in data["themes"]),
+                    credit_name=data["credit_name"],
+                    credit_country=data["credit_country"],
+                )
+                for original in originals
+            ],
+        )
+        transaction.on_commit(lambda: notifications.send_receipt(submission), robust=True)
+        return submission
 
     @staticmethod
     def too_large_message():

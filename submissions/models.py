@@ -1,3 +1,10 @@
+"""The owners' side: what they sent (Submission), the e-mails that reached us (InboundEmail).
+
+Imports point one way: these models use gallery's models and its `process_clip` task;
+nothing in this app that imports the models is imported here. Our own tasks import the
+models, never the reverse: the models announce work through signals.py instead.
+"""
+
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -46,6 +53,11 @@ class SubmissionManager(models.Manager):
                 submission = self.create(email=email, language=language, source=source)
                 if consent:
                     submission.give_consent()
+                themes = {
+                    draft.themes: list(Theme.objects.filter(slug__in=draft.themes))
+                    for draft in clips
+                    if draft.themes
+                }
                 for draft in clips:
                     clip = Clip.objects.create(
                         title=draft.title,
@@ -58,7 +70,7 @@ class SubmissionManager(models.Manager):
                         original=draft.original,
                     )
                     if draft.themes:
-                        clip.themes.set(Theme.objects.filter(slug__in=draft.themes))
+                        clip.themes.set(themes[draft.themes])
                     # Robust: the clips exist once this commits; the watchdog requeues a lost task.
                     transaction.on_commit(lambda pk=clip.pk: process_clip.enqueue(pk), robust=True)
         except BaseException:

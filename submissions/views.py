@@ -3,7 +3,6 @@ from contextlib import suppress
 
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
-from django.db import transaction
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -12,11 +11,9 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from gallery.clients import client_ip
 from gallery.models import IllegalTransition
-from gallery.storage import private_storage
-from submissions import direct, notifications, ratelimit
+from submissions import direct, ratelimit
 from submissions.forms import SubmissionForm
-from submissions.models import ClipDraft, Submission
-from submissions.receive import store_original
+from submissions.models import Submission
 
 THANKS_SESSION_KEY = "submitted_token"
 # What a storage outage looks like: a disk error, or the object store out of reach.
@@ -37,7 +34,7 @@ def submit(request):
         form = SubmissionForm(data, files, upload_too_large=too_large)
         try:
             if form.is_valid():
-                submission = store_submission(form, language=get_language())
+                submission = form.save(language=get_language())
                 request.session[THANKS_SESSION_KEY] = submission.signed_token
                 return redirect("submissions:thanks")
         except STORAGE_ERRORS:
@@ -65,38 +62,6 @@ def render_form(request, form, *, status):
         },
         status=status,
     )
-
-
-def store_submission(form, *, language):
-    """Keep each file privately (unless the browser already put it there), then record them."""
-    data = form.cleaned_data
-    originals = []
-    try:
-        for piece in form.pieces:
-            originals.append(piece.stored or store_original(piece.path, name=piece.name))
-    except BaseException:
-        for name in originals:
-            private_storage().delete(name)
-        raise
-    submission = Submission.objects.create_with_clips(
-        email=data["email"],
-        language=language,
-        source=Submission.Source.WEB,
-        consent=True,
-        clips=[
-            ClipDraft(
-                original=original,
-                title=data["title"],
-                description=data["description"],
-                themes=tuple(theme.slug for theme in data["themes"]),
-                credit_name=data["credit_name"],
-                credit_country=data["credit_country"],
-            )
-            for original in originals
-        ],
-    )
-    transaction.on_commit(lambda: notifications.send_receipt(submission), robust=True)
-    return submission
 
 
 @require_POST
