@@ -118,22 +118,14 @@ def test_direct_upload_goes_to_the_bucket_and_the_form_names_it(
 
 
 def test_a_direct_upload_comes_in_through_the_one_entry_point(
-    client, s3_media, sample_video, monkeypatch, django_capture_on_commit_callbacks
+    client, s3_media, sample_video, entry_calls, django_capture_on_commit_callbacks
 ):
-    calls = []
-    real = Submission.objects.create_with_clips
-
-    def create_with_clips(**kwargs):
-        calls.append(kwargs)
-        return real(**kwargs)
-
-    monkeypatch.setattr(Submission.objects, "create_with_clips", create_with_clips)
     answer = presign(client, size=len(sample_video.read_bytes())).json()
     assert send_to_s3(answer, sample_video.read_bytes())[0] == 204
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post("/en/submit/", form_data(None) | {"upload_ticket": answer["ticket"]})
     assert response.status_code == 302
-    (call,) = calls
+    (call,) = entry_calls
     assert call["source"] == Submission.Source.WEB and call["consent"] is True
     (draft,) = call["clips"]
     # The object the browser sent is the original: nothing is copied.

@@ -20,20 +20,6 @@ pytestmark = pytest.mark.django_db
 APP = Path(__file__).resolve().parents[2] / "submissions"
 
 
-@pytest.fixture
-def entry_calls(monkeypatch):
-    """Each call of the entry point (it still does its work), with what it was given."""
-    calls = []
-    real = Submission.objects.create_with_clips
-
-    def create_with_clips(**kwargs):
-        calls.append(kwargs)
-        return real(**kwargs)
-
-    monkeypatch.setattr(Submission.objects, "create_with_clips", create_with_clips)
-    return calls
-
-
 def stored(data=b"not probed here"):
     return private_storage().save("originals/test/clip.mp4", ContentFile(data))
 
