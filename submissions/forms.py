@@ -1,3 +1,4 @@
+import io
 from pathlib import Path
 
 from django import forms
@@ -117,7 +118,7 @@ class SubmissionForm(forms.Form):
             if piece.skipped:
                 raise forms.ValidationError(probe.Problem(piece.label, piece.skipped).message())
             try:
-                media.probe(piece.path or piece.file, **probe_limits())
+                media.probe(piece.path or piece.file or io.BytesIO(piece.data), **probe_limits())
             except media.MediaError as error:
                 raise forms.ValidationError(media_error_message(error)) from None
         return pieces

@@ -19,13 +19,6 @@ from submissions.receive import store_original
 
 log = logging.getLogger(__name__)
 
-UNREADABLE = {
-    "too_deep": lambda: gettext("This message is nested too deeply to be read."),
-    "too_many_parts": lambda: gettext(
-        "This message has too many parts (%(count)s; at most %(max)s)."
-    ),
-}
-
 
 def process(inbound_id):
     """Turn one received message into clips (or record why not) and answer its sender.
@@ -67,9 +60,13 @@ def process(inbound_id):
 
 
 def failure_reason(error):
-    if isinstance(error, parse.Unreadable):
-        return UNREADABLE[error.code]() % error.params
-    return f"{type(error).__name__}: {error}"
+    if not isinstance(error, parse.Unreadable):
+        return f"{type(error).__name__}: {error}"
+    if error.code == "too_many_parts":
+        return (
+            gettext("This message has too many parts (%(count)s; at most %(max)s).") % error.params
+        )
+    return gettext("This message is nested too deeply to be read.")
 
 
 def read_raw(inbound):
