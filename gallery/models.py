@@ -339,6 +339,10 @@ class Clip(models.Model):
             processing_attempts=0,
             failure_reason="",
         )
+        self.queue_processing()
+
+    def queue_processing(self):
+        """Have the clip processed once the transaction commits (gallery/tasks.py listens)."""
         signals.processing_requested.send(sender=Clip, clip=self)
 
     def approve(self, *, by):

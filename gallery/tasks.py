@@ -28,7 +28,8 @@ def process_clip(clip_id):
 
 @receiver(processing_requested, dispatch_uid="tasks-processing-requested")
 def queue_processing(sender, clip, **kwargs):
-    transaction.on_commit(lambda: process_clip.enqueue(clip.pk))
+    # Robust: the clip exists once this commits; the watchdog requeues a task that was lost.
+    transaction.on_commit(lambda: process_clip.enqueue(clip.pk), robust=True)
 
 
 @task

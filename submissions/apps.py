@@ -7,4 +7,5 @@ class SubmissionsConfig(AppConfig):
     verbose_name = _("Submissions")
 
     def ready(self):
-        from submissions import hooks, notifications  # noqa: F401 - connect their receivers
+        # Connect their receivers (the usual place: models must be loaded first).
+        from submissions import hooks, notifications, tasks  # noqa: F401

@@ -1,12 +1,19 @@
+import io
+from pathlib import Path
+
 from django import forms
 from django.conf import settings
+from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
 from gallery import media
 from gallery.models import EuropeanCountries, Theme
 from gallery.processing import media_error_message, probe_limits
-from submissions import direct
+from infra.storage import private_storage
+from submissions import direct, notifications, probe, unpack
+from submissions.models import ClipDraft, Submission
+from submissions.receive import store_original
 
 
 class ThemeChoiceField(forms.ModelMultipleChoiceField):
@@ -59,7 +66,8 @@ class SubmissionForm(forms.Form):
     def __init__(self, *args, upload_too_large=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.upload_too_large = upload_too_large
-        self.probe = None
+        # The files to make clips of, unpacked from the upload and probed.
+        self.pieces = []
         self.fields["video"].widget.attrs["data-max-bytes"] = settings.MAX_UPLOAD_BYTES
 
     def clean_video(self):
@@ -70,10 +78,12 @@ class SubmissionForm(forms.Form):
             raise forms.ValidationError(self.too_large_message())
         if upload.size == 0:
             raise forms.ValidationError(media_error_message(media.MediaError("empty")))
-        try:
-            self.probe = media.probe(upload.temporary_file_path(), **probe_limits())
-        except media.MediaError as error:
-            raise forms.ValidationError(media_error_message(error)) from None
+        received = unpack.Piece(
+            name=upload.name,
+            content_type=upload.content_type or "",
+            path=Path(upload.temporary_file_path()),
+        )
+        self.pieces = self.probed(unpack.unpack([received]))
         return upload
 
     def clean_website(self):
@@ -94,14 +104,25 @@ class SubmissionForm(forms.Form):
         try:
             if upload.size > settings.MAX_UPLOAD_BYTES:
                 raise forms.ValidationError(self.too_large_message())
-            self.probe = media.probe(upload.file, **probe_limits())
-        except media.MediaError as error:
-            direct.discard(upload.key)
-            raise forms.ValidationError(media_error_message(error)) from None
+            received = unpack.Piece(name=upload.key, file=upload.file, stored=upload.key)
+            self.pieces = self.probed(unpack.unpack([received]))
         except forms.ValidationError:
             direct.discard(upload.key)
             raise
         return upload.key
+
+    @staticmethod
+    def probed(pieces):
+        """The unpacked pieces, each a usable video; else the first reason why not."""
+        pieces = list(pieces)
+        for piece in pieces:
+            if piece.skipped:
+                raise forms.ValidationError(probe.Problem(piece.label, piece.skipped).message())
+            try:
+                media.probe(piece.path or piece.file or io.BytesIO(piece.data), **probe_limits())
+            except media.MediaError as error:
+                raise forms.ValidationError(media_error_message(error)) from None
+        return pieces
 
     def clean(self):
         data = super().clean()
@@ -118,6 +139,37 @@ class SubmissionForm(forms.Form):
         if "upload_ticket" in self.errors:
             self.add_error("video", self.errors.pop("upload_ticket"))
         return data
+
+    def save(self, *, language):
+        """Keep each file privately (unless the browser put it there), then record the clips."""
+        data = self.cleaned_data
+        originals = []
+        try:
+            for piece in self.pieces:
+                originals.append(piece.stored or store_original(piece.path, name=piece.name))
+        except BaseException:
+            for name in originals:
+                private_storage().delete(name)
+            raise
+        submission = Submission.objects.create_with_clips(
+            email=data["email"],
+            language=language,
+            source=Submission.Source.WEB,
+            consent=True,
+            clips=[
+                ClipDraft(
+                    original=original,
+                    title=data["title"],
+                    description=data["description"],
+                    themes=tuple(theme.slug for theme in data["themes"]),
+                    credit_name=data["credit_name"],
+                    credit_country=data["credit_country"],
+                )
+                for original in originals
+            ],
+        )
+        transaction.on_commit(lambda: notifications.send_receipt(submission), robust=True)
+        return submission
 
     @staticmethod
     def too_large_message():

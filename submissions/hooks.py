@@ -27,7 +27,7 @@ from django.urls import path, re_path
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.csrf import csrf_exempt
 
-from submissions import ingest
+from submissions import receive
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ def authorized(request):
 
 @receiver(inbound)
 def received_by_webhook(sender, event, esp_name, **kwargs):
-    ingest.receive(original_message(event, esp_name), via=esp_name.lower().replace(" ", "_")[:30])
+    receive.receive(original_message(event, esp_name), via=esp_name.lower().replace(" ", "_")[:30])
 
 
 def original_message(event, esp_name):

@@ -1,4 +1,12 @@
+"""The owners' side: what they sent (Submission), the e-mails that reached us (InboundEmail).
+
+Imports point one way: these models use gallery's models (a clip queues its own processing);
+nothing in this app that imports the models is imported here. Our own tasks import the
+models, never the reverse: the models announce work through signals.py instead.
+"""
+
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -8,13 +16,66 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from gallery.models import Clip, Theme
 from infra.storage import private_storage
+from submissions import signals
 
 STATUS_SALT = "submissions.status"
 
 
 def new_token():
     return secrets.token_urlsafe(18)
+
+
+@dataclass(frozen=True)
+class ClipDraft:
+    """One clip to make: its original, already in private storage, and what the owner said."""
+
+    original: str
+    title: str
+    description: str = ""
+    themes: tuple[str, ...] = ()  # theme slugs
+    credit_name: str = ""
+    credit_country: str = ""
+
+
+class SubmissionManager(models.Manager):
+    def create_with_clips(self, *, email, language, source, clips, consent=False):
+        """The one way in: record a submission and its clips, queue their processing on commit.
+
+        Every road calls it (the web form, a direct upload, an e-mail). `clips` are
+        `ClipDraft`s; `consent` records the current licence terms. Should recording fail,
+        their originals are deleted: nothing half-made stays behind.
+        """
+        try:
+            with transaction.atomic():
+                submission = self.create(email=email, language=language, source=source)
+                if consent:
+                    submission.give_consent()
+                themes = {
+                    draft.themes: list(Theme.objects.filter(slug__in=draft.themes))
+                    for draft in clips
+                    if draft.themes
+                }
+                for draft in clips:
+                    clip = Clip.objects.create(
+                        title=draft.title,
+                        description=draft.description,
+                        credit_name=draft.credit_name,
+                        credit_country=draft.credit_country,
+                        language=language,
+                        source=Clip.Source(source),
+                        submission=submission,
+                        original=draft.original,
+                    )
+                    if draft.themes:
+                        clip.themes.set(themes[draft.themes])
+                    clip.queue_processing()
+        except BaseException:
+            for draft in clips:
+                private_storage().delete(draft.original)
+            raise
+        return submission
 
 
 class Submission(models.Model):
@@ -31,6 +92,8 @@ class Submission(models.Model):
     consent_version = models.CharField(max_length=20, blank=True)
     consented_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = SubmissionManager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -214,15 +277,19 @@ class InboundEmail(models.Model):
         waited = timezone.now() - self.received_at
         return self.status == self.Status.RECEIVED and waited > timedelta(minutes=STUCK_MINUTES)
 
+    def queue_processing(self):
+        """Announce, once this commits, that the message waits for processing (signals.py)."""
+        transaction.on_commit(
+            lambda: signals.inbound_email_waiting.send(sender=InboundEmail, inbound_id=self.pk)
+        )
+
     def reprocess(self):
         """Send a failed message back to processing, or queue a stuck one again (on commit)."""
-        from submissions.tasks import process_inbound_email
-
         if not self.raw:
             raise ValueError("the raw message was deleted")
         if self.is_stuck:
             # Safe even if its first task still runs: processing happens once.
-            transaction.on_commit(lambda: process_inbound_email.enqueue(self.pk))
+            self.queue_processing()
             return True
         updated = InboundEmail.objects.filter(pk=self.pk, status=self.Status.FAILED).update(
             status=self.Status.RECEIVED, reason="", processed_at=None
@@ -230,7 +297,7 @@ class InboundEmail(models.Model):
         if not updated:
             return False
         self.status, self.reason, self.processed_at = self.Status.RECEIVED, "", None
-        transaction.on_commit(lambda: process_inbound_email.enqueue(self.pk))
+        self.queue_processing()
         return True
 
     def delete_raw(self):

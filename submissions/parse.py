@@ -1,15 +1,15 @@
 """Read an e-mail sent to the submission address: standard library only, no Django.
 
 `parse(raw)` turns the bytes into a `ParsedEmail`: who sent it, a title, a description
-without quoted replies and signatures, a guessed language and themes, every leaf part that
-might hold a video (judged later by its content), and whether we may answer it (RFC 3834).
+without quoted replies and signatures, a guessed language and themes, the parts that might
+hold a video (opened by `unpack`, judged later by their content), and whether we may answer
+it (RFC 3834). Refusals carry a code; the process step words them for people.
 """
 
 import contextlib
 import email
 import hashlib
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from email import policy
 from email.header import decode_header, make_header
@@ -17,13 +17,11 @@ from email.message import Message
 from email.parser import BytesParser
 from email.utils import parseaddr
 from html.parser import HTMLParser
-from pathlib import PurePosixPath
 
-from django.utils.translation import gettext
+from submissions.guess import credit_name, guess_themes, language_from_words
+from submissions.unpack import Piece, email_parts, is_body_text
 
 LANGUAGES = ("fr", "en", "de", "nl", "it", "es")
-# Forwarded messages inside forwarded messages: deeper than this is not an owner's mail.
-MAX_DEPTH = 5
 MAX_DESCRIPTION = 2000
 # Mail clients send a few parts (bodies, a video, a signature logo); thousands are an attack
 # that would cost seconds of header parsing each pass.
@@ -31,22 +29,14 @@ MAX_PARTS = 200
 
 
 class Unreadable(ValueError):
-    """A message built to cost more than any owner's mail: refused with this reason."""
+    """A message built to cost more than any owner's mail: refused for `code`.
 
+    Codes: "too_many_parts" (with `count` and `max`), "too_deep".
+    """
 
-@dataclass(frozen=True)
-class Attachment:
-    filename: str
-    content_type: str
-    data: bytes
-
-    @property
-    def size(self):
-        return len(self.data)
-
-    @property
-    def stem(self):
-        return PurePosixPath(self.filename.replace("\\", "/")).stem if self.filename else ""
+    def __init__(self, code, **params):
+        super().__init__(code, params)
+        self.code, self.params = code, params
 
 
 @dataclass(frozen=True)
@@ -78,7 +68,8 @@ class ParsedEmail:
     language: str  # one of LANGUAGES, or "" when it cannot be told
     themes: tuple[str, ...]  # theme slugs guessed from the words
     credit_name: str
-    attachments: tuple[Attachment, ...]
+    # Every part but the body text, in order; attached messages whole (`unpack` opens them).
+    parts: tuple[Piece, ...]
     # Why the message is itself automatic (a bounce, an out-of-office); "" for a person's mail.
     automatic: str = ""
     # Why we must not answer it; "" when a reply is allowed.
@@ -121,13 +112,13 @@ def parse(raw: bytes, *, trusted_authserv_ids=()) -> ParsedEmail:
         message = email.message_from_bytes(raw, policy=policy.default)
         parts = sum(1 for _ in message.walk())
     except RecursionError:  # forwards of forwards of forwards, hundreds deep
-        raise Unreadable(gettext("This message is nested too deeply to be read.")) from None
+        raise Unreadable("too_deep") from None
     if parts > MAX_PARTS:
         raise _too_many_parts(parts)
     subject = _one_line(_header(message, "Subject"))
     sender, sender_name = _sender(message)
-    text_parts, html_parts, attachments = [], [], []
-    _collect(message, text_parts, html_parts, attachments, depth=0)
+    text_parts, html_parts = [], []
+    _collect_text(message, text_parts, html_parts)
     if text_parts:
         body = "\n\n".join(text_parts)
     else:
@@ -146,7 +137,7 @@ def parse(raw: bytes, *, trusted_authserv_ids=()) -> ParsedEmail:
         language=detect_language(message, words),
         themes=guess_themes(words),
         credit_name=credit_name(sender_name, sender),
-        attachments=tuple(attachments),
+        parts=tuple(email_parts(message)),
         automatic=automatic_reason(message, sender),
         no_reply=no_reply_reason(message, sender),
         references=_one_line(
@@ -208,19 +199,6 @@ def _sender(message: Message) -> tuple[str, str]:
     return (address.lower() if "@" in address else ""), _one_line(name)
 
 
-_NAME_WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
-
-
-def credit_name(display_name: str, address: str) -> str:
-    """The first word of the display name, else of the address's local part (capitalised)."""
-    if "@" not in display_name:
-        words = _NAME_WORD.findall(display_name)
-        if words:
-            return words[0][:60]
-    words = _NAME_WORD.findall(address.split("@")[0])
-    return words[0].capitalize()[:60] if words else ""
-
-
 SUBJECT_PREFIX = re.compile(
     r"^\s*(?:(?:re|fwd?|tr|aw|wg|antw|doorst|rif|rv|sv|vs)\s*(?:\[\d+\]|\(\d+\))?\s*[:：]\s*)+",
     re.IGNORECASE,
@@ -240,62 +218,20 @@ def strip_subject_prefixes(subject: str) -> str:
 # --------------------------------------------------------------------------- parts
 
 
-def _is_body_text(part: Message) -> bool:
-    return (
-        part.get_content_maintype() == "text"
-        and part.get_content_subtype() in ("plain", "html")
-        and part.get_content_disposition() != "attachment"
-        and not part.get_filename()
-    )
-
-
-def _collect(part: Message, texts, htmls, attachments, *, depth, forwarded=False):
-    """Walk the tree: the owner's own body text, and every other leaf part as an attachment.
-
-    Forwarded messages (message/rfc822) give their attachments but not their body text.
-    """
-    if depth > MAX_DEPTH:
-        return
+def _collect_text(part: Message, texts, htmls):
+    """The owner's own words: the message's body text, not that of messages attached to it."""
     if part.get_content_maintype() == "message" and part.is_multipart():
-        for inner in part.get_payload() or []:
-            if isinstance(inner, Message):
-                _collect(inner, texts, htmls, attachments, depth=depth + 1, forwarded=True)
         return
     if part.is_multipart():
         for inner in part.iter_parts():
-            _collect(inner, texts, htmls, attachments, depth=depth, forwarded=forwarded)
+            _collect_text(inner, texts, htmls)
         return
-    if _is_body_text(part):
-        if not forwarded:
-            (texts if part.get_content_subtype() == "plain" else htmls).append(_text_of(part))
-        return
-    try:
-        data = part.get_payload(decode=True)
-    except Exception:  # an undecodable part is simply no video
-        data = None
-    if not data:
-        return
-    attachments.append(
-        Attachment(
-            filename=_one_line(_filename(part)),
-            content_type=part.get_content_type(),
-            data=data,
-        )
-    )
+    if is_body_text(part):
+        (texts if part.get_content_subtype() == "plain" else htmls).append(_text_of(part))
 
 
 def _too_many_parts(count):
-    return Unreadable(
-        gettext("This message has too many parts (%(count)s; at most %(max)s).")
-        % {"count": count, "max": MAX_PARTS}
-    )
-
-
-def _filename(part: Message) -> str:
-    try:
-        return part.get_filename() or ""
-    except Exception:
-        return ""
+    return Unreadable("too_many_parts", count=count, max=MAX_PARTS)
 
 
 def _text_of(part: Message) -> str:
@@ -421,29 +357,6 @@ def strip_quotes_and_signature(text: str) -> str:
 
 # --------------------------------------------------------------------------- language
 
-# Short, common words that tell the languages apart (accents stripped); shared ones left out.
-LANGUAGE_WORDS = {
-    "fr": "le les et est une des pour avec dans mon mes voici je nous vous sur au aux pas "
-    "bonjour merci cette qui ou tres voiture mais notre votre sont ai avons cordialement",
-    "en": "the and this my with for of to on here hello hi thanks thank you our it an car "
-    "from at was were have has just best regards",
-    "de": "der die das und ist mit ein eine mein meine meinem fur hier ich wir auf von zu nicht "
-    "hallo danke wagen beim im unser unsere viele gruss grusse gruessen auch sehr",
-    "nl": "het een en met mijn voor ik wij op van niet bedankt dank onze dit deze naar bij "
-    "groeten wel ook heel hallo",
-    "it": "gli con per mio mia qui ecco io noi di del della non ciao grazie macchina sono "
-    "questo questa nel alla che saluti anche molto",
-    "es": "el los las y con para mi mis aqui yo nosotros hola gracias coche este esta "
-    "muy saludos tambien",
-}
-_LANGUAGE_SETS = {code: set(words.split()) for code, words in LANGUAGE_WORDS.items()}
-
-
-def _fold(text: str) -> str:
-    """Lower case without accents, for matching words written either way."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
 
 def _primary_languages(value: str):
     """Language codes of a Content-Language or Accept-Language value, best first."""
@@ -460,17 +373,6 @@ def _primary_languages(value: str):
         code = tag.strip().lower().split("-")[0].split("_")[0]
         weighted.append((-quality, position, code))
     return [code for _q, _p, code in sorted(weighted)]
-
-
-def language_from_words(text: str) -> str:
-    words = re.findall(r"[a-z]+", _fold(text))
-    scores = {
-        code: sum(1 for w in words if w in vocabulary)
-        for code, vocabulary in _LANGUAGE_SETS.items()
-    }
-    ranked = sorted(scores.items(), key=lambda item: item[1], reverse=True)
-    (best, top), (_second, runner_up) = ranked[0], ranked[1]
-    return best if top >= 2 and top > runner_up else ""
 
 
 def detect_language(message: Message, words: str) -> str:
@@ -499,143 +401,6 @@ def _broken(message: Message) -> bool:
     except Exception:
         return True
     return False
-
-
-# --------------------------------------------------------------------------- themes
-
-THEME_WORDS = {
-    "performance": [
-        "performance",
-        "performances",
-        "acceleration",
-        "accelerations",
-        "beschleunigung",
-        "accelerazione",
-        "aceleracion",
-        "acceleratie",
-        "0-100",
-        "0 a 100",
-        "0 100",
-        "launch",
-        "track day",
-        "circuit",
-        "rennstrecke",
-        "prestazioni",
-        "prestaciones",
-        "prestaties",
-        "leistung",
-        "sprint",
-        "drag race",
-        "quart de mile",
-    ],
-    "autopilot": [
-        "autopilot",
-        "autopilote",
-        "autopilota",
-        "autopiloot",
-        "piloto automatico",
-        "pilotage automatique",
-        "pilotage",
-        "pilota automatico",
-        "fsd",
-        "full self-driving",
-        "self-driving",
-        "autosteer",
-        "conduite autonome",
-        "guida autonoma",
-        "conduccion autonoma",
-        "autonomes fahren",
-        "zelfrijdend",
-    ],
-    "technology": [
-        "technologie",
-        "technology",
-        "tecnologia",
-        "techniek",
-        "technik",
-        "software",
-        "logiciel",
-        "mise a jour",
-        "over-the-air",
-        "firmware",
-        "aggiornamento",
-        "actualizacion",
-        "supercharger",
-        "superchargeur",
-        "ecran",
-        "touchscreen",
-        "bildschirm",
-        "schermo",
-        "pantalla",
-        "sentry mode",
-        "mode sentinelle",
-        "wachmodus",
-    ],
-    "weekend": [
-        "week-end",
-        "weekend",
-        "weekends",
-        "wochenende",
-        "fine settimana",
-        "fin de semana",
-        "vacances",
-        "vacation",
-        "holiday",
-        "holidays",
-        "urlaub",
-        "vacanze",
-        "vacaciones",
-        "vakantie",
-        "road trip",
-        "roadtrip",
-        "balade",
-        "ausflug",
-        "gita",
-        "excursion",
-        "uitstapje",
-        "dimanche",
-        "samedi",
-        "sunday",
-        "saturday",
-        "sonntag",
-        "samstag",
-        "domenica",
-        "sabato",
-        "domingo",
-        "sabado",
-        "zaterdag",
-        "zondag",
-    ],
-    "design": [
-        "design",
-        "conception",
-        "diseno",
-        "ontwerp",
-        "interieur",
-        "interior",
-        "interni",
-        "innenraum",
-        "carrosserie",
-        "karosserie",
-        "bodywork",
-        "carrozzeria",
-        "silhouette",
-        "jantes",
-        "felgen",
-        "cerchi",
-        "llantas",
-        "velgen",
-    ],
-}
-_THEME_PATTERNS = {
-    slug: re.compile(r"(?<![\w-])(" + "|".join(re.escape(w) for w in words) + r")(?![\w-])")
-    for slug, words in THEME_WORDS.items()
-}
-
-
-def guess_themes(text: str) -> tuple[str, ...]:
-    folded = _fold(text)
-    return tuple(slug for slug, pattern in _THEME_PATTERNS.items() if pattern.search(folded))
 
 
 # --------------------------------------------------------------------------- automatic mail

@@ -13,7 +13,6 @@ from gallery.models import IllegalTransition
 from infra.clients import client_ip
 from submissions import direct, ratelimit
 from submissions.forms import SubmissionForm
-from submissions.intake import create_web_submission
 from submissions.models import Submission
 
 THANKS_SESSION_KEY = "submitted_token"
@@ -35,7 +34,7 @@ def submit(request):
         form = SubmissionForm(data, files, upload_too_large=too_large)
         try:
             if form.is_valid():
-                submission = store_submission(form, language=get_language())
+                submission = form.save(language=get_language())
                 request.session[THANKS_SESSION_KEY] = submission.signed_token
                 return redirect("submissions:thanks")
         except STORAGE_ERRORS:
@@ -62,20 +61,6 @@ def render_form(request, form, *, status):
             "direct_upload": direct.enabled(),
         },
         status=status,
-    )
-
-
-def store_submission(form, *, language):
-    upload = form.cleaned_data["video"]
-    if upload is not None:
-        return create_web_submission(
-            form.cleaned_data,
-            language=language,
-            upload_path=upload.temporary_file_path(),
-            upload_name=upload.name,
-        )
-    return create_web_submission(
-        form.cleaned_data, language=language, stored=form.cleaned_data["upload_ticket"]
     )
 
 

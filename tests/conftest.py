@@ -122,3 +122,19 @@ def fresh_page_cache():
 
     caches["default"].clear()
     forget_version()
+
+
+@pytest.fixture
+def entry_calls(monkeypatch):
+    """Each call of the one entry point for clips (it still does its work), with its arguments."""
+    from submissions.models import Submission
+
+    calls = []
+    real = Submission.objects.create_with_clips
+
+    def create_with_clips(**kwargs):
+        calls.append(kwargs)
+        return real(**kwargs)
+
+    monkeypatch.setattr(Submission.objects, "create_with_clips", create_with_clips)
+    return calls

@@ -50,14 +50,12 @@ def test_storage_out_of_reach_during_an_upload(client, settings, sample_video, m
 def test_database_failure_while_saving_leaves_no_file(
     client, sample_video, media_storage, monkeypatch
 ):
-    from submissions import intake
-
     def broken(*args, **kwargs):
         from django.db import OperationalError
 
         raise OperationalError("the database went away")
 
-    monkeypatch.setattr(intake.Submission.objects, "create", broken)
+    monkeypatch.setattr(Submission.objects, "create", broken)
     before = files_under(media_storage)
     with pytest.raises(Exception, match="went away"):
         post(client, form_data(upload(sample_video)), lang="en")

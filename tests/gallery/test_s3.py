@@ -117,6 +117,22 @@ def test_direct_upload_goes_to_the_bucket_and_the_form_names_it(
         assert fh.read() == data
 
 
+def test_a_direct_upload_comes_in_through_the_one_entry_point(
+    client, s3_media, sample_video, entry_calls, django_capture_on_commit_callbacks
+):
+    answer = presign(client, size=len(sample_video.read_bytes())).json()
+    assert send_to_s3(answer, sample_video.read_bytes())[0] == 204
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/en/submit/", form_data(None) | {"upload_ticket": answer["ticket"]})
+    assert response.status_code == 302
+    (call,) = entry_calls
+    assert call["source"] == Submission.Source.WEB and call["consent"] is True
+    (draft,) = call["clips"]
+    # The object the browser sent is the original: nothing is copied.
+    assert draft.original.startswith("uploads/")
+    assert Clip.objects.get().original.name == draft.original
+
+
 def test_the_bucket_refuses_what_the_policy_does_not_allow(
     client, s3_media, settings, sample_video
 ):

@@ -188,7 +188,7 @@ def tiny_video(tmp_path_factory):
 @pytest.fixture
 def deliver(django_capture_on_commit_callbacks):
     """Receive raw bytes as a mail server would hand them over, then run the processing task."""
-    from submissions.ingest import receive
+    from submissions.receive import receive
     from submissions.tasks import process_inbound_email
 
     def deliver(raw, *, via="file"):

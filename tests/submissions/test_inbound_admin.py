@@ -106,10 +106,10 @@ def test_the_raw_message_needs_the_change_permission(client, moderator_client, d
 def test_reprocess_sends_failed_messages_back_and_leaves_others(
     admin_client, deliver, tiny_video, monkeypatch, django_capture_on_commit_callbacks
 ):
-    from submissions import ingest
+    from submissions import probe
 
     done = deliver(mails.message(subject="Déjà traité").as_bytes())
-    monkeypatch.setattr(ingest, "examine", lambda *a: 1 / 0)
+    monkeypatch.setattr(probe, "examine", lambda *a: 1 / 0)
     failed = deliver(mails.clip_mail(tiny_video))
     monkeypatch.undo()
     assert failed.status == InboundEmail.Status.FAILED and "ZeroDivisionError" in failed.reason
@@ -173,7 +173,7 @@ def test_a_message_stuck_waiting_can_be_queued_again(
 
     from django.utils import timezone
 
-    from submissions.ingest import receive
+    from submissions.receive import receive
 
     fresh = receive(mails.message(subject="Just in").as_bytes(), via="file")
     stuck = receive(mails.clip_mail(tiny_video), via="file")  # its task was lost with its worker

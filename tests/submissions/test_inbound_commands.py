@@ -93,7 +93,7 @@ def test_purge_deletes_old_raw_messages_and_keeps_the_rows(
     settings.INBOUND_RETENTION_DAYS = 30
     old = deliver(mails.clip_mail(tiny_video))
     recent = deliver(mails.message(subject="Récent").as_bytes())
-    from submissions.ingest import receive
+    from submissions.receive import receive
 
     waiting = receive(mails.message(subject="Pas encore traité").as_bytes(), via="file")
     InboundEmail.objects.filter(pk__in=[old.pk, waiting.pk]).update(

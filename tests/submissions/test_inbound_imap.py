@@ -9,7 +9,8 @@ import pytest
 from django.core.management import call_command
 
 from gallery.models import Clip
-from submissions import ingest, mailbox
+from submissions import mailbox
+from submissions import receive as receiving
 from submissions.models import InboundEmail
 from submissions.tasks import process_inbound_email
 from tests.gallery.test_worker import ROOT, worker_env
@@ -98,14 +99,14 @@ def test_bad_messages_never_stop_the_poller(imap, tiny_video, monkeypatch):
         mails.apple_inline_mail(tiny_video),
         mails.forwarded_mail(tiny_video),
     )
-    real_receive = ingest.receive
+    real_receive = receiving.receive
 
     def receive(raw, *, via):
         if b"storage breaks" in raw:
             raise OSError("disk full")
         return real_receive(raw, via=via)
 
-    monkeypatch.setattr(ingest, "receive", receive)
+    monkeypatch.setattr(receiving, "receive", receive)
     output = ingest_once()
     assert "7 received, 0 already recorded, 7 archived, 1 left in the inbox" in output
     # The one that could not be recorded stays, to be read again.

@@ -2,7 +2,7 @@
 
 import pytest
 
-from submissions import parse
+from submissions import guess, parse, unpack
 from tests.submissions import mails
 
 VIDEO = b"\x00\x00\x00\x18ftypmp42" + bytes(200)  # only parsed here, never probed
@@ -83,7 +83,7 @@ def test_html_becomes_safe_text_without_scripts_styles_or_quotes():
     ],
 )
 def test_language_from_the_words(words, language):
-    assert parse.language_from_words(words) == language
+    assert guess.language_from_words(words) == language
 
 
 def test_language_prefers_content_language_then_words_then_accept_language():
@@ -113,7 +113,7 @@ def test_language_prefers_content_language_then_words_then_accept_language():
     ],
 )
 def test_themes_are_guessed_from_words_in_six_languages(words, themes):
-    assert parse.guess_themes(words) == themes
+    assert guess.guess_themes(words) == themes
 
 
 @pytest.mark.parametrize(
@@ -128,7 +128,7 @@ def test_themes_are_guessed_from_words_in_six_languages(words, themes):
 def test_credit_name_is_the_first_word_of_the_display_name_else_the_address(
     display_name, address, credit
 ):
-    assert parse.credit_name(display_name, address) == credit
+    assert guess.credit_name(display_name, address) == credit
 
 
 def test_a_real_message_is_read_whole():
@@ -145,7 +145,7 @@ def test_a_real_message_is_read_whole():
     assert parsed.title == "Mon week-end en Model 3"
     assert parsed.description == "Le col de la Bonette ce dimanche, en Autopilot."
     assert parsed.themes == ("autopilot", "weekend")
-    assert [(a.filename, a.content_type, a.data) for a in parsed.attachments] == [
+    assert [(p.name, p.content_type, p.data) for p in parsed.parts] == [
         ("bonette.mp4", "video/mp4", VIDEO)
     ]
     assert parsed.authentication == parse.Authentication(spf="pass", dkim="pass", dmarc="pass")
@@ -168,23 +168,21 @@ def test_only_the_topmost_or_a_trusted_authentication_results_header_counts():
 def test_encoded_names_and_subjects_are_decoded():
     parsed = parse.parse(mails.encoded_names_mail(VIDEO))
     assert parsed.subject == "AW: WG: Fahrt ins Grüne" and parsed.title == "Fahrt ins Grüne"
-    assert parsed.attachments[0].filename == "Über die Brücke.mp4"
-    assert parsed.attachments[0].stem == "Über die Brücke"
+    assert parsed.parts[0].name == "Über die Brücke.mp4"
+    assert parsed.parts[0].stem == "Über die Brücke"
     assert parsed.language == "de" and parsed.credit_name == "Jürgen"
 
 
 def test_attachments_inside_forwarded_messages_are_found_but_their_text_is_not_the_description():
     parsed = parse.parse(mails.forwarded_mail(VIDEO))
-    assert [a.filename for a in parsed.attachments] == ["samedi.mp4"]
+    assert [p.name for p in unpack.unpack(parsed.parts)] == ["samedi.mp4"]
     assert parsed.title == "Notre balade du week-end"
     assert parsed.description == "Je vous transfère la vidéo de mon ami."
 
 
 def test_apple_mail_inline_video_is_an_attachment_and_both_text_parts_are_read():
     parsed = parse.parse(mails.apple_inline_mail(VIDEO))
-    assert [(a.filename, a.content_type) for a in parsed.attachments] == [
-        ("IMG_0420.MOV", "video/quicktime")
-    ]
+    assert [(p.name, p.content_type) for p in parsed.parts] == [("IMG_0420.MOV", "video/quicktime")]
     assert parsed.description == "Le 0-100 en vidéo"
     assert parsed.sender_name == "Zoé Lefèvre" and parsed.themes == ("performance",)
 

@@ -5,8 +5,8 @@ import os
 import pytest
 
 from gallery.models import Clip
-from submissions.ingest import receive
 from submissions.models import InboundEmail, Submission
+from submissions.receive import receive
 from submissions.tasks import process_inbound_email
 from tests.conftest import files_under
 from tests.submissions import mails
@@ -219,12 +219,10 @@ def test_a_second_copy_of_a_message_from_another_route_is_not_imported_again(del
 def test_an_error_fails_the_record_with_its_reason_and_keeps_nothing_half_made(
     deliver, tiny_video, media_storage, monkeypatch, django_capture_on_commit_callbacks
 ):
-    from submissions import ingest
-
     def broken(*args, **kwargs):
         raise RuntimeError("database said no")
 
-    monkeypatch.setattr(ingest, "create_submission", broken)
+    monkeypatch.setattr(Submission.objects, "create_with_clips", broken)
     originals_before = [
         n for n in files_under(media_storage / "private") if n.startswith("originals/")
     ]
@@ -271,17 +269,17 @@ def test_two_deliveries_racing_record_one_message(tiny_video, media_storage, mon
 
     from django.db import connection
 
-    from submissions import ingest
+    from submissions import receive as receiving
 
     raw = mails.clip_mail(tiny_video)
     both_looked = threading.Barrier(2, timeout=10)
-    real_store_raw = ingest.store_raw
+    real_store_raw = receiving.store_raw
 
     def store_raw(*args):
         both_looked.wait()  # each has seen no record yet
         return real_store_raw(*args)
 
-    monkeypatch.setattr(ingest, "store_raw", store_raw)
+    monkeypatch.setattr(receiving, "store_raw", store_raw)
     results, errors = [], []
 
     def deliver_once():

@@ -5,7 +5,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from submissions import ingest, mailbox
+from submissions import mailbox, receive
 
 EX_TEMPFAIL = 75
 
@@ -41,7 +41,7 @@ class Command(BaseCommand):
                 failed += 1
                 continue
             try:
-                inbound = ingest.receive(raw, via="stdin" if name == "-" else "file")
+                inbound = receive.receive(raw, via="stdin" if name == "-" else "file")
             except Exception as error:
                 self.stderr.write(f"{name}: not recorded: {type(error).__name__}: {error}")
                 # EX_TEMPFAIL: a mail server's pipe transport keeps the message and retries.
@@ -60,7 +60,7 @@ class Command(BaseCommand):
         except ValueError as error:
             raise CommandError(str(error)) from error
         while True:
-            result = mailbox.poll_once(config, receive=ingest.receive)
+            result = mailbox.poll_once(config, receive=receive.receive)
             if once or result.received or result.failed or result.error:
                 self.stdout.write(f"{config.host}/{config.mailbox}: {result}")
             if once:

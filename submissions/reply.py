@@ -1,17 +1,21 @@
-"""Automatic answers to e-mails sent to the submission address, in the sender's language.
+"""Automatic answers to e-mails sent to the submission address: whether one may go, and it.
 
-Like the owner notices (notifications.py): templates/submissions/emails/<name>.txt, first
-line the subject. Marked as automatic (RFC 3834) and threaded under the sender's message.
+In the sender's language, like the owner notices (notifications.py):
+templates/submissions/emails/<name>.txt, first line the subject. Marked as automatic
+(RFC 3834) and threaded under the sender's message.
 """
 
 import logging
+from datetime import timedelta
+from email.utils import parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMessage
+from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from submissions.models import InboundEmail
 from submissions.notifications import absolute
@@ -21,7 +25,39 @@ log = logging.getLogger(__name__)
 TEMPLATES = {"receipt": "inbound_receipt", "no_video": "inbound_no_video"}
 
 
-def send_reply(inbound_id, kind, *, problems=(), references=""):
+def answer(inbound, parsed, kind, *, problems=()):
+    """Send a `kind` reply once the outcome commits, unless none may go (then log why)."""
+    why_not = refusal(parsed)
+    if why_not:
+        log.info("inbound e-mail %s: no reply (%s)", inbound.pk, why_not)
+        return
+    InboundEmail.objects.filter(pk=inbound.pk).update(reply=kind, replied_at=timezone.now())
+    transaction.on_commit(
+        lambda: send(inbound.pk, kind, problems=problems, references=parsed.references),
+        robust=True,
+    )
+
+
+def refusal(parsed):
+    """Why no automatic reply may go to this sender now, or ""."""
+    if parsed.no_reply:
+        return parsed.no_reply
+    ours = {
+        parseaddr(settings.SUBMISSION_ADDRESS)[1].lower(),
+        parseaddr(settings.DEFAULT_FROM_EMAIL)[1].lower(),
+    }
+    if parsed.sender in ours:
+        return "sent from our own address"
+    since = timezone.now() - timedelta(hours=1)
+    if (
+        InboundEmail.objects.replies_to(parsed.sender, since=since).count()
+        >= settings.MAIL_REPLIES_PER_HOUR
+    ):
+        return f"already {settings.MAIL_REPLIES_PER_HOUR} replies to this sender within the hour"
+    return ""
+
+
+def send(inbound_id, kind, *, problems=(), references=""):
     inbound = InboundEmail.objects.select_related("submission").get(pk=inbound_id)
     language = inbound.language or settings.LANGUAGE_CODE
     with translation.override(language):

@@ -1,0 +1,100 @@
+"""Probe unpacked files by their content: which are usable videos, and why the others are not."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext
+
+from gallery import media
+from gallery.processing import media_error_message, probe_limits
+from submissions import unpack
+
+# Bounds on what one message may cost: parts probed, clips made.
+MAX_PARTS_PROBED = 20
+MAX_CLIPS_PER_MESSAGE = 10
+VIDEO_SUFFIXES = {
+    ".mp4", ".m4v", ".mov", ".qt", ".webm", ".mkv", ".avi", ".3gp", ".3g2", ".mts", ".m2ts",
+    ".ts", ".mpg", ".mpeg", ".wmv", ".asf", ".flv", ".ogv",
+}  # fmt: skip
+
+
+@dataclass
+class Problem:
+    """A file we could not use, and why (a MediaError code, "too_big" or an unpack reason)."""
+
+    label: str
+    code: str
+
+    def message(self):
+        if self.code == "too_big":
+            return gettext("This file is too large: at most %(size)s.") % {
+                "size": filesizeformat(settings.MAX_UPLOAD_BYTES)
+            }
+        if self.code == unpack.TOO_DEEP:
+            return gettext("This message is nested too deeply to be read.")
+        return media_error_message(media.MediaError(self.code))
+
+
+@dataclass
+class Video:
+    piece: unpack.Piece
+    path: Path
+    stored: str = ""
+
+
+def examine(pieces, folder):
+    """Probe every piece by its content: (videos, problems, ignored labels).
+
+    Pieces held in memory are written to `folder` first.
+    """
+    videos, problems, ignored = [], [], []
+    for index, piece in enumerate(pieces):
+        label = piece.label
+        if index >= MAX_PARTS_PROBED or len(videos) >= MAX_CLIPS_PER_MESSAGE:
+            ignored.append(label)
+            continue
+        if piece.skipped:
+            problems.append(Problem(label, piece.skipped))
+            continue
+        if piece.size > settings.MAX_UPLOAD_BYTES:
+            problems.append(Problem(label, "too_big"))
+            continue
+        path = folder / f"part-{index}{original_suffix(piece)}"
+        path.write_bytes(piece.data)
+        try:
+            media.probe(path, **probe_limits())
+        except media.MediaError as error:
+            if error.code == "not_video" and not claims_video(piece):
+                ignored.append(label)  # a signature logo, a PDF: not meant as a clip
+            else:
+                problems.append(Problem(label, error.code))
+            path.unlink()
+            continue
+        videos.append(Video(piece, path))
+    return videos, problems, ignored
+
+
+def claims_video(piece):
+    suffix = Path(piece.name).suffix.lower() if piece.name else ""
+    return piece.content_type.startswith("video/") or suffix in VIDEO_SUFFIXES
+
+
+def original_suffix(piece):
+    """The file's own suffix if it names a video, else one guessed from its first bytes."""
+    suffix = Path(piece.name).suffix.lower() if piece.name else ""
+    if suffix in VIDEO_SUFFIXES:
+        return suffix
+    head = piece.data[:16]
+    if head[4:8] == b"ftyp":
+        return ".mov" if head[8:12] == b"qt  " else ".mp4"
+    if head.startswith(b"\x1a\x45\xdf\xa3"):
+        return ".mkv"
+    if head.startswith(b"RIFF") and head[8:12] == b"AVI ":
+        return ".avi"
+    return ".bin"
+
+
+def original_name(piece, index):
+    return f"email-{index}{original_suffix(piece)}"
