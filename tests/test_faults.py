@@ -14,8 +14,7 @@ from django.db import connection
 
 from gallery.models import Clip
 from submissions.models import Submission
-from tests.conftest import files_under
-from tests.submissions.test_submit import form_data, post, upload
+from tests.factories import files_under, form_data, post, upload
 
 ROOT = Path(__file__).resolve().parents[1]
 

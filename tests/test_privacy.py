@@ -7,7 +7,6 @@ import urllib.request
 import pytest
 
 from gallery.models import Clip
-from tests import s3
 from tests.factories import make_clip
 
 pytestmark = pytest.mark.django_db
@@ -79,12 +78,12 @@ def test_object_storage_gives_visitors_nothing_private(
     endpoint = s3_media.endpoint
     for state, (clip, names) in clips.items():
         for name in names:
-            for bucket in (s3.PRIVATE_BUCKET, s3.PUBLIC_BUCKET):
+            for bucket in (s3_media.private_bucket, s3_media.public_bucket):
                 assert fetch(f"{endpoint}/{bucket}/{name}") in (403, 404), (state, bucket, name)
         for url in guesses(clip, names):
             assert client.get(url).status_code == 404, (state, url)
-    assert fetch(f"{endpoint}/{s3.PRIVATE_BUCKET}?list-type=2") == 403
-    assert fetch(f"{endpoint}/{s3.PUBLIC_BUCKET}?list-type=2") == 403
+    assert fetch(f"{endpoint}/{s3_media.private_bucket}?list-type=2") == 403
+    assert fetch(f"{endpoint}/{s3_media.public_bucket}?list-type=2") == 403
 
     # A presigned link works until it expires, for that one object only.
     settings.STORAGES["private"]["OPTIONS"]["querystring_expire"] = 1

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 from pytest_playwright_axe import Axe
 
-from tests.gallery.public_pages import make_site, session_cookie
+from tests.factories import make_site, session_cookie
 
 ROOT = Path(__file__).resolve().parents[2]
 VNU = ROOT / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"

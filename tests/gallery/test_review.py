@@ -13,8 +13,7 @@ from django.utils import timezone
 
 from gallery.models import Clip, ClipTransition, RejectionReason
 from submissions.models import Submission
-from tests.factories import make_clip
-from tests.submissions.test_status import owned_clip
+from tests.factories import make_clip, owned_clip
 
 pytestmark = pytest.mark.django_db
 

@@ -3,44 +3,14 @@
 import os
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from gallery.models import Clip
-from tests.factories import make_clip
+from tests.factories import make_clip, manage, wait_for, worker_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def worker_env(media_storage, **extra):
-    database = connection.settings_dict
-    assert database["ENGINE"].endswith("sqlite3") or database["ENGINE"].endswith("postgresql")
-    if database["ENGINE"].endswith("sqlite3"):
-        url = f"sqlite:///{database['NAME']}"
-    else:
-        url = (
-            f"postgres://{database['USER']}:{database['PASSWORD']}@{database['HOST'] or 'localhost'}:"
-            f"{database['PORT'] or 5432}/{database['NAME']}"
-        )
-    return os.environ | {"DATABASE_URL": url, "VAR_DIR": str(media_storage.parent)} | extra
-
-
-def manage(*args, env, **kwargs):
-    return subprocess.Popen([sys.executable, "manage.py", *args], cwd=ROOT, env=env, **kwargs)
-
-
-def wait_for(predicate, timeout, step=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    return False
 
 
 def enqueue(clip):

@@ -2,8 +2,7 @@ import pytest
 from django.test import Client
 
 from submissions.models import Submission
-from tests.submissions.test_status import owned_clip
-from tests.submissions.test_submit import form_data, post, upload
+from tests.factories import form_data, owned_clip, post, upload
 
 pytestmark = pytest.mark.django_db
 

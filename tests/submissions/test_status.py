@@ -2,47 +2,9 @@ import pytest
 from django.core import mail
 
 from gallery.models import Clip
-from submissions.models import Submission
-from tests.factories import make_clip
+from tests.factories import owned_clip
 
 pytestmark = pytest.mark.django_db
-
-
-def owned_clip(*, status=Clip.Status.REVIEW, video=None, consent=True, language="en"):
-    submission = Submission.objects.create(email="owner@example.org", language=language)
-    if consent:
-        submission.give_consent()
-    clip = make_clip(status=Clip.Status.PROCESSING, video=video)
-    Clip.objects.filter(pk=clip.pk).update(submission=submission)
-    clip.refresh_from_db()
-    if status != Clip.Status.PROCESSING:
-        if video is not None:
-            from gallery import processing
-
-            processing.process(clip)
-        else:
-            make_processed(clip)
-        clip.refresh_from_db()
-    if status == Clip.Status.PUBLISHED:
-        clip.approve(by=None)
-    elif status == Clip.Status.REJECTED:
-        clip.reject(by=None, reason="Out of focus")
-    return submission, clip
-
-
-def make_processed(clip):
-    from tests.factories import placeholder_media
-
-    placeholder_media(f"clips/{clip.pk}/x")
-    clip.mark_processed(
-        video=f"clips/{clip.pk}/x/720p.mp4",
-        poster=f"clips/{clip.pk}/x/poster.jpg",
-        thumbnails=[],
-        duration=3,
-        width=640,
-        height=360,
-        size=10,
-    )
 
 
 def test_status_page_shows_each_state(client):

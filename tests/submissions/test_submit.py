@@ -4,43 +4,12 @@ from pathlib import Path
 
 import pytest
 from django.core import mail
-from django.core.files.uploadedfile import SimpleUploadedFile
 
 from gallery.models import Clip
 from submissions.models import Submission
-from tests.conftest import files_under
+from tests.factories import files_under, form_data, post, upload
 
 pytestmark = pytest.mark.django_db
-
-
-def form_data(video, **overrides):
-    data = {
-        "video": video,
-        "title": "Col de la Bonette",
-        "description": "Montée tranquille",
-        "themes": ["weekend", "design"],
-        "credit_name": "Camille",
-        "credit_country": "FR",
-        "email": "camille@example.org",
-        "consent": "on",
-        "website": "",
-    }
-    data.update(overrides)
-    return {k: v for k, v in data.items() if v is not None}
-
-
-def upload(path, name=None, content_type="video/mp4"):
-    return SimpleUploadedFile(
-        name or Path(path).name, Path(path).read_bytes(), content_type=content_type
-    )
-
-
-def post(client, data, lang="fr"):
-    from django.conf import settings
-
-    # The test client builds uploads in memory; the site's own handler streams to disk.
-    assert settings.FILE_UPLOAD_HANDLERS == ["submissions.uploads.CappedUploadHandler"]
-    return client.post(f"/{lang}/submit/", data)
 
 
 def test_form_page_lists_the_fields_and_the_submission_address(client, settings):
