@@ -172,3 +172,28 @@ def test_probe_reads_only_parts_of_a_large_object(s3_media, tmp_path):
     assert info.duration == pytest.approx(40, abs=0.2)
     assert remote.fetched < path.stat().st_size / 2
     assert re.match(r"h264", info.video_codec)
+
+
+def test_withdrawal_deletes_every_file_of_a_published_clip_from_both_buckets(
+    client, s3_media, sample_video, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post(client, form_data(upload(sample_video)), lang="en").status_code == 302
+    clip = Clip.objects.get()
+    processing.process(clip)
+    clip.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        clip.approve(by=None)
+    private, public = (
+        keys(s3_media, s3_media.private_bucket),
+        keys(s3_media, s3_media.public_bucket),
+    )
+    # Listed with the site's own credentials: an anonymous GET would answer 403 either way.
+    assert clip.original.name in private and clip.video.name in private
+    assert clip.video.name in public and clip.poster.name in public
+
+    with django_capture_on_commit_callbacks(execute=True):
+        clip.withdraw()
+
+    assert keys(s3_media, s3_media.private_bucket) == []
+    assert keys(s3_media, s3_media.public_bucket) == []
