@@ -222,17 +222,25 @@ def test_purge_media_deletes_old_rejected_and_withdrawn_files_once(
     old.reject(by=None, reason_code=RejectionReason.QUALITY)
     recent = make_clip(status=Clip.Status.REVIEW, video=sample_video)
     recent.reject(by=None, reason="Too dark")
-    Clip.objects.filter(pk=old.pk).update(status_changed_at=timezone.now() - timedelta(days=31))
-    old_files = [media_storage / "private" / n for n in [*old.media_names, old.original.name]]
+    # A clip withdrawn long ago whose files are still there (as a withdrawal whose deletion
+    # never ran leaves it): the purge is what catches it.
+    withdrawn = make_clip(status=Clip.Status.REVIEW, video=sample_video)
+    Clip.objects.filter(pk=withdrawn.pk).update(status=Clip.Status.WITHDRAWN)
+    long_ago = timezone.now() - timedelta(days=31)
+    Clip.objects.filter(pk__in=[old.pk, withdrawn.pk]).update(status_changed_at=long_ago)
+    old_files = [
+        media_storage / "private" / n
+        for clip in (old, withdrawn)
+        for n in [*clip.media_names, clip.original.name]
+    ]
     assert all(p.exists() for p in old_files)
 
     out = StringIO()
     with django_capture_on_commit_callbacks(execute=True):
         call_command("purge_media", stdout=out)
-    assert (
-        f"clip {old.pk} (rejected): deleted" in out.getvalue()
-        and "1 clips purged" in out.getvalue()
-    )
+    assert f"clip {old.pk} (rejected): deleted" in out.getvalue()
+    assert f"clip {withdrawn.pk} (withdrawn): deleted" in out.getvalue()
+    assert "2 clips purged" in out.getvalue()
     assert not any(p.exists() for p in old_files)
     recent.refresh_from_db()
     assert (media_storage / "private" / recent.video.name).exists()

@@ -1,3 +1,4 @@
+import os
 import re
 import zipfile
 from pathlib import Path
@@ -129,16 +130,30 @@ def test_zip_named_mp4_is_refused(client, tmp_path):
     assert Clip.objects.count() == 0
 
 
-def test_over_the_size_cap_is_refused_before_it_is_read_whole(
-    client, settings, sample_video, media_storage
+def test_over_the_size_cap_is_refused_at_its_first_chunk_and_nothing_is_kept(
+    client, settings, tmp_path, media_storage, monkeypatch
 ):
-    settings.MAX_UPLOAD_BYTES = 10_000
+    from submissions.uploads import CappedUploadHandler
+
+    taken = []  # the bytes the upload handler was given, chunk by chunk
+    receive = CappedUploadHandler.receive_data_chunk
+
+    def counting(self, raw_data, start):
+        taken.append(len(raw_data))
+        return receive(self, raw_data, start)
+
+    monkeypatch.setattr(CappedUploadHandler, "receive_data_chunk", counting)
+    settings.MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+    big = tmp_path / "big.mp4"
+    big.write_bytes(os.urandom(6 * 1024 * 1024))
     before = files_under(media_storage)
-    response = post(client, form_data(upload(sample_video)), lang="en")
+    response = post(client, form_data(upload(big)), lang="en")
     assert response.status_code == 413
     assert response.context["form"].errors["video"] == [
-        "This file is too large: 9.8\xa0KB at most."
+        "This file is too large: 2.0\xa0MB at most."
     ]
+    # Declared larger than the cap: refused at the first chunk, not after 2 MB of 6.
+    assert len(taken) == 1 and taken[0] <= CappedUploadHandler.chunk_size, taken
     assert Clip.objects.count() == 0 and files_under(media_storage) == before
 
 
