@@ -167,6 +167,17 @@ def make_processed(clip):
     )
 
 
+def said_in(language, text, **values):
+    """`text` as the site's catalogue says it in `language`; for another language than
+    English, checked to be really translated (so a test cannot compare English with English)."""
+    from django.utils import translation
+
+    with translation.override(language):
+        said = translation.gettext(text)
+    assert language == "en" or said != text, f"no {language} translation of {text!r}"
+    return said % values if values else said
+
+
 # The web form
 
 

@@ -144,9 +144,7 @@ def test_a_clip_page_ignores_its_query_string(client, django_assert_num_queries)
     )
 
 
-def test_a_title_spelling_a_nonce_placeholder_is_shown_as_typed_on_cached_pages(
-    client, settings
-):
+def test_a_title_spelling_a_nonce_placeholder_is_shown_as_typed_on_cached_pages(client, settings):
     from gallery.cache import nonce_placeholder
 
     # What stands for the nonce is derived from the secret key: a visitor cannot know it.

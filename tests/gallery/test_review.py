@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from gallery.models import Clip, ClipTransition, RejectionReason
 from submissions.models import Submission
-from tests.factories import make_clip, owned_clip
+from tests.factories import make_clip, owned_clip, said_in
 
 pytestmark = pytest.mark.django_db
 
@@ -112,6 +112,9 @@ def test_approve_records_and_tells_the_owner_in_their_language(
     last = clip.transitions.last()
     assert (last.from_status, last.to_status, last.by) == ("review", "published", moderator)
     assert len(mail.outbox) == 1 and mail.outbox[0].to == ["owner@example.org"]
+    assert mail.outbox[0].subject == said_in(
+        "de", "Your clip “%(title)s” is online", title=clip.title
+    )
     assert f"/de/clips/{clip.pk}-" in mail.outbox[0].body
 
 

@@ -7,7 +7,7 @@ from django.core import mail
 
 from gallery.models import Clip, IllegalTransition
 from submissions.models import InboundEmail
-from tests.factories import SENDER, clip_mail, mail_message, make_processed
+from tests.factories import SENDER, clip_mail, mail_message, make_processed, said_in
 
 pytestmark = pytest.mark.django_db
 
@@ -126,14 +126,20 @@ def test_replies_to_one_sender_are_capped_per_hour_counting_stored_records(deliv
 def test_replies_speak_the_senders_language(deliver, tiny_video, headers, body, language):
     inbound = deliver(clip_mail(tiny_video, subject="IMG_0042", body=body, headers=headers))
     assert inbound.language == language and inbound.submission.language == language
-    assert f"/{language}/my/" in mail.outbox[0].body
+    reply = mail.outbox[0]
+    assert reply.subject == said_in(language, "We have received your clip")
+    assert reply.body.startswith(said_in(language, "Hello,") + "\n")
+    assert f"/{language}/my/" in reply.body
 
 
 def test_a_german_no_video_reply_points_to_the_german_form(deliver):
     deliver(
         mail_message(body="Hallo, hier ist mein Video vom Wochenende mit dem Wagen.").as_bytes()
     )
-    assert "/de/submit/" in mail.outbox[0].body
+    reply = mail.outbox[0]
+    assert reply.subject == said_in("de", "We could not find a video in your e-mail")
+    assert reply.body.startswith(said_in("de", "Hello,") + "\n")
+    assert "/de/submit/" in reply.body
 
 
 def test_a_reply_that_cannot_be_sent_does_not_undo_the_import(deliver, tiny_video, monkeypatch):

@@ -2,7 +2,7 @@ import pytest
 from django.core import mail
 
 from gallery.models import Clip
-from tests.factories import owned_clip
+from tests.factories import owned_clip, said_in
 
 pytestmark = pytest.mark.django_db
 
@@ -81,7 +81,12 @@ def test_owner_hears_of_publication_and_rejection_in_their_language(
     assert any(published.title in s for s in subjects)
     rejection = next(m for m in mail.outbox if rejected.title in m.subject)
     assert "Out of focus" in rejection.body and "not accepted" in rejection.subject
+    assert rejection.subject == f"Your clip “{rejected.title}” was not accepted"
     publication = next(m for m in mail.outbox if published.title in m.subject)
+    assert publication.subject == said_in(
+        "fr", "Your clip “%(title)s” is online", title=published.title
+    )
+    assert publication.body.startswith(said_in("fr", "Hello,") + "\n")
     assert f"/fr/clips/{published.pk}-" in publication.body
 
 
