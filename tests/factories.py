@@ -1,12 +1,47 @@
-"""Small factories for tests: real rows through the real transitions."""
+"""Helpers the tests share, as plain functions: real rows through the real transitions,
+the web form's data, e-mails shaped like real clients send them, the site's public pages,
+and the worker processes. Servers (S3, IMAP, SMTP) are fixtures in conftest.py."""
 
+import base64
+import io
 import itertools
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from html.parser import HTMLParser
+from pathlib import Path
 
+from django.conf import settings
 from django.core.files import File
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.db import connection
 
-from gallery.models import Clip, Theme
+from gallery.models import Caption, Clip, Theme
+from submissions.models import InboundEmail, Submission
 
+ROOT = Path(__file__).resolve().parents[1]
 _titles = itertools.count(1)
+
+
+def files_under(root):
+    return sorted(str(p.relative_to(root)) for p in Path(root).rglob("*") if p.is_file())
+
+
+def wait_for(predicate, timeout, step=0.1):
+    """Poll until `predicate()` is true or `timeout` seconds have passed; return whether it was."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return bool(predicate())
 
 
 def theme(slug):
@@ -97,3 +132,401 @@ def placeholder_media(folder):
         "thumb-640.jpg",
     ):
         private_storage().save(f"{folder}/{name}", ContentFile(b"placeholder " + name.encode()))
+
+
+def owned_clip(*, status=Clip.Status.REVIEW, video=None, consent=True, language="en"):
+    submission = Submission.objects.create(email="owner@example.org", language=language)
+    if consent:
+        submission.give_consent()
+    clip = make_clip(status=Clip.Status.PROCESSING, video=video)
+    Clip.objects.filter(pk=clip.pk).update(submission=submission)
+    clip.refresh_from_db()
+    if status != Clip.Status.PROCESSING:
+        if video is not None:
+            from gallery import processing
+
+            processing.process(clip)
+        else:
+            make_processed(clip)
+        clip.refresh_from_db()
+    if status == Clip.Status.PUBLISHED:
+        clip.approve(by=None)
+    elif status == Clip.Status.REJECTED:
+        clip.reject(by=None, reason="Out of focus")
+    return submission, clip
+
+
+def make_processed(clip):
+    placeholder_media(f"clips/{clip.pk}/x")
+    clip.mark_processed(
+        video=f"clips/{clip.pk}/x/720p.mp4",
+        poster=f"clips/{clip.pk}/x/poster.jpg",
+        thumbnails=[],
+        duration=3,
+        width=640,
+        height=360,
+        size=10,
+    )
+
+
+def said_in(language, text, **values):
+    """`text` as the site's catalogue says it in `language`; for another language than
+    English, checked to be really translated (so a test cannot compare English with English)."""
+    from django.utils import translation
+
+    with translation.override(language):
+        said = translation.gettext(text)
+    assert language == "en" or said != text, f"no {language} translation of {text!r}"
+    return said % values if values else said
+
+
+# The web form
+
+
+def form_data(video, **overrides):
+    data = {
+        "video": video,
+        "title": "Col de la Bonette",
+        "description": "Montée tranquille",
+        "themes": ["weekend", "design"],
+        "credit_name": "Camille",
+        "credit_country": "FR",
+        "email": "camille@example.org",
+        "consent": "on",
+        "website": "",
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def upload(path, name=None, content_type="video/mp4"):
+    return SimpleUploadedFile(
+        name or Path(path).name, Path(path).read_bytes(), content_type=content_type
+    )
+
+
+def post(client, data, lang="fr"):
+    # The test client builds uploads in memory; the site's own handler streams to disk.
+    assert settings.FILE_UPLOAD_HANDLERS == ["submissions.uploads.CappedUploadHandler"]
+    return client.post(f"/{lang}/submit/", data)
+
+
+# E-mail
+
+SENDER = "Camille Martin <camille@example.org>"
+
+
+def mail_message(
+    *,
+    subject="Mon week-end en Model 3",
+    body="Voici ma vidéo de la balade.\n",
+    sender=SENDER,
+    to="clips@example.org",
+    message_id=True,
+    headers=None,
+):
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = to
+    if subject is not None:
+        msg["Subject"] = subject
+    msg["Date"] = format_datetime(datetime(2026, 11, 20, 10, 30, tzinfo=UTC))
+    if message_id:
+        msg["Message-ID"] = (
+            message_id if isinstance(message_id, str) else make_msgid(domain="example.org")
+        )
+    if body is not None:
+        msg.set_content(body)
+    # After the content: set_content drops Content-* headers given before it.
+    for name, value in (headers or {}).items():
+        msg[name] = value
+    return msg
+
+
+def clip_mail(video, *, filename="balade.mp4", maintype="video", subtype="mp4", **kwargs):
+    """A plain message with one video attached: what most phones send."""
+    msg = mail_message(**kwargs)
+    msg.add_attachment(video, maintype=maintype, subtype=subtype, filename=filename)
+    return msg.as_bytes()
+
+
+def alternative_mail(video, **kwargs):
+    """multipart/mixed( multipart/alternative(text, html), video ): Gmail, Outlook."""
+    msg = mail_message(body=None, **kwargs)
+    msg.set_content(
+        "Le col de la Bonette ce dimanche, en Autopilot.\n\n-- \nCamille\n06 12 34 56 78\n"
+    )
+    msg.add_alternative(
+        "<p>Le col de la Bonette ce dimanche, en <b>Autopilot</b>.</p><div>-- <br>Camille</div>",
+        subtype="html",
+    )
+    msg.add_attachment(video, maintype="video", subtype="mp4", filename="bonette.mp4")
+    return msg.as_bytes()
+
+
+def apple_inline_mail(video, *, message_id="<8E2A1C4D-APPLE@example.org>"):
+    """Apple Mail (iPhone): the video inline between two text parts, no Content-Type guess."""
+    encoded = base64.encodebytes(video).decode()
+    return (
+        "From: =?utf-8?Q?Zo=C3=A9_Lef=C3=A8vre?= <zoe@example.fr>\r\n"
+        'Content-Type: multipart/mixed; boundary="Apple-Mail-4F1C0B7E"\r\n'
+        "Mime-Version: 1.0 (1.0)\r\n"
+        "Subject: =?utf-8?Q?Acc=C3=A9l=C3=A9ration_sur_le_circuit?=\r\n"
+        f"Message-Id: {message_id}\r\n"
+        "Date: Sat, 21 Nov 2026 09:12:44 +0100\r\n"
+        "To: clips@example.org\r\n"
+        "X-Mailer: iPhone Mail (21F90)\r\n"
+        "\r\n"
+        "--Apple-Mail-4F1C0B7E\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n"
+        "Content-Transfer-Encoding: quoted-printable\r\n"
+        "\r\n"
+        "Le 0-100 en vid=C3=A9o\r\n"
+        "--Apple-Mail-4F1C0B7E\r\n"
+        "Content-Type: video/quicktime; name=IMG_0420.MOV; x-apple-part-url=9C1E-4B8A\r\n"
+        "Content-Disposition: inline; filename=IMG_0420.MOV\r\n"
+        "Content-Transfer-Encoding: base64\r\n"
+        "\r\n"
+        f"{encoded}\r\n"
+        "--Apple-Mail-4F1C0B7E\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n"
+        "Content-Transfer-Encoding: quoted-printable\r\n"
+        "\r\n"
+        "\r\n"
+        "Envoy=C3=A9 de mon iPhone\r\n"
+        "--Apple-Mail-4F1C0B7E--\r\n"
+    ).encode()
+
+
+def forwarded_mail(video, **kwargs):
+    """An owner forwards a message that had the video attached (message/rfc822)."""
+    inner = mail_message(
+        subject="Notre balade du week-end",
+        sender="Luc <luc@example.net>",
+        body="Salut, la vidéo d'hier !\n",
+    )
+    inner.add_attachment(video, maintype="video", subtype="mp4", filename="samedi.mp4")
+    outer = mail_message(
+        subject="Fwd: Notre balade du week-end",
+        body="Je vous transfère la vidéo de mon ami.\n",
+        **kwargs,
+    )
+    outer.add_attachment(inner)
+    return outer.as_bytes()
+
+
+def encoded_names_mail(video):
+    """An RFC 2231 file name (Thunderbird) and an RFC 2047 subject."""
+    encoded = base64.encodebytes(video).decode()
+    return (
+        "From: Jürgen <juergen@example.de>\r\n"
+        "To: clips@example.org\r\n"
+        "Subject: =?UTF-8?B?QVc6IFdHOiBGYWhydCBpbnMgR3LDvG5l?=\r\n"
+        "Message-ID: <rfc2231@example.de>\r\n"
+        "MIME-Version: 1.0\r\n"
+        'Content-Type: multipart/mixed; boundary="b1"\r\n'
+        "\r\n"
+        "--b1\r\n"
+        "Content-Type: text/plain; charset=UTF-8\r\n"
+        "Content-Language: de-DE\r\n"
+        "\r\n"
+        "Hallo, hier ist mein Video.\r\n"
+        "--b1\r\n"
+        "Content-Type: video/mp4;\r\n"
+        " name*=UTF-8''%C3%9Cber%20die%20Br%C3%BCcke.mp4\r\n"
+        "Content-Disposition: attachment;\r\n"
+        " filename*0*=UTF-8''%C3%9Cber%20die;\r\n"
+        " filename*1*=%20Br%C3%BCcke.mp4\r\n"
+        "Content-Transfer-Encoding: base64\r\n"
+        "\r\n"
+        f"{encoded}\r\n"
+        "--b1--\r\n"
+    ).encode()
+
+
+def html_only_mail(**kwargs):
+    msg = mail_message(body=None, **kwargs)
+    msg.set_content(
+        "<html><head><style>p { color: red }</style><script>alert('x')</script></head>"
+        "<body><p>Hello, here is my <i>weekend</i> drive!</p>"
+        "<blockquote>On Monday you wrote: old text</blockquote></body></html>",
+        subtype="html",
+    )
+    return msg
+
+
+def broken_boundary_mail(video, *, closed=False, boundary_matches=True):
+    """A multipart message whose closing boundary is missing, or whose declared one is wrong."""
+    encoded = base64.encodebytes(video).decode()
+    declared = "real-boundary" if boundary_matches else "announced-boundary"
+    message_id = f"<broken-{int(closed)}-{int(boundary_matches)}@example.org>"
+    return (
+        "From: Sam <sam@example.org>\r\n"
+        "To: clips@example.org\r\n"
+        "Subject: broken\r\n"
+        f"Message-ID: {message_id}\r\n"
+        "MIME-Version: 1.0\r\n"
+        f'Content-Type: multipart/mixed; boundary="{declared}"\r\n'
+        "\r\n"
+        "--real-boundary\r\n"
+        "Content-Type: text/plain\r\n"
+        "\r\n"
+        "Here is my clip\r\n"
+        "--real-boundary\r\n"
+        "Content-Type: video/mp4; name=clip.mp4\r\n"
+        "Content-Transfer-Encoding: base64\r\n"
+        "\r\n"
+        f"{encoded}" + ("--real-boundary--\r\n" if closed else "")
+    ).encode()
+
+
+def ingest_once():
+    out = io.StringIO()
+    call_command("ingest_mail", "--imap", "--once", stdout=out)
+    return out.getvalue()
+
+
+def process_all():
+    from submissions.tasks import process_inbound_email
+
+    for pk in InboundEmail.objects.filter(status=InboundEmail.Status.RECEIVED).values_list(
+        "pk", flat=True
+    ):
+        process_inbound_email.call(pk)
+
+
+def queued(task_name):
+    """Arguments of the queued tasks of one kind (django-tasks-db rows)."""
+    from django_tasks_db.models import DBTaskResult
+
+    rows = DBTaskResult.objects.filter(task_path__endswith=f".{task_name}").order_by("enqueued_at")
+    return [row.args_kwargs["args"] for row in rows]
+
+
+# Worker processes
+
+
+def worker_env(media_storage, **extra):
+    database = connection.settings_dict
+    assert database["ENGINE"].endswith("sqlite3") or database["ENGINE"].endswith("postgresql")
+    if database["ENGINE"].endswith("sqlite3"):
+        url = f"sqlite:///{database['NAME']}"
+    else:
+        url = (
+            f"postgres://{database['USER']}:{database['PASSWORD']}@{database['HOST'] or 'localhost'}:"
+            f"{database['PORT'] or 5432}/{database['NAME']}"
+        )
+    return os.environ | {"DATABASE_URL": url, "VAR_DIR": str(media_storage.parent)} | extra
+
+
+def manage(*args, env, **kwargs):
+    return subprocess.Popen([sys.executable, "manage.py", *args], cwd=ROOT, env=env, **kwargs)
+
+
+# Pages
+
+
+class Head(HTMLParser):
+    """The <link>, <meta> and JSON-LD <script> elements of a page."""
+
+    def __init__(self, html):
+        super().__init__()
+        self.links, self.metas, self.json_ld, self._in_ld = [], [], [], None
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "link":
+            self.links.append(attrs)
+        elif tag == "meta":
+            self.metas.append(attrs)
+        elif tag == "script" and attrs.get("type") == "application/ld+json":
+            self._in_ld = attrs
+            self.json_ld.append({"attrs": attrs, "text": ""})
+
+    def handle_data(self, data):
+        if self._in_ld is not None:
+            self.json_ld[-1]["text"] += data
+
+    def handle_endtag(self, tag):
+        if tag == "script":
+            self._in_ld = None
+
+    def link(self, rel, **match):
+        return [
+            link
+            for link in self.links
+            if link.get("rel") == rel and all(link.get(k) == v for k, v in match.items())
+        ]
+
+    def meta(self, key):
+        """Values of <meta property=key> or <meta name=key>, in order."""
+        return [m["content"] for m in self.metas if key in (m.get("property"), m.get("name"))]
+
+
+def head(response):
+    return Head(response.content.decode())
+
+
+VTT = "WEBVTT\n\n00:00.000 --> 00:02.000\nBonjour !\n\n00:02.000 --> 00:05.000\nÀ bientôt.\n"
+
+
+@dataclass
+class Site:
+    clip: Clip
+    submission: Submission
+    session_key: str
+    pages: dict = field(default_factory=dict)
+
+
+def make_site(*, video=None):
+    """Three published clips (the first with `video` really processed, and captions), an owner
+    with clips in several states, and the session of someone who has just sent a clip.
+    `pages` maps a name to a path."""
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from gallery.captions import sync_caption_files
+    from submissions.views import THANKS_SESSION_KEY
+
+    clip = make_clip(
+        title="Lever de soleil sur le col",
+        description="Un matin calme.\nAvant le travail.",
+        themes=["weekend", "design"],
+        language="fr",
+        video=video,
+    )
+    # The others need no real video: nobody plays them here.
+    make_clip(
+        title="Autobahn, sans bruit", themes=["performance"], language="de", featured=True
+    ).set_featured(True)
+    make_clip(title="Frunk picnic", themes=["weekend"], language="en")
+    for language in ("fr", "en", "de"):
+        caption = Caption(clip=clip, language=language)
+        caption.file.save("captions.vtt", ContentFile(VTT.encode()), save=True)
+    sync_caption_files(clip, before=set())
+
+    submission = Submission.objects.create(email="owner@example.org", language="nl")
+    for status in (Clip.Status.REVIEW, Clip.Status.REJECTED):
+        owned = make_clip(status=status, title=f"Mijn clip ({status})", language="nl")
+        Clip.objects.filter(pk=owned.pk).update(submission=submission)
+
+    session = SessionStore()
+    session[THANKS_SESSION_KEY] = submission.signed_token
+    session.create()
+
+    site = Site(clip=clip, submission=submission, session_key=session.session_key)
+    site.pages = {
+        "gallery": "/fr/",
+        "filtered gallery": "/en/?theme=weekend&theme=performance",
+        "clip": f"/de{clip.get_absolute_url()[3:]}",
+        "submit": "/fr/submit/",
+        "thanks": "/es/submit/thanks/",
+        "status": submission.get_status_url(language="nl"),
+        "terms": "/it/terms/",
+        "embed": f"/embed/{clip.pk}/",
+    }
+    return site
+
+
+def session_cookie(site, url):
+    return {"name": settings.SESSION_COOKIE_NAME, "value": site.session_key, "url": url}

@@ -6,8 +6,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 import pytest
 
 from gallery.models import Clip
-from tests.factories import make_clip
-from tests.gallery.test_seo import head
+from tests.factories import head, make_clip
 
 pytestmark = pytest.mark.django_db
 

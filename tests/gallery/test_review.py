@@ -17,8 +17,7 @@ from django.utils.translation import ngettext_lazy
 from gallery.decisions import DECISIONS, Decision, Then
 from gallery.models import Clip, ClipTransition, RejectionReason
 from submissions.models import Submission
-from tests.factories import make_clip
-from tests.submissions.test_status import owned_clip
+from tests.factories import make_clip, owned_clip, said_in
 
 pytestmark = pytest.mark.django_db
 
@@ -117,6 +116,9 @@ def test_approve_records_and_tells_the_owner_in_their_language(
     last = clip.transitions.last()
     assert (last.from_status, last.to_status, last.by) == ("review", "published", moderator)
     assert len(mail.outbox) == 1 and mail.outbox[0].to == ["owner@example.org"]
+    assert mail.outbox[0].subject == said_in(
+        "de", "Your clip “%(title)s” is online", title=clip.title
+    )
     assert f"/de/clips/{clip.pk}-" in mail.outbox[0].body
 
 
@@ -355,17 +357,25 @@ def test_purge_media_deletes_old_rejected_and_withdrawn_files_once(
     old.reject(by=None, reason_code=RejectionReason.QUALITY)
     recent = make_clip(status=Clip.Status.REVIEW, video=sample_video)
     recent.reject(by=None, reason="Too dark")
-    Clip.objects.filter(pk=old.pk).update(status_changed_at=timezone.now() - timedelta(days=31))
-    old_files = [media_storage / "private" / n for n in [*old.media_names, old.original.name]]
+    # A clip withdrawn long ago whose files are still there (as a withdrawal whose deletion
+    # never ran leaves it): the purge is what catches it.
+    withdrawn = make_clip(status=Clip.Status.REVIEW, video=sample_video)
+    Clip.objects.filter(pk=withdrawn.pk).update(status=Clip.Status.WITHDRAWN)
+    long_ago = timezone.now() - timedelta(days=31)
+    Clip.objects.filter(pk__in=[old.pk, withdrawn.pk]).update(status_changed_at=long_ago)
+    old_files = [
+        media_storage / "private" / n
+        for clip in (old, withdrawn)
+        for n in [*clip.media_names, clip.original.name]
+    ]
     assert all(p.exists() for p in old_files)
 
     out = StringIO()
     with django_capture_on_commit_callbacks(execute=True):
         call_command("purge_media", stdout=out)
-    assert (
-        f"clip {old.pk} (rejected): deleted" in out.getvalue()
-        and "1 clips purged" in out.getvalue()
-    )
+    assert f"clip {old.pk} (rejected): deleted" in out.getvalue()
+    assert f"clip {withdrawn.pk} (withdrawn): deleted" in out.getvalue()
+    assert "2 clips purged" in out.getvalue()
     assert not any(p.exists() for p in old_files)
     recent.refresh_from_db()
     assert (media_storage / "private" / recent.video.name).exists()

@@ -11,8 +11,7 @@ from django.core.files.storage import storages
 from gallery import processing
 from gallery.models import Clip
 from submissions.models import Submission
-from tests import s3
-from tests.submissions.test_submit import form_data, post, upload
+from tests.factories import form_data, post, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -37,16 +36,21 @@ def test_clip_is_private_until_published_and_public_copies_go_on_unpublish(
     with django_capture_on_commit_callbacks(execute=True):
         assert post(client, form_data(upload(sample_video)), lang="en").status_code == 302
     clip = Clip.objects.get()
-    assert keys(s3_media, s3.PRIVATE_BUCKET) == [clip.original.name]
+    assert keys(s3_media, s3_media.private_bucket) == [clip.original.name]
     processing.process(clip)
     clip.refresh_from_db()
     assert clip.status == Clip.Status.REVIEW, clip.failure_reason
 
     public_url = clip.video.url
-    assert public_url.startswith(f"{s3_media.endpoint}/{s3.PUBLIC_BUCKET}/clips/{clip.pk}/")
+    assert public_url.startswith(f"{s3_media.endpoint}/{s3_media.public_bucket}/clips/{clip.pk}/")
     assert anonymous_get(public_url)[0] in (403, 404)  # nothing public before approval
-    assert anonymous_get(f"{s3_media.endpoint}/{s3.PRIVATE_BUCKET}/{clip.video.name}")[0] == 403
-    assert anonymous_get(f"{s3_media.endpoint}/{s3.PRIVATE_BUCKET}/{clip.original.name}")[0] == 403
+    assert (
+        anonymous_get(f"{s3_media.endpoint}/{s3_media.private_bucket}/{clip.video.name}")[0] == 403
+    )
+    assert (
+        anonymous_get(f"{s3_media.endpoint}/{s3_media.private_bucket}/{clip.original.name}")[0]
+        == 403
+    )
 
     review = clip.review_video_url
     assert "X-Amz-Signature=" in review and "X-Amz-Expires=3600" in review
@@ -69,7 +73,7 @@ def test_clip_is_private_until_published_and_public_copies_go_on_unpublish(
     with django_capture_on_commit_callbacks(execute=True):
         clip.unpublish(by=None, reason="Owner asked")
     assert anonymous_get(public_url)[0] in (403, 404)
-    assert keys(s3_media, s3.PUBLIC_BUCKET) == []
+    assert keys(s3_media, s3_media.public_bucket) == []
 
 
 def presign(client, *, size, content_type="video/mp4", name="clip.mp4"):
@@ -145,7 +149,7 @@ def test_the_bucket_refuses_what_the_policy_does_not_allow(
     assert status == 400 and "EntityTooLarge" in body
     status, body = send_to_s3(answer, data[:1000], content_type="text/html")
     assert status == 403
-    assert keys(s3_media, s3.PRIVATE_BUCKET) == []
+    assert keys(s3_media, s3_media.private_bucket) == []
     assert presign(client, size=1000, content_type="text/html").status_code == 400
 
 
@@ -156,7 +160,7 @@ def test_a_bad_direct_upload_is_refused_and_deleted(client, s3_media):
     assert response.status_code == 400
     assert response.context["form"].errors["video"] == ["This file is not a video we can read."]
     assert (
-        keys(s3_media, s3.PRIVATE_BUCKET) == []
+        keys(s3_media, s3_media.private_bucket) == []
         and Clip.objects.count() == 0
         and Submission.objects.count() == 0
     )
@@ -178,9 +182,34 @@ def test_probe_reads_only_parts_of_a_large_object(s3_media, tmp_path):
 
     path = synthesize(tmp_path / "long.mp4", seconds=40, width=640, height=360)
     client = s3_media.client()
-    client.upload_file(str(path), s3.PRIVATE_BUCKET, "probe/long.mp4")
-    remote = RangeFile(client, s3.PRIVATE_BUCKET, "probe/long.mp4", block=64 * 1024)
+    client.upload_file(str(path), s3_media.private_bucket, "probe/long.mp4")
+    remote = RangeFile(client, s3_media.private_bucket, "probe/long.mp4", block=64 * 1024)
     info = media.probe(remote)
     assert info.duration == pytest.approx(40, abs=0.2)
     assert remote.fetched < path.stat().st_size / 2
     assert re.match(r"h264", info.video_codec)
+
+
+def test_withdrawal_deletes_every_file_of_a_published_clip_from_both_buckets(
+    client, s3_media, sample_video, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post(client, form_data(upload(sample_video)), lang="en").status_code == 302
+    clip = Clip.objects.get()
+    processing.process(clip)
+    clip.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        clip.approve(by=None)
+    private, public = (
+        keys(s3_media, s3_media.private_bucket),
+        keys(s3_media, s3_media.public_bucket),
+    )
+    # Listed with the site's own credentials: an anonymous GET would answer 403 either way.
+    assert clip.original.name in private and clip.video.name in private
+    assert clip.video.name in public and clip.poster.name in public
+
+    with django_capture_on_commit_callbacks(execute=True):
+        clip.withdraw()
+
+    assert keys(s3_media, s3_media.private_bucket) == []
+    assert keys(s3_media, s3_media.public_bucket) == []

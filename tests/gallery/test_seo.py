@@ -5,14 +5,13 @@ import json
 import re
 import xml.etree.ElementTree as ET
 from datetime import datetime
-from html.parser import HTMLParser
 
 import pytest
 
 from gallery.models import Clip
 from gallery.seo import canonical_gallery_query, iso_duration
 from infra.storage import public_storage
-from tests.factories import make_clip
+from tests.factories import head, make_clip
 
 pytestmark = pytest.mark.django_db
 
@@ -25,50 +24,8 @@ NS = {
 LANGUAGES = ["fr", "en", "de", "nl", "it", "es"]
 
 
-class Head(HTMLParser):
-    """The <link>, <meta> and JSON-LD <script> elements of a page."""
-
-    def __init__(self, html):
-        super().__init__()
-        self.links, self.metas, self.json_ld, self._in_ld = [], [], [], None
-        self.feed(html)
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "link":
-            self.links.append(attrs)
-        elif tag == "meta":
-            self.metas.append(attrs)
-        elif tag == "script" and attrs.get("type") == "application/ld+json":
-            self._in_ld = attrs
-            self.json_ld.append({"attrs": attrs, "text": ""})
-
-    def handle_data(self, data):
-        if self._in_ld is not None:
-            self.json_ld[-1]["text"] += data
-
-    def handle_endtag(self, tag):
-        if tag == "script":
-            self._in_ld = None
-
-    def link(self, rel, **match):
-        return [
-            link
-            for link in self.links
-            if link.get("rel") == rel and all(link.get(k) == v for k, v in match.items())
-        ]
-
-    def meta(self, key):
-        """Values of <meta property=key> or <meta name=key>, in order."""
-        return [m["content"] for m in self.metas if key in (m.get("property"), m.get("name"))]
-
-
 def parse_xml(response):
     return ET.fromstring(response.content)  # noqa: S314 - our own server's answer
-
-
-def head(response):
-    return Head(response.content.decode())
 
 
 def test_robots_txt_allows_all_but_private_pages_and_points_at_the_sitemap(client):

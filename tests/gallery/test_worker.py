@@ -3,44 +3,15 @@
 import os
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
+from datetime import timedelta
 
 import pytest
-from django.db import connection
 
 from gallery.models import Clip
-from tests.factories import make_clip
+from tests.factories import make_clip, manage, wait_for, worker_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def worker_env(media_storage, **extra):
-    database = connection.settings_dict
-    assert database["ENGINE"].endswith("sqlite3") or database["ENGINE"].endswith("postgresql")
-    if database["ENGINE"].endswith("sqlite3"):
-        url = f"sqlite:///{database['NAME']}"
-    else:
-        url = (
-            f"postgres://{database['USER']}:{database['PASSWORD']}@{database['HOST'] or 'localhost'}:"
-            f"{database['PORT'] or 5432}/{database['NAME']}"
-        )
-    return os.environ | {"DATABASE_URL": url, "VAR_DIR": str(media_storage.parent)} | extra
-
-
-def manage(*args, env, **kwargs):
-    return subprocess.Popen([sys.executable, "manage.py", *args], cwd=ROOT, env=env, **kwargs)
-
-
-def wait_for(predicate, timeout, step=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    return False
 
 
 def enqueue(clip):
@@ -63,26 +34,34 @@ def test_worker_processes_a_queued_clip(media_storage, sample_video):
 def test_worker_killed_mid_transcode_then_watchdog_and_restart_end_in_review(
     media_storage, tmp_path
 ):
+    from django.utils import timezone
+
     from gallery.synth import synthesize
 
     long_clip = synthesize(tmp_path / "long.mp4", seconds=20, width=1280, height=720, title="Long")
     clip = make_clip(status=Clip.Status.PROCESSING, video=long_clip)
     enqueue(clip)
-    env = worker_env(media_storage, PROCESSING_STALE_SECONDS="2")
+    scratch = tmp_path / "scratch"  # the worker's temporary folder, watched below
+    scratch.mkdir()
+    env = worker_env(media_storage, PROCESSING_STALE_SECONDS="300", TMPDIR=str(scratch))
+
+    def transcoding():
+        outputs = [p for p in scratch.glob("clip-*/*.mp4") if p.name != "original.mp4"]
+        return any(p.stat().st_size > 0 for p in outputs if p.exists())
 
     worker = manage(
         "db_worker", "--no-startup-delay", "--no-reload", env=env, start_new_session=True
     )
     try:
-        assert wait_for(lambda: Clip.objects.get(pk=clip.pk).processing_attempts == 1, 60)
-        time.sleep(1.0)  # well into the transcode
+        assert wait_for(transcoding, 60), "the transcode never started"
         assert Clip.objects.get(pk=clip.pk).status == Clip.Status.PROCESSING
     finally:
         os.killpg(worker.pid, signal.SIGKILL)
         worker.wait()
     assert Clip.objects.get(pk=clip.pk).status == Clip.Status.PROCESSING
 
-    time.sleep(2.5)  # the clip is now stale
+    # Ten minutes pass without a heartbeat: the clip is stale.
+    Clip.objects.filter(pk=clip.pk).update(status_changed_at=timezone.now() - timedelta(minutes=10))
     watchdog = manage("watchdog", "--once", env=env, stdout=subprocess.PIPE, text=True)
     out, _ = watchdog.communicate(timeout=60)
     assert f"requeued [{clip.pk}]" in out
@@ -106,7 +85,13 @@ def test_watchdog_gives_up_after_three_attempts(settings):
     assert clip.status == Clip.Status.FAILED and "3 times" in clip.failure_reason
 
 
-def test_a_long_transcode_keeps_telling_the_watchdog_it_is_alive(tmp_path, settings):
+def test_a_long_transcode_tells_the_watchdog_it_is_alive_once_a_minute(
+    tmp_path, settings, monkeypatch
+):
+    from types import SimpleNamespace
+
+    from django.utils import timezone
+
     from gallery import processing
     from gallery.synth import synthesize
     from gallery.tasks import requeue_stale
@@ -115,21 +100,25 @@ def test_a_long_transcode_keeps_telling_the_watchdog_it_is_alive(tmp_path, setti
         status=Clip.Status.PROCESSING,
         video=synthesize(tmp_path / "c.mp4", seconds=8, width=320, height=180),
     )
-    beats = []
+    # The transcode's clock runs 31 s per progress report (one per 2 s of video), so the real
+    # once-a-minute heartbeat beats at every second report.
+    clock = SimpleNamespace(now=time.monotonic())
+    monkeypatch.setattr(processing, "time", SimpleNamespace(monotonic=lambda: clock.now))
+    settings.PROCESSING_STALE_SECONDS = 300
+    long_ago = timezone.now() - timedelta(minutes=10)
+    touched = []
     original = processing.Heartbeat.__call__
 
-    def beat(self, seconds_done):
-        beats.append(seconds_done)
-        self.every = 0  # every report touches the row in this test
+    def report(self, seconds_done):
+        clock.now += 31
+        Clip.objects.filter(pk=clip.pk).update(status_changed_at=long_ago)
         original(self, seconds_done)
-        # While the work lives, the watchdog leaves the clip alone even with a tiny threshold.
-        settings.PROCESSING_STALE_SECONDS = 1
-        assert requeue_stale() == {"requeued": [], "failed": []}
+        touched.append(Clip.objects.get(pk=clip.pk).status_changed_at > long_ago)
+        if touched[-1]:  # a clip whose heart beats is left alone by the watchdog
+            assert requeue_stale() == {"requeued": [], "failed": []}
 
-    processing.Heartbeat.__call__ = beat
-    try:
-        processing.process(clip)
-    finally:
-        processing.Heartbeat.__call__ = original
-    assert len(beats) >= 3 and beats == sorted(beats)
+    monkeypatch.setattr(processing.Heartbeat, "__call__", report)
+    processing.process(clip)
+    assert len(touched) >= 3
+    assert touched == [n % 2 == 1 for n in range(len(touched))], touched
     assert Clip.objects.get(pk=clip.pk).status == Clip.Status.REVIEW

@@ -144,10 +144,29 @@ def test_a_clip_page_ignores_its_query_string(client, django_assert_num_queries)
     )
 
 
-def test_a_title_cannot_spell_the_nonce_placeholder(client):
+def test_a_title_spelling_a_nonce_placeholder_is_shown_as_typed_on_cached_pages(client, settings):
     from infra.cache import nonce_placeholder
 
-    assert b"placeholder" not in nonce_placeholder() and len(nonce_placeholder()) >= 32
+    # What stands for the nonce is derived from the secret key: a visitor cannot know it.
+    nonce_placeholder.cache_clear()
+    mine, key = nonce_placeholder(), settings.SECRET_KEY
+    settings.SECRET_KEY = "another-site's-key"
+    nonce_placeholder.cache_clear()
+    assert nonce_placeholder() != mine and len(mine) >= 32
+    settings.SECRET_KEY = key
+    nonce_placeholder.cache_clear()
+
+    # Spellings a guessable placeholder would have: shown as typed, the second (cached) time.
+    guesses = "placeholder NONCE {{nonce}} __CSP_NONCE__ csp-nonce"
+    clip = make_clip(title=f"Col {guesses}")
+    first = client.get(clip.get_absolute_url())
+    cached = client.get(clip.get_absolute_url())
+    assert cached["ETag"] == first["ETag"]
+    for answer in (first, cached):
+        nonce = answer["Content-Security-Policy"].split("nonce-")[1].split("'")[0]
+        page = answer.content.decode()
+        assert f"Col {guesses}" in page.replace("&#x27;", "'")
+        assert page.count(nonce) == page.count(f'nonce="{nonce}"') >= 1
 
 
 def test_an_upload_processing_and_a_refusal_leave_cached_pages_alone(

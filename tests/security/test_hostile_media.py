@@ -27,8 +27,7 @@ from gallery.models import Clip
 from gallery.processing import media_error_message, probe_limits
 from gallery.synth import synthesize
 from submissions.models import Submission
-from tests.conftest import files_under
-from tests.submissions.test_submit import form_data, post, upload
+from tests.factories import files_under, form_data, post, upload
 
 ROOT = Path(__file__).resolve().parents[2]
 PROBE_SECONDS = 5

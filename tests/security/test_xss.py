@@ -12,8 +12,7 @@ import pytest
 from gallery.models import Clip
 from gallery.synth import synthesize
 from submissions.models import Submission
-from tests.factories import make_clip, placeholder_media
-from tests.submissions.test_submit import form_data, post, upload
+from tests.factories import form_data, make_clip, placeholder_media, post, upload
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,5 @@
 import re
+import time
 
 import pytest
 from playwright.sync_api import expect
@@ -63,6 +64,9 @@ def test_submit_shows_progress_and_lands_on_thanks(page, live_server, clip_file)
 
 
 def test_cancel_stops_the_upload_and_sends_nothing(page, live_server, clip_file):
+    ends = []  # how the upload's POST ended: "failed" (aborted) or "finished"
+    page.on("requestfailed", lambda r: r.method == "POST" and ends.append(("failed", r.failure)))
+    page.on("requestfinished", lambda r: r.method == "POST" and ends.append(("finished", r.url)))
     page.goto(f"{live_server.url}/en/submit/")
     fill_form(page, clip_file)
     slow_upload(page, clip_file.stat().st_size // 10)
@@ -71,6 +75,11 @@ def test_cancel_stops_the_upload_and_sends_nothing(page, live_server, clip_file)
     page.get_by_role("button", name="Cancel").click()
     expect(page.get_by_text("Sending cancelled. Your clip was not sent.")).to_be_visible()
     expect(page.get_by_role("button", name="Send my clip")).to_be_enabled()
+    # The upload itself must end aborted; uncancelled it would finish within about 10 s.
+    deadline = time.monotonic() + 30
+    while not ends and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    assert [end for end, _ in ends] == ["failed"], ends
     assert Clip.objects.count() == 0
 
 

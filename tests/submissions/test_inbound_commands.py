@@ -9,16 +9,15 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from submissions.models import InboundEmail
-from tests.gallery.test_worker import manage, worker_env
-from tests.submissions import mails
+from tests.factories import apple_inline_mail, clip_mail, mail_message, manage, worker_env
 
 pytestmark = pytest.mark.django_db
 
 
 def test_eml_files_are_recorded_once_each(tmp_path, tiny_video):
     first, second = tmp_path / "a.eml", tmp_path / "b.eml"
-    first.write_bytes(mails.clip_mail(tiny_video))
-    second.write_bytes(mails.apple_inline_mail(tiny_video))
+    first.write_bytes(clip_mail(tiny_video))
+    second.write_bytes(apple_inline_mail(tiny_video))
     out = io.StringIO()
     call_command("ingest_mail", str(first), str(second), str(first), stdout=out)
     lines = out.getvalue().splitlines()
@@ -32,7 +31,7 @@ def test_eml_files_are_recorded_once_each(tmp_path, tiny_video):
 
 def test_a_missing_file_is_an_error_after_the_others_are_recorded(tmp_path, tiny_video):
     good = tmp_path / "good.eml"
-    good.write_bytes(mails.clip_mail(tiny_video))
+    good.write_bytes(clip_mail(tiny_video))
     with pytest.raises(CommandError, match="1 file"):
         call_command(
             "ingest_mail",
@@ -53,7 +52,7 @@ def test_imap_and_files_do_not_mix():
 
 @pytest.mark.django_db(transaction=True)
 def test_a_mail_servers_pipe_hands_one_message_on_stdin(media_storage, tiny_video):
-    raw = mails.clip_mail(tiny_video)
+    raw = clip_mail(tiny_video)
     env = worker_env(media_storage)
     for expected in ("recorded as inbound e-mail", "already recorded as inbound e-mail"):
         piped = manage(
@@ -82,7 +81,7 @@ def test_when_it_cannot_record_the_pipe_is_told_to_retry_later(media_storage, tm
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    _, err = piped.communicate(mails.clip_mail(tiny_video), timeout=60)
+    _, err = piped.communicate(clip_mail(tiny_video), timeout=60)
     assert piped.returncode == 75, err.decode()  # EX_TEMPFAIL: the mail server keeps the message
     assert "not recorded" in err.decode()
 
@@ -91,11 +90,11 @@ def test_purge_deletes_old_raw_messages_and_keeps_the_rows(
     deliver, tiny_video, media_storage, settings, django_capture_on_commit_callbacks
 ):
     settings.INBOUND_RETENTION_DAYS = 30
-    old = deliver(mails.clip_mail(tiny_video))
-    recent = deliver(mails.message(subject="Récent").as_bytes())
+    old = deliver(clip_mail(tiny_video))
+    recent = deliver(mail_message(subject="Récent").as_bytes())
     from submissions.receive import receive
 
-    waiting = receive(mails.message(subject="Pas encore traité").as_bytes(), via="file")
+    waiting = receive(mail_message(subject="Pas encore traité").as_bytes(), via="file")
     InboundEmail.objects.filter(pk__in=[old.pk, waiting.pk]).update(
         processed_at=timezone.now() - timedelta(days=31),
         received_at=timezone.now() - timedelta(days=31),

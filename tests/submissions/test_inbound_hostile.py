@@ -9,7 +9,7 @@ import pytest
 
 from gallery.models import Clip
 from submissions.models import InboundEmail
-from tests.submissions.test_inbound_imap import ingest_once, process_all
+from tests.factories import clip_mail, ingest_once, process_all
 
 pytestmark = pytest.mark.django_db
 
@@ -133,9 +133,8 @@ def test_each_hostile_message_is_recorded_with_its_reason_in_bounded_time_and_me
 
 
 def test_the_poller_goes_through_the_whole_corpus_and_keeps_going(imap, tiny_video):
-    from tests.submissions import mails
 
-    imap.append(*[make() for make in CORPUS.values()], mails.clip_mail(tiny_video))
+    imap.append(*[make() for make in CORPUS.values()], clip_mail(tiny_video))
     output = ingest_once()
     assert f"{len(CORPUS) + 1} received" in output and "archived" in output
     assert imap.count("INBOX") == 0

@@ -1,35 +1,29 @@
 """The IMAP poller against a real dovecot server: nothing lost, nothing twice, nothing stops it."""
 
-import io
 import subprocess
 import sys
 import textwrap
 
 import pytest
-from django.core.management import call_command
 
 from gallery.models import Clip
 from submissions import mailbox
 from submissions import receive as receiving
 from submissions.models import InboundEmail
-from submissions.tasks import process_inbound_email
-from tests.gallery.test_worker import ROOT, worker_env
-from tests.submissions import mails
+from tests.factories import (
+    ROOT,
+    apple_inline_mail,
+    broken_boundary_mail,
+    clip_mail,
+    forwarded_mail,
+    html_only_mail,
+    ingest_once,
+    mail_message,
+    process_all,
+    worker_env,
+)
 
 pytestmark = pytest.mark.django_db
-
-
-def ingest_once():
-    out = io.StringIO()
-    call_command("ingest_mail", "--imap", "--once", stdout=out)
-    return out.getvalue()
-
-
-def process_all():
-    for pk in InboundEmail.objects.filter(status=InboundEmail.Status.RECEIVED).values_list(
-        "pk", flat=True
-    ):
-        process_inbound_email.call(pk)
 
 
 def test_mailbox_urls_are_percent_decoded():
@@ -49,7 +43,7 @@ def test_mailbox_urls_are_percent_decoded():
 
 
 def test_messages_are_recorded_archived_and_never_read_twice(imap, tiny_video):
-    imap.append(mails.clip_mail(tiny_video), mails.message(subject="Sans vidéo").as_bytes())
+    imap.append(clip_mail(tiny_video), mail_message(subject="Sans vidéo").as_bytes())
     assert imap.count("Archive") is None  # created by the first pass
 
     output = ingest_once()
@@ -67,7 +61,7 @@ def test_messages_are_recorded_archived_and_never_read_twice(imap, tiny_video):
 def test_a_failure_between_the_commit_and_the_move_duplicates_nothing(
     imap, tiny_video, monkeypatch
 ):
-    imap.append(mails.clip_mail(tiny_video))
+    imap.append(clip_mail(tiny_video))
     real_archive = mailbox.Mailbox.archive
     calls = []
 
@@ -91,13 +85,13 @@ def test_a_failure_between_the_commit_and_the_move_duplicates_nothing(
 def test_bad_messages_never_stop_the_poller(imap, tiny_video, monkeypatch):
     imap.append(
         b"\x00\xff\xfe this is not an e-mail \x00",
-        mails.broken_boundary_mail(tiny_video, boundary_matches=False),
-        mails.broken_boundary_mail(tiny_video),
-        mails.clip_mail(tiny_video, message_id=False, subject="Sans identifiant"),
-        mails.html_only_mail(subject="HTML seulement").as_bytes(),
+        broken_boundary_mail(tiny_video, boundary_matches=False),
+        broken_boundary_mail(tiny_video),
+        clip_mail(tiny_video, message_id=False, subject="Sans identifiant"),
+        html_only_mail(subject="HTML seulement").as_bytes(),
         b"Subject: storage breaks on this one\r\n\r\nhello\r\n",
-        mails.apple_inline_mail(tiny_video),
-        mails.forwarded_mail(tiny_video),
+        apple_inline_mail(tiny_video),
+        forwarded_mail(tiny_video),
     )
     real_receive = receiving.receive
 
@@ -131,7 +125,7 @@ def test_bad_messages_never_stop_the_poller(imap, tiny_video, monkeypatch):
 def test_a_dropped_connection_ends_the_pass_and_the_next_one_reconnects(
     imap, tiny_video, monkeypatch
 ):
-    imap.append(*(mails.message(subject=f"Message {n}").as_bytes() for n in range(3)))
+    imap.append(*(mail_message(subject=f"Message {n}").as_bytes() for n in range(3)))
     real_fetch = mailbox.Mailbox.fetch
     fetched = []
 
@@ -150,7 +144,7 @@ def test_a_dropped_connection_ends_the_pass_and_the_next_one_reconnects(
 
 
 def test_without_move_messages_are_copied_flagged_and_expunged(imap, monkeypatch):
-    imap.append(mails.message(subject="Vieux serveur").as_bytes())
+    imap.append(mail_message(subject="Vieux serveur").as_bytes())
     monkeypatch.setattr(
         mailbox.Mailbox, "capabilities", property(lambda self: {"IMAP4REV1", "UIDPLUS"})
     )
@@ -165,7 +159,7 @@ def test_a_wrong_password_is_reported_not_raised(imap, settings):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_poller_killed_after_the_commit_leaves_one_record(imap, tiny_video, media_storage):
-    imap.append(mails.clip_mail(tiny_video))
+    imap.append(clip_mail(tiny_video))
     # A real process dies (no cleanup, no exception handling) right after its commit.
     script = textwrap.dedent("""
         import os, django

@@ -3,7 +3,14 @@
 import pytest
 
 from submissions import guess, parse, unpack
-from tests.submissions import mails
+from tests.factories import (
+    SENDER,
+    alternative_mail,
+    apple_inline_mail,
+    encoded_names_mail,
+    forwarded_mail,
+    mail_message,
+)
 
 VIDEO = b"\x00\x00\x00\x18ftypmp42" + bytes(200)  # only parsed here, never probed
 
@@ -87,19 +94,19 @@ def test_language_from_the_words(words, language):
 
 
 def test_language_prefers_content_language_then_words_then_accept_language():
-    declared = mails.message(
+    declared = mail_message(
         body="Here is my clip from the weekend", headers={"Content-Language": "nl-BE"}
     )
     assert parse.parse(declared.as_bytes()).language == "nl"
-    worded = mails.message(
+    worded = mail_message(
         body="Here is my clip from the weekend", headers={"Accept-Language": "de-DE"}
     )
     assert parse.parse(worded.as_bytes()).language == "en"
-    hinted = mails.message(
+    hinted = mail_message(
         subject="IMG_0001", body="", headers={"Accept-Language": "pt-BR, it;q=0.8"}
     )
     assert parse.parse(hinted.as_bytes()).language == "it"
-    assert parse.parse(mails.message(subject="IMG_0001", body="").as_bytes()).language == ""
+    assert parse.parse(mail_message(subject="IMG_0001", body="").as_bytes()).language == ""
 
 
 @pytest.mark.parametrize(
@@ -132,7 +139,7 @@ def test_credit_name_is_the_first_word_of_the_display_name_else_the_address(
 
 
 def test_a_real_message_is_read_whole():
-    raw = mails.alternative_mail(
+    raw = alternative_mail(
         VIDEO,
         headers={
             "Authentication-Results": "mx.example.org; spf=pass smtp.mailfrom=example.org; "
@@ -153,7 +160,7 @@ def test_a_real_message_is_read_whole():
 
 
 def test_only_the_topmost_or_a_trusted_authentication_results_header_counts():
-    raw = mails.message(headers={}).as_bytes()
+    raw = mail_message(headers={}).as_bytes()
     forged = b"Authentication-Results: evil.example; spf=pass; dkim=pass; dmarc=pass\r\n" + raw
     ours = (
         b"Authentication-Results: mx.example.org; spf=softfail; dkim=none; dmarc=fail\r\n" + forged
@@ -166,7 +173,7 @@ def test_only_the_topmost_or_a_trusted_authentication_results_header_counts():
 
 
 def test_encoded_names_and_subjects_are_decoded():
-    parsed = parse.parse(mails.encoded_names_mail(VIDEO))
+    parsed = parse.parse(encoded_names_mail(VIDEO))
     assert parsed.subject == "AW: WG: Fahrt ins Grüne" and parsed.title == "Fahrt ins Grüne"
     assert parsed.parts[0].name == "Über die Brücke.mp4"
     assert parsed.parts[0].stem == "Über die Brücke"
@@ -174,21 +181,21 @@ def test_encoded_names_and_subjects_are_decoded():
 
 
 def test_attachments_inside_forwarded_messages_are_found_but_their_text_is_not_the_description():
-    parsed = parse.parse(mails.forwarded_mail(VIDEO))
+    parsed = parse.parse(forwarded_mail(VIDEO))
     assert [p.name for p in unpack.unpack(parsed.parts)] == ["samedi.mp4"]
     assert parsed.title == "Notre balade du week-end"
     assert parsed.description == "Je vous transfère la vidéo de mon ami."
 
 
 def test_apple_mail_inline_video_is_an_attachment_and_both_text_parts_are_read():
-    parsed = parse.parse(mails.apple_inline_mail(VIDEO))
+    parsed = parse.parse(apple_inline_mail(VIDEO))
     assert [(p.name, p.content_type) for p in parsed.parts] == [("IMG_0420.MOV", "video/quicktime")]
     assert parsed.description == "Le 0-100 en vidéo"
     assert parsed.sender_name == "Zoé Lefèvre" and parsed.themes == ("performance",)
 
 
 def test_a_message_without_message_id_gets_one_derived_from_its_checksum():
-    raw = mails.message(message_id=False).as_bytes()
+    raw = mail_message(message_id=False).as_bytes()
     summary = parse.summary(raw)
     assert summary.message_id == f"<{parse.sha256(raw)}@sha256.invalid>"
     assert parse.summary(b"\xff\xfe garbage \x00").message_id.endswith("@sha256.invalid>")
@@ -197,13 +204,13 @@ def test_a_message_without_message_id_gets_one_derived_from_its_checksum():
 @pytest.mark.parametrize(
     ("headers", "sender", "reason"),
     [
-        ({"Auto-Submitted": "auto-replied"}, mails.SENDER, "Auto-Submitted"),
-        ({"Auto-Submitted": "auto-generated"}, mails.SENDER, "Auto-Submitted"),
-        ({"Precedence": "bulk"}, mails.SENDER, "Precedence"),
-        ({"Precedence": "junk"}, mails.SENDER, "Precedence"),
-        ({"List-Id": "<owners.example.org>"}, mails.SENDER, "List-Id"),
-        ({"List-Unsubscribe": "<mailto:u@example.org>"}, mails.SENDER, "List-Unsubscribe"),
-        ({"Return-Path": "<>"}, mails.SENDER, "Return-Path"),
+        ({"Auto-Submitted": "auto-replied"}, SENDER, "Auto-Submitted"),
+        ({"Auto-Submitted": "auto-generated"}, SENDER, "Auto-Submitted"),
+        ({"Precedence": "bulk"}, SENDER, "Precedence"),
+        ({"Precedence": "junk"}, SENDER, "Precedence"),
+        ({"List-Id": "<owners.example.org>"}, SENDER, "List-Id"),
+        ({"List-Unsubscribe": "<mailto:u@example.org>"}, SENDER, "List-Unsubscribe"),
+        ({"Return-Path": "<>"}, SENDER, "Return-Path"),
         ({}, "MAILER-DAEMON@mx.example.org", "mailer-daemon"),
         ({}, "postmaster@example.org", "postmaster"),
         ({}, "no-reply@example.org", "automatic sender"),
@@ -211,13 +218,13 @@ def test_a_message_without_message_id_gets_one_derived_from_its_checksum():
     ],
 )
 def test_automatic_and_list_mail_gets_no_reply(headers, sender, reason):
-    parsed = parse.parse(mails.message(sender=sender, headers=headers).as_bytes())
+    parsed = parse.parse(mail_message(sender=sender, headers=headers).as_bytes())
     assert reason.lower() in parsed.no_reply.lower()
 
 
 def test_a_person_writing_auto_submitted_no_may_be_answered():
     parsed = parse.parse(
-        mails.message(
+        mail_message(
             headers={"Auto-Submitted": "no", "Return-Path": "<camille@example.org>"}
         ).as_bytes()
     )

@@ -8,9 +8,18 @@ from gallery.models import Clip
 from submissions.models import InboundEmail, Submission
 from submissions.receive import receive
 from submissions.tasks import process_inbound_email
-from tests.conftest import files_under
-from tests.submissions import mails
-from tests.submissions.conftest import queued
+from tests.factories import (
+    alternative_mail,
+    apple_inline_mail,
+    broken_boundary_mail,
+    clip_mail,
+    encoded_names_mail,
+    files_under,
+    forwarded_mail,
+    html_only_mail,
+    mail_message,
+    queued,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +27,7 @@ pytestmark = pytest.mark.django_db
 def test_a_message_with_a_video_becomes_a_clip_in_review_pipeline(
     deliver, tiny_video, media_storage
 ):
-    raw = mails.clip_mail(
+    raw = clip_mail(
         tiny_video,
         subject="Re: Fwd: Mon week-end en Model 3",
         body="Voici ma vidéo de la balade.\n\nEnvoyé de mon iPhone\n",
@@ -53,7 +62,7 @@ def test_a_message_with_a_video_becomes_a_clip_in_review_pipeline(
 def test_the_same_message_twice_is_recorded_once_and_imported_once(
     deliver, tiny_video, media_storage
 ):
-    raw = mails.clip_mail(tiny_video)
+    raw = clip_mail(tiny_video)
     first = deliver(raw)
     again = receive(raw, via="imap")
     assert again.pk == first.pk and not again.newly_received
@@ -67,7 +76,7 @@ def test_the_same_message_twice_is_recorded_once_and_imported_once(
 def test_a_lost_task_is_queued_again_when_the_message_comes_back(
     tiny_video, django_capture_on_commit_callbacks
 ):
-    raw = mails.clip_mail(tiny_video)
+    raw = clip_mail(tiny_video)
     first = receive(raw, via="imap")  # its on-commit enqueue never ran: the process died
     with django_capture_on_commit_callbacks(execute=True):
         receive(raw, via="imap")
@@ -75,7 +84,7 @@ def test_a_lost_task_is_queued_again_when_the_message_comes_back(
 
 
 def test_a_message_without_message_id_is_recorded_once_under_a_derived_id(deliver, tiny_video):
-    raw = mails.clip_mail(tiny_video, message_id=False)
+    raw = clip_mail(tiny_video, message_id=False)
     inbound = deliver(raw)
     assert inbound.message_id_derived and inbound.sha256 in inbound.message_id
     assert receive(raw, via="file").pk == inbound.pk
@@ -85,13 +94,13 @@ def test_a_message_without_message_id_is_recorded_once_under_a_derived_id(delive
 @pytest.mark.parametrize(
     ("build", "title", "suffix"),
     [
-        (mails.alternative_mail, "Mon week-end en Model 3", ".mp4"),
-        (mails.apple_inline_mail, "Accélération sur le circuit", ".mov"),
-        (mails.forwarded_mail, "Notre balade du week-end", ".mp4"),
-        (mails.encoded_names_mail, "Fahrt ins Grüne", ".mp4"),
+        (alternative_mail, "Mon week-end en Model 3", ".mp4"),
+        (apple_inline_mail, "Accélération sur le circuit", ".mov"),
+        (forwarded_mail, "Notre balade du week-end", ".mp4"),
+        (encoded_names_mail, "Fahrt ins Grüne", ".mp4"),
         # A wrong declared type and name: judged by content, stored under a video suffix.
         (
-            lambda v: mails.clip_mail(
+            lambda v: clip_mail(
                 v,
                 filename="DSC0001.dat",
                 maintype="application",
@@ -102,14 +111,14 @@ def test_a_message_without_message_id_is_recorded_once_under_a_derived_id(delive
             ".mp4",
         ),
         (
-            lambda v: mails.clip_mail(
+            lambda v: clip_mail(
                 v, filename="clip.txt", maintype="text", subtype="plain", subject=""
             ),
             "clip",
             ".mp4",
         ),
         # The closing boundary never came: the parts before it still count.
-        (mails.broken_boundary_mail, "broken", ".mp4"),
+        (broken_boundary_mail, "broken", ".mp4"),
     ],
     ids=[
         "alternative",
@@ -135,18 +144,18 @@ def test_real_client_shapes_give_their_clip(
 def test_apple_mail_gives_the_display_name_themes_and_a_description_without_the_iphone_line(
     deliver, tiny_video
 ):
-    clip = deliver(mails.apple_inline_mail(tiny_video)).submission.clips.get()
+    clip = deliver(apple_inline_mail(tiny_video)).submission.clips.get()
     assert clip.credit_name == "Zoé" and clip.description == "Le 0-100 en vidéo"
     assert [t.slug for t in clip.themes.all()] == ["performance"]
 
 
 def test_a_mail_without_theme_words_leaves_themes_for_staff(deliver, tiny_video):
-    clip = deliver(mails.clip_mail(tiny_video, subject="IMG_2041", body="")).submission.clips.get()
+    clip = deliver(clip_mail(tiny_video, subject="IMG_2041", body="")).submission.clips.get()
     assert clip.themes.count() == 0 and clip.title == "IMG_2041"
 
 
 def test_html_only_mail_is_read_as_text(deliver, tiny_video):
-    msg = mails.html_only_mail()
+    msg = html_only_mail()
     msg.add_attachment(tiny_video, maintype="video", subtype="mp4", filename="drive.mp4")
     clip = deliver(msg.as_bytes()).submission.clips.get()
     assert clip.description == "Hello, here is my weekend drive!"
@@ -154,7 +163,7 @@ def test_html_only_mail_is_read_as_text(deliver, tiny_video):
 
 
 def test_several_videos_make_several_clips_of_one_submission(deliver, tiny_video):
-    msg = mails.message(subject="Deux angles")
+    msg = mail_message(subject="Deux angles")
     msg.add_attachment(tiny_video, maintype="video", subtype="mp4", filename="a.mp4")
     msg.add_attachment(
         b"\x89PNG\r\n\x1a\n" + bytes(100), maintype="image", subtype="png", filename="logo.png"
@@ -170,7 +179,7 @@ def test_several_videos_make_several_clips_of_one_submission(deliver, tiny_video
 
 
 def test_a_broken_video_is_recorded_with_its_reason(deliver, tiny_video):
-    msg = mails.message()
+    msg = mail_message()
     msg.add_attachment(os.urandom(4000), maintype="video", subtype="mp4", filename="cassé.mp4")
     msg.add_attachment(
         tiny_video[: len(tiny_video) // 2], maintype="video", subtype="mp4", filename="coupé.mp4"
@@ -185,13 +194,13 @@ def test_a_broken_video_is_recorded_with_its_reason(deliver, tiny_video):
 
 def test_an_oversized_attachment_is_noted_not_imported(deliver, tiny_video, settings):
     settings.MAX_UPLOAD_BYTES = 1000
-    inbound = deliver(mails.clip_mail(tiny_video))
+    inbound = deliver(clip_mail(tiny_video))
     assert inbound.status == InboundEmail.Status.IGNORED and Clip.objects.count() == 0
     assert "balade.mp4: This file is too large: at most 1000" in inbound.reason
 
 
 def test_mismatched_boundaries_leave_a_clear_reason(deliver, tiny_video):
-    inbound = deliver(mails.broken_boundary_mail(tiny_video, boundary_matches=False))
+    inbound = deliver(broken_boundary_mail(tiny_video, boundary_matches=False))
     assert inbound.status == InboundEmail.Status.IGNORED
     assert "No usable video" in inbound.reason and "Damaged MIME structure" in inbound.reason
 
@@ -202,13 +211,13 @@ def test_garbage_is_recorded_and_ignored(deliver):
 
 
 def test_automatic_replies_are_ignored_even_with_attachments(deliver, tiny_video):
-    inbound = deliver(mails.clip_mail(tiny_video, headers={"Auto-Submitted": "auto-replied"}))
+    inbound = deliver(clip_mail(tiny_video, headers={"Auto-Submitted": "auto-replied"}))
     assert inbound.status == InboundEmail.Status.IGNORED and "Automatic message" in inbound.reason
     assert Clip.objects.count() == 0
 
 
 def test_a_second_copy_of_a_message_from_another_route_is_not_imported_again(deliver, tiny_video):
-    raw = mails.clip_mail(tiny_video, message_id="<same@example.org>")
+    raw = clip_mail(tiny_video, message_id="<same@example.org>")
     first = deliver(raw)
     relayed = deliver(b"Received: from relay.example.net by mx.example.org\r\n" + raw)
     assert relayed.pk != first.pk and relayed.status == InboundEmail.Status.IGNORED
@@ -226,7 +235,7 @@ def test_an_error_fails_the_record_with_its_reason_and_keeps_nothing_half_made(
     originals_before = [
         n for n in files_under(media_storage / "private") if n.startswith("originals/")
     ]
-    inbound = deliver(mails.clip_mail(tiny_video))
+    inbound = deliver(clip_mail(tiny_video))
     assert inbound.status == InboundEmail.Status.FAILED
     assert inbound.reason == "RuntimeError: database said no"
     assert [
@@ -244,7 +253,7 @@ def test_an_error_fails_the_record_with_its_reason_and_keeps_nothing_half_made(
 
 
 def test_a_record_whose_raw_message_is_gone_fails_instead_of_waiting_forever(deliver, tiny_video):
-    inbound = receive(mails.clip_mail(tiny_video), via="file")
+    inbound = receive(clip_mail(tiny_video), via="file")
     InboundEmail.objects.filter(pk=inbound.pk).update(raw="")
     process_inbound_email.call(inbound.pk)
     inbound.refresh_from_db()
@@ -252,7 +261,7 @@ def test_a_record_whose_raw_message_is_gone_fails_instead_of_waiting_forever(del
 
 
 def test_authentication_results_are_recorded(deliver, tiny_video):
-    raw = mails.clip_mail(
+    raw = clip_mail(
         tiny_video,
         headers={
             "Authentication-Results": "mx.example.org; spf=pass; dkim=pass; dmarc=fail",
@@ -271,7 +280,7 @@ def test_two_deliveries_racing_record_one_message(tiny_video, media_storage, mon
 
     from submissions import receive as receiving
 
-    raw = mails.clip_mail(tiny_video)
+    raw = clip_mail(tiny_video)
     both_looked = threading.Barrier(2, timeout=10)
     real_store_raw = receiving.store_raw
 

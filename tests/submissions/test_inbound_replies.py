@@ -7,8 +7,7 @@ from django.core import mail
 
 from gallery.models import Clip, IllegalTransition
 from submissions.models import InboundEmail
-from tests.submissions import mails
-from tests.submissions.test_status import make_processed
+from tests.factories import SENDER, clip_mail, mail_message, make_processed, said_in
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +21,7 @@ def test_the_receipt_links_to_the_status_page_where_consent_unlocks_approval(
 ):
     settings.SITE_URL = "https://clips.example.org"
     inbound = deliver(
-        mails.clip_mail(
+        clip_mail(
             tiny_video,
             message_id="<abc@example.org>",
             subject="Our weekend drive",
@@ -61,7 +60,7 @@ def test_the_receipt_links_to_the_status_page_where_consent_unlocks_approval(
 def test_a_message_without_a_usable_video_gets_help_and_the_web_form_link(deliver, settings):
     settings.SITE_URL = "https://clips.example.org"
     settings.MAX_CLIP_SECONDS = 300
-    msg = mails.message(subject="My clip", body="Here is the link to my clip on the cloud.")
+    msg = mail_message(subject="My clip", body="Here is the link to my clip on the cloud.")
     msg.add_attachment(b"not a video at all", maintype="video", subtype="mp4", filename="clip.mp4")
     inbound = deliver(msg.as_bytes())
     assert inbound.status == InboundEmail.Status.IGNORED and inbound.reply == "no_video"
@@ -80,28 +79,28 @@ def test_a_message_without_a_usable_video_gets_help_and_the_web_form_link(delive
 @pytest.mark.parametrize(
     ("headers", "sender"),
     [
-        ({"Auto-Submitted": "auto-generated"}, mails.SENDER),
-        ({"Auto-Submitted": "auto-replied"}, mails.SENDER),
-        ({"Precedence": "list"}, mails.SENDER),
-        ({"List-Id": "Owners <owners.example.org>"}, mails.SENDER),
-        ({"Return-Path": "<>"}, mails.SENDER),
+        ({"Auto-Submitted": "auto-generated"}, SENDER),
+        ({"Auto-Submitted": "auto-replied"}, SENDER),
+        ({"Precedence": "list"}, SENDER),
+        ({"List-Id": "Owners <owners.example.org>"}, SENDER),
+        ({"Return-Path": "<>"}, SENDER),
         ({}, "MAILER-DAEMON@mx.example.org"),
         ({}, "noreply@example.org"),
         ({}, "La vie en Model 3 <clips@example.org>"),  # our own address: no loop
     ],
 )
 def test_no_reply_to_automatic_mail_lists_robots_or_ourselves(deliver, tiny_video, headers, sender):
-    inbound = deliver(mails.clip_mail(tiny_video, headers=headers, sender=sender))
+    inbound = deliver(clip_mail(tiny_video, headers=headers, sender=sender))
     assert mail.outbox == [] and inbound.reply == "" and inbound.replied_at is None
 
 
 def test_replies_to_one_sender_are_capped_per_hour_counting_stored_records(deliver, settings):
     settings.MAIL_REPLIES_PER_HOUR = 3
     for number in range(5):
-        deliver(mails.message(subject=f"Essai {number}").as_bytes())
+        deliver(mail_message(subject=f"Essai {number}").as_bytes())
     assert len(mail.outbox) == 3
     assert InboundEmail.objects.filter(reply="no_video").count() == 3
-    deliver(mails.message(sender="someone.else@example.org").as_bytes())
+    deliver(mail_message(sender="someone.else@example.org").as_bytes())
     assert len(mail.outbox) == 4
 
     # An hour later the count starts again (read from the records, not from memory).
@@ -110,7 +109,7 @@ def test_replies_to_one_sender_are_capped_per_hour_counting_stored_records(deliv
     from django.utils import timezone
 
     InboundEmail.objects.update(replied_at=timezone.now() - timedelta(minutes=61))
-    deliver(mails.message(subject="Encore").as_bytes())
+    deliver(mail_message(subject="Encore").as_bytes())
     assert len(mail.outbox) == 5
 
 
@@ -125,16 +124,22 @@ def test_replies_to_one_sender_are_capped_per_hour_counting_stored_records(deliv
     ],
 )
 def test_replies_speak_the_senders_language(deliver, tiny_video, headers, body, language):
-    inbound = deliver(mails.clip_mail(tiny_video, subject="IMG_0042", body=body, headers=headers))
+    inbound = deliver(clip_mail(tiny_video, subject="IMG_0042", body=body, headers=headers))
     assert inbound.language == language and inbound.submission.language == language
-    assert f"/{language}/my/" in mail.outbox[0].body
+    reply = mail.outbox[0]
+    assert reply.subject == said_in(language, "We have received your clip")
+    assert reply.body.startswith(said_in(language, "Hello,") + "\n")
+    assert f"/{language}/my/" in reply.body
 
 
 def test_a_german_no_video_reply_points_to_the_german_form(deliver):
     deliver(
-        mails.message(body="Hallo, hier ist mein Video vom Wochenende mit dem Wagen.").as_bytes()
+        mail_message(body="Hallo, hier ist mein Video vom Wochenende mit dem Wagen.").as_bytes()
     )
-    assert "/de/submit/" in mail.outbox[0].body
+    reply = mail.outbox[0]
+    assert reply.subject == said_in("de", "We could not find a video in your e-mail")
+    assert reply.body.startswith(said_in("de", "Hello,") + "\n")
+    assert "/de/submit/" in reply.body
 
 
 def test_a_reply_that_cannot_be_sent_does_not_undo_the_import(deliver, tiny_video, monkeypatch):
@@ -144,6 +149,6 @@ def test_a_reply_that_cannot_be_sent_does_not_undo_the_import(deliver, tiny_vide
         raise ConnectionRefusedError("smtp down")
 
     monkeypatch.setattr(EmailMessage, "send", refuse)
-    inbound = deliver(mails.clip_mail(tiny_video))
+    inbound = deliver(clip_mail(tiny_video))
     assert inbound.status == InboundEmail.Status.PROCESSED and inbound.submission.clips.count() == 1
     assert "could not be sent" in inbound.reason

@@ -10,8 +10,7 @@ import pytest
 
 from submissions.models import InboundEmail
 from submissions.parse import sha256
-from tests.submissions import mails
-from tests.submissions.conftest import queued
+from tests.factories import clip_mail, queued
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +39,7 @@ def mailgun_form(raw, *, key=SIGNING_KEY):
 def test_mailgun_with_a_valid_signature_records_the_original_message(
     client, hooks_configured, tiny_video, django_capture_on_commit_callbacks
 ):
-    raw = mails.clip_mail(tiny_video)
+    raw = clip_mail(tiny_video)
     form = mailgun_form(raw)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post("/hooks/mailgun/inbound_mime/", form, headers=basic_auth())
@@ -60,20 +59,18 @@ def test_mailgun_with_a_valid_signature_records_the_original_message(
 def test_mailgun_signature_alone_is_enough_without_a_shared_secret(client, settings, tiny_video):
     settings.ANYMAIL = {"MAILGUN_WEBHOOK_SIGNING_KEY": SIGNING_KEY, "WEBHOOK_SECRET": ""}
     assert (
-        client.post(
-            "/hooks/mailgun/inbound_mime/", mailgun_form(mails.clip_mail(tiny_video))
-        ).status_code
+        client.post("/hooks/mailgun/inbound_mime/", mailgun_form(clip_mail(tiny_video))).status_code
         == 200
     )
     assert InboundEmail.objects.get().via == "mailgun"
 
 
 def test_mailgun_with_a_wrong_signature_is_refused(client, hooks_configured, tiny_video):
-    form = mailgun_form(mails.clip_mail(tiny_video), key="someone-elses-key")
+    form = mailgun_form(clip_mail(tiny_video), key="someone-elses-key")
     assert (
         client.post("/hooks/mailgun/inbound_mime/", form, headers=basic_auth()).status_code == 400
     )
-    form = mailgun_form(mails.clip_mail(tiny_video))
+    form = mailgun_form(clip_mail(tiny_video))
     form["signature"] = "0" * 64
     assert (
         client.post("/hooks/mailgun/inbound_mime/", form, headers=basic_auth()).status_code == 400
@@ -99,7 +96,7 @@ def post_json(client, url, payload, **headers):
 def test_postmark_needs_its_basic_auth_before_anything_is_read(
     client, hooks_configured, tiny_video
 ):
-    raw = mails.clip_mail(tiny_video)
+    raw = clip_mail(tiny_video)
     url = "/hooks/postmark/inbound/"
     missing = post_json(client, url, postmark_payload(raw))
     assert missing.status_code == 401 and missing["WWW-Authenticate"].startswith("Basic")
@@ -118,7 +115,7 @@ def test_messages_larger_than_a_form_may_be_still_come_in(
     client, hooks_configured, tiny_video, settings
 ):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000  # far below a clip: Django's limit for forms
-    raw = mails.clip_mail(tiny_video)
+    raw = clip_mail(tiny_video)
     assert len(postmark_payload(raw)) > 10_000
     url = "/hooks/postmark/inbound/"
     assert post_json(client, url, postmark_payload(raw), **basic_auth()).status_code == 200
@@ -129,7 +126,7 @@ def test_payloads_over_the_cap_are_refused(client, hooks_configured, tiny_video,
     from submissions import hooks
 
     monkeypatch.setattr(hooks, "MAX_PAYLOAD_BYTES", 1000)
-    payload = postmark_payload(mails.clip_mail(tiny_video))
+    payload = postmark_payload(clip_mail(tiny_video))
     assert post_json(client, "/hooks/postmark/inbound/", payload, **basic_auth()).status_code == 413
     assert InboundEmail.objects.count() == 0
 
@@ -186,7 +183,7 @@ def ses_notification(raw):
 
 
 def test_amazon_ses_through_sns_records_the_exact_bytes(client, hooks_configured, tiny_video):
-    raw = mails.clip_mail(tiny_video, body="Ceci a été envoyé par SES.\n")
+    raw = clip_mail(tiny_video, body="Ceci a été envoyé par SES.\n")
     body, headers = ses_notification(raw)
     url = "/hooks/amazon_ses/inbound/"
     # SNS first calls without credentials and expects a challenge.
@@ -199,7 +196,7 @@ def test_amazon_ses_through_sns_records_the_exact_bytes(client, hooks_configured
 
 def test_hooks_are_off_until_their_secrets_are_set(client, settings, tiny_video):
     settings.ANYMAIL = {"MAILGUN_WEBHOOK_SIGNING_KEY": "", "WEBHOOK_SECRET": ""}
-    raw = mails.clip_mail(tiny_video)
+    raw = clip_mail(tiny_video)
     assert client.post("/hooks/mailgun/inbound_mime/", mailgun_form(raw, key="")).status_code == 404
     assert (
         client.post(

@@ -10,10 +10,7 @@ from django.core.files.base import ContentFile
 from gallery.models import Clip
 from infra.storage import private_storage
 from submissions.models import ClipDraft, Submission
-from tests.conftest import files_under
-from tests.submissions import mails
-from tests.submissions.conftest import queued
-from tests.submissions.test_submit import form_data, post, upload
+from tests.factories import clip_mail, files_under, form_data, post, queued, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -108,7 +105,7 @@ def test_the_web_form_comes_in_through_it(
 
 
 def test_an_email_comes_in_through_it(deliver, entry_calls, tiny_video):
-    inbound = deliver(mails.clip_mail(tiny_video))
+    inbound = deliver(clip_mail(tiny_video))
     (call,) = entry_calls
     assert call["source"] == Submission.Source.EMAIL and call.get("consent", False) is False
     assert call["email"] == "camille@example.org" and call["language"] == "fr"

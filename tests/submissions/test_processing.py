@@ -9,8 +9,7 @@ from PIL import Image, ImageStat
 
 from gallery.models import Clip
 from gallery.synth import synthesize
-from tests.gallery.test_worker import manage, worker_env
-from tests.submissions.test_submit import form_data, post, upload
+from tests.factories import form_data, manage, post, upload, worker_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -2,8 +2,7 @@ import pytest
 from django.test import Client
 
 from submissions.models import Submission
-from tests.submissions.test_status import owned_clip
-from tests.submissions.test_submit import form_data, post, upload
+from tests.factories import form_data, owned_clip, post, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -16,10 +15,9 @@ def test_submitting_too_often_from_one_address_gets_a_translated_429(client, set
         assert post(client, form_data(upload(junk)), lang="en").status_code == 400
     refused = post(client, form_data(upload(junk)), lang="fr")
     assert refused.status_code == 429 and refused["Retry-After"] == "3600"
-    assert (
-        "Trop de demandes" in refused.content.decode()
-        or "Too many requests" in refused.content.decode()
-    )
+    page = refused.content.decode()
+    assert "<h1>Trop de demandes</h1>" in page and "Too many requests" not in page
+    assert '<html lang="fr"' in page and "Veuillez réessayer dans 60 minutes." in page
     # Another address is not affected.
     other = Client(REMOTE_ADDR="198.51.100.7")
     assert other.post("/en/submit/", form_data(upload(junk))).status_code == 400

@@ -2,47 +2,9 @@ import pytest
 from django.core import mail
 
 from gallery.models import Clip
-from submissions.models import Submission
-from tests.factories import make_clip
+from tests.factories import owned_clip, said_in
 
 pytestmark = pytest.mark.django_db
-
-
-def owned_clip(*, status=Clip.Status.REVIEW, video=None, consent=True, language="en"):
-    submission = Submission.objects.create(email="owner@example.org", language=language)
-    if consent:
-        submission.give_consent()
-    clip = make_clip(status=Clip.Status.PROCESSING, video=video)
-    Clip.objects.filter(pk=clip.pk).update(submission=submission)
-    clip.refresh_from_db()
-    if status != Clip.Status.PROCESSING:
-        if video is not None:
-            from gallery import processing
-
-            processing.process(clip)
-        else:
-            make_processed(clip)
-        clip.refresh_from_db()
-    if status == Clip.Status.PUBLISHED:
-        clip.approve(by=None)
-    elif status == Clip.Status.REJECTED:
-        clip.reject(by=None, reason="Out of focus")
-    return submission, clip
-
-
-def make_processed(clip):
-    from tests.factories import placeholder_media
-
-    placeholder_media(f"clips/{clip.pk}/x")
-    clip.mark_processed(
-        video=f"clips/{clip.pk}/x/720p.mp4",
-        poster=f"clips/{clip.pk}/x/poster.jpg",
-        thumbnails=[],
-        duration=3,
-        width=640,
-        height=360,
-        size=10,
-    )
 
 
 def test_status_page_shows_each_state(client):
@@ -119,7 +81,12 @@ def test_owner_hears_of_publication_and_rejection_in_their_language(
     assert any(published.title in s for s in subjects)
     rejection = next(m for m in mail.outbox if rejected.title in m.subject)
     assert "Out of focus" in rejection.body and "not accepted" in rejection.subject
+    assert rejection.subject == f"Your clip “{rejected.title}” was not accepted"
     publication = next(m for m in mail.outbox if published.title in m.subject)
+    assert publication.subject == said_in(
+        "fr", "Your clip “%(title)s” is online", title=published.title
+    )
+    assert publication.body.startswith(said_in("fr", "Hello,") + "\n")
     assert f"/fr/clips/{published.pk}-" in publication.body
 
 

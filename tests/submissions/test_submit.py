@@ -1,46 +1,16 @@
+import os
 import re
 import zipfile
 from pathlib import Path
 
 import pytest
 from django.core import mail
-from django.core.files.uploadedfile import SimpleUploadedFile
 
 from gallery.models import Clip
 from submissions.models import Submission
-from tests.conftest import files_under
+from tests.factories import files_under, form_data, post, upload
 
 pytestmark = pytest.mark.django_db
-
-
-def form_data(video, **overrides):
-    data = {
-        "video": video,
-        "title": "Col de la Bonette",
-        "description": "Montée tranquille",
-        "themes": ["weekend", "design"],
-        "credit_name": "Camille",
-        "credit_country": "FR",
-        "email": "camille@example.org",
-        "consent": "on",
-        "website": "",
-    }
-    data.update(overrides)
-    return {k: v for k, v in data.items() if v is not None}
-
-
-def upload(path, name=None, content_type="video/mp4"):
-    return SimpleUploadedFile(
-        name or Path(path).name, Path(path).read_bytes(), content_type=content_type
-    )
-
-
-def post(client, data, lang="fr"):
-    from django.conf import settings
-
-    # The test client builds uploads in memory; the site's own handler streams to disk.
-    assert settings.FILE_UPLOAD_HANDLERS == ["submissions.uploads.CappedUploadHandler"]
-    return client.post(f"/{lang}/submit/", data)
 
 
 def test_form_page_lists_the_fields_and_the_submission_address(client, settings):
@@ -160,16 +130,30 @@ def test_zip_named_mp4_is_refused(client, tmp_path):
     assert Clip.objects.count() == 0
 
 
-def test_over_the_size_cap_is_refused_before_it_is_read_whole(
-    client, settings, sample_video, media_storage
+def test_over_the_size_cap_is_refused_at_its_first_chunk_and_nothing_is_kept(
+    client, settings, tmp_path, media_storage, monkeypatch
 ):
-    settings.MAX_UPLOAD_BYTES = 10_000
+    from submissions.uploads import CappedUploadHandler
+
+    taken = []  # the bytes the upload handler was given, chunk by chunk
+    receive = CappedUploadHandler.receive_data_chunk
+
+    def counting(self, raw_data, start):
+        taken.append(len(raw_data))
+        return receive(self, raw_data, start)
+
+    monkeypatch.setattr(CappedUploadHandler, "receive_data_chunk", counting)
+    settings.MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+    big = tmp_path / "big.mp4"
+    big.write_bytes(os.urandom(6 * 1024 * 1024))
     before = files_under(media_storage)
-    response = post(client, form_data(upload(sample_video)), lang="en")
+    response = post(client, form_data(upload(big)), lang="en")
     assert response.status_code == 413
     assert response.context["form"].errors["video"] == [
-        "This file is too large: 9.8\xa0KB at most."
+        "This file is too large: 2.0\xa0MB at most."
     ]
+    # Declared larger than the cap: refused at the first chunk, not after 2 MB of 6.
+    assert len(taken) == 1 and taken[0] <= CappedUploadHandler.chunk_size, taken
     assert Clip.objects.count() == 0 and files_under(media_storage) == before
 
 
@@ -203,8 +187,7 @@ def test_errors_are_translated(client, tmp_path):
     path.write_text("plain text")
     response = post(client, form_data(upload(path), consent=None), lang="fr")
     errors = response.context["form"].errors
-    assert (
-        errors["video"] == ["Ce fichier n’est pas une vidéo que nous savons lire."]
-        or "vidéo" in errors["video"][0]
-    )
-    assert "conditions" in errors["consent"][0]
+    assert errors["video"] == ["Ce fichier n’est pas une vidéo que nous savons lire."]
+    assert errors["consent"] == [
+        "Veuillez accepter les conditions de licence pour envoyer votre clip."
+    ]

@@ -9,20 +9,20 @@ import pytest
 
 from submissions import parse, unpack
 from submissions.models import InboundEmail
-from tests.submissions import mails
+from tests.factories import clip_mail, forwarded_mail, mail_message
 
 VIDEO = b"\x00\x00\x00\x18ftypmp42" + bytes(64)
 
 
 def forwarded(depth, video=VIDEO):
     """A forward of a forward... `depth` messages deep, the video in the innermost one."""
-    inner = mails.message(subject="innermost")
+    inner = mail_message(subject="innermost")
     inner.add_attachment(video, maintype="video", subtype="mp4", filename="deep.mp4")
     for level in range(depth - 1):
-        outer = mails.message(subject=f"Fwd {level}")
+        outer = mail_message(subject=f"Fwd {level}")
         outer.add_attachment(inner)
         inner = outer
-    top = mails.message(subject="Fwd: top")
+    top = mail_message(subject="Fwd: top")
     top.add_attachment(inner)
     return top.as_bytes()
 
@@ -35,16 +35,14 @@ def test_an_uploaded_file_is_itself_the_file_to_probe(tmp_path):
 
 
 def test_plain_attachments_keep_their_names_and_the_body_text_is_not_a_file():
-    parts = unpack.email_parts(
-        email.message_from_bytes(mails.clip_mail(VIDEO), policy=policy.default)
-    )
+    parts = unpack.email_parts(email.message_from_bytes(clip_mail(VIDEO), policy=policy.default))
     assert [(p.name, p.content_type, p.data, p.skipped) for p in parts] == [
         ("balade.mp4", "video/mp4", VIDEO, "")
     ]
 
 
 def test_a_forwarded_message_gives_its_attachments_not_its_text():
-    parts = parse.parse(mails.forwarded_mail(VIDEO)).parts
+    parts = parse.parse(forwarded_mail(VIDEO)).parts
     assert [p.content_type for p in parts] == ["message/rfc822"]
     files = list(unpack.unpack(parts))
     assert [(f.name, f.data, f.skipped) for f in files] == [("samedi.mp4", VIDEO, "")]
