@@ -257,12 +257,3 @@ class ClipAdmin(admin.ModelAdmin):
         if following:
             return reverse("admin:gallery_clip_change", args=[following.pk])
         return reverse("admin:gallery_clip_changelist")
-
-
-def review_queue_summary():
-    """How many clips wait for review, and since when the oldest has waited."""
-    waiting = Clip.objects.filter(status=Clip.Status.REVIEW)
-    oldest = (
-        waiting.order_by("status_changed_at").values_list("status_changed_at", flat=True).first()
-    )
-    return {"count": waiting.count(), "oldest": oldest}
