@@ -79,12 +79,15 @@ def test_every_visible_change_shows_at_once(client, change):
 
 
 def test_signed_in_staff_never_get_cached_pages(client):
-    make_clip(title="Seen by all")
-    client.get("/en/")
+    clip = make_clip(title="Seen by all")
+    assert "Seen by all" in client.get("/en/").content.decode()
+    # A change that retires no cached page (an update behind the models' back).
+    Clip.objects.filter(pk=clip.pk).update(title="Changed quietly")
+    assert "Seen by all" in client.get("/en/").content.decode()  # visitors: the cached page
     staff = User.objects.create_user("mod", is_staff=True)
     client.force_login(staff)
     response = client.get("/en/")
-    assert "ETag" not in response
+    assert "Changed quietly" in response.content.decode() and "ETag" not in response
 
 
 def test_each_answer_keeps_its_own_csp_nonce(rf):
