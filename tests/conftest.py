@@ -483,3 +483,97 @@ def deliver(django_capture_on_commit_callbacks):
         return inbound
 
     return deliver
+
+
+# A real SMTP server (aiosmtpd) for the SMTP_URL mailer: STARTTLS or implicit TLS, with a
+# self-signed certificate made for the session and trusted through SSL_CERT_FILE.
+
+SMTP_USER = "mailer@example.org"
+SMTP_PASSWORD = "p@ss:w/rd%#?"  # characters an SMTP_URL must percent-encode (smtplib: ASCII)
+
+
+@dataclass
+class SmtpServer:
+    port: int
+    received: list  # one dict per message: sender, recipients, message, tls, login
+    logins: list  # every (login, password) tried
+
+    def url(self, scheme, *, password=SMTP_PASSWORD, host="localhost"):
+        from urllib.parse import quote
+
+        credentials = f"{quote(SMTP_USER, safe='')}:{quote(password, safe='')}"
+        return f"{scheme}://{credentials}@{host}:{self.port}"
+
+
+@pytest.fixture(scope="session")
+def smtp_certificate(tmp_path_factory):
+    """A self-signed certificate for localhost and 127.0.0.1 (openssl), and its key."""
+    folder = tmp_path_factory.mktemp("smtp-tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-keyout", str(key), "-out", str(cert), "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+@pytest.fixture
+def smtp_server(smtp_certificate, monkeypatch):
+    """Start a real SMTP server: `smtp_server("starttls", port=587)` or `smtp_server("ssl")`.
+    It accepts only SMTP_USER with SMTP_PASSWORD, and only over TLS."""
+    import ssl
+
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+
+    cert, key = smtp_certificate
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # clients trust it as they would a CA
+    controllers = []
+
+    def start(mode, *, port=None):
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert, key)
+        server = SmtpServer(port=port or free_port(), received=[], logins=[])
+
+        def authenticate(smtp, session, envelope, mechanism, auth_data):
+            login = auth_data.login.decode()
+            password = auth_data.password.decode()
+            server.logins.append((login, password))
+            if (login, password) == (SMTP_USER, SMTP_PASSWORD):
+                return AuthResult(success=True)
+            # handled=False: aiosmtpd answers 535 itself (by default it leaves that to us).
+            return AuthResult(success=False, handled=False)
+
+        class Collect:
+            async def handle_DATA(self, smtp, session, envelope):
+                server.received.append(
+                    {
+                        "sender": envelope.mail_from,
+                        "recipients": envelope.rcpt_tos,
+                        "message": envelope.content,
+                        "tls": session.ssl is not None
+                        or smtp.transport.get_extra_info("ssl_object") is not None,
+                        "login": session.authenticated and server.logins[-1][0],
+                    }
+                )
+                return "250 OK"
+
+        options = {"authenticator": authenticate, "auth_exclude_mechanism": ["LOGIN"]}
+        if mode == "starttls":
+            options |= {"tls_context": context, "require_starttls": True}
+        else:
+            # Every byte is encrypted; aiosmtpd's check for TLS before AUTH knows STARTTLS only.
+            options |= {"ssl_context": context, "auth_require_tls": False}
+        controller = Controller(
+            Collect(), hostname="127.0.0.1", port=server.port, server_hostname="localhost",
+            **options,
+        )  # fmt: skip
+        controller.start()
+        controllers.append(controller)
+        return server
+
+    yield start
+    for controller in controllers:
+        controller.stop()

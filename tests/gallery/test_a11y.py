@@ -134,7 +134,7 @@ def test_keyboard_filters_switches_language_and_plays(browser, live_server, site
     page.goto(live_server.url + site.pages["clip"].replace("/de/", "/fr/", 1))
     video = page.locator("video")
     expect(video).not_to_have_attribute("autoplay", re.compile(".*"))
-    page.wait_for_timeout(300)
+    page.wait_for_load_state("load")  # every script has run: a play() would have happened
     assert video.evaluate("(v) => v.paused && v.currentTime === 0")
     assert page.locator("video track").count() == 3
     assert page.locator('video track[srclang="fr"]').evaluate("(t) => t.default")

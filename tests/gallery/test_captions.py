@@ -110,6 +110,8 @@ def test_captions_added_in_review_are_published_with_the_clip(client):
 def test_withdrawal_deletes_the_captions(media_storage, django_capture_on_commit_callbacks):
     clip = make_clip()
     caption = add_caption(clip, "en")
+    assert (media_storage / "private" / caption.file.name).exists()
+    assert (media_storage / "public" / caption.file.name).exists()
     with django_capture_on_commit_callbacks(execute=True):
         clip.withdraw()
     assert not Caption.objects.filter(clip=clip).exists()
@@ -291,6 +293,8 @@ def test_deleting_a_caption_removes_its_files(
 ):
     clip = admin_clip()
     old = add_caption(clip, "es")
+    assert (media_storage / "private" / old.file.name).exists()
+    assert (media_storage / "public" / old.file.name).exists()  # a published clip's caption
     with django_capture_on_commit_callbacks(execute=True):
         response = save_captions(moderator_client, clip, [], delete=[0])
     assert response.status_code == 302

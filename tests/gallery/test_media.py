@@ -551,3 +551,23 @@ def beep_time(path):
             if loud.size:
                 return frame.time + loud[0] / frame.sample_rate
     raise AssertionError("no beep")
+
+
+@pytest.mark.parametrize("name", ["phone", "apple"])
+def test_posters_and_thumbnails_carry_no_exif_gps_or_other_tags(clips, tmp_path, name):
+    tags = all_tags(clips[name])
+    assert any("location" in key.lower() for key in tags), tags  # the source really has some
+    poster = media.make_poster(clips[name], tmp_path)
+    images = [poster.poster, *poster.thumbnails]
+    assert {i.path.suffix for i in images} == {".jpg", ".webp"}
+    for image in images:
+        with PILImage.open(image.path) as opened:
+            assert len(opened.getexif()) == 0, image.path.name
+            kept = {"exif", "xmp", "XML:com.adobe.xmp", "comment", "icc_profile"} & set(opened.info)
+            assert not kept, (image.path.name, kept)
+            if opened.format == "JPEG":
+                # Only the JFIF header: no APP1 (EXIF, XMP) or any other application segment.
+                assert [m for m, _ in opened.applist] == ["APP0"], opened.applist
+        data = image.path.read_bytes()
+        for word in [*LEAKY_WORDS, b"Exif\0\0", b"<x:xmpmeta", b"EXIF", b"XMP "]:
+            assert word not in data, (image.path.name, word)

@@ -386,3 +386,54 @@ def test_purge_media_deletes_old_rejected_and_withdrawn_files_once(
     call_command("purge_media", stdout=again)
     assert "0 clips purged" in again.getvalue()
     assert Submission.objects.count() == 0
+
+
+def test_approve_refused_when_the_owner_consented_to_older_terms(
+    mod_client, settings, django_capture_on_commit_callbacks
+):
+    submission, clip = owned_clip()
+    # Consent given to the terms as they were before the current version.
+    Submission.objects.filter(pk=submission.pk).update(consent_version="2020-01-01")
+    assert settings.TERMS_VERSION != "2020-01-01"
+    response = decide(mod_client, clip, "approve")
+    page = mod_client.get(response["Location"]).content.decode()
+    assert "The owner has not accepted the current licence terms yet." in page
+    assert Clip.objects.get(pk=clip.pk).status == Clip.Status.REVIEW
+
+    # Once the owner accepts the current terms, the same decision goes through.
+    Submission.objects.get(pk=submission.pk).give_consent()
+    with django_capture_on_commit_callbacks(execute=True):
+        decide(mod_client, clip, "approve")
+    assert Clip.objects.get(pk=clip.pk).status == Clip.Status.PUBLISHED
+
+
+def test_bulk_approve_publishes_each_consented_clip_and_names_the_refused_one(
+    mod_client, django_capture_on_commit_callbacks
+):
+    _, first = owned_clip(language="fr")
+    _, second = owned_clip(language="de")
+    _, unconsented = owned_clip(consent=False)
+    untouched = make_clip(status=Clip.Status.REVIEW)  # not selected
+    with django_capture_on_commit_callbacks(execute=True):
+        response = mod_client.post(
+            "/admin/gallery/clip/",
+            {"action": "approve", "_selected_action": [first.pk, second.pk, unconsented.pk]},
+            follow=True,
+        )
+    page = response.content.decode()
+    assert "2 clips published." in page
+    assert f"{unconsented}: The owner has not accepted the current licence terms yet." in page
+    status = dict(Clip.objects.values_list("pk", "status"))
+    assert status == {
+        first.pk: Clip.Status.PUBLISHED,
+        second.pk: Clip.Status.PUBLISHED,
+        unconsented.pk: Clip.Status.REVIEW,
+        untouched.pk: Clip.Status.REVIEW,
+    }
+    # Each published owner hears of it, in their language.
+    assert sorted(m.subject for m in mail.outbox) == sorted(
+        [
+            said_in("de", "Your clip “%(title)s” is online", title=second.title),
+            said_in("fr", "Your clip “%(title)s” is online", title=first.title),
+        ]
+    )

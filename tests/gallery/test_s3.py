@@ -44,6 +44,7 @@ def test_clip_is_private_until_published_and_public_copies_go_on_unpublish(
     public_url = clip.video.url
     assert public_url.startswith(f"{s3_media.endpoint}/{s3_media.public_bucket}/clips/{clip.pk}/")
     assert anonymous_get(public_url)[0] in (403, 404)  # nothing public before approval
+    assert keys(s3_media, s3_media.public_bucket) == []  # asked with the site's credentials
     assert (
         anonymous_get(f"{s3_media.endpoint}/{s3_media.private_bucket}/{clip.video.name}")[0] == 403
     )

@@ -1,7 +1,5 @@
 """gallery.synth writes real, decodable clips with the streams, flags and tags asked for."""
 
-import time
-
 import av
 import pytest
 from PIL import ImageStat
@@ -157,14 +155,6 @@ def test_seeds_give_distinct_clips(tmp_path):
     two = frames(synthesize(tmp_path / "2.mp4", seconds=0.4, width=160, height=90, seed=2))[-1]
     sky_one, sky_two = one.to_image().getpixel((120, 20)), two.to_image().getpixel((120, 20))
     assert max(abs(a - b) for a, b in zip(sky_one, sky_two, strict=True)) > 10
-
-
-def test_fast_enough(tmp_path):
-    synthesize(tmp_path / "warm.mp4", seconds=0.2)
-    started = time.perf_counter()
-    synthesize(tmp_path / "c.mp4", seconds=2, width=320, height=180, title="Quick")
-    # Well under 1 s on an idle machine; the margin is for a busy shared one.
-    assert time.perf_counter() - started < 2.5
 
 
 def test_rejects_bad_arguments(tmp_path):

@@ -52,8 +52,12 @@ def test_revalidation_answers_304_until_something_changes(client):
 @pytest.mark.parametrize("change", ["edit", "unpublish", "withdraw", "feature", "themes"])
 def test_every_visible_change_shows_at_once(client, change):
     clip = make_clip(title="Original title", themes=["design"])
-    assert b"Original title" in client.get("/en/").content
-    assert client.get("/en/", {"theme": "design"}).context is not None
+    before = client.get("/en/").content
+    assert b"Original title" in before and b"card__badge" not in before
+    filtered_before = client.get("/en/", {"theme": "design"})
+    assert filtered_before.context is not None and b"Original title" in filtered_before.content
+    # Both pages are now cached: a second visit renders nothing.
+    assert client.get("/en/").context is None
     if change == "edit":
         clip.title = "Edited title"
         clip.save()
@@ -79,12 +83,15 @@ def test_every_visible_change_shows_at_once(client, change):
 
 
 def test_signed_in_staff_never_get_cached_pages(client):
-    make_clip(title="Seen by all")
-    client.get("/en/")
+    clip = make_clip(title="Seen by all")
+    assert "Seen by all" in client.get("/en/").content.decode()
+    # A change that retires no cached page (an update behind the models' back).
+    Clip.objects.filter(pk=clip.pk).update(title="Changed quietly")
+    assert "Seen by all" in client.get("/en/").content.decode()  # visitors: the cached page
     staff = User.objects.create_user("mod", is_staff=True)
     client.force_login(staff)
     response = client.get("/en/")
-    assert "ETag" not in response
+    assert "Changed quietly" in response.content.decode() and "ETag" not in response
 
 
 def test_each_answer_keeps_its_own_csp_nonce(rf):
