@@ -246,7 +246,11 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 
 def mailer_from_url(url):
-    """The default mailer from SMTP_URL: smtp://user:pass@host:587 (STARTTLS) or smtps://… (TLS)."""
+    """The default mailer from SMTP_URL: smtp://user:pass@host:587 (STARTTLS) or smtps://… (TLS).
+
+    A password never travels in clear: smtp:// with credentials always asks for STARTTLS
+    (on whatever port), as does port 587; smtp://host:25 without them is a local relay.
+    """
     parts = urlsplit(url)
     if parts.scheme == "console":
         return {"BACKEND": "django.core.mail.backends.console.EmailBackend", "OPTIONS": {}}
@@ -260,7 +264,7 @@ def mailer_from_url(url):
             "username": unquote(parts.username or ""),
             "password": unquote(parts.password or ""),
             "use_ssl": parts.scheme == "smtps",
-            "use_tls": parts.scheme == "smtp" and parts.port == 587,
+            "use_tls": parts.scheme == "smtp" and (parts.port == 587 or bool(parts.username)),
             "timeout": 20,
         },
     }

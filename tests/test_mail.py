@@ -64,10 +64,19 @@ def test_a_wrong_password_is_refused_and_nothing_is_sent(settings, smtp_server):
     assert server.logins == [(USER, "not-the-password")] and server.received == []
 
 
-def test_plain_smtp_cannot_reach_a_server_that_wants_tls_first(settings, smtp_server):
-    # The negative control for STARTTLS: the same server refuses a client that skips it.
-    server = smtp_server("starttls")  # a port other than 587: no STARTTLS from the URL
+def test_a_password_goes_out_over_starttls_on_any_port(settings, smtp_server):
+    server = smtp_server("starttls")  # a port other than 587
     use(settings, server.url("smtp"))
+    assert send_mail("Bonjour", "Corps", "site@example.org", ["owner@example.org"]) == 1
+    (sent,) = server.received
+    assert sent["tls"] and sent["login"] == USER
+
+
+def test_plain_smtp_cannot_reach_a_server_that_wants_tls_first(settings, smtp_server):
+    # The negative control for STARTTLS: the same server refuses a client that skips it (a
+    # local relay's URL: no credentials, not the submission port).
+    server = smtp_server("starttls")
+    use(settings, f"smtp://localhost:{server.port}")
     with pytest.raises(smtplib.SMTPException):
         send_mail("Bonjour", "Corps", "site@example.org", ["owner@example.org"])
     assert server.received == []
