@@ -6,10 +6,11 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_safe
 
-from gallery.cache import cached_page, gallery_query, gallery_themes, per_version
+from gallery.cache import cached_page, gallery_themes, per_version
 from gallery.delivery import serve_file
-from gallery.filters import GalleryFilter
+from gallery.filters import POPULAR, GalleryFilter
 from gallery.models import Clip
+from gallery.plays import gallery_page_query
 from gallery.seo import canonical_gallery_query
 from gallery.storage import private_storage, public_storage, signature_is_valid
 
@@ -25,15 +26,16 @@ class KnownCountPaginator(Paginator):
 
 
 @require_safe
-@cached_page(query=gallery_query)
+@cached_page(query=gallery_page_query)
 def gallery(request):
     # Counting is the costly part of a large catalogue: once per version, not once per page.
     themes = gallery_themes()
     filters = GalleryFilter(request.GET, themes=themes)
     selected = filters.selected()
-    clips = (
-        Clip.objects.published().with_any_theme(selected).for_gallery().prefetch_related("themes")
-    )
+    order = filters.order()
+    clips = Clip.objects.published().with_any_theme(selected)
+    clips = clips.most_watched() if order == POPULAR else clips.for_gallery()
+    clips = clips.prefetch_related("themes")
     total = per_version("count:" + ",".join(sorted(selected)), clips.count)
     page = KnownCountPaginator(clips, settings.GALLERY_PAGE_SIZE, count=total).get_page(
         filters.page_number()
@@ -43,13 +45,16 @@ def gallery(request):
         "selected": selected,
         "page": page,
         "filters": filters,
-        "canonical_query": canonical_gallery_query(selected, page.number),
+        "order": order,
+        "canonical_query": canonical_gallery_query(selected, page.number, order),
         "theme_query": canonical_gallery_query(selected, 1),
+        "popular_query": canonical_gallery_query(selected, 1, POPULAR),
         # Pager links in the canonical spelling too: the page depends on nothing the visitor
         # typed beyond its themes and number (see gallery_query).
         "previous_query": page.has_previous()
-        and canonical_gallery_query(selected, page.number - 1),
-        "next_query": page.has_next() and canonical_gallery_query(selected, page.number + 1),
+        and canonical_gallery_query(selected, page.number - 1, order),
+        "next_query": page.has_next()
+        and canonical_gallery_query(selected, page.number + 1, order),
     }
     template = "gallery/gallery.html"
     if request.headers.get("X-Partial") == "results":
