@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "anymail",
     "gallery",
     "submissions",
+    "campaign",
 ]
 
 MIDDLEWARE = [
