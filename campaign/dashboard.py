@@ -91,7 +91,9 @@ def arrivals(days):
     return Chart(
         name="arrivals",
         title=_("Clips received per day"),
-        description=_("Clips that arrived each day of the last %(days)s days, by the way they came.")
+        description=_(
+            "Clips that arrived each day of the last %(days)s days, by the way they came."
+        )
         % {"days": len(days)},
         kind="days",
         labels=[day_label(day) for day in days],
@@ -203,9 +205,7 @@ def times_to_decision(weeks, today=None):
             "decision: the median and the 90th percentile."
         ),
         kind="line",
-        labels=[
-            _("week of %(day)s") % {"day": day_label(monday)} for monday in mondays
-        ],
+        labels=[_("week of %(day)s") % {"day": day_label(monday)} for monday in mondays],
         label_heading=_("Week"),
         unit=_("hours"),
         series=[
@@ -239,8 +239,7 @@ def by_country():
         labels=[str(names.get(code, code)) if code else _("Not given") for code in codes],
         label_heading=_("Country"),
         series=[
-            (label, [counts.get((code, status), 0) for code in codes])
-            for status, label in STANDING
+            (label, [counts.get((code, status), 0) for code in codes]) for status, label in STANDING
         ],
     )
 
@@ -249,9 +248,7 @@ def by_theme():
     """Published and waiting clips by theme (a clip with two themes counts in both)."""
     themes = list(Theme.objects.order_by("order", "slug"))
     rows = (
-        Clip.themes.through.objects.filter(
-            clip__status__in=[status for status, _label in STANDING]
-        )
+        Clip.themes.through.objects.filter(clip__status__in=[status for status, _label in STANDING])
         .values("theme_id", "clip__status")
         .annotate(n=Count("pk"))
         .order_by()
@@ -276,10 +273,7 @@ def by_theme():
 
 def plays_per_day(days):
     rows = (
-        PlayDay.objects.filter(day__gte=days[0])
-        .values("day")
-        .annotate(n=Sum("plays"))
-        .order_by()
+        PlayDay.objects.filter(day__gte=days[0]).values("day").annotate(n=Sum("plays")).order_by()
     )
     counts = {row["day"]: row["n"] for row in rows}
     return Chart(
@@ -361,4 +355,3 @@ def charts(today=None):
         plays_per_day(days),
         most_watched(today),
     ]
-

@@ -24,7 +24,7 @@ class GalleryFilter(forms.Form):
     def page_number(self):
         return page_number(self.data)
 
-    def order(self):
+    def selected_order(self):
         return gallery_order(self.data)
 
 

@@ -8,6 +8,7 @@ after PLAY_REPEAT_SECONDS and never reaches the database.
 """
 
 import re
+
 from django.conf import settings
 from django.core.cache import caches
 from django.db import IntegrityError, transaction

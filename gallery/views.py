@@ -32,7 +32,7 @@ def gallery(request):
     themes = gallery_themes()
     filters = GalleryFilter(request.GET, themes=themes)
     selected = filters.selected()
-    order = filters.order()
+    order = filters.selected_order()
     clips = Clip.objects.published().with_any_theme(selected)
     clips = clips.most_watched() if order == POPULAR else clips.for_gallery()
     clips = clips.prefetch_related("themes")
@@ -53,8 +53,7 @@ def gallery(request):
         # typed beyond its themes and number (see gallery_query).
         "previous_query": page.has_previous()
         and canonical_gallery_query(selected, page.number - 1, order),
-        "next_query": page.has_next()
-        and canonical_gallery_query(selected, page.number + 1, order),
+        "next_query": page.has_next() and canonical_gallery_query(selected, page.number + 1, order),
     }
     template = "gallery/gallery.html"
     if request.headers.get("X-Partial") == "results":

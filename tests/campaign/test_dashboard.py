@@ -40,25 +40,66 @@ def campaign():
     P, R, W = Clip.Status.PUBLISHED, Clip.Status.REJECTED, Clip.Status.WITHDRAWN
     web, email = Clip.Source.WEB, Clip.Source.EMAIL
     clips = {
-        "A": make_history(arrived=at(0, 8), decided=at(2, 8), status=P, source=web,
-                          credit_country="FR", themes=["performance"]),
-        "B": make_history(arrived=at(0, 10), decided=at(1, 10), status=R, source=email,
-                          reason_code=RejectionReason.QUALITY, credit_country="DE",
-                          themes=["autopilot", "design"]),
-        "D": make_history(arrived=at(2, 8), decided=at(2, 14), status=P, source=web,
-                          credit_country="", themes=["weekend"]),
-        "E": make_history(arrived=at(2, 9), decided=at(3, 9), status=R, source=web,
-                          reason_code=RejectionReason.PEOPLE, credit_country="IT",
-                          themes=["performance"]),
-        "G": make_history(arrived=at(3, 8), decided=at(4, 20), status=P, source=email,
-                          credit_country="FR", themes=["design"]),
-        "C": make_history(arrived=at(3, 9), source=email, credit_country="FR",
-                          themes=["design"]),
-        "H": make_history(arrived=at(4, 8), decided=at(5, 8), status=W, source=web,
-                          credit_country="FR", themes=["performance"]),
+        "A": make_history(
+            arrived=at(0, 8),
+            decided=at(2, 8),
+            status=P,
+            source=web,
+            credit_country="FR",
+            themes=["performance"],
+        ),
+        "B": make_history(
+            arrived=at(0, 10),
+            decided=at(1, 10),
+            status=R,
+            source=email,
+            reason_code=RejectionReason.QUALITY,
+            credit_country="DE",
+            themes=["autopilot", "design"],
+        ),
+        "D": make_history(
+            arrived=at(2, 8),
+            decided=at(2, 14),
+            status=P,
+            source=web,
+            credit_country="",
+            themes=["weekend"],
+        ),
+        "E": make_history(
+            arrived=at(2, 9),
+            decided=at(3, 9),
+            status=R,
+            source=web,
+            reason_code=RejectionReason.PEOPLE,
+            credit_country="IT",
+            themes=["performance"],
+        ),
+        "G": make_history(
+            arrived=at(3, 8),
+            decided=at(4, 20),
+            status=P,
+            source=email,
+            credit_country="FR",
+            themes=["design"],
+        ),
+        "C": make_history(arrived=at(3, 9), source=email, credit_country="FR", themes=["design"]),
+        "H": make_history(
+            arrived=at(4, 8),
+            decided=at(5, 8),
+            status=W,
+            source=web,
+            credit_country="FR",
+            themes=["performance"],
+        ),
         # Arrived long before the 90 days shown, decided in them.
-        "old": make_history(arrived=at(-120, 8), decided=at(1, 12), status=P, source=web,
-                            credit_country="FR", themes=["autopilot"]),
+        "old": make_history(
+            arrived=at(-120, 8),
+            decided=at(1, 12),
+            status=P,
+            source=web,
+            credit_country="FR",
+            themes=["autopilot"],
+        ),
     }
     add_plays(clips["A"], today, 5)
     add_plays(clips["A"], today - timedelta(days=3), 2)
@@ -195,7 +236,7 @@ def test_the_page_shows_charts_tables_and_csv(campaign, client, staff):
 
 
 def test_csv_labels_cannot_become_spreadsheet_formulas(client, staff):
-    clip = make_clip(title="=HYPERLINK(\"http://evil.example\")")
+    clip = make_clip(title='=HYPERLINK("http://evil.example")')
     add_plays(clip, timezone.localdate(), 3)
     rows = list(csv.reader(io.StringIO(client.get(URL, {"csv": "most-watched"}).content.decode())))
     assert rows[1][0].startswith("'=")
