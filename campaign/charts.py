@@ -33,6 +33,7 @@ KINDS = {
     "days": pygal.StackedBar,
     "line": pygal.Line,
     "bars": pygal.HorizontalStackedBar,
+    "hbars": pygal.HorizontalBar,
 }
 # Tooltips need pygal's script; the table gives the same numbers.
 DROPPED_TAGS = {f"{{{SVG}}}style", f"{{{SVG}}}script", f"{{{SVG}}}desc", f"{{{SVG}}}title"}
@@ -43,7 +44,7 @@ def render(chart):
     options = {
         "style": STYLE,
         "width": 900,
-        "height": 380 if chart.kind != "bars" else max(220, 60 + 34 * len(chart.labels)),
+        "height": 380 if chart.kind in ("days", "line") else max(240, 90 + 34 * len(chart.labels)),
         "js": [],
         "css": [],
         "no_prefix": True,
@@ -57,9 +58,8 @@ def render(chart):
         "show_minor_x_labels": chart.kind != "days",
         "x_labels_major_every": 14 if chart.kind == "days" else None,
         "include_x_axis": True,
-        "min_scale": 2,
-        "max_scale": 6,
-        "margin": 8,
+        "x_label_rotation": 30 if chart.kind == "line" else 0,
+        "y_labels": whole_number_ticks(chart),
     }
     drawing = KINDS[chart.kind](**options)
     drawing.x_labels = [str(label) for label in chart.labels]
@@ -68,6 +68,25 @@ def render(chart):
             continue  # a count, not hours: in the table only
         drawing.add(str(label), list(values))
     return clean(drawing.render(is_unicode=True), chart.name)
+
+
+def whole_number_ticks(chart):
+    """Axis ticks at whole numbers for counts (pygal would put some at 0.2, 0.4...)."""
+    stacked = chart.kind in ("days", "bars")
+    columns = zip(*(values for _label, values in chart.series), strict=True)
+    if stacked:
+        highest = max((sum(v or 0 for v in column) for column in columns), default=0)
+    else:
+        highest = max((v or 0 for column in columns for v in column), default=0)
+    step = next(step for step in nice_steps() if highest / step <= 6)
+    return list(range(0, int(highest) + step, step)) if highest else [0, 1]
+
+
+def nice_steps():
+    magnitude = 1
+    while True:
+        yield from (magnitude, 2 * magnitude, 5 * magnitude)
+        magnitude *= 10
 
 
 def clean(markup, name):

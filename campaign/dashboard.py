@@ -205,8 +205,8 @@ def times_to_decision(weeks, today=None):
             "decision: the median and the 90th percentile."
         ),
         kind="line",
-        labels=[_("week of %(day)s") % {"day": day_label(monday)} for monday in mondays],
-        label_heading=_("Week"),
+        labels=[day_label(monday) for monday in mondays],
+        label_heading=_("Week (Monday)"),
         unit=_("hours"),
         series=[
             (_("Median (hours)"), medians),
@@ -314,7 +314,7 @@ def most_watched(today=None):
             "days before."
         )
         % {"count": TOP_CLIPS},
-        kind="bars",
+        kind="hbars",
         labels=[row["clip__title"] for row in rows],
         links=[reverse("admin:gallery_clip_change", args=[row["clip"]]) for row in rows],
         label_heading=_("Clip"),
