@@ -207,7 +207,6 @@ def times_to_decision(weeks, today=None):
         kind="line",
         labels=[day_label(monday) for monday in mondays],
         label_heading=_("Week (Monday)"),
-        unit=_("hours"),
         series=[
             (_("Median (hours)"), medians),
             (_("90th percentile (hours)"), p90s),
