@@ -64,9 +64,8 @@ def render(chart):
     drawing = KINDS[chart.kind](**options)
     drawing.x_labels = [str(label) for label in chart.labels]
     for label, values in chart.series:
-        if chart.kind == "line" and label == _("Decisions"):
-            continue  # a count, not hours: in the table only
-        drawing.add(str(label), list(values))
+        # A bar of height 0 still costs pygal a shape (and the page its bytes): skip it.
+        drawing.add(str(label), [value or None for value in values])
     return clean(drawing.render(is_unicode=True), chart.name)
 
 

@@ -41,6 +41,7 @@ class Chart:
     kind: str  # "days" (stacked bars over time), "line", "bars" (horizontal, stacked)
     labels: list = field(default_factory=list)
     series: list = field(default_factory=list)  # [(label, [number or None, ...]), ...]
+    table_only: list = field(default_factory=list)  # more series, in the table and CSV only
     label_heading: str = ""
     unit: str = ""
     links: list = field(default_factory=list)  # admin links for the labels, if any
@@ -51,10 +52,11 @@ class Chart:
 
     def table(self):
         """Header and rows: one row per label, one column per series."""
-        header = [str(self.label_heading)] + [str(label) for label, _values in self.series]
+        every = self.series + self.table_only
+        header = [str(self.label_heading)] + [str(label) for label, _values in every]
         rows = []
         for index, label in enumerate(self.labels):
-            cells = [values[index] for _label, values in self.series]
+            cells = [values[index] for _label, values in every]
             link = self.links[index] if self.links else ""
             rows.append({"label": str(label), "link": link, "cells": cells})
         return header, rows
@@ -107,7 +109,7 @@ def arrivals(days):
 
 
 def decisions(days):
-    """Clips published, rejected (with the reason) and withdrawn per day."""
+    """Clips published, rejected and withdrawn per day; and the rejections by reason."""
     since = start_of(days[0])
     decided = [Clip.Status.PUBLISHED, Clip.Status.REJECTED, Clip.Status.WITHDRAWN]
     rows = (
@@ -119,23 +121,17 @@ def decisions(days):
     )
     counts = {}
     for row in rows:
-        key = row["to_status"]
-        if key == Clip.Status.REJECTED:
-            key = "rejected:" + (row["reason_code"] or RejectionReason.OTHER)
-        counts[(row["day"], key)] = counts.get((row["day"], key), 0) + row["n"]
-    kinds = [(Clip.Status.PUBLISHED.value, _("Published"))]
-    kinds += [
-        ("rejected:" + code, _("Rejected: %(reason)s") % {"reason": label})
-        for code, label in REASON_NAMES.items()
-    ]
-    kinds += [(Clip.Status.WITHDRAWN.value, _("Withdrawn by the owner"))]
-    series = []
-    for key, label in kinds:
-        values = [counts.get((day, key), 0) for day in days]
-        # Every reason is a series of its own; reasons nobody used stay out of the legend.
-        if any(values) or not key.startswith("rejected:"):
-            series.append((label, values))
-    return Chart(
+        keys = [row["to_status"]]
+        if row["to_status"] == Clip.Status.REJECTED:
+            keys.append("rejected:" + (row["reason_code"] or RejectionReason.OTHER))
+        for key in keys:
+            counts[(row["day"], key)] = counts.get((row["day"], key), 0) + row["n"]
+
+    def per_day(key):
+        return [counts.get((day, key), 0) for day in days]
+
+    by_reason = [(label, per_day("rejected:" + code)) for code, label in REASON_NAMES.items()]
+    per_day_chart = Chart(
         name="decisions",
         title=_("Decisions per day"),
         description=_(
@@ -146,8 +142,28 @@ def decisions(days):
         kind="days",
         labels=[day_label(day) for day in days],
         label_heading=pgettext_lazy("calendar", "Day"),
-        series=series,
+        series=[
+            (_("Published"), per_day(Clip.Status.PUBLISHED)),
+            (_("Rejected"), per_day(Clip.Status.REJECTED)),
+            (_("Withdrawn by the owner"), per_day(Clip.Status.WITHDRAWN)),
+        ],
+        # A legend of ten colours over 90 days is hard to read: the reasons per day are in
+        # the table, their totals in a chart of their own.
+        table_only=[
+            (_("Rejected: %(reason)s") % {"reason": label}, values) for label, values in by_reason
+        ],
     )
+    reasons_chart = Chart(
+        name="rejections",
+        title=_("Rejections by reason"),
+        description=_("Clips rejected in the last %(days)s days, by the reason given.")
+        % {"days": len(days)},
+        kind="hbars",
+        labels=[label for label, _values in by_reason],
+        label_heading=_("Reason"),
+        series=[(_("Rejected"), [sum(values) for _label, values in by_reason])],
+    )
+    return per_day_chart, reasons_chart
 
 
 # Short names of the rejection reasons, for a legend (the full sentences are for owners).
@@ -210,8 +226,8 @@ def times_to_decision(weeks, today=None):
         series=[
             (_("Median (hours)"), medians),
             (_("90th percentile (hours)"), p90s),
-            (_("Decisions"), counts),
         ],
+        table_only=[(_("Decisions"), counts)],
     )
 
 
@@ -347,7 +363,7 @@ def charts(today=None):
     days = local_day_range(DAYS, today)
     return [
         arrivals(days),
-        decisions(days),
+        *decisions(days),
         times_to_decision(WEEKS, today),
         by_country(),
         by_theme(),

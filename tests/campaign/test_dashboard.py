@@ -22,7 +22,7 @@ def chart(name, today=None):
 
 def column(found, series_label):
     """{label: value} of one series of a chart."""
-    values = dict(found.series)[series_label]
+    values = dict(found.series + found.table_only)[series_label]
     return dict(zip(found.labels, values, strict=True))
 
 
@@ -138,9 +138,14 @@ def test_decisions_per_day_with_the_reasons(campaign):
     assert quality[day(base + timedelta(days=1))] == 1
     assert people[day(base + timedelta(days=3))] == 1
     assert withdrawn[day(base + timedelta(days=5))] == 1
+    rejected = column(found, "Rejected")
+    assert rejected[day(base + timedelta(days=1))] == 1
+    assert rejected[day(base + timedelta(days=3))] == 1
     assert sum(published.values()) == 4 and sum(withdrawn.values()) == 1
-    # Reasons nobody used are not in the legend.
-    assert "Rejected: duplicate" not in dict(found.series)
+    assert sum(rejected.values()) == 2
+    reasons = column(chart("rejections"), "Rejected")
+    assert reasons["quality"] == 1 and reasons["people or plates"] == 1
+    assert sum(reasons.values()) == 2
 
 
 def test_median_and_90th_percentile_time_to_decision_per_week(campaign):
@@ -217,13 +222,13 @@ def test_the_page_shows_charts_tables_and_csv(campaign, client, staff):
     response = client.get(URL)
     assert response.status_code == 200
     html = response.content.decode()
-    assert html.count('<svg xmlns="http://www.w3.org/2000/svg" class="campaign-chart__svg') == 7
+    assert html.count('<svg xmlns="http://www.w3.org/2000/svg" class="campaign-chart__svg') == 8
     assert 'role="img" aria-labelledby="chart-arrivals-title"' in html
     assert 'id="chart-arrivals-title"' in html and 'id="chart-arrivals-caption"' in html
     # Nothing the CSP refuses: no inline style or script anywhere in the page's charts.
     assert "<style" not in html and " style=" not in html
     assert "<script>" not in html and "onload=" not in html
-    assert html.count("The numbers as a table") == 7
+    assert html.count("The numbers as a table") == 8
     assert "?csv=countries" in html
 
     response = client.get(URL, {"csv": "countries"})
