@@ -14,11 +14,13 @@ Run: scripts/with-postgres.sh .venv/bin/python bench/dashboard.py [--clips 10000
 import argparse
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from datetime import timedelta
 from pathlib import Path
 
@@ -180,7 +182,6 @@ def measure_beacon(plays):
     from django.core.cache import caches
     from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
 
     from gallery.models import Clip, PlayDay
 
@@ -192,15 +193,20 @@ def measure_beacon(plays):
     results = {}
 
     def run(label, address, clip_ids, user_agent=agent):
-        times = []
-        with CaptureQueriesContext(connection) as queries:
+        times, queries = [], []
+
+        def count(execute, sql, params, many, context):
+            queries.append(sql)
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(count):
             for n, pk in enumerate(clip_ids):
                 started = time.perf_counter()
                 client.post(f"/plays/{pk}", REMOTE_ADDR=address(n), HTTP_USER_AGENT=user_agent)
                 times.append((time.perf_counter() - started) * 1e6)
         results[label] = {
             "median_us": statistics.median(times),
-            "queries_per_play": len(queries.captured_queries) / len(clip_ids),
+            "queries_per_play": len(queries) / len(clip_ids),
         }
 
     # First play of the day for each clip: the row is created.
@@ -223,10 +229,17 @@ def wrk_beacon(env, clip_ids, seconds):
     """Requests per second of counted plays through gunicorn, each from another address."""
     port = free_port()
     server = start_gunicorn(port, env | {"TRUSTED_PROXIES": "1"}, workers=2)
-    script = Path(tempfile.mkdtemp()) / "plays.lua"
+    # The port opens before the workers have loaded Django: wait for a first answer.
+    for _n in range(2):
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/plays/{clip_ids[0]}", method="POST", data=b""
+        )
+        urllib.request.urlopen(request, timeout=60).close()  # noqa: S310 - our own server
+    script = Path(tempfile.mkdtemp(prefix="bench-lua-")) / "plays.lua"
     script.write_text(
         'wrk.method = "POST"\n'
         'wrk.headers["User-Agent"] = "Mozilla/5.0 Chrome/140.0"\n'
+        'wrk.headers["Content-Length"] = "0"\n'
         f"ids = {{{','.join(str(pk) for pk in clip_ids[:500])}}}\n"
         "request = function()\n"
         '  wrk.headers["X-Forwarded-For"] = "10." .. math.random(0, 255) .. "." .. '
@@ -238,12 +251,12 @@ def wrk_beacon(env, clip_ids, seconds):
         out = subprocess.run(
             ["wrk", "-t2", "-c16", f"-d{seconds}s", "--latency", "-s", str(script),
              f"http://127.0.0.1:{port}/"],
-            capture_output=True, text=True, check=True,
-        ).stdout  # fmt: skip
+            capture_output=True, text=True,
+        )  # fmt: skip
     finally:
         server.terminate()
         server.wait()
-    return out
+    return out.stdout + out.stderr
 
 
 def main():
@@ -291,6 +304,7 @@ def main():
 
     ids = list(Clip.objects.published().values_list("pk", flat=True)[:500])
     print(wrk_beacon(env, ids, args.wrk_seconds))
+    shutil.rmtree(var_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":
