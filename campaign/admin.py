@@ -1,10 +1,13 @@
 import csv
 
+from django.conf import settings
 from django.contrib import admin
+from django.core.cache import caches
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from campaign import charts, dashboard
@@ -47,37 +50,60 @@ class DashboardAdmin(admin.ModelAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         today = timezone.localdate()
-        every = dashboard.charts(today)
+        figures = panels(today)
         wanted = request.GET.get("csv")
         if wanted is not None:
-            chart = next((chart for chart in every if chart.name == wanted), None)
-            if chart is None:
+            panel = next((panel for panel in figures["charts"] if panel["name"] == wanted), None)
+            if panel is None:
                 raise Http404
-            return csv_response(chart, today)
+            return csv_response(panel, today)
         context = {
             **self.admin_site.each_context(request),
             "title": _("Campaign dashboard"),
             "opts": self.opts,
             "today": today,
+            "computed_at": figures["at"],
+            "renewed_every": settings.CAMPAIGN_DASHBOARD_SECONDS // 60,
+            # The queue is one cheap count and changes by the second: never cached.
             "queue": dashboard.processing_queue(),
-            "charts": [
-                {"chart": chart, "svg": charts.render(chart), "table": chart.table()}
-                for chart in every
-            ],
+            "charts": figures["charts"],
             **(extra_context or {}),
         }
         return TemplateResponse(request, "admin/campaign/dashboard.html", context)
 
 
-def csv_response(chart, today):
+def panels(today):
+    """Every chart drawn, with its table: computed at most once per
+    CAMPAIGN_DASHBOARD_SECONDS and language (drawing the charts costs more than the queries)."""
+    key = f"campaign:panels:{get_language()}:{today.isoformat()}"
+    figures = caches["default"].get(key)
+    if figures is None:
+        figures = {"at": timezone.now(), "charts": [panel(c) for c in dashboard.charts(today)]}
+        caches["default"].set(key, figures, settings.CAMPAIGN_DASHBOARD_SECONDS)
+    return figures
+
+
+def panel(chart):
+    header, rows = chart.table()
+    return {
+        "name": chart.name,
+        "kind": chart.kind,
+        "title": str(chart.title),
+        "description": str(chart.description),
+        "svg": charts.render(chart),
+        "header": header,
+        "rows": rows,
+    }
+
+
+def csv_response(panel, today):
     response = HttpResponse(content_type="text/csv; charset=utf-8")
-    filename = f"{chart.name}-{today.isoformat()}.csv"
+    filename = f"{panel['name']}-{today.isoformat()}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "private, no-store"
-    header, rows = chart.table()
     writer = csv.writer(response)
-    writer.writerow(header)
-    for row in rows:
+    writer.writerow(panel["header"])
+    for row in panel["rows"]:
         cells = ["" if cell is None else cell for cell in row["cells"]]
         writer.writerow([spreadsheet_safe(row["label"]), *cells])
     return response

@@ -405,3 +405,5 @@ PLAY_REPEAT_SECONDS = int(os.environ.get("PLAY_REPEAT_SECONDS", 60))
 PLAYS_PER_ADDRESS_PER_MINUTE = int(os.environ.get("PLAYS_PER_ADDRESS_PER_MINUTE", 20))
 PLAY_RANKING_DAYS = int(os.environ.get("PLAY_RANKING_DAYS", 30))
 PLAY_RANKING_REFRESH = int(os.environ.get("PLAY_RANKING_REFRESH", 3600))
+# The campaign dashboard's charts are drawn at most once per this many seconds.
+CAMPAIGN_DASHBOARD_SECONDS = int(os.environ.get("CAMPAIGN_DASHBOARD_SECONDS", 300))

@@ -4,6 +4,7 @@ from datetime import UTC, timedelta
 
 import pytest
 from django.contrib.auth.models import Group, Permission, User
+from django.core.cache import caches
 from django.utils import timezone
 
 from campaign import dashboard
@@ -314,8 +315,22 @@ def test_queries_per_view_do_not_grow_with_the_catalogue(
 ):
     many_clips(count)
     client.get(URL)  # the session and the user are loaded once the same way
+    caches["default"].clear()  # the charts are computed again
     with django_assert_num_queries(QUERIES):
         assert client.get(URL).status_code == 200
+
+
+def test_charts_are_drawn_once_per_period_the_queue_is_always_live(
+    client, staff, django_assert_num_queries, settings
+):
+    settings.CAMPAIGN_DASHBOARD_SECONDS = 300
+    client.get(URL)
+    clip = make_clip(status=Clip.Status.PROCESSING)
+    process_clip.enqueue(clip.pk)
+    with django_assert_num_queries(QUERIES - 8):  # of the dashboard's nine, the queue only
+        html = client.get(URL).content.decode()
+    assert "renewed every 5 minutes" in html
+    assert '<span class="campaign__number">1</span> Waiting' in html
 
 
 # Session, user, permissions (2), then the dashboard: arrivals, decisions, times, countries,
