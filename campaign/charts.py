@@ -62,10 +62,12 @@ def render(chart):
         "y_labels": whole_number_ticks(chart),
     }
     drawing = KINDS[chart.kind](**options)
-    drawing.x_labels = [str(label) for label in chart.labels]
+    # pygal lists horizontal bars from the bottom up; the table reads from the top down.
+    order = slice(None, None, -1) if chart.kind in ("bars", "hbars") else slice(None)
+    drawing.x_labels = [str(label) for label in chart.labels][order]
     for label, values in chart.series:
         # A bar of height 0 still costs pygal a shape (and the page its bytes): skip it.
-        drawing.add(str(label), [value or None for value in values])
+        drawing.add(str(label), [value or None for value in values][order])
     return clean(drawing.render(is_unicode=True), chart.name)
 
 

@@ -3,7 +3,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.files.storage import storages
 from django.db import models, transaction
-from django.db.models import Count, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, FilteredRelation, Q, Sum
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -56,13 +56,11 @@ class ClipQuerySet(models.QuerySet):
     def with_recent_plays(self, *, since=None):
         """Annotate `recent_plays`: plays since `since`, by default over PLAY_RANKING_DAYS days."""
         since = since or timezone.localdate() - timedelta(days=settings.PLAY_RANKING_DAYS - 1)
-        plays = (
-            PlayDay.objects.filter(clip=OuterRef("pk"), day__gte=since)
-            .values("clip")
-            .annotate(total=Sum("plays"))
-            .values("total")
+        # The day's condition goes into the join: only the window's rows are summed.
+        window = FilteredRelation("play_days", condition=Q(play_days__day__gte=since))
+        return self.annotate(recent_window=window).annotate(
+            recent_plays=Coalesce(Sum("recent_window__plays"), 0)
         )
-        return self.annotate(recent_plays=Coalesce(Subquery(plays), 0))
 
     def most_watched(self):
         """The most played first over the ranking window; then the newest."""

@@ -33,10 +33,11 @@ def gallery(request):
     filters = GalleryFilter(request.GET, themes=themes)
     selected = filters.selected()
     order = filters.selected_order()
-    clips = Clip.objects.published().with_any_theme(selected)
-    clips = clips.most_watched() if order == POPULAR else clips.for_gallery()
+    matching = Clip.objects.published().with_any_theme(selected)
+    clips = matching.most_watched() if order == POPULAR else matching.for_gallery()
     clips = clips.prefetch_related("themes")
-    total = per_version("count:" + ",".join(sorted(selected)), clips.count)
+    # Counted without the ordering's annotations: one count serves both orders.
+    total = per_version("count:" + ",".join(sorted(selected)), matching.count)
     page = KnownCountPaginator(clips, settings.GALLERY_PAGE_SIZE, count=total).get_page(
         filters.page_number()
     )
