@@ -1,9 +1,12 @@
+import re
 import time
 
 import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
 
 from gallery.models import PlayDay
-from tests.factories import make_clip
+from tests.factories import add_plays, make_clip
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -76,3 +79,30 @@ def test_seeking_through_the_video_is_not_a_play(page, live_server, sample_video
     )
     time.sleep(1)
     assert counted() == 0
+
+
+def test_most_watched_order_with_the_script(page, live_server):
+    today = timezone.localdate()
+    loved = make_clip(title="Loved", themes=["design"])
+    make_clip(title="Newer", themes=["design"])
+    make_clip(title="Newest", themes=["weekend"])
+    add_plays(loved, today, 12)
+    page.goto(f"{live_server.url}/en/")
+    titles = page.locator(".card__title")
+    expect(titles).to_have_text(["Newest", "Newer", "Loved"])
+
+    page.get_by_role("link", name="Most watched").click()
+    expect(page).to_have_url(re.compile(r"/en/\?order=popular$"))
+    expect(titles).to_have_text(["Loved", "Newest", "Newer"])
+    expect(page.get_by_role("link", name="Most watched")).to_have_attribute("aria-current", "page")
+    # Ticking a theme keeps the order.
+    page.get_by_label(re.compile(r"\bDesign\b")).check()
+    expect(page).to_have_url(re.compile(r"/en/\?theme=design&order=popular$"))
+    expect(titles).to_have_text(["Loved", "Newer"])
+    page.get_by_role("link", name="Newest").click()
+    expect(page).to_have_url(re.compile(r"/en/\?theme=design$"))
+    expect(titles).to_have_text(["Newer", "Loved"])
+    page.go_back()
+    expect(titles).to_have_text(["Loved", "Newer"])
+    page.get_by_label(re.compile(r"\bDesign\b")).uncheck()
+    expect(page).to_have_url(re.compile(r"/en/\?order=popular$"))
