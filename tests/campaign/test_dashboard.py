@@ -336,3 +336,11 @@ def test_charts_are_drawn_once_per_period_the_queue_is_always_live(
 # Session, user, permissions (2), then the dashboard: arrivals, decisions, times, countries,
 # themes (2), plays, most watched, queue.
 QUERIES = 13
+
+
+def test_clip_titles_in_charts_and_tables_stay_text(client, staff):
+    clip = make_clip(title='<script>alert(1)</script><img src=x onerror="alert(2)">')
+    add_plays(clip, timezone.localdate(), 3)
+    html = client.get(URL).content.decode()
+    assert "<script>alert(1)" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
