@@ -582,7 +582,10 @@ class CatalogueState(models.Model):
 class PlayDay(models.Model):
     """How many times a clip was played on one day: a count, nothing about who played it."""
 
-    clip = models.ForeignKey(Clip, on_delete=models.CASCADE, related_name="play_days")
+    # Looked up by (clip, day), which the unique constraint indexes: no index of its own.
+    clip = models.ForeignKey(
+        Clip, on_delete=models.CASCADE, related_name="play_days", db_index=False
+    )
     day = models.DateField()
     plays = models.PositiveIntegerField(default=0)
 

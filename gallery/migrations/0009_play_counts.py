@@ -34,7 +34,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='playday',
             name='clip',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='play_days', to='gallery.clip'),
+            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='play_days', to='gallery.clip'),
         ),
         migrations.AddIndex(
             model_name='playday',
