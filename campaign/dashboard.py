@@ -38,17 +38,13 @@ class Chart:
     name: str  # in URLs (?csv=name) and element ids
     title: str
     description: str
-    kind: str  # "days" (stacked bars over time), "line", "bars" (horizontal, stacked)
+    # "days" (stacked bars over time), "line", "bars" (horizontal, stacked), "hbars" (grouped)
+    kind: str
     labels: list = field(default_factory=list)
     series: list = field(default_factory=list)  # [(label, [number or None, ...]), ...]
     table_only: list = field(default_factory=list)  # more series, in the table and CSV only
     label_heading: str = ""
-    unit: str = ""
     links: list = field(default_factory=list)  # admin links for the labels, if any
-
-    @property
-    def empty(self):
-        return not any(value for _label, values in self.series for value in values if value)
 
     def table(self):
         """Header and rows: one row per label, one column per series."""
