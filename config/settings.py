@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "infra",
     "gallery",
     "submissions",
+    "campaign",
 ]
 
 MIDDLEWARE = [
@@ -426,3 +427,13 @@ CACHES = {
         "OPTIONS": {"MAX_ENTRIES": 5000},
     }
 }
+
+# Play counts (gallery/plays.py): a repeat from one address within PLAY_REPEAT_SECONDS is not
+# counted again, nor more than PLAYS_PER_ADDRESS_PER_MINUTE plays a minute; "most watched"
+# ranks the plays of the last PLAY_RANKING_DAYS days, its pages cached PLAY_RANKING_REFRESH s.
+PLAY_REPEAT_SECONDS = int(os.environ.get("PLAY_REPEAT_SECONDS", 60))
+PLAYS_PER_ADDRESS_PER_MINUTE = int(os.environ.get("PLAYS_PER_ADDRESS_PER_MINUTE", 20))
+PLAY_RANKING_DAYS = int(os.environ.get("PLAY_RANKING_DAYS", 30))
+PLAY_RANKING_REFRESH = int(os.environ.get("PLAY_RANKING_REFRESH", 3600))
+# The campaign dashboard's charts are drawn at most once per this many seconds.
+CAMPAIGN_DASHBOARD_SECONDS = int(os.environ.get("CAMPAIGN_DASHBOARD_SECONDS", 300))

@@ -3,13 +3,15 @@ from django.contrib import admin
 from django.contrib.sitemaps import views as sitemap_views
 from django.urls import include, path
 
-from gallery import embed, sitemaps
+from gallery import embed, plays, sitemaps
 from gallery import views as gallery_views
 from infra import views as infra_views
 
 urlpatterns = [
     path("healthz", infra_views.healthz, name="healthz"),
     path("media/clips/<int:pk>/<path:name>", gallery_views.clip_media, name="clip-media"),
+    # The play beacon: no language, no cookie, nothing about the visitor kept.
+    path("plays/<int:pk>", plays.play, name="clip-play"),
     path("admin/", admin.site.urls),
     # Not language-prefixed: crawlers and other sites' players ask for these.
     path("robots.txt", sitemaps.robots_txt, name="robots"),

@@ -1,7 +1,10 @@
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.files.storage import storages
 from django.db import models, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, FilteredRelation, Q, Sum
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
@@ -61,6 +64,19 @@ class ClipQuerySet(models.QuerySet):
 
     def for_gallery(self):
         return self.order_by("-featured", "-published_at", "-pk")
+
+    def with_recent_plays(self, *, since=None):
+        """Annotate `recent_plays`: plays since `since`, by default over PLAY_RANKING_DAYS days."""
+        since = since or timezone.localdate() - timedelta(days=settings.PLAY_RANKING_DAYS - 1)
+        # The day's condition goes into the join: only the window's rows are summed.
+        window = FilteredRelation("play_days", condition=Q(play_days__day__gte=since))
+        return self.annotate(recent_window=window).annotate(
+            recent_plays=Coalesce(Sum("recent_window__plays"), 0)
+        )
+
+    def most_watched(self):
+        """The most played first over the ranking window; then the newest."""
+        return self.with_recent_plays().order_by("-recent_plays", "-published_at", "-pk")
 
     def related_to(self, clip):
         return (
@@ -180,6 +196,8 @@ class Clip(models.Model):
                 name="clip_newest_published",
             ),
             models.Index(fields=["status", "status_changed_at"], name="clip_status_since"),
+            # The campaign dashboard counts arrivals per day and source.
+            models.Index(fields=["created_at", "source"], name="clip_arrivals"),
         ]
 
     def __str__(self):
@@ -474,6 +492,8 @@ class ClipTransition(models.Model):
 
     class Meta:
         ordering = ["at", "pk"]
+        # The campaign dashboard counts decisions per day.
+        indexes = [models.Index(fields=["to_status", "at"], name="transition_decisions")]
         verbose_name = pgettext_lazy("status change", "transition")
         verbose_name_plural = pgettext_lazy("status change", "transitions")
 
@@ -543,3 +563,26 @@ def theme_counts():
     return Theme.objects.annotate(
         published_count=Count("clips", filter=Q(clips__status=Clip.Status.PUBLISHED))
     ).order_by("order", "slug")
+
+
+class PlayDay(models.Model):
+    """How many times a clip was played on one day: a count, nothing about who played it."""
+
+    # Looked up by (clip, day), which the unique constraint indexes: no index of its own.
+    clip = models.ForeignKey(
+        Clip, on_delete=models.CASCADE, related_name="play_days", db_index=False
+    )
+    day = models.DateField()
+    plays = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("daily plays")
+        verbose_name_plural = _("daily plays")
+        constraints = [
+            models.UniqueConstraint(fields=["clip", "day"], name="play_day_once_per_clip"),
+        ]
+        # The ranking and the staff's weekly charts read a range of days for every clip.
+        indexes = [models.Index(fields=["day", "clip", "plays"], name="play_day_range")]
+
+    def __str__(self):
+        return f"{self.clip_id} {self.day}: {self.plays}"

@@ -34,9 +34,12 @@ def language_name(code):
     return name[:1].upper() + name[1:]
 
 
-def canonical_gallery_query(selected, page_number):
-    """The gallery's query in one spelling: sorted distinct themes, and the page after the first."""
+def canonical_gallery_query(selected, page_number, order=""):
+    """The gallery's query in one spelling: sorted distinct themes, the order when it is not
+    the newest first, and the page after the first."""
     params = [("theme", slug) for slug in sorted(set(selected))]
+    if order == "popular":
+        params.append(("order", order))
     if page_number and page_number > 1:
         params.append(("page", page_number))
     return f"?{urlencode(params)}" if params else ""

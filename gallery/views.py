@@ -5,9 +5,10 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_safe
 
-from gallery.filters import GalleryFilter
+from gallery.filters import POPULAR, GalleryFilter
 from gallery.models import Clip
-from gallery.pages import gallery_query, gallery_themes
+from gallery.pages import gallery_themes
+from gallery.plays import gallery_page_query
 from gallery.seo import canonical_gallery_query
 from infra.cache import cached_page, per_version
 from infra.delivery import serve_file
@@ -25,16 +26,18 @@ class KnownCountPaginator(Paginator):
 
 
 @require_safe
-@cached_page(query=gallery_query)
+@cached_page(query=gallery_page_query)
 def gallery(request):
     # Counting is the costly part of a large catalogue: once per version, not once per page.
     themes = gallery_themes()
     filters = GalleryFilter(request.GET, themes=themes)
     selected = filters.selected()
-    clips = (
-        Clip.objects.published().with_any_theme(selected).for_gallery().prefetch_related("themes")
-    )
-    total = per_version("count:" + ",".join(sorted(selected)), clips.count)
+    order = filters.selected_order()
+    matching = Clip.objects.published().with_any_theme(selected)
+    clips = matching.most_watched() if order == POPULAR else matching.for_gallery()
+    clips = clips.prefetch_related("themes")
+    # Counted without the ordering's annotations: one count serves both orders.
+    total = per_version("count:" + ",".join(sorted(selected)), matching.count)
     page = KnownCountPaginator(clips, settings.GALLERY_PAGE_SIZE, count=total).get_page(
         filters.page_number()
     )
@@ -43,13 +46,15 @@ def gallery(request):
         "selected": selected,
         "page": page,
         "filters": filters,
-        "canonical_query": canonical_gallery_query(selected, page.number),
+        "order": order,
+        "canonical_query": canonical_gallery_query(selected, page.number, order),
         "theme_query": canonical_gallery_query(selected, 1),
+        "popular_query": canonical_gallery_query(selected, 1, POPULAR),
         # Pager links in the canonical spelling too: the page depends on nothing the visitor
         # typed beyond its themes and number (see gallery_query).
         "previous_query": page.has_previous()
-        and canonical_gallery_query(selected, page.number - 1),
-        "next_query": page.has_next() and canonical_gallery_query(selected, page.number + 1),
+        and canonical_gallery_query(selected, page.number - 1, order),
+        "next_query": page.has_next() and canonical_gallery_query(selected, page.number + 1, order),
     }
     template = "gallery/gallery.html"
     if request.headers.get("X-Partial") == "results":

@@ -530,3 +530,35 @@ def make_site(*, video=None):
 
 def session_cookie(site, url):
     return {"name": settings.SESSION_COOKIE_NAME, "value": site.session_key, "url": url}
+
+
+def make_history(*, arrived, decided=None, status=Clip.Status.REVIEW, reason_code="", **kwargs):
+    """A clip that arrived at `arrived` and, for a decided status, was decided at `decided`
+    (aware datetimes): its row and its recorded transitions moved back in time."""
+    from gallery.models import ClipTransition
+
+    source = kwargs.pop("source", Clip.Source.WEB)
+    clip = make_clip(status=Clip.Status.REVIEW, **kwargs)
+    if status == Clip.Status.PUBLISHED:
+        clip.approve(by=None)
+    elif status == Clip.Status.REJECTED:
+        clip.reject(by=None, reason_code=reason_code, reason="" if reason_code else "test")
+    elif status == Clip.Status.WITHDRAWN:
+        clip.withdraw()
+    Clip.objects.filter(pk=clip.pk).update(source=source, created_at=arrived)
+    ClipTransition.objects.filter(clip=clip, to_status=Clip.Status.REVIEW).update(at=arrived)
+    if decided is not None:
+        ClipTransition.objects.filter(clip=clip).exclude(to_status=Clip.Status.REVIEW).update(
+            at=decided
+        )
+        if status == Clip.Status.PUBLISHED:
+            Clip.objects.filter(pk=clip.pk).update(published_at=decided)
+    clip.refresh_from_db()
+    return clip
+
+
+def add_plays(clip, day, plays):
+    """`plays` counted plays of `clip` on `day` (a date)."""
+    from gallery.models import PlayDay
+
+    return PlayDay.objects.create(clip=clip, day=day, plays=plays)

@@ -17,6 +17,19 @@
     form.querySelectorAll('input[name="theme"]').forEach(function (box) {
       box.checked = wanted.indexOf(box.value) !== -1;
     });
+    // The order is a link, not a field: the form carries it while it is not the default.
+    var popular = new URL(url, location.href).searchParams.get("order") === "popular";
+    var order = form.querySelector("[data-order-input]");
+    if (popular && !order) {
+      order = document.createElement("input");
+      order.type = "hidden";
+      order.name = "order";
+      order.value = "popular";
+      order.setAttribute("data-order-input", "");
+      form.appendChild(order);
+    } else if (!popular && order) {
+      order.remove();
+    }
   }
 
   // The language links keep the filter: follow the address as it changes.
@@ -56,7 +69,7 @@
     load(urlFor(form), true);
   });
   document.addEventListener("click", function (event) {
-    var link = event.target.closest(".pager a, .empty a, .filters a");
+    var link = event.target.closest(".pager a, .empty a, .filters a, .order a");
     if (!link || event.metaKey || event.ctrlKey || event.shiftKey) return;
     event.preventDefault();
     syncForm(link.href);

@@ -1,0 +1,34 @@
+// Counts a play once the video has really played for a few seconds (seeking does not count),
+// with one anonymous request: no cookie, no identifier. The server keeps a daily total only.
+(function () {
+  "use strict";
+  var SECONDS = 3;
+  document.querySelectorAll("video[data-play-url]").forEach(function (video) {
+    var played = 0;
+    var last = null;
+    var sent = false;
+
+    function send() {
+      sent = true;
+      var url = video.getAttribute("data-play-url");
+      if (window.fetch) {
+        fetch(url, { method: "POST", credentials: "omit", keepalive: true, cache: "no-store" })
+          .catch(function () { /* a lost count is not worth a retry */ });
+      } else if (navigator.sendBeacon) {
+        navigator.sendBeacon(url);
+      }
+    }
+
+    video.addEventListener("timeupdate", function () {
+      if (sent || video.paused || video.seeking) return;
+      var now = video.currentTime;
+      // Only steady progress counts: a jump is a seek, not watching.
+      if (last !== null && now > last && now - last < 1.5) played += now - last;
+      last = now;
+      if (played >= SECONDS) send();
+    });
+    ["seeking", "pause", "emptied"].forEach(function (name) {
+      video.addEventListener(name, function () { last = null; });
+    });
+  });
+})();
