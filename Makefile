@@ -52,7 +52,7 @@ bench: venv
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/bandit -q -r config gallery submissions campaign -x '*/migrations/*' 
+	$(BIN)/bandit -q -r config infra gallery submissions campaign -x '*/migrations/*' 
 
 format: venv
 	$(BIN)/ruff check --fix .
