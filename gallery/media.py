@@ -5,6 +5,7 @@ like a phone's legacy "rotate" tag: a portrait iPhone clip stores landscape pixe
 rotation 90 (FFmpeg's display matrix reads -90, counter-clockwise).
 """
 
+import math
 import os
 import struct
 from contextlib import ExitStack
@@ -46,7 +47,17 @@ MIN_FPS, MAX_FPS = 1 / 60, 1000
 class MediaError(Exception):
     """Raised for unusable input; .code is one of CODES."""
 
-    CODES = ("empty", "not_video", "audio_only", "corrupt", "too_long", "too_large")
+    CODES = (
+        "empty",
+        "not_video",
+        "audio_only",
+        "still_image",
+        "animated_image",
+        "corrupt",
+        "cut_off",
+        "too_long",
+        "too_large",
+    )
 
     def __init__(self, code: str, detail: str = ""):
         if code not in self.CODES:
@@ -54,6 +65,27 @@ class MediaError(Exception):
         super().__init__(f"{code}: {detail}" if detail else code)
         self.code = code
         self.detail = detail
+
+
+@dataclass(frozen=True)
+class Colour:
+    """How a source's pixel values mean colours, in the names FFmpeg's `scale` filter takes.
+
+    Untagged values are filled in as players do (BT.709, or BT.601 for standard definition):
+    an untagged 10-bit clip is SDR BT.709, never guessed to be HDR.
+    """
+
+    transfer: str = "bt709"  # "arib-std-b67" is HLG, "smpte2084" is PQ
+    primaries: str = "bt709"
+    matrix: str = "bt709"
+    full_range: bool = False
+
+    @property
+    def dynamic_range(self) -> str:
+        return {"arib-std-b67": "HLG", "smpte2084": "PQ"}.get(self.transfer, "SDR")
+
+
+SDR_BT709 = Colour()
 
 
 @dataclass(frozen=True)
@@ -66,6 +98,7 @@ class ProbeResult:
     audio_codec: str | None
     fps: float
     bit_depth: int
+    colour: Colour = SDR_BT709
 
 
 @dataclass(frozen=True)
@@ -119,6 +152,7 @@ def probe(path, *, max_seconds: float | None = None, max_side: int | None = None
         source = str(path)
     if size == 0:
         raise MediaError("empty")
+    _refuse_pictures(source, head)
     if max_side and claims.side > max_side:
         raise MediaError("too_large", f"a track header claims {claims.side} pixels")
 
@@ -138,7 +172,7 @@ def probe(path, *, max_seconds: float | None = None, max_side: int | None = None
                 raise MediaError("audio_only")
             raise MediaError("not_video", "no video stream")
         if vstream.frames == 1:
-            raise MediaError("not_video", "a single picture")
+            raise MediaError("still_image", "one frame")
         if not _looks_like_media(head):
             # FFmpeg found a video past bytes no container starts with: a polyglot.
             raise MediaError("not_video", "the file does not start like a video")
@@ -193,6 +227,8 @@ def probe(path, *, max_seconds: float | None = None, max_side: int | None = None
                 "corrupt", f"the data stops at {(end or start) - start:.1f} s of {duration:.1f} s"
             )
 
+        if _is_lone_frame(container, vstream):
+            raise MediaError("still_image", "a single decodable frame")
         rotation = _clockwise(first.rotation)
         width, height = (stored_h, stored_w) if rotation in (90, 270) else (stored_w, stored_h)
         rate = vstream.average_rate or vstream.guessed_rate or vstream.base_rate
@@ -207,7 +243,54 @@ def probe(path, *, max_seconds: float | None = None, max_side: int | None = None
             bit_depth=max(c.bits for c in first.format.components)
             if first.format.components
             else 8,
+            colour=colour_of(first),
         )
+
+
+def _is_lone_frame(container, vstream):
+    """True if the video stream holds a single picture (a photo wrapped in a video container)."""
+    packets = 0
+    try:
+        container.seek(0, stream=vstream, backward=True)
+        for packet in container.demux(vstream):
+            packets += 1 if packet.size else 0
+            if packets > 1:
+                return False
+    except (av.FFmpegError, OSError):
+        return False
+    return packets == 1
+
+
+# Pictures people send instead of a clip: named for what they are, not "not a video".
+_HEIF_STILL = (b"heic", b"heix", b"mif1", b"avif", b"heim", b"heis")
+_HEIF_SEQUENCE = (b"msf1", b"hevc", b"hevx", b"avis")
+_PICTURE_FORMATS = ["PNG", "JPEG", "GIF", "WEBP", "BMP", "TIFF"]
+_PICTURE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM", b"II*\x00", b"MM\x00*")
+
+
+def _refuse_pictures(source, head):
+    """Raise still_image / animated_image for a photo or an animated image, else return."""
+    if head[4:8] == b"ftyp":
+        if head[8:12] in _HEIF_SEQUENCE:
+            raise MediaError("animated_image", "an image sequence (HEIF)")
+        if head[8:12] in _HEIF_STILL:
+            raise MediaError("still_image", "a HEIF/AVIF photo")
+        return
+    webp = head.startswith(b"RIFF") and head[8:12] == b"WEBP"
+    if not (webp or head.startswith(_PICTURE_MAGIC)):
+        return
+    try:
+        # Only the header (and, for GIF, the frame list) is read; no pixel is decoded.
+        with PILImage.open(source, formats=_PICTURE_FORMATS) as picture:
+            animated = getattr(picture, "is_animated", False) and picture.format != "TIFF"
+    except (OSError, SyntaxError, ValueError, PILImage.DecompressionBombError):
+        return
+    finally:
+        if hasattr(source, "seek"):
+            source.seek(0)
+    if animated:
+        raise MediaError("animated_image", "an animated picture")
+    raise MediaError("still_image", "a picture")
 
 
 # Box types an MP4/MOV file starts with.
@@ -253,8 +336,12 @@ def _mp4_claims(fh, size, head):
     if head[4:8] not in _MP4_HEADS:
         return _Mp4Claims()
     duration, side = 0.0, 0
+    seen = set()
     for kind, start, end in _boxes(fh, 0, size):
+        seen.add(kind)
         if end > size:
+            if kind == b"mdat" and not seen & {b"moov", b"moof"}:
+                raise MediaError("cut_off", "the data runs past the end and no index came first")
             if kind in _MP4_STRUCTURE:
                 raise MediaError("corrupt", f"the {kind!r} box runs past the end of the file")
             break  # a trailer that is no box
@@ -267,6 +354,9 @@ def _mp4_claims(fh, size, head):
                 for header, at, _end in _boxes(fh, child_start, child_end):
                     if header == b"tkhd":
                         side = max(side, _tkhd_side(_read_at(fh, at, 96)))
+    if b"mdat" in seen and not seen & {b"moov", b"moof"}:
+        # A camera (or phone) writes its index last: power lost before that leaves only data.
+        raise MediaError("cut_off", "media data without an index")
     return _Mp4Claims(duration, side)
 
 
@@ -410,6 +500,112 @@ def _clockwise(ccw_degrees):
     return (-round((ccw_degrees or 0) / 90) * 90) % 360
 
 
+# --------------------------------------------------------------------------- colour
+#
+# Every output is SDR BT.709, limited range. The conversion, tone mapping included, is done
+# by the `scale` filter of the FFmpeg inside PyAV (libswscale with in_/out_transfer, primaries
+# and matrix): it is the only colour-managed converter there (no zscale, no libplacebo;
+# `colorspace` refuses HLG and PQ; `tonemap` wants linear float frames and a hand-made chain
+# around it). Measured on a colour-bar and skin-tone pattern (bench/colour_bench.py,
+# BENCHMARKS.md), its default relative-colorimetric mapping lands HLG and PQ within a few
+# units of the SDR reference; `intent=perceptual` came out darker and flatter, so it is not used.
+
+# FFmpeg's AVColorTransferCharacteristic / AVColorPrimaries / AVColorSpace values, by name.
+_TRANSFERS = {
+    1: "bt709",
+    4: "gamma22",
+    5: "gamma28",
+    6: "bt709",  # SMPTE 170M, BT.2020 10/12-bit: the BT.709 curve under other names
+    7: "smpte240m",
+    8: "linear",
+    13: "iec61966-2-1",
+    14: "bt709",
+    15: "bt709",
+    16: "smpte2084",
+    18: "arib-std-b67",
+}
+_PRIMARIES = {
+    1: "bt709",
+    4: "bt470m",
+    5: "bt470bg",
+    6: "smpte170m",
+    7: "smpte240m",
+    8: "film",
+    9: "bt2020",
+    10: "smpte428",
+    11: "smpte431",
+    12: "smpte432",
+}
+_MATRICES = {
+    1: "bt709",
+    4: "fcc",
+    5: "bt601",
+    6: "bt601",
+    7: "smpte240m",
+    9: "bt2020nc",
+    10: "bt2020nc",
+}
+AVCOL_RANGE_JPEG = 2
+
+
+def colour_of(frame) -> Colour:
+    """The colour space of a decoded frame, with untagged values filled in as players do."""
+    transfer = _TRANSFERS.get(frame.color_trc, "bt709")
+    hdr = transfer in ("arib-std-b67", "smpte2084")
+    primaries = _PRIMARIES.get(frame.color_primaries) or ("bt2020" if hdr else "bt709")
+    matrix = _MATRICES.get(frame.colorspace)
+    if matrix is None:
+        wide = primaries == "bt2020"
+        matrix = "bt2020nc" if wide else _size_matrix(frame.width, frame.height)
+    full = frame.color_range == AVCOL_RANGE_JPEG or frame.format.name.startswith("yuvj")
+    return Colour(transfer=transfer, primaries=primaries, matrix=matrix, full_range=full)
+
+
+def _size_matrix(width, height):
+    """The matrix players assume for an untagged picture: BT.601 for standard definition."""
+    return "bt709" if max(width, height) >= 1280 or min(width, height) >= 720 else "bt601"
+
+
+def _colour_args(colour: Colour, *, rgb_out=False) -> str:
+    """`scale` options taking `colour` to SDR BT.709 (limited-range YUV, or full-range RGB)."""
+    args = [
+        f"in_color_matrix={colour.matrix}",
+        f"in_range={'pc' if colour.full_range else 'tv'}",
+    ]
+    if (colour.transfer, colour.primaries) != ("bt709", "bt709"):
+        # Only a real conversion pays for linear light; BT.709 sources stay on the fast path.
+        args += [
+            f"in_transfer={colour.transfer}",
+            f"in_primaries={colour.primaries}",
+            "out_transfer=bt709",
+            "out_primaries=bt709",
+        ]
+    args += ["out_range=pc"] if rgb_out else ["out_color_matrix=bt709", "out_range=tv"]
+    return ":".join(args)
+
+
+def _to_rgb(frame, colour, width, height):
+    """`frame` scaled to width x height as SDR BT.709 RGB (a PIL image), tone-mapped if HDR."""
+    graph = av.filter.Graph()
+    source = graph.add_buffer(
+        width=frame.width,
+        height=frame.height,
+        format=frame.format.name,
+        time_base=frame.time_base or Fraction(1, 1000),
+    )
+    scale = graph.add(
+        "scale", f"{width}:{height}:flags=bicubic:{_colour_args(colour, rgb_out=True)}"
+    )
+    rgb = graph.add("format", "rgb24")
+    sink = graph.add("buffersink")
+    source.link_to(scale)
+    scale.link_to(rgb)
+    rgb.link_to(sink)
+    graph.configure()
+    graph.push(frame)
+    return graph.pull().to_image()
+
+
 # --------------------------------------------------------------------------- poster
 
 
@@ -441,15 +637,11 @@ def make_poster(
         vstream = _video_stream(container)
         vstream.thread_type = "AUTO"
         start = _start_seconds(container, vstream)
-        matrix = {"bt709": "ITU709", "bt601": "ITU601"}.get(_assumed_matrix(vstream.codec_context))
         for fraction in (0.1, 0.2, 0.35, 0.5, 0.7, 0.9):
             frame = _frame_near(container, vstream, start + info.duration * fraction, info.fps)
             if frame is None:
                 continue
-            rgb = frame.reformat(
-                sw, sh, format="rgb24", interpolation="BICUBIC", src_colorspace=matrix
-            )
-            candidate = _upright(rgb.to_image(), info.rotation)
+            candidate = _upright(_to_rgb(frame, info.colour, sw, sh), info.rotation)
             if not frame_is_black(candidate):
                 image = candidate
                 break
@@ -504,9 +696,12 @@ def _upright(image, rotation):
 # --------------------------------------------------------------------------- transcode
 
 RENDITION_SHORT_SIDES = {720: "720p", 1080: "1080p"}
+# Frame rates a phone or browser decodes in hardware at H.264 level 4.2 at most: 1080p60;
+# a slow-motion source (120/240 fps) also gets a lighter 720p at 30.
+MAX_FPS_OUT = 60
+MAX_FPS_LIGHT = 30
 AUDIO_RATE = 48000
 AVCOL_BT709 = 1  # AVColorPrimaries / AVColorTransferCharacteristic / AVColorSpace
-AVCOL_SPC_UNSPECIFIED = 2
 AVCOL_RANGE_MPEG = 1
 
 
@@ -520,8 +715,10 @@ def transcode(
     preset: str = "veryfast",
     on_progress=None,
 ) -> list[Rendition]:
-    """Upright H.264 High/AAC MP4 renditions (moov first, no source metadata) in one decoding pass.
+    """Upright SDR BT.709 H.264 High/AAC MP4 renditions (moov first, no source metadata), one pass.
 
+    HDR is tone-mapped; frame rates above 60 are thinned evenly (the 720p to 30 when the source
+    is faster than 60), keeping every kept frame's own time, so duration and sync hold.
     A source without sound gives renditions without an audio track (no invented silence).
     `on_progress(seconds_done)` is called every 2 s of source video, to show the work lives.
     """
@@ -533,13 +730,14 @@ def transcode(
     with av.open(str(src), options=OPEN_OPTIONS) as inp, ExitStack() as closing:
         vin = _video_stream(inp)
         ain = _audio_stream(inp)
-        vin.thread_type = "AUTO"
+        _limit_decoder_threads(vin, info)
         origin = _start_seconds(inp, vin)
         rate = vin.average_rate or vin.guessed_rate or Fraction(30)
 
         outputs = []
         for label, (w, h) in targets:
             path = out_dir / f"{label}.mp4"
+            cap = _fps_cap(label, float(rate), len(targets))
             # Fresh containers carry only what we set: no source tags, GPS, chapters or dates.
             out = closing.enter_context(
                 av.open(str(path), "w", format="mp4", options={"movflags": "+faststart"})
@@ -549,12 +747,15 @@ def transcode(
                     label,
                     path,
                     out,
-                    _add_h264(out, vin, rate, w, h, crf, preset),
+                    _add_h264(out, vin, min(rate, Fraction(cap)), w, h, crf, preset),
                     _add_aac(out) if ain is not None else None,
+                    _EvenDrop(cap, vin.time_base),
                 )
             )
+        # Frames no rendition keeps are dropped before any filtering is spent on them.
+        thinning = _EvenDrop(max(o.frames.fps for o in outputs), vin.time_base)
 
-        graph, sinks = _video_graph(vin, info.rotation, [size for _, size in targets])
+        graph, sinks = _video_graph(vin, info.rotation, [size for _, size in targets], info.colour)
         resampler = av.AudioResampler(
             format="fltp", layout="stereo", rate=AUDIO_RATE, frame_size=1024
         )
@@ -581,6 +782,8 @@ def transcode(
                     if last_vpts is not None and pts <= last_vpts:
                         pts = last_vpts + 1
                     frame.pts = last_vpts = pts
+                    if not thinning.keep(pts):
+                        continue
                     graph.push(frame)
                     _drain_video(sinks, outputs)
                     if (
@@ -642,6 +845,44 @@ class _Output:
     container: object
     vstream: object
     astream: object
+    frames: "_EvenDrop"  # which filtered frames this rendition keeps
+
+
+class _EvenDrop:
+    """Keeps at most `fps` frames a second, evenly, by their own times; never duplicates one.
+
+    Frame i is kept when it is the first in a new 1/fps slot: 240 fps keeps every fourth at
+    60, 50 fps keeps all, and a variable-rate clip keeps its pauses (no frame is repeated).
+    """
+
+    def __init__(self, fps, time_base):
+        self.fps, self.time_base, self.last_slot = fps, time_base, None
+
+    def keep(self, pts) -> bool:
+        slot = math.floor(float(pts * self.time_base) * self.fps + 0.5)
+        if self.last_slot is not None and slot <= self.last_slot:
+            return False
+        self.last_slot = slot
+        return True
+
+
+def _fps_cap(label, source_fps, renditions):
+    """The highest frame rate a rendition is made at (see MAX_FPS_OUT)."""
+    if source_fps > MAX_FPS_OUT and label == "720p":
+        return MAX_FPS_LIGHT
+    return MAX_FPS_OUT
+
+
+def _limit_decoder_threads(vin, info):
+    """Decode with frame threads, except above 1080p where each thread's frames cost too much.
+
+    A 4K 10-bit frame is 25 MB; FFmpeg's frame threading keeps a set of reference frames per
+    thread, which alone pushed a 4K60 HEVC transcode past 600 MB. Slice threads share one set.
+    """
+    big = info.width * info.height > 1920 * 1088
+    vin.thread_type = "SLICE" if big else "AUTO"
+    if big:
+        vin.codec_context.thread_count = 2
 
 
 def _rendition_sizes(width, height, heights):
@@ -664,59 +905,45 @@ def _even_or_one(value, even=True):
     return value
 
 
-def _video_graph(vin, rotation, sizes, threads=0):
-    """buffer -> turn upright -> split -> scale per rendition -> sinks."""
+def _video_graph(vin, rotation, sizes, colour=SDR_BT709, threads=0):
+    """buffer -> drop side data -> split -> per rendition: scale + colour, turn upright -> sinks.
+
+    Scaling (and tone mapping) comes before turning, so the transpose moves small frames.
+    """
     graph = av.filter.Graph()
     graph.threads = threads
     node = graph.add_buffer(template=vin, time_base=vin.time_base)
-    chain = []
-    if rotation == 90:
-        chain.append(("transpose", "clock"))
-    elif rotation == 270:
-        chain.append(("transpose", "cclock"))
-    elif rotation == 180:
-        chain += [("hflip", None), ("vflip", None)]
-    # The pixels are upright after this, so no source side data may follow them into the
+    # The pixels will be upright and SDR, so no source side data may follow them into the
     # encoder: no display matrix, captions, SEI user data or HDR metadata.
-    chain.append(("sidedata", "mode=delete"))
-    for name, args in chain:
-        nxt = graph.add(name, args)
-        node.link_to(nxt)
-        node = nxt
+    cleaned = graph.add("sidedata", "mode=delete")
+    node.link_to(cleaned)
     if len(sizes) > 1:
         split = graph.add("split", str(len(sizes)))
-        node.link_to(split)
+        cleaned.link_to(split)
+    turn = {90: [("transpose", "clock")], 270: [("transpose", "cclock")]}.get(
+        rotation, [("hflip", None), ("vflip", None)] if rotation == 180 else []
+    )
     sinks = []
-    in_matrix = _assumed_matrix(vin.codec_context) or "auto"
     for index, (w, h) in enumerate(sizes):
-        scale = graph.add(
-            "scale",
-            f"{w}:{h}:flags=bicubic:in_color_matrix={in_matrix}"
-            ":out_color_matrix=bt709:out_range=tv",
-        )
+        stored_w, stored_h = (h, w) if rotation in (90, 270) else (w, h)
+        chain = [
+            ("scale", f"{stored_w}:{stored_h}:flags=bicubic:{_colour_args(colour)}"),
+            *turn,
+            # setsar=1: display size == pixel size in the rendition, even if anamorphic.
+            ("setsar", "1"),
+            ("format", "yuv420p"),
+            ("buffersink", None),
+        ]
+        filters = [graph.add(name, args) for name, args in chain]
         if len(sizes) > 1:
-            split.link_to(scale, index, 0)
+            split.link_to(filters[0], index, 0)
         else:
-            node.link_to(scale)
-        # setsar=1: display size == pixel size in the rendition, even for anamorphic sources.
-        setsar = graph.add("setsar", "1")
-        fmt = graph.add("format", "yuv420p")
-        sink = graph.add("buffersink")
-        scale.link_to(setsar)
-        setsar.link_to(fmt)
-        fmt.link_to(sink)
-        sinks.append(sink)
+            cleaned.link_to(filters[0])
+        for a, b in zip(filters, filters[1:], strict=False):
+            a.link_to(b)
+        sinks.append(filters[-1])
     graph.configure()
     return graph, sinks
-
-
-def _assumed_matrix(cc):
-    """The YUV matrix of an untagged source as players assume it (by size); None if tagged."""
-    if cc.colorspace != AVCOL_SPC_UNSPECIFIED:
-        return None
-    return (
-        "bt709" if max(cc.width, cc.height) >= 1280 or min(cc.width, cc.height) >= 720 else "bt601"
-    )
 
 
 def _drain_video(sinks, outputs):
@@ -726,6 +953,8 @@ def _drain_video(sinks, outputs):
                 frame = sink.pull()
             except (av.BlockingIOError, av.EOFError):
                 break
+            if not output.frames.keep(frame.pts):
+                continue
             # The decoder's I/P/B marks would force x264's frame types; let it choose.
             frame.pict_type = av.video.frame.PictureType.NONE
             for packet in output.vstream.encode(frame):
