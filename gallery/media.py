@@ -5,10 +5,12 @@ like a phone's legacy "rotate" tag: a portrait iPhone clip stores landscape pixe
 rotation 90 (FFmpeg's display matrix reads -90, counter-clockwise).
 """
 
+import io
 import math
 import os
+import re
 import struct
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -156,8 +158,9 @@ def probe(path, *, max_seconds: float | None = None, max_side: int | None = None
     if max_side and claims.side > max_side:
         raise MediaError("too_large", f"a track header claims {claims.side} pixels")
 
+    opened = ExitStack()
     try:
-        container = av.open(source, options=OPEN_OPTIONS)
+        container = opened.enter_context(open_input(source))
     except av.FFmpegError as error:
         # A known container that FFmpeg cannot open is damaged (e.g. an MP4 cut before its
         # moov); anything else is simply not a video.
@@ -165,7 +168,7 @@ def probe(path, *, max_seconds: float | None = None, max_side: int | None = None
             "corrupt" if _looks_like_media(head) else "not_video", str(error)
         ) from error
 
-    with container:
+    with opened:
         vstream = _video_stream(container)
         if vstream is None:
             if container.streams.audio:
@@ -245,6 +248,93 @@ def probe(path, *, max_seconds: float | None = None, max_side: int | None = None
             else 8,
             colour=colour_of(first),
         )
+
+
+@contextmanager
+def open_input(source):
+    """av.open() for an upload (a path or a seekable file object), closed on exit.
+
+    The FFmpeg in PyAV refuses a MOV whose video track references a timecode track stored
+    before it (EEXIST), which some cameras and editors write; such a file is read again with
+    its track references hidden (they only link the timecode, which we drop anyway).
+    """
+    with ExitStack() as stack:
+        try:
+            container = av.open(source, options=OPEN_OPTIONS)
+        except av.FFmpegError:
+            hidden = _track_references(source)
+            if not hidden:
+                raise
+            reader = _HidingReader(source, hidden)
+            stack.callback(reader.close)
+            container = av.open(reader, options=OPEN_OPTIONS)
+        with container:
+            yield container
+
+
+def _track_references(source):
+    """Offsets of the type field of every `tref` box in an MP4/MOV's movie header."""
+    own = not hasattr(source, "read")
+    fh = open(source, "rb") if own else source  # noqa: SIM115 - closed below
+    try:
+        size = fh.seek(0, os.SEEK_END)
+        if _read_at(fh, 4, 4) not in _MP4_HEADS:
+            return []
+        found = []
+        for kind, start, end in _boxes(fh, 0, size):
+            if kind != b"moov":
+                continue
+            for child, child_start, child_end in _boxes(fh, start, min(end, size)):
+                if child != b"trak":
+                    continue
+                for box, at, _end in _boxes(fh, child_start, child_end):
+                    if box == b"tref":
+                        found.append(at - 4 if _read_at(fh, at - 4, 4) == b"tref" else at - 12)
+        return found
+    finally:
+        if own:
+            fh.close()
+        else:
+            fh.seek(0)
+
+
+class _HidingReader(io.RawIOBase):
+    """A read-only view of a file in which the boxes at `offsets` read as `free` (skipped)."""
+
+    def __init__(self, source, offsets):
+        self._own = not hasattr(source, "read")
+        self._fh = open(source, "rb") if self._own else source  # noqa: SIM115 - see close()
+        self._fh.seek(0)
+        self._offsets = offsets
+
+    def readable(self):
+        return True
+
+    def seekable(self):
+        return True
+
+    def seek(self, offset, whence=os.SEEK_SET):
+        return self._fh.seek(offset, whence)
+
+    def tell(self):
+        return self._fh.tell()
+
+    def read(self, size=-1):
+        start = self._fh.tell()
+        data = self._fh.read(size)
+        for at in self._offsets:
+            if start - 4 < at < start + len(data):
+                patched = bytearray(data)
+                for i, byte in enumerate(b"free"):
+                    if 0 <= at - start + i < len(patched):
+                        patched[at - start + i] = byte
+                data = bytes(patched)
+        return data
+
+    def close(self):
+        if self._own and not self._fh.closed:
+            self._fh.close()
+        super().close()
 
 
 def _is_lone_frame(container, vstream):
@@ -633,7 +723,7 @@ def make_poster(
 
     image = None
     fallback = None
-    with av.open(str(src), options=OPEN_OPTIONS) as container:
+    with open_input(str(src)) as container:
         vstream = _video_stream(container)
         vstream.thread_type = "AUTO"
         start = _start_seconds(container, vstream)
@@ -727,7 +817,7 @@ def transcode(
     out_dir.mkdir(parents=True, exist_ok=True)
     targets = _rendition_sizes(info.width, info.height, heights)
 
-    with av.open(str(src), options=OPEN_OPTIONS) as inp, ExitStack() as closing:
+    with open_input(str(src)) as inp, ExitStack() as closing:
         vin = _video_stream(inp)
         ain = _audio_stream(inp)
         _limit_decoder_threads(vin, info)
@@ -987,3 +1077,180 @@ def _describe(output):
         duration=round(duration, 3),
         label=output.label,
     )
+
+
+# --------------------------------------------------------------------------- cut-off recordings
+#
+# A dashcam (or phone) writes its MP4 index (moov) last. Power lost before that leaves the
+# frames in `mdat` with nothing saying where each one starts. The car's H.264 has no audio
+# to untangle, and every frame is a run of length-prefixed NAL units, so the frames can be
+# found again by walking the data, given the codec parameters (SPS/PPS in the avcC record)
+# that only the index held: a healthy file from the same camera has the same ones.
+
+# A dashcam's own name for a file: 2024-05-01_10-00-00-front.mp4
+_CAMERA_NAME = re.compile(r"^\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d-(?P<camera>[\w-]+)\.mp4$", re.I)
+_MAX_NAL_BYTES = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Recovery:
+    path: Path  # the rebuilt file, an ordinary MP4 holding only what was decodable
+    frames: int
+    seconds: float
+    reference: Path  # the healthy file whose codec parameters were used
+
+
+def is_cut_off(path) -> bool:
+    """True if an MP4/MOV was cut off before the camera wrote its index."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as fh:
+            _mp4_claims(fh, size, fh.read(512))
+    except MediaError as error:
+        return error.code == "cut_off"
+    except OSError:
+        return False
+    return False
+
+
+def recover_truncated(cut_path, reference_path, dst) -> Recovery:
+    """Rebuild a cut-off H.264 MP4 at `dst` with a healthy sibling's codec parameters.
+
+    Raises MediaError("cut_off") when nothing decodable could be saved.
+    """
+    cut_path, reference_path, dst = Path(cut_path), Path(reference_path), Path(dst)
+    with av.open(str(reference_path), options=OPEN_OPTIONS) as reference:
+        template = _video_stream(reference)
+        extradata = template.codec_context.extradata if template is not None else None
+        if template is None or template.codec_context.name != "h264" or not extradata:
+            raise MediaError("cut_off", "the sibling is no H.264 MP4")
+        if extradata[0] != 1:
+            raise MediaError("cut_off", "the sibling keeps its parameters in-band")
+        length_size = (extradata[4] & 3) + 1
+        rate = template.average_rate or template.guessed_rate or Fraction(30)
+        rate = Fraction(rate.numerator, rate.denominator).limit_denominator(1001)
+        time_base = Fraction(rate.denominator, rate.numerator)
+
+        span = _mdat_span(cut_path)
+        if span is None:
+            raise MediaError("cut_off", "no media data")
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        written = 0
+        with (
+            cut_path.open("rb") as fh,
+            av.open(str(dst), "w", format="mp4", options={"movflags": "+faststart"}) as out,
+        ):
+            stream = out.add_stream_from_template(template)
+            stream.time_base = time_base
+            for data, keyframe in _h264_access_units(fh, *span, length_size):
+                if written == 0 and not keyframe:
+                    continue  # nothing decodes before the first keyframe
+                packet = av.Packet(data)
+                packet.stream = stream
+                packet.pts = packet.dts = written
+                packet.duration = 1
+                packet.time_base = time_base
+                packet.is_keyframe = keyframe
+                out.mux(packet)
+                written += 1
+    frames = _count_decodable(dst) if written else 0
+    if frames == 0:
+        dst.unlink(missing_ok=True)
+        raise MediaError("cut_off", "no decodable frame with the sibling's parameters")
+    return Recovery(dst, frames, round(frames * float(time_base), 3), reference_path)
+
+
+def recover_with_siblings(paths, *, names=None) -> list[tuple[Path, Recovery | None]]:
+    """Rebuild each cut-off file among `paths` from a healthy one sent with it.
+
+    Returns (cut path, Recovery or None) for every cut-off file, in order; healthy files are
+    left alone. `names` maps a path to the file's original name, so a sibling from the same
+    camera (2024-05-01_10-00-00-front.mp4) is tried first. The rebuilt file sits beside the
+    cut one, named <stem>-recovered.mp4.
+    """
+    paths = [Path(p) for p in paths]
+    names = {Path(p): n for p, n in (names or {}).items()}
+    cut = [p for p in paths if is_cut_off(p)]
+    healthy = [p for p in paths if p not in cut and _is_h264_mp4(p)]
+    results = []
+    for path in cut:
+        camera = _camera(names.get(path, path.name))
+        siblings = sorted(healthy, key=lambda p: _camera(names.get(p, p.name)) != camera)
+        recovery = None
+        for sibling in siblings:
+            try:
+                recovery = recover_truncated(
+                    path, sibling, path.with_name(f"{path.stem}-recovered.mp4")
+                )
+                break
+            except (MediaError, av.FFmpegError, OSError):
+                continue
+        results.append((path, recovery))
+    return results
+
+
+def _camera(name):
+    match = _CAMERA_NAME.match(Path(str(name)).name)
+    return match["camera"].lower() if match else None
+
+
+def _is_h264_mp4(path):
+    try:
+        with av.open(str(path), options=OPEN_OPTIONS) as container:
+            stream = _video_stream(container)
+            return (
+                stream is not None
+                and stream.codec_context.name == "h264"
+                and container.format.name.startswith("mov")
+            )
+    except (av.FFmpegError, OSError):
+        return False
+
+
+def _mdat_span(path):
+    """(start, end) of the media data in a cut file: to its end if the box runs past it."""
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        for kind, start, end in _boxes(fh, 0, size):
+            if kind == b"mdat":
+                return start, min(end, size)
+    return None
+
+
+def _h264_access_units(fh, start, end, length_size):
+    """(data, is keyframe) per frame of length-prefixed H.264 NAL units between start and end.
+
+    Stops at the first NAL unit that is cut or makes no sense (the end of what was written).
+    """
+    pos, unit, has_slice, keyframe = start, [], False, False
+    while pos + length_size < end:
+        fh.seek(pos)
+        length = int.from_bytes(fh.read(length_size), "big")
+        if not 0 < length <= _MAX_NAL_BYTES or pos + length_size + length > end:
+            break
+        nal = fh.read(length)
+        kind = nal[0] & 0x1F
+        if nal[0] & 0x80 or kind == 0 or kind > 23:
+            break
+        first_slice = kind in (1, 5) and len(nal) > 1 and nal[1] & 0x80  # first_mb_in_slice 0
+        if has_slice and (kind in (6, 7, 8, 9) or first_slice):
+            yield b"".join(unit), keyframe
+            unit, has_slice, keyframe = [], False, False
+        unit.append(length.to_bytes(length_size, "big") + nal)
+        has_slice = has_slice or kind in (1, 5)
+        keyframe = keyframe or kind == 5
+        pos += length_size + length
+    if has_slice and pos == end:
+        yield b"".join(unit), keyframe  # the data ends with a whole frame
+
+
+def _count_decodable(path):
+    frames = 0
+    try:
+        with av.open(str(path)) as container:
+            for _ in container.decode(video=0):
+                frames += 1
+    except (av.FFmpegError, OSError):
+        pass
+    return frames

@@ -22,7 +22,7 @@ from django.utils.translation import gettext, ngettext
 
 from gallery import media
 from gallery.models import Clip, Theme
-from gallery.processing import media_error_message, probe_limits
+from gallery.processing import media_error_message, probe_limits, recovery_message
 from gallery.storage import private_storage
 from gallery.tasks import process_clip
 from submissions import parse, replies
@@ -190,6 +190,7 @@ def trusted_authserv_ids():
 def examine(parsed, folder):
     """Probe every attachment by its content: (videos, problems, ignored labels)."""
     videos, problems, ignored = [], [], []
+    cut_off = []
     for index, attachment in enumerate(parsed.attachments):
         label = attachment.filename or attachment.content_type
         if index >= MAX_PARTS_PROBED or len(videos) >= MAX_CLIPS_PER_MESSAGE:
@@ -203,6 +204,9 @@ def examine(parsed, folder):
         try:
             media.probe(path, **probe_limits())
         except media.MediaError as error:
+            if error.code == "cut_off":
+                cut_off.append(Video(attachment, path))  # a sibling may rebuild it below
+                continue
             if error.code == "not_video" and not claims_video(attachment):
                 ignored.append(label)  # a signature logo, a PDF: not meant as a clip
             else:
@@ -210,7 +214,37 @@ def examine(parsed, folder):
             path.unlink()
             continue
         videos.append(Video(attachment, path))
+    if cut_off:
+        rescued, unsaved = rescue_cut_off(cut_off, videos)
+        videos += rescued[: max(0, MAX_CLIPS_PER_MESSAGE - len(videos))]
+        problems += unsaved
     return videos, problems, ignored
+
+
+def rescue_cut_off(cut_off, healthy):
+    """Rebuild cut-off recordings from a healthy file of the same camera sent alongside.
+
+    Returns (rescued videos, problems for those that could not be saved).
+    """
+    paths = [v.path for v in cut_off + healthy]
+    names = {v.path: v.attachment.filename or v.path.name for v in cut_off + healthy}
+    rescued, unsaved = [], []
+    for video, (_, recovery) in zip(
+        cut_off, media.recover_with_siblings(paths, names=names), strict=True
+    ):
+        label = video.attachment.filename or video.attachment.content_type
+        try:
+            if recovery is None:
+                raise media.MediaError("cut_off")
+            media.probe(recovery.path, **probe_limits())
+        except media.MediaError as error:
+            unsaved.append(Problem(label, error.code))
+            video.path.unlink(missing_ok=True)
+            continue
+        recovery.path.replace(video.path)
+        log.info("%s: %s", label, recovery_message(recovery))
+        rescued.append(video)
+    return rescued, unsaved
 
 
 def claims_video(attachment):
