@@ -839,11 +839,11 @@ def transcode(
                     out,
                     _add_h264(out, vin, min(rate, Fraction(cap)), w, h, crf, preset),
                     _add_aac(out) if ain is not None else None,
-                    _EvenDrop(cap, vin.time_base),
+                    _EvenDrop(cap, vin.time_base, min(float(rate), MAX_FPS_OUT)),
                 )
             )
         # Frames no rendition keeps are dropped before any filtering is spent on them.
-        thinning = _EvenDrop(max(o.frames.fps for o in outputs), vin.time_base)
+        thinning = _EvenDrop(MAX_FPS_OUT, vin.time_base, float(rate))
 
         graph, sinks = _video_graph(vin, info.rotation, [size for _, size in targets], info.colour)
         resampler = av.AudioResampler(
@@ -941,15 +941,19 @@ class _Output:
 class _EvenDrop:
     """Keeps at most `fps` frames a second, evenly, by their own times; never duplicates one.
 
-    Frame i is kept when it is the first in a new 1/fps slot: 240 fps keeps every fourth at
+    A frame is kept when it is the first in a new 1/fps slot: 240 fps keeps every fourth at
     60, 50 fps keeps all, and a variable-rate clip keeps its pauses (no frame is repeated).
+    Slots start a little early (a quarter of the source's frame interval, at most a quarter
+    of a slot), so timestamps rounded down (60 fps in milliseconds: 0, 16, 33...) still
+    fall one to a slot, and the first kept frames are as evenly spaced as the rest.
     """
 
-    def __init__(self, fps, time_base):
+    def __init__(self, fps, time_base, source_fps):
         self.fps, self.time_base, self.last_slot = fps, time_base, None
+        self.early = min(0.25, 0.25 * fps / source_fps) if source_fps > 0 else 0.25
 
     def keep(self, pts) -> bool:
-        slot = math.floor(float(pts * self.time_base) * self.fps + 0.5)
+        slot = math.floor(float(pts * self.time_base) * self.fps + self.early)
         if self.last_slot is not None and slot <= self.last_slot:
             return False
         self.last_slot = slot
