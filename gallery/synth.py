@@ -351,11 +351,13 @@ def synthesize_colour(
     rotation: int = 0,
     metadata: dict | None = None,
     audio: bool = True,
+    pan: bool = False,
 ) -> Path:
     """The colour pattern (display size width x height) recorded as `kind`, one of COLOUR_KINDS.
 
     sdr and bt601 are 8-bit H.264; hlg and pq are 10-bit HEVC Main10 tagged hvc1 (.mov for
-    an iPhone's HLG). Colour tags go into the bitstream and the container.
+    an iPhone's HLG). Colour tags go into the bitstream and the container. `pan` slides the
+    picture sideways (a second per width), so an encoder has motion to work on.
     """
     path = Path(path)
     if kind not in COLOUR_KINDS:
@@ -363,7 +365,7 @@ def synthesize_colour(
     container_format = CONTAINERS[path.suffix.lower()]
     stored_w, stored_h = (height, width) if rotation in (90, 270) else (width, height)
     picture = np.rot90(colour_pattern(width, height), k=rotation // 90)
-    planes = _yuv_planes(np.ascontiguousarray(picture), kind)
+    y, u, v = _yuv_planes(np.ascontiguousarray(picture), kind)
     hdr = kind in ("hlg", "pq")
     n_frames = max(2, round(seconds * fps))
     metadata = {k: str(v) for k, v in (metadata or {}).items()}
@@ -388,6 +390,14 @@ def synthesize_colour(
         astream = _add_audio(out, "aac") if audio else None
         samples = 0
         for index in range(n_frames):
+            shift = 2 * round(index * stored_w / fps / 2) if pan else 0
+            planes = np.concatenate(
+                [
+                    np.roll(y, shift, axis=1).ravel(),
+                    np.roll(u, shift // 2, axis=1).ravel(),
+                    np.roll(v, shift // 2, axis=1).ravel(),
+                ]
+            ).reshape(stored_h * 3 // 2, stored_w)
             frame = av.VideoFrame.from_ndarray(planes, format=stream.pix_fmt)
             frame.pts = index
             frame.color_primaries, frame.color_trc, frame.colorspace = _TAGS[kind]
@@ -404,7 +414,7 @@ def synthesize_colour(
 
 
 def _yuv_planes(rgb8, kind):
-    """Y'CbCr 4:2:0 limited range planes (one array, as PyAV takes them) for `kind`."""
+    """Y'CbCr 4:2:0 limited-range planes (Y, Cb, Cr) for `kind`."""
     signal = rgb8.astype(np.float64) / 255
     display = signal**2.4  # BT.1886: what an SDR screen shows, 1.0 = SDR white
     if kind == "sdr":
@@ -429,10 +439,8 @@ def _yuv_planes(rgb8, kind):
         c = (128 + 224 * c) * scale
         return (c[0::2, 0::2] + c[1::2, 0::2] + c[0::2, 1::2] + c[1::2, 1::2]) / 4
 
-    h, w = y.shape
-    flat = np.concatenate([y.ravel(), half(cb).ravel(), half(cr).ravel()])
     dtype = np.uint16 if bits > 8 else np.uint8
-    return np.round(flat).astype(dtype).reshape(h * 3 // 2, w)
+    return tuple(np.round(p).astype(dtype) for p in (y, half(cb), half(cr)))
 
 
 def _rgb_to_xyz(primaries):
@@ -466,3 +474,98 @@ def _pq_encode(nits):
     c1, c2, c3 = 3424 / 4096, 2413 / 4096 * 32, 2392 / 4096 * 32
     p = (np.clip(nits, 0, 10000) / 10000) ** m1
     return ((c1 + c2 * p) / (1 + c3 * p)) ** m2
+
+
+# --------------------------------------------------------------------------- measuring the pattern
+# What the colour tests check and bench/hdr_bench.py reports, on upright R'G'B' arrays.
+
+
+def mean_luma(rgb):
+    return float((rgb.astype(float) @ [0.2126, 0.7152, 0.0722]).mean())
+
+
+def mean_saturation(rgb):
+    rgb = rgb.astype(float)
+    high, low = rgb.max(axis=-1), rgb.min(axis=-1)
+    return float(np.where(high > 0, (high - low) / np.maximum(high, 1e-9), 0).mean())
+
+
+def patch_rgb(rgb, name):
+    """The mean colour of the middle of a pattern patch (away from chroma-blurred edges)."""
+    h, w = rgb.shape[:2]
+    _, (x0, y0, x1, y1) = COLOUR_PATCHES[name]
+    xs = slice(int((3 * x0 + x1) / 4 * w), int((x0 + 3 * x1) / 4 * w))
+    ys = slice(int((3 * y0 + y1) / 4 * h), int((y0 + 3 * y1) / 4 * h))
+    return rgb[ys, xs].reshape(-1, 3).mean(axis=0)
+
+
+def lab(rgb):
+    """CIE L*a*b* (D65) of BT.709 R'G'B' values 0-255 as shown on a BT.1886 screen."""
+    linear = (np.asarray(rgb, float) / 255) ** 2.4
+    xyz = (
+        linear
+        @ np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]).T
+    )
+    xyz = xyz / [0.95047, 1.0, 1.08883]
+    f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
+    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+
+def ciede2000(rgb1, rgb2):
+    """CIEDE2000 difference of two BT.709 colours (R'G'B' 0-255)."""
+    return ciede2000_lab(lab(rgb1), lab(rgb2))
+
+
+def ciede2000_lab(lab1, lab2):
+    """CIEDE2000 colour difference (Sharma, Wu and Dalal's formulation)."""
+    (l1, a1, b1), (l2, a2, b2) = lab1, lab2
+    c_mean = (np.hypot(a1, b1) + np.hypot(a2, b2)) / 2
+    g = 0.5 * (1 - np.sqrt(c_mean**7 / (c_mean**7 + 25**7)))
+    a1, a2 = a1 * (1 + g), a2 * (1 + g)
+    c1, c2 = np.hypot(a1, b1), np.hypot(a2, b2)
+    h1, h2 = np.degrees(np.arctan2(b1, a1)) % 360, np.degrees(np.arctan2(b2, a2)) % 360
+    dl, dc = l2 - l1, c2 - c1
+    dh = h2 - h1
+    if c1 * c2 == 0:
+        dh = 0
+    elif dh > 180:
+        dh -= 360
+    elif dh < -180:
+        dh += 360
+    dhh = 2 * np.sqrt(c1 * c2) * np.sin(np.radians(dh / 2))
+    l_mean, c_mean = (l1 + l2) / 2, (c1 + c2) / 2
+    h_mean = h1 + h2
+    if c1 * c2 != 0:
+        h_mean = (h1 + h2) / 2 + (180 if abs(h1 - h2) > 180 else 0)
+        h_mean %= 360
+    t = (
+        1
+        - 0.17 * np.cos(np.radians(h_mean - 30))
+        + 0.24 * np.cos(np.radians(2 * h_mean))
+        + 0.32 * np.cos(np.radians(3 * h_mean + 6))
+        - 0.20 * np.cos(np.radians(4 * h_mean - 63))
+    )
+    sl = 1 + 0.015 * (l_mean - 50) ** 2 / np.sqrt(20 + (l_mean - 50) ** 2)
+    sc = 1 + 0.045 * c_mean
+    sh = 1 + 0.015 * c_mean * t
+    rt = (
+        -2
+        * np.sqrt(c_mean**7 / (c_mean**7 + 25**7))
+        * np.sin(np.radians(60 * np.exp(-(((h_mean - 275) / 25) ** 2))))
+    )
+    return float(
+        np.sqrt((dl / sl) ** 2 + (dc / sc) ** 2 + (dhh / sh) ** 2 + rt * (dc / sc) * (dhh / sh))
+    )
+
+
+def colour_report(rgb):
+    """Differences from the scene: mean luma (of 255), mean saturation, CIEDE2000 per patch."""
+    reference = colour_pattern(rgb.shape[1], rgb.shape[0])
+    return {
+        "luma": mean_luma(rgb) - mean_luma(reference),
+        "saturation": mean_saturation(rgb) - mean_saturation(reference),
+        **{
+            name: ciede2000(patch_rgb(rgb, name), patch_rgb(reference, name))
+            for name in ("red", "green", "white", "skin", "paint", "sky")
+        },
+    }

@@ -629,103 +629,13 @@ def rendition_rgb(path, index=0):
     raise AssertionError("no such frame")
 
 
-def mean_luma(rgb):
-    return float((rgb.astype(float) @ [0.2126, 0.7152, 0.0722]).mean())
-
-
-def mean_saturation(rgb):
-    rgb = rgb.astype(float)
-    high, low = rgb.max(axis=-1), rgb.min(axis=-1)
-    return float(np.where(high > 0, (high - low) / np.maximum(high, 1e-9), 0).mean())
-
-
-def patch_rgb(rgb, name):
-    """The mean colour of the middle of a pattern patch (away from chroma-blurred edges)."""
-    h, w = rgb.shape[:2]
-    _, (x0, y0, x1, y1) = synth.COLOUR_PATCHES[name]
-    xs = slice(int((3 * x0 + x1) / 4 * w), int((x0 + 3 * x1) / 4 * w))
-    ys = slice(int((3 * y0 + y1) / 4 * h), int((y0 + 3 * y1) / 4 * h))
-    return rgb[ys, xs].reshape(-1, 3).mean(axis=0)
-
-
-def lab(rgb):
-    """CIE L*a*b* (D65) of BT.709 R'G'B' values 0-255 as shown on a BT.1886 screen."""
-    linear = (np.asarray(rgb, float) / 255) ** 2.4
-    xyz = (
-        linear
-        @ np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]).T
-    )
-    xyz = xyz / [0.95047, 1.0, 1.08883]
-    f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
-    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
-
-
-def ciede2000(rgb1, rgb2):
-    """CIEDE2000 difference of two BT.709 colours (R'G'B' 0-255)."""
-    return ciede2000_lab(lab(rgb1), lab(rgb2))
-
-
-def ciede2000_lab(lab1, lab2):
-    """CIEDE2000 colour difference (Sharma, Wu and Dalal's formulation)."""
-    (l1, a1, b1), (l2, a2, b2) = lab1, lab2
-    c_mean = (np.hypot(a1, b1) + np.hypot(a2, b2)) / 2
-    g = 0.5 * (1 - np.sqrt(c_mean**7 / (c_mean**7 + 25**7)))
-    a1, a2 = a1 * (1 + g), a2 * (1 + g)
-    c1, c2 = np.hypot(a1, b1), np.hypot(a2, b2)
-    h1, h2 = np.degrees(np.arctan2(b1, a1)) % 360, np.degrees(np.arctan2(b2, a2)) % 360
-    dl, dc = l2 - l1, c2 - c1
-    dh = h2 - h1
-    if c1 * c2 == 0:
-        dh = 0
-    elif dh > 180:
-        dh -= 360
-    elif dh < -180:
-        dh += 360
-    dhh = 2 * np.sqrt(c1 * c2) * np.sin(np.radians(dh / 2))
-    l_mean, c_mean = (l1 + l2) / 2, (c1 + c2) / 2
-    h_mean = h1 + h2
-    if c1 * c2 != 0:
-        h_mean = (h1 + h2) / 2 + (180 if abs(h1 - h2) > 180 else 0)
-        h_mean %= 360
-    t = (
-        1
-        - 0.17 * np.cos(np.radians(h_mean - 30))
-        + 0.24 * np.cos(np.radians(2 * h_mean))
-        + 0.32 * np.cos(np.radians(3 * h_mean + 6))
-        - 0.20 * np.cos(np.radians(4 * h_mean - 63))
-    )
-    sl = 1 + 0.015 * (l_mean - 50) ** 2 / np.sqrt(20 + (l_mean - 50) ** 2)
-    sc = 1 + 0.045 * c_mean
-    sh = 1 + 0.015 * c_mean * t
-    rt = (
-        -2
-        * np.sqrt(c_mean**7 / (c_mean**7 + 25**7))
-        * np.sin(np.radians(60 * np.exp(-(((h_mean - 275) / 25) ** 2))))
-    )
-    return float(
-        np.sqrt((dl / sl) ** 2 + (dc / sc) ** 2 + (dhh / sh) ** 2 + rt * (dc / sc) * (dhh / sh))
-    )
-
-
 def test_ciede2000_matches_published_pairs():
     # Sharma, Wu and Dalal's test data: pairs 1, 7 and 17.
-    assert ciede2000_lab((50, 2.6772, -79.7751), (50, 0, -82.7485)) == pytest.approx(
+    assert synth.ciede2000_lab((50, 2.6772, -79.7751), (50, 0, -82.7485)) == pytest.approx(
         2.0425, abs=1e-3
     )
-    assert ciede2000_lab((50, 0, 0), (50, -1, 2)) == pytest.approx(2.3669, abs=1e-3)
-    assert ciede2000_lab((50, 2.5, 0), (73, 25, -18)) == pytest.approx(27.1492, abs=1e-3)
-
-
-def colour_report(case, rgb):
-    reference = synth.colour_pattern(rgb.shape[1], rgb.shape[0])
-    return {
-        "luma": mean_luma(rgb) - mean_luma(reference),
-        "saturation": mean_saturation(rgb) - mean_saturation(reference),
-        **{
-            name: ciede2000(patch_rgb(rgb, name), patch_rgb(reference, name))
-            for name in ("red", "green", "white", "skin", "paint", "sky")
-        },
-    }
+    assert synth.ciede2000_lab((50, 0, 0), (50, -1, 2)) == pytest.approx(2.3669, abs=1e-3)
+    assert synth.ciede2000_lab((50, 2.5, 0), (73, 25, -18)) == pytest.approx(27.1492, abs=1e-3)
 
 
 @pytest.mark.parametrize("case", COLOUR_CASES)
@@ -735,7 +645,7 @@ def test_colour_matches_the_sdr_scene(colour_outputs, case, output):
     rgb = rendition if output == "rendition" else poster
     # Upright: the portrait iPhone clip comes out portrait, its patches where they belong.
     assert (rgb.shape[1], rgb.shape[0]) == COLOUR_CASES[case]["size"]
-    report = colour_report(case, rgb)
+    report = synth.colour_report(rgb)
     assert abs(report["luma"]) <= 8, report
     assert abs(report["saturation"]) <= 0.05, report
     for name in ("red", "green", "white", "skin"):
@@ -989,7 +899,7 @@ def test_av1_in_mp4(tmp_path):
     info = media.probe(src)
     assert info.video_codec in ("libdav1d", "av1")
     (r,) = media.transcode(src, tmp_path / "out", probe_result=info)
-    assert ciede2000(patch_rgb(rendition_rgb(r.path), "red"), (191, 0, 0)) < 3
+    assert synth.ciede2000(synth.patch_rgb(rendition_rgb(r.path), "red"), (191, 0, 0)) < 3
 
 
 def debian_ffmpeg():
@@ -1052,4 +962,4 @@ def test_non_square_pixels_give_square_pixels_and_the_right_shape(tmp_path):
     rgb = rendition_rgb(r.path)
     for name in ("red", "green", "white", "skin"):
         expected = synth.COLOUR_PATCHES[name][0]
-        assert ciede2000(patch_rgb(rgb, name), expected) < 3, name
+        assert synth.ciede2000(synth.patch_rgb(rgb, name), expected) < 3, name
