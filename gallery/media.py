@@ -657,22 +657,30 @@ def _size_matrix(width, height):
     return "bt709" if max(width, height) >= 1280 or min(width, height) >= 720 else "bt601"
 
 
-def _colour_args(colour: Colour) -> str:
-    """`scale` options taking `colour` to SDR BT.709 limited-range YUV."""
-    args = [
-        f"in_color_matrix={colour.matrix}",
-        f"in_range={'pc' if colour.full_range else 'tv'}",
+def _to_sdr(colour: Colour, width, height):
+    """Filters ((name, args) pairs) scaling to width x height as SDR BT.709 limited-range YUV.
+
+    A BT.709 (or BT.601) source takes one plain `scale`. An HDR or wide-gamut one is scaled
+    and turned into float RGB first, then converted: libswscale's colour conversion ran 3.5x
+    faster on float RGB than on 10-bit YUV, and at the rendition's size rather than 4K.
+    """
+    decode = (
+        f"{width}:{height}:flags={_SCALE_FLAGS}:in_color_matrix={colour.matrix}"
+        f":in_range={'pc' if colour.full_range else 'tv'}"
+    )
+    encode = "out_color_matrix=bt709:out_range=tv"
+    if (colour.transfer, colour.primaries) == ("bt709", "bt709"):
+        return [("scale", f"{decode}:{encode}"), ("format", "yuv420p")]
+    convert = (
+        f"in_transfer={colour.transfer}:in_primaries={colour.primaries}"
+        f":out_transfer=bt709:out_primaries=bt709:{encode}"
+    )
+    return [
+        ("scale", decode),
+        ("format", "gbrpf32le"),
+        ("scale", convert),
+        ("format", "yuv420p"),
     ]
-    if (colour.transfer, colour.primaries) != ("bt709", "bt709"):
-        # Only a real conversion pays for linear light; BT.709 sources stay on the fast path.
-        args += [
-            f"in_transfer={colour.transfer}",
-            f"in_primaries={colour.primaries}",
-            "out_transfer=bt709",
-            "out_primaries=bt709",
-        ]
-    args += ["out_color_matrix=bt709", "out_range=tv"]
-    return ":".join(args)
 
 
 def _to_rgb(frame, colour, width, height):
@@ -684,11 +692,10 @@ def _to_rgb(frame, colour, width, height):
         format=frame.format.name,
         time_base=frame.time_base or Fraction(1, 1000),
     )
-    # Through the renditions' own BT.709 YUV: swscale's tone mapping straight to RGB came out
-    # less saturated (greens off by 6 CIEDE2000 against 1 this way; BENCHMARKS.md).
+    # Through the renditions' own BT.709 YUV: swscale's tone mapping straight to 8-bit RGB
+    # came out less saturated (greens off by 6 CIEDE2000 against 1 this way).
     chain = [
-        ("scale", f"{width}:{height}:flags={_SCALE_FLAGS}:{_colour_args(colour)}"),
-        ("format", "yuv444p10le"),
+        *_to_sdr(colour, width, height),
         ("scale", "in_color_matrix=bt709:in_range=tv:out_range=pc"),
         ("format", "rgb24"),
         ("buffersink", None),
@@ -728,7 +735,7 @@ def make_poster(
     fallback = None
     with open_input(str(src)) as container:
         vstream = _video_stream(container)
-        vstream.thread_type = "AUTO"
+        _limit_decoder_threads(vstream, info)
         start = _start_seconds(container, vstream)
         for fraction in (0.1, 0.2, 0.35, 0.5, 0.7, 0.9):
             frame = _frame_near(container, vstream, start + info.duration * fraction, info.fps)
@@ -830,7 +837,7 @@ def transcode(
         outputs = []
         for label, (w, h) in targets:
             path = out_dir / f"{label}.mp4"
-            cap = _fps_cap(label, float(rate), len(targets))
+            cap = _fps_cap(label, float(rate))
             # Fresh containers carry only what we set: no source tags, GPS, chapters or dates.
             out = closing.enter_context(
                 av.open(str(path), "w", format="mp4", options={"movflags": "+faststart"})
@@ -963,23 +970,28 @@ class _EvenDrop:
         return True
 
 
-def _fps_cap(label, source_fps, renditions):
+def _fps_cap(label, source_fps):
     """The highest frame rate a rendition is made at (see MAX_FPS_OUT)."""
     if source_fps > MAX_FPS_OUT and label == "720p":
         return MAX_FPS_LIGHT
     return MAX_FPS_OUT
 
 
-def _limit_decoder_threads(vin, info):
-    """Decode with frame threads, except above 1080p where each thread's frames cost too much.
+# Decoder threads for pictures larger than 1080p (see _limit_decoder_threads).
+BIG_PICTURE_THREADS = ("FRAME", 2)
 
-    A 4K 10-bit frame is 25 MB; FFmpeg's frame threading keeps a set of reference frames per
-    thread, which alone pushed a 4K60 HEVC transcode past 600 MB. Slice threads share one set.
+
+def _limit_decoder_threads(vin, info):
+    """Decode with as many threads as cores, except above 1080p, where each costs too much.
+
+    A 4K 10-bit frame is 25 MB and FFmpeg's frame threading holds frames in flight per
+    thread: on a many-core worker the default thread count alone pushes a 4K60 HEVC
+    transcode past 600 MB. Measured in bench/hdr_bench.py, BENCHMARKS.md.
     """
-    big = info.width * info.height > 1920 * 1088
-    vin.thread_type = "SLICE" if big else "AUTO"
-    if big:
-        vin.codec_context.thread_count = 2
+    if info.width * info.height > 1920 * 1088:
+        vin.thread_type, vin.codec_context.thread_count = BIG_PICTURE_THREADS
+    else:
+        vin.thread_type = "AUTO"
 
 
 def _rendition_sizes(width, height, heights):
@@ -1021,11 +1033,7 @@ def _video_graph(vin, rotation, sizes, colour=SDR_BT709, threads=0):
     node = _chain(
         graph,
         graph.add_buffer(template=vin, time_base=vin.time_base),
-        [
-            ("sidedata", "mode=delete"),
-            ("scale", f"{largest[0]}:{largest[1]}:flags={_SCALE_FLAGS}:{_colour_args(colour)}"),
-            ("format", "yuv420p"),
-        ],
+        [("sidedata", "mode=delete"), *_to_sdr(colour, *largest)],
     )
     if len(sizes) > 1:
         split = graph.add("split", str(len(sizes)))
