@@ -661,8 +661,9 @@ def _to_sdr(colour: Colour, width, height):
     """Filters ((name, args) pairs) scaling to width x height as SDR BT.709 limited-range YUV.
 
     A BT.709 (or BT.601) source takes one plain `scale`. An HDR or wide-gamut one is scaled
-    and turned into float RGB first, then converted: libswscale's colour conversion ran 3.5x
-    faster on float RGB than on 10-bit YUV, and at the rendition's size rather than 4K.
+    and turned into 16-bit RGB first, then converted: libswscale's colour conversion ran 2.5x
+    faster on RGB than on 10-bit YUV (float RGB: 3.5x, at twice the memory), and at the
+    rendition's size rather than 4K.
     """
     decode = (
         f"{width}:{height}:flags={_SCALE_FLAGS}:in_color_matrix={colour.matrix}"
@@ -677,7 +678,7 @@ def _to_sdr(colour: Colour, width, height):
     )
     return [
         ("scale", decode),
-        ("format", "gbrpf32le"),
+        ("format", "gbrp16le"),
         ("scale", convert),
         ("format", "yuv420p"),
     ]
@@ -834,6 +835,8 @@ def transcode(
         origin = _start_seconds(inp, vin)
         rate = vin.average_rate or vin.guessed_rate or Fraction(30)
 
+        big = info.width * info.height > 1920 * 1088
+        encoder_threads = BIG_PICTURE_ENCODER_THREADS if big else ENCODER_THREADS
         outputs = []
         for label, (w, h) in targets:
             path = out_dir / f"{label}.mp4"
@@ -847,7 +850,9 @@ def transcode(
                     label,
                     path,
                     out,
-                    _add_h264(out, vin, min(rate, Fraction(cap)), w, h, crf, preset),
+                    _add_h264(
+                        out, vin, min(rate, Fraction(cap)), w, h, crf, preset, encoder_threads
+                    ),
                     _add_aac(out) if ain is not None else None,
                     _EvenDrop(cap, vin.time_base, min(float(rate), MAX_FPS_OUT)),
                 )
@@ -916,18 +921,26 @@ def transcode(
     return [_describe(o) for o in outputs]
 
 
-def _add_h264(out, vin, rate, width, height, crf, preset):
+def _add_h264(out, vin, rate, width, height, crf, preset, threads):
     stream = out.add_stream("libx264", rate=rate)
     stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
     cc = stream.codec_context
     cc.time_base = vin.time_base
     cc.gop_size = max(1, round(2 * float(rate)))  # a keyframe every ~2 s: quick seeking
     cc.thread_type = "AUTO"
-    cc.thread_count = 0
+    # x264 keeps frames per thread and for its look-ahead: a fixed count bounds the memory
+    # on a many-core worker (its default is 1.5 threads a core), and a shorter look-ahead
+    # trims it further; CRF encodes hardly notice (BENCHMARKS.md).
+    cc.thread_count = threads
     # The graph converts to BT.709 limited range; say so, or players guess by frame size.
     cc.color_primaries = cc.color_trc = cc.colorspace = AVCOL_BT709
     cc.color_range = AVCOL_RANGE_MPEG
-    stream.options = {"preset": preset, "crf": str(crf), "profile": "high"}
+    stream.options = {
+        "preset": preset,
+        "crf": str(crf),
+        "profile": "high",
+        "x264-params": "rc-lookahead=5:sync-lookahead=0",
+    }
     return stream
 
 
@@ -977,8 +990,11 @@ def _fps_cap(label, source_fps):
     return MAX_FPS_OUT
 
 
-# Decoder threads for pictures larger than 1080p (see _limit_decoder_threads).
+ENCODER_THREADS = min(4, os.cpu_count() or 1)
+# Above 1080p the decoder alone holds ~200 MB of 4K frames: threads are bounded there, so a
+# 4K60 HDR clip stays under 500 MB resident (bench/hdr_bench.py, BENCHMARKS.md).
 BIG_PICTURE_THREADS = ("FRAME", 2)
+BIG_PICTURE_ENCODER_THREADS = 1
 
 
 def _limit_decoder_threads(vin, info):
