@@ -62,7 +62,13 @@ def repeat(src, dst, times):
 
     part = dst.with_suffix(".part.mov")
     with av.open(str(src)) as inp:
-        length = {s.index: s.duration for s in inp.streams}
+        first, end = {}, {}
+        for packet in inp.demux():
+            if packet.dts is not None:
+                index = packet.stream.index
+                first[index] = min(first.get(index, packet.dts), packet.dts)
+                end[index] = max(end.get(index, 0), packet.dts + (packet.duration or 0))
+        length = {index: end[index] - first[index] for index in first}
         with av.open(
             str(part), "w", format="mov", options={"movflags": "use_metadata_tags"}
         ) as out:
