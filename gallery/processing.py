@@ -23,7 +23,13 @@ MEDIA_ERROR_MESSAGES = {
     "empty": _("The file is empty."),
     "not_video": _("This file is not a video we can read."),
     "audio_only": _("This file holds sound only, without any picture."),
+    "still_image": _("This is a single picture, not a video."),
+    "animated_image": _("This is an animated image (such as a GIF), not a video."),
     "corrupt": _("This video is damaged or incomplete (was the upload cut short?)."),
+    "cut_off": _(
+        "The recording was cut off before the camera finished writing it. Send it again "
+        "together with another clip from the same camera, and we will save what we can."
+    ),
     "too_long": _("This clip is too long: %(max)s minutes at most."),
     "too_large": _("This video is too large: at most %(max)s pixels on a side."),
 }
@@ -34,6 +40,13 @@ def media_error_message(error):
     message = MEDIA_ERROR_MESSAGES.get(error.code, MEDIA_ERROR_MESSAGES["not_video"])
     limits = {"too_long": settings.MAX_CLIP_SECONDS // 60, "too_large": settings.MAX_VIDEO_SIDE}
     return str(message) % {"max": limits.get(error.code, "")}
+
+
+def recovery_message(recovery):
+    """A translated sentence saying how much of a cut-off recording was saved."""
+    return _("%(seconds)s seconds of the cut-off recording were saved.") % {
+        "seconds": f"{recovery.seconds:.1f}"
+    }
 
 
 def probe_limits():

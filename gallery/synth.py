@@ -284,3 +284,288 @@ class _Scene:
 
 def _rgb(h, s, v):
     return tuple(int(round(c * 255)) for c in colorsys.hsv_to_rgb(h, s, v))
+
+
+# --------------------------------------------------------------------------- colour pattern
+#
+# A colour-bar and skin-tone pattern written as a camera would record the same scene in SDR
+# BT.709, BT.601, HLG (an iPhone) or PQ (HDR10 Android phones). The HDR encodings are computed
+# here from the standards' formulas (BT.2100, BT.2408: SDR white at 203 cd/m2), not with the
+# FFmpeg converter the product uses, so a test compares the product against the standard.
+
+# Patches as (RGB in SDR BT.709, box as fractions of the upright picture: x0, y0, x1, y1).
+_BARS = [
+    ("white75", (191, 191, 191)),
+    ("yellow", (191, 191, 0)),
+    ("cyan", (0, 191, 191)),
+    ("green", (0, 191, 0)),
+    ("magenta", (191, 0, 191)),
+    ("red", (191, 0, 0)),
+    ("blue", (0, 0, 191)),
+]
+_LOWER = [
+    ("white", (255, 255, 255)),
+    ("skin", (224, 172, 138)),
+    ("dark_skin", (141, 85, 36)),
+    ("sky", (110, 160, 215)),
+    ("paint", (165, 25, 35)),  # a deep red car
+    ("grey", (118, 118, 118)),
+]
+COLOUR_PATCHES = {
+    **{name: (rgb, (i / 7, 0.0, (i + 1) / 7, 0.62)) for i, (name, rgb) in enumerate(_BARS)},
+    **{name: (rgb, (i / 6, 0.62, (i + 1) / 6, 1.0)) for i, (name, rgb) in enumerate(_LOWER)},
+}
+COLOUR_KINDS = ("sdr", "bt601", "hlg", "pq")
+SDR_WHITE_NITS = 203  # BT.2408's reference white in HDR
+# FFmpeg's colour tags (primaries, transfer, matrix) per kind.
+_TAGS = {"sdr": (1, 1, 1), "bt601": (2, 2, 6), "hlg": (9, 18, 9), "pq": (9, 16, 9)}
+_CHROMATICITIES = {
+    "bt709": ((0.64, 0.33), (0.30, 0.60), (0.15, 0.06)),
+    "bt2020": ((0.708, 0.292), (0.170, 0.797), (0.131, 0.046)),
+}
+_LUMA = {"bt709": (0.2126, 0.0722), "bt601": (0.299, 0.114), "bt2020": (0.2627, 0.0593)}
+
+
+def colour_pattern(width, height):
+    """The pattern as upright SDR BT.709 RGB (uint8, height x width x 3)."""
+    img = np.zeros((height, width, 3), np.uint8)
+    for rgb, (x0, y0, x1, y1) in COLOUR_PATCHES.values():
+        img[round(y0 * height) : round(y1 * height), round(x0 * width) : round(x1 * width)] = rgb
+    return img
+
+
+def patch_centre(name, width, height):
+    """(x, y) of a patch's centre in an upright picture of that size."""
+    _, (x0, y0, x1, y1) = COLOUR_PATCHES[name]
+    return int((x0 + x1) / 2 * width), int((y0 + y1) / 2 * height)
+
+
+def synthesize_colour(
+    path,
+    *,
+    kind: str = "sdr",
+    seconds: float = 1.0,
+    width: int = 320,
+    height: int = 180,
+    fps: int = 25,
+    rotation: int = 0,
+    metadata: dict | None = None,
+    audio: bool = True,
+    pan: bool = False,
+) -> Path:
+    """The colour pattern (display size width x height) recorded as `kind`, one of COLOUR_KINDS.
+
+    sdr and bt601 are 8-bit H.264; hlg and pq are 10-bit HEVC Main10 tagged hvc1 (.mov for
+    an iPhone's HLG). Colour tags go into the bitstream and the container. `pan` slides the
+    picture sideways (a second per width), so an encoder has motion to work on.
+    """
+    path = Path(path)
+    if kind not in COLOUR_KINDS:
+        raise ValueError(f"kind must be one of {COLOUR_KINDS}")
+    container_format = CONTAINERS[path.suffix.lower()]
+    stored_w, stored_h = (height, width) if rotation in (90, 270) else (width, height)
+    picture = np.rot90(colour_pattern(width, height), k=rotation // 90)
+    y, u, v = _yuv_planes(np.ascontiguousarray(picture), kind)
+    hdr = kind in ("hlg", "pq")
+    n_frames = max(2, round(seconds * fps))
+    metadata = {k: str(v) for k, v in (metadata or {}).items()}
+    options = {"movflags": "use_metadata_tags"} if metadata else {}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w", format=container_format, options=options) as out:
+        out.metadata.update(metadata)
+        stream = out.add_stream("libx265" if hdr else "libx264", rate=fps)
+        stream.width, stream.height = stored_w, stored_h
+        stream.pix_fmt = "yuv420p10le" if hdr else "yuv420p"
+        cc = stream.codec_context
+        cc.color_primaries, cc.color_trc, cc.colorspace = _TAGS[kind]
+        cc.color_range = 1  # limited, as cameras record
+        cc.gop_size = fps
+        if hdr:
+            stream.codec_tag = "hvc1"
+            stream.options = {"preset": "ultrafast", "crf": "22", "x265-params": "log-level=error"}
+        else:
+            stream.options = {"preset": "ultrafast", "crf": "20"}
+        if rotation:
+            stream.set_display_rotation(-rotation)
+        astream = _add_audio(out, "aac") if audio else None
+        samples = 0
+        for index in range(n_frames):
+            shift = 2 * round(index * stored_w / fps / 2) if pan else 0
+            planes = np.concatenate(
+                [
+                    np.roll(y, shift, axis=1).ravel(),
+                    np.roll(u, shift // 2, axis=1).ravel(),
+                    np.roll(v, shift // 2, axis=1).ravel(),
+                ]
+            ).reshape(stored_h * 3 // 2, stored_w)
+            frame = av.VideoFrame.from_ndarray(planes, format=stream.pix_fmt)
+            frame.pts = index
+            frame.color_primaries, frame.color_trc, frame.colorspace = _TAGS[kind]
+            frame.color_range = 1
+            for packet in stream.encode(frame):
+                out.mux(packet)
+            while astream and samples < (index + 1) * SAMPLE_RATE // fps:
+                samples = _mux_tone(out, astream, 440.0, samples, 1024)
+        for s in (stream, astream):
+            if s is not None:
+                for packet in s.encode():
+                    out.mux(packet)
+    return path
+
+
+def _yuv_planes(rgb8, kind):
+    """Y'CbCr 4:2:0 limited-range planes (Y, Cb, Cr) for `kind`."""
+    signal = rgb8.astype(np.float64) / 255
+    display = signal**2.4  # BT.1886: what an SDR screen shows, 1.0 = SDR white
+    if kind == "sdr":
+        coded, matrix, bits = signal, "bt709", 8
+    elif kind == "bt601":
+        # Tagged as SD phones and camcorders do: only the BT.601 matrix (the 75 % bars lie
+        # outside SMPTE C primaries, so no camera records them in that gamut anyway).
+        coded, matrix, bits = signal, "bt601", 8
+    else:
+        nits = _convert_primaries(display, "bt709", "bt2020") * SDR_WHITE_NITS
+        coded = _hlg_encode(nits) if kind == "hlg" else _pq_encode(nits)
+        matrix, bits = "bt2020", 10
+    kr, kb = _LUMA[matrix]
+    r, g, b = coded[..., 0], coded[..., 1], coded[..., 2]
+    y = kr * r + (1 - kr - kb) * g + kb * b
+    cb = (b - y) / (2 * (1 - kb))
+    cr = (r - y) / (2 * (1 - kr))
+    scale = 2 ** (bits - 8)
+    y = (16 + 219 * y) * scale
+
+    def half(c):
+        c = (128 + 224 * c) * scale
+        return (c[0::2, 0::2] + c[1::2, 0::2] + c[0::2, 1::2] + c[1::2, 1::2]) / 4
+
+    dtype = np.uint16 if bits > 8 else np.uint8
+    return tuple(np.round(p).astype(dtype) for p in (y, half(cb), half(cr)))
+
+
+def _rgb_to_xyz(primaries):
+    (xr, yr), (xg, yg), (xb, yb) = _CHROMATICITIES[primaries]
+    xw, yw = 0.3127, 0.3290  # D65
+    columns = np.array([[x / y, 1.0, (1 - x - y) / y] for x, y in ((xr, yr), (xg, yg), (xb, yb))]).T
+    white = np.array([xw / yw, 1.0, (1 - xw - yw) / yw])
+    return columns * np.linalg.solve(columns, white)
+
+
+def _convert_primaries(linear, source, target):
+    matrix = np.linalg.inv(_rgb_to_xyz(target)) @ _rgb_to_xyz(source)
+    return np.clip(linear @ matrix.T, 0, None)
+
+
+def _hlg_encode(nits, peak=1000.0):
+    """BT.2100 HLG: display light on a `peak` cd/m2 screen -> signal (inverse OOTF, then OETF)."""
+    display = nits / peak
+    y = display @ np.array(_LUMA["bt2020"][:1] + (1 - sum(_LUMA["bt2020"]),) + _LUMA["bt2020"][1:])
+    gamma = 1.2
+    scene = display * np.maximum(y, 1e-12)[..., None] ** ((1 - gamma) / gamma)
+    a, b, c = 0.17883277, 0.28466892, 0.55991073
+    return np.where(
+        scene <= 1 / 12, np.sqrt(3 * scene), a * np.log(np.maximum(12 * scene - b, 1e-12)) + c
+    )
+
+
+def _pq_encode(nits):
+    """SMPTE ST 2084 (PQ) inverse EOTF."""
+    m1, m2 = 2610 / 16384, 2523 / 4096 * 128
+    c1, c2, c3 = 3424 / 4096, 2413 / 4096 * 32, 2392 / 4096 * 32
+    p = (np.clip(nits, 0, 10000) / 10000) ** m1
+    return ((c1 + c2 * p) / (1 + c3 * p)) ** m2
+
+
+# --------------------------------------------------------------------------- measuring the pattern
+# What the colour tests check and bench/hdr_bench.py reports, on upright R'G'B' arrays.
+
+
+def mean_luma(rgb):
+    return float((rgb.astype(float) @ [0.2126, 0.7152, 0.0722]).mean())
+
+
+def mean_saturation(rgb):
+    rgb = rgb.astype(float)
+    high, low = rgb.max(axis=-1), rgb.min(axis=-1)
+    return float(np.where(high > 0, (high - low) / np.maximum(high, 1e-9), 0).mean())
+
+
+def patch_rgb(rgb, name):
+    """The mean colour of the middle of a pattern patch (away from chroma-blurred edges)."""
+    h, w = rgb.shape[:2]
+    _, (x0, y0, x1, y1) = COLOUR_PATCHES[name]
+    xs = slice(int((3 * x0 + x1) / 4 * w), int((x0 + 3 * x1) / 4 * w))
+    ys = slice(int((3 * y0 + y1) / 4 * h), int((y0 + 3 * y1) / 4 * h))
+    return rgb[ys, xs].reshape(-1, 3).mean(axis=0)
+
+
+def lab(rgb):
+    """CIE L*a*b* (D65) of BT.709 R'G'B' values 0-255 as shown on a BT.1886 screen."""
+    linear = (np.asarray(rgb, float) / 255) ** 2.4
+    xyz = (
+        linear
+        @ np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]).T
+    )
+    xyz = xyz / [0.95047, 1.0, 1.08883]
+    f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
+    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+
+def ciede2000(rgb1, rgb2):
+    """CIEDE2000 difference of two BT.709 colours (R'G'B' 0-255)."""
+    return ciede2000_lab(lab(rgb1), lab(rgb2))
+
+
+def ciede2000_lab(lab1, lab2):
+    """CIEDE2000 colour difference (Sharma, Wu and Dalal's formulation)."""
+    (l1, a1, b1), (l2, a2, b2) = lab1, lab2
+    c_mean = (np.hypot(a1, b1) + np.hypot(a2, b2)) / 2
+    g = 0.5 * (1 - np.sqrt(c_mean**7 / (c_mean**7 + 25**7)))
+    a1, a2 = a1 * (1 + g), a2 * (1 + g)
+    c1, c2 = np.hypot(a1, b1), np.hypot(a2, b2)
+    h1, h2 = np.degrees(np.arctan2(b1, a1)) % 360, np.degrees(np.arctan2(b2, a2)) % 360
+    dl, dc = l2 - l1, c2 - c1
+    dh = h2 - h1
+    if c1 * c2 == 0:
+        dh = 0
+    elif dh > 180:
+        dh -= 360
+    elif dh < -180:
+        dh += 360
+    dhh = 2 * np.sqrt(c1 * c2) * np.sin(np.radians(dh / 2))
+    l_mean, c_mean = (l1 + l2) / 2, (c1 + c2) / 2
+    h_mean = h1 + h2
+    if c1 * c2 != 0:
+        h_mean = (h1 + h2) / 2 + (180 if abs(h1 - h2) > 180 else 0)
+        h_mean %= 360
+    t = (
+        1
+        - 0.17 * np.cos(np.radians(h_mean - 30))
+        + 0.24 * np.cos(np.radians(2 * h_mean))
+        + 0.32 * np.cos(np.radians(3 * h_mean + 6))
+        - 0.20 * np.cos(np.radians(4 * h_mean - 63))
+    )
+    sl = 1 + 0.015 * (l_mean - 50) ** 2 / np.sqrt(20 + (l_mean - 50) ** 2)
+    sc = 1 + 0.045 * c_mean
+    sh = 1 + 0.015 * c_mean * t
+    rt = (
+        -2
+        * np.sqrt(c_mean**7 / (c_mean**7 + 25**7))
+        * np.sin(np.radians(60 * np.exp(-(((h_mean - 275) / 25) ** 2))))
+    )
+    return float(
+        np.sqrt((dl / sl) ** 2 + (dc / sc) ** 2 + (dhh / sh) ** 2 + rt * (dc / sc) * (dhh / sh))
+    )
+
+
+def colour_report(rgb):
+    """Differences from the scene: mean luma (of 255), mean saturation, CIEDE2000 per patch."""
+    reference = colour_pattern(rgb.shape[1], rgb.shape[0])
+    return {
+        "luma": mean_luma(rgb) - mean_luma(reference),
+        "saturation": mean_saturation(rgb) - mean_saturation(reference),
+        **{
+            name: ciede2000(patch_rgb(rgb, name), patch_rgb(reference, name))
+            for name in ("red", "green", "white", "skin", "paint", "sky")
+        },
+    }

@@ -1,5 +1,6 @@
 """Probe unpacked files by their content: which are usable videos, and why the others are not."""
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -8,8 +9,10 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext
 
 from gallery import media
-from gallery.processing import media_error_message, probe_limits
+from gallery.processing import media_error_message, probe_limits, recovery_message
 from submissions import unpack
+
+log = logging.getLogger(__name__)
 
 # Bounds on what one message may cost: parts probed, clips made.
 MAX_PARTS_PROBED = 20
@@ -49,7 +52,7 @@ def examine(pieces, folder):
 
     Pieces held in memory are written to `folder` first.
     """
-    videos, problems, ignored = [], [], []
+    videos, problems, ignored, cut_off = [], [], [], []
     for index, piece in enumerate(pieces):
         label = piece.label
         if index >= MAX_PARTS_PROBED or len(videos) >= MAX_CLIPS_PER_MESSAGE:
@@ -66,6 +69,9 @@ def examine(pieces, folder):
         try:
             media.probe(path, **probe_limits())
         except media.MediaError as error:
+            if error.code == "cut_off":
+                cut_off.append(Video(piece, path))  # a sibling may rebuild it below
+                continue
             if error.code == "not_video" and not claims_video(piece):
                 ignored.append(label)  # a signature logo, a PDF: not meant as a clip
             else:
@@ -73,7 +79,36 @@ def examine(pieces, folder):
             path.unlink()
             continue
         videos.append(Video(piece, path))
+    if cut_off:
+        rescued, unsaved = rescue_cut_off(cut_off, videos)
+        videos += rescued[: max(0, MAX_CLIPS_PER_MESSAGE - len(videos))]
+        problems += unsaved
     return videos, problems, ignored
+
+
+def rescue_cut_off(cut_off, healthy):
+    """Rebuild cut-off recordings from a healthy file of the same camera sent alongside.
+
+    Returns (rescued videos, problems for those that could not be saved).
+    """
+    paths = [v.path for v in cut_off + healthy]
+    names = {v.path: v.piece.name or v.path.name for v in cut_off + healthy}
+    rescued, unsaved = [], []
+    for video, (_, recovery) in zip(
+        cut_off, media.recover_with_siblings(paths, names=names), strict=True
+    ):
+        try:
+            if recovery is None:
+                raise media.MediaError("cut_off")
+            media.probe(recovery.path, **probe_limits())
+        except media.MediaError as error:
+            unsaved.append(Problem(video.piece.label, error.code))
+            video.path.unlink(missing_ok=True)
+            continue
+        recovery.path.replace(video.path)
+        log.info("%s: %s", video.piece.label, recovery_message(recovery))
+        rescued.append(video)
+    return rescued, unsaved
 
 
 def claims_video(piece):

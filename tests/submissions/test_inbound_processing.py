@@ -188,7 +188,8 @@ def test_a_broken_video_is_recorded_with_its_reason(deliver, tiny_video):
     assert inbound.status == InboundEmail.Status.IGNORED and inbound.submission is None
     assert "No usable video" in inbound.reason
     assert "cassé.mp4: This file is not a video we can read." in inbound.reason
-    assert "coupé.mp4: This video is damaged or incomplete" in inbound.reason
+    # Half an MP4 whose index comes last: what a camera leaves when it is cut off.
+    assert "coupé.mp4: The recording was cut off before the camera" in inbound.reason
     assert Clip.objects.count() == 0
 
 
@@ -310,3 +311,42 @@ def test_two_deliveries_racing_record_one_message(tiny_video, media_storage, mon
     assert InboundEmail.objects.count() == 1
     sha = results[0].sha256
     assert [n for n in files_under(media_storage / "private") if sha in n] == [results[0].raw.name]
+
+
+def dashcam_pair(tmp_path):
+    """A healthy front-camera file and the next one, cut off by a power loss (no index)."""
+    from gallery.synth import synthesize
+
+    healthy, victim = (
+        synthesize(tmp_path / name, seconds=1, width=320, height=240, fps=36, audio=False, seed=s)
+        for name, s in (("healthy.mp4", 1), ("victim.mp4", 2))
+    )
+    data = victim.read_bytes()
+    return healthy.read_bytes(), data[: int((data.rfind(b"moov") - 4) * 0.95)]
+
+
+def test_a_cut_off_dashcam_file_sent_with_a_healthy_one_is_rebuilt(deliver, tmp_path):
+    healthy, cut = dashcam_pair(tmp_path)
+    msg = mail_message(subject="Dashcam")
+    for name, data in (
+        ("2026-11-01_10-00-00-front.mp4", healthy),
+        ("2026-11-01_10-01-00-front.mp4", cut),
+    ):
+        msg.add_attachment(data, maintype="video", subtype="mp4", filename=name)
+    inbound = deliver(msg.as_bytes())
+    assert inbound.submission is not None
+    assert inbound.submission.clips.count() == 2
+    assert "cut off" not in inbound.reason
+
+
+def test_a_cut_off_dashcam_file_alone_is_refused_in_the_owners_words(deliver, tmp_path):
+    _, cut = dashcam_pair(tmp_path)
+    msg = mail_message(subject="Dashcam", headers={"Content-Language": "en"})
+    msg.add_attachment(
+        cut, maintype="video", subtype="mp4", filename="2026-11-01_10-01-00-front.mp4"
+    )
+    inbound = deliver(msg.as_bytes())
+    assert inbound.submission is None and Clip.objects.count() == 0
+    assert (
+        "the recording was cut off before the camera finished writing it" in inbound.reason.lower()
+    )

@@ -96,7 +96,8 @@ def make_long(tmp_path):
             ),
             "This file is not a video we can read.",
         ),
-        (lambda s, t: make_truncated(s, t), "This video is damaged or incomplete"),
+        # The index of an MP4 comes last: a file without it was cut off where it was made.
+        (lambda s, t: make_truncated(s, t), "The recording was cut off before the camera"),
         (lambda s, t: (t / "empty.mp4").write_bytes(b"") is not None and t / "empty.mp4", None),
         (lambda s, t: make_audio_only(t), "This file holds sound only, without any picture."),
         (lambda s, t: make_long(t), "This clip is too long"),
