@@ -97,7 +97,7 @@ class TokenOutsideBody(csrf.CsrfViewMiddleware):
 
 
 class BodyLimitMiddleware:
-    """Refuse a body larger than its view takes, by its declared length and by what is read;
+    """Refuse a body larger than its view takes, by its declared length, and read no more;
     for views taking large bodies, check CSRF before the body (Django's middleware, later
     in MIDDLEWARE, then sees the check done)."""
 
@@ -110,13 +110,16 @@ class BodyLimitMiddleware:
 
     def process_view(self, request, view, args, kwargs):
         limit = body_limit(view)
+        takes_uploads = getattr(view, "max_body_bytes", None) is not None
         length = declared_length(request)
         if length == -1:
             return HttpResponseBadRequest()
-        if length is not None and length > limit:
+        # A view that takes uploads answers an oversize one itself, once it has allowed and
+        # counted the request (the form then says the file is too large).
+        if length is not None and length > limit and not takes_uploads:
             return too_large()
         # Django reads no more than Content-Length; this holds whatever the server passes.
         request._stream = LimitedInput(request._stream, limit)
-        if getattr(view, "max_body_bytes", None) is not None:
+        if takes_uploads:
             return self.csrf.process_view(request, view, args, kwargs)
         return None

@@ -6,9 +6,9 @@ ANYMAIL_WEBHOOK_SECRET. An error while recording answers 500, so the provider re
 
 A message with a video is far larger than the forms Django's DATA_UPLOAD_MAX_MEMORY_SIZE
 is meant for: once the credentials are checked, a JSON payload up to MAX_PAYLOAD_BYTES is
-read whole (a payload that is not a JSON object answers 400). Mailgun's raw-MIME route
-posts the message as one form field, which that limit still caps; its parsed route
-(/hooks/mailgun/inbound/) streams attachments as files.
+read whole. A payload that is not a JSON object, or that anymail cannot read, answers 400.
+Mailgun's raw-MIME route posts the message as one form field, which that limit still caps;
+its parsed route (/hooks/mailgun/inbound/) streams attachments as files.
 """
 
 import base64
@@ -85,7 +85,13 @@ def configured(*names, basic_auth=False, forms_only=False):
                     payload = None
                 if not isinstance(payload, dict):
                     return HttpResponseBadRequest("malformed JSON")
-            return view(request, *args, **kwargs)
+            try:
+                return view(request, *args, **kwargs)
+            except RecordingFailed as failure:
+                raise failure.__cause__ from None  # ours: 500, and the provider retries
+            except Exception:  # noqa: BLE001 - anymail found the payload unusable
+                log.warning("%s: an inbound payload that cannot be read", request.path, exc_info=1)
+                return HttpResponseBadRequest("malformed payload")
 
         return hook
 
@@ -99,9 +105,18 @@ def authorized(request):
     return any(secret and constant_time_compare(sent, secret) for secret in secrets)
 
 
+class RecordingFailed(Exception):
+    """Recording a message that arrived failed: the provider should retry, unlike a payload
+    that anymail cannot read (400)."""
+
+
 @receiver(inbound)
 def received_by_webhook(sender, event, esp_name, **kwargs):
-    receive.receive(original_message(event, esp_name), via=esp_name.lower().replace(" ", "_")[:30])
+    raw = original_message(event, esp_name)
+    try:
+        receive.receive(raw, via=esp_name.lower().replace(" ", "_")[:30])
+    except Exception as error:
+        raise RecordingFailed from error
 
 
 def original_message(event, esp_name):
