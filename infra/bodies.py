@@ -9,6 +9,7 @@ form's action carries it, so the page works without JavaScript.
 """
 
 from django.conf import settings
+from django.core.handlers.wsgi import LimitedStream
 from django.http import HttpResponse, HttpResponseBadRequest, QueryDict
 from django.middleware import csrf
 from django.utils.datastructures import MultiValueDict
@@ -33,6 +34,7 @@ def body_limit(view):
     """The largest body `view` takes."""
     limit = getattr(view, "max_body_bytes", None)
     if limit is None:
+        # Django's own limit for forms; None turns it off, and then ours too.
         return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     return limit() if callable(limit) else limit
 
@@ -42,39 +44,15 @@ def declared_length(request):
     value = request.META.get("CONTENT_LENGTH", "").strip()
     if not value:
         return None
-    if not value.isdigit() or len(value.lstrip("0")) > MAX_LENGTH_DIGITS:
+    if not (value.isascii() and value.isdigit()) or len(value.lstrip("0")) > MAX_LENGTH_DIGITS:
         return -1
     return int(value)
 
 
 def too_large():
-    response = HttpResponse(status=413)
-    # The unread rest of the body is not worth waiting for.
-    response["Connection"] = "close"
-    return response
-
-
-class LimitedInput:
-    """A body stream that gives at most `limit` bytes, however many are sent."""
-
-    def __init__(self, stream, limit):
-        self.stream, self.left = stream, limit
-
-    def read(self, size=-1):
-        if self.left <= 0:
-            return b""
-        size = self.left if size is None or size < 0 else min(size, self.left)
-        data = self.stream.read(size)
-        self.left -= len(data)
-        return data
-
-    def readline(self, size=-1):
-        if self.left <= 0:
-            return b""
-        size = self.left if size is None or size < 0 else min(size, self.left)
-        data = self.stream.readline(size)
-        self.left -= len(data)
-        return data
+    # No "Connection: close": WSGI forbids hop-by-hop headers from the application; the
+    # server closes the connection on the unread body itself.
+    return HttpResponse(status=413)
 
 
 class TokenOutsideBody(csrf.CsrfViewMiddleware):
@@ -116,10 +94,11 @@ class BodyLimitMiddleware:
             return HttpResponseBadRequest()
         # A view that takes uploads answers an oversize one itself, once it has allowed and
         # counted the request (the form then says the file is too large).
-        if length is not None and length > limit and not takes_uploads:
-            return too_large()
-        # Django reads no more than Content-Length; this holds whatever the server passes.
-        request._stream = LimitedInput(request._stream, limit)
+        if limit is not None:
+            if length is not None and length > limit and not takes_uploads:
+                return too_large()
+            # Django reads no more than Content-Length; this holds whatever a server passes.
+            request._stream = LimitedStream(request._stream, limit)
         if takes_uploads:
             return self.csrf.process_view(request, view, args, kwargs)
         return None

@@ -90,7 +90,9 @@ def configured(*names, basic_auth=False, forms_only=False):
             except RecordingFailed as failure:
                 raise failure.__cause__ from None  # ours: 500, and the provider retries
             except Exception:  # noqa: BLE001 - anymail found the payload unusable
-                log.warning("%s: an inbound payload that cannot be read", request.path, exc_info=1)
+                log.warning(
+                    "%s: an inbound payload that cannot be read", request.path, exc_info=True
+                )
                 return HttpResponseBadRequest("malformed payload")
 
         return hook

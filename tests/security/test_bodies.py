@@ -168,6 +168,17 @@ def test_large_bodies_are_refused_before_they_are_read(server):
     assert status == 400  # not a video: the form answers with its errors
     assert sent > 3 * MB and on_disk > 1 * MB
 
+    # A browser's small form (urlencoded, read whole) still goes through the capped stream.
+    status, sent, _ = send(
+        port,
+        "/admin/login/",
+        size=100,
+        uploads=uploads,
+        headers=[f"Cookie: csrftoken={cookie}"],
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert status == 403  # no token: refused, and answered (not a server error)
+
     # A made-up CSRF token (a cookie of the right form, a token that is not its own).
     forged = secrets.token_hex(16)
     for path in (f"/en/submit/?csrfmiddlewaretoken={forged}", "/en/submit/"):

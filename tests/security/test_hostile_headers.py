@@ -30,7 +30,9 @@ HEADER_TEXT = st.text(
 HUGE = "9" * 5000
 DIGITS = st.one_of(
     st.integers(min_value=0, max_value=10**30).map(str),
-    st.sampled_from(["", "0", "00000000000000000001", HUGE, "1" + "0" * 4400, "-1", "1e9"]),
+    st.sampled_from(
+        ["", "0", "00000000000000000001", HUGE, "1" + "0" * 4400, "-1", "1e9", "\xb2", "1\xb9"]
+    ),
 )
 RANGES = st.one_of(
     st.builds(lambda a, b: f"bytes={a}-{b}", DIGITS, DIGITS),
@@ -97,6 +99,10 @@ def pages(settings, client, sample_video):
 @example(page=5, method="GET", range_="bytes=" + HUGE + "-", if_range=None, length=None,
          forwarded=None, language=None, if_none_match=None, if_modified_since=None,
          host=None)  # fmt: skip
+@example(page=0, method="POST", range_=None, if_range=None, length="\xb2", forwarded=None,
+         language=None, if_none_match=None, if_modified_since=None, host=None)  # fmt: skip
+@example(page=7, method="POST", range_=None, if_range=None, length=HUGE, forwarded=None,
+         language=None, if_none_match=None, if_modified_since=None, host=None)  # fmt: skip
 def test_headers_never_give_a_server_error(
     client, pages, page, method, range_, if_range, length, forwarded, language, if_none_match,
     if_modified_since, host,
