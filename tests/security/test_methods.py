@@ -35,10 +35,27 @@ def test_an_owners_pages_are_kept_by_no_cache(client, owner):
 
 
 @pytest.mark.parametrize("method", ["TRACE", "PUT", "DELETE", "PATCH"])
-def test_feeds_and_pages_refuse_methods_they_do_not_serve(client, method):
-    clip = make_clip(title="Clip")
+def test_feeds_and_pages_refuse_methods_they_do_not_serve(client, owner, sample_video, method):
+    clip = make_clip(title="Clip", video=sample_video)
+    submission, _ = owner
     browser = Client()
-    for url in ("/en/feed/", "/en/feed/atom/", "/en/", clip.get_absolute_url(), "/en/submit/"):
+    urls = (
+        "/en/feed/",
+        "/en/feed/atom/",
+        "/en/",
+        clip.get_absolute_url(),
+        clip.video.url,
+        f"/embed/{clip.pk}/",
+        "/oembed?url=" + clip.get_absolute_url(),
+        "/en/submit/",
+        "/en/submit/upload/",
+        "/en/terms/",
+        submission.get_status_url(),
+        "/healthz",
+        "/robots.txt",
+        "/sitemap.xml",
+    )
+    for url in urls:
         response = browser.generic(method, url)
         assert response.status_code == 405, (method, url, response.status_code)
         assert method not in response["Allow"]
