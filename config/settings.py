@@ -70,6 +70,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before the CSRF check, whose reading of the POST data is the first read of a body.
+    "infra.bodies.BodyLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -397,17 +399,19 @@ RATE_LIMITS = {
     "status-change-ip": os.environ.get("RATE_LIMIT_STATUS_CHANGE_IP", "30/3600"),
 }
 
-# Staff log-in (django-axes): after LOGIN_MAX_FAILURES failures an account, and an address,
-# are locked for LOGIN_LOCKOUT_MINUTES. Records stay bounded: one row per account, address
-# and browser, deleted once the cool-off is over (at the next failure) or on success;
-# failures while locked are not added, and successful log-ins are not logged.
+# Staff log-in (django-axes): after LOGIN_MAX_FAILURES failures for an account from one
+# address, that account is locked from that address for LOGIN_LOCKOUT_MINUTES. Never the
+# account everywhere: anyone who knows a moderator's name could then lock them out.
+# Records stay bounded: one row per account, address and browser, deleted once the
+# cool-off is over (at the next failure) or on success; failures while locked are not
+# added, and successful log-ins are not logged.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_MAX_FAILURES", 5))
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_LOCKOUT_MINUTES", 15)))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_CLIENT_IP_CALLABLE = "infra.clients.client_ip"
 AXES_LOCKOUT_CALLABLE = "infra.lockout.locked_out"
 AXES_RESET_ON_SUCCESS = True

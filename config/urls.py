@@ -2,6 +2,7 @@ from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.contrib.sitemaps import views as sitemap_views
 from django.urls import include, path
+from django.views.decorators.http import require_safe
 
 from gallery import embed, plays, sitemaps
 from gallery import views as gallery_views
@@ -17,7 +18,7 @@ urlpatterns = [
     path("robots.txt", sitemaps.robots_txt, name="robots"),
     path(
         "sitemap.xml",
-        sitemap_views.sitemap,
+        require_safe(sitemap_views.sitemap),
         {"sitemaps": sitemaps.SITEMAPS, "template_name": "gallery/sitemap.xml"},
         name="sitemap",
     ),

@@ -459,6 +459,8 @@ class Clip(models.Model):
         """Delete the stored files (after commit, so a rollback loses nothing)."""
         public = [name for name in self.media_names]
         private = [self.original.name] if original and self.original else []
+        if private and Clip.objects.filter(original=private[0]).exclude(pk=self.pk).exists():
+            private = []  # another clip was made of the same upload: it keeps its original
         cleared = {"video": "", "video_hd": "", "poster": "", "thumbnails": []}
         if original:
             cleared["original"] = ""

@@ -1,4 +1,5 @@
 from django.urls import path
+from django.views.decorators.http import require_safe
 
 from gallery import feeds, views
 from gallery.pages import feed_query
@@ -10,6 +11,11 @@ urlpatterns = [
     path("", views.gallery, name="index"),
     path("clips/<int:pk>/", views.clip_detail, name="clip"),
     path("clips/<int:pk>-<slug:slug>/", views.clip_detail, name="clip"),
-    path("feed/", cached_page(feeds.ClipFeed(), query=feed_query), name="feed"),
-    path("feed/atom/", cached_page(feeds.AtomClipFeed(), query=feed_query), name="feed-atom"),
+    # Feeds are views of their own (syndication): only reading is allowed.
+    path("feed/", require_safe(cached_page(feeds.ClipFeed(), query=feed_query)), name="feed"),
+    path(
+        "feed/atom/",
+        require_safe(cached_page(feeds.AtomClipFeed(), query=feed_query)),
+        name="feed-atom",
+    ),
 ]

@@ -20,6 +20,17 @@ mimetypes.add_type("image/webp", ".webp")
 mimetypes.add_type("text/vtt", ".vtt")
 
 
+# More digits than any file's size has: the number means "beyond the end". Converting
+# thousands of digits would cost time and, past 4,300, raise (Python's int-string limit).
+MAX_DIGITS = 18
+BEYOND = 10**MAX_DIGITS
+
+
+def bounded(digits):
+    digits = digits.lstrip("0") or "0"
+    return BEYOND if len(digits) > MAX_DIGITS else int(digits)
+
+
 def parse_range(header, size):
     """Return (start, end) inclusive for a single byte range, None to send everything, or
     "unsatisfiable"."""
@@ -31,14 +42,14 @@ def parse_range(header, size):
     if not first and not last:
         return None
     if not first:  # suffix range: the last N bytes
-        length = int(last)
+        length = bounded(last)
         if length == 0 or size == 0:
             return "unsatisfiable"
         return max(size - length, 0), size - 1
-    start = int(first)
+    start = bounded(first)
     if start >= size:
         return "unsatisfiable"
-    end = min(int(last), size - 1) if last else size - 1
+    end = min(bounded(last), size - 1) if last else size - 1
     if end < start:
         return None
     return start, end

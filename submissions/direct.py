@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.files.storage import storages
 
+from gallery.models import Clip
 from infra.s3 import RangeFile
 from infra.storage import is_s3
 
@@ -80,6 +81,11 @@ def open_upload(ticket):
         client, storage.bucket_name, storage._normalize_name(key), size=head["ContentLength"]
     )
     return Upload(key=key, file=file)
+
+
+def used(key):
+    """Whether a clip was already made of the upload `key` (a ticket is good for one)."""
+    return Clip.objects.filter(original=key).exists()
 
 
 def discard(key):

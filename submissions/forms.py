@@ -101,6 +101,10 @@ class SubmissionForm(forms.Form):
             raise forms.ValidationError(
                 _("Your file did not arrive. Please send it again.")
             ) from None
+        if direct.used(upload.key):
+            # A ticket makes one clip: a second would share the first one's original, and
+            # withdrawing either would delete it. The object is theirs: it stays.
+            raise forms.ValidationError(_("Your file did not arrive. Please send it again."))
         try:
             if upload.size > settings.MAX_UPLOAD_BYTES:
                 raise forms.ValidationError(self.too_large_message())

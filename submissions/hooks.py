@@ -6,13 +6,15 @@ ANYMAIL_WEBHOOK_SECRET. An error while recording answers 500, so the provider re
 
 A message with a video is far larger than the forms Django's DATA_UPLOAD_MAX_MEMORY_SIZE
 is meant for: once the credentials are checked, a JSON payload up to MAX_PAYLOAD_BYTES is
-read whole. Mailgun's raw-MIME route posts the message as one form field, which that limit
-still caps; its parsed route (/hooks/mailgun/inbound/) streams attachments as files.
+read whole. A payload that is not a JSON object, or that anymail cannot read, answers 400.
+Mailgun's raw-MIME route posts the message as one form field, which that limit still caps;
+its parsed route (/hooks/mailgun/inbound/) streams attachments as files.
 """
 
 import base64
 import binascii
 import functools
+import json
 import logging
 
 from anymail.signals import inbound
@@ -22,11 +24,12 @@ from anymail.webhooks.mailgun import MailgunInboundWebhookView
 from anymail.webhooks.postmark import PostmarkInboundWebhookView
 from django.conf import settings
 from django.dispatch import receiver
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.urls import path, re_path
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.csrf import csrf_exempt
 
+from infra.bodies import accepts_body, declared_length
 from submissions import receive
 
 log = logging.getLogger(__name__)
@@ -38,39 +41,59 @@ def anymail_setting(name):
 
 # Providers cap inbound mail at 25 to 40 MB; base64 in JSON adds a third.
 MAX_PAYLOAD_BYTES = 64 * 1024 * 1024
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 
-def configured(*names, basic_auth=False):
+def configured(*names, basic_auth=False, forms_only=False):
     """Serve the wrapped hook only once the secrets it relies on are set.
 
-    With `basic_auth`, the credentials are checked before a byte of the payload is read.
+    Credentials (with `basic_auth`, or whenever WEBHOOK_SECRET is set, which anymail then
+    checks too) are checked before a byte of the payload is read; the size is checked on
+    its declared length and on what is read. With `forms_only` (Mailgun, whose signature is
+    a form field) nothing else is read: form fields are held in memory only up to Django's
+    DATA_UPLOAD_MAX_MEMORY_SIZE and attachments go to disk, before the signature is checked.
     """
 
     def decorate(view):
         @csrf_exempt
+        @accepts_body(lambda: MAX_PAYLOAD_BYTES)
         @functools.wraps(view)
         def hook(request, *args, **kwargs):
             if not all(anymail_setting(name) for name in names):
                 raise Http404("this inbound hook is not configured")
-            if basic_auth and not authorized(request):
+            if (basic_auth or anymail_setting("WEBHOOK_SECRET")) and not authorized(request):
                 # Amazon SNS sends credentials only after this challenge.
                 response = HttpResponse(status=401)
                 response["WWW-Authenticate"] = 'Basic realm="inbound e-mail"'
                 return response
-            try:
-                length = int(request.META.get("CONTENT_LENGTH") or 0)
-            except ValueError:
-                length = MAX_PAYLOAD_BYTES + 1
-            if length > MAX_PAYLOAD_BYTES:
+            length = declared_length(request)
+            if length is not None and not 0 <= length <= MAX_PAYLOAD_BYTES:
                 return HttpResponse(status=413)
-            if request.content_type == "application/json" or request.content_type.startswith(
-                "text/"
-            ):
+            is_form = request.content_type in FORM_TYPES
+            if forms_only and not is_form:
+                return HttpResponse(status=415)
+            if not is_form:
                 # What `request.body` would read, past the limit meant for forms.
                 request._body = request.read(MAX_PAYLOAD_BYTES + 1)
                 if len(request._body) > MAX_PAYLOAD_BYTES:
                     return HttpResponse(status=413)
-            return view(request, *args, **kwargs)
+                # Every provider here posts JSON (Amazon SNS as text/plain): anything else
+                # is a malformed request, not our error.
+                try:
+                    payload = json.loads(request._body.decode("utf-8"))
+                except ValueError:
+                    payload = None
+                if not isinstance(payload, dict):
+                    return HttpResponseBadRequest("malformed JSON")
+            try:
+                return view(request, *args, **kwargs)
+            except RecordingFailed as failure:
+                raise failure.__cause__ from None  # ours: 500, and the provider retries
+            except Exception:  # noqa: BLE001 - anymail found the payload unusable
+                log.warning(
+                    "%s: an inbound payload that cannot be read", request.path, exc_info=True
+                )
+                return HttpResponseBadRequest("malformed payload")
 
         return hook
 
@@ -84,9 +107,18 @@ def authorized(request):
     return any(secret and constant_time_compare(sent, secret) for secret in secrets)
 
 
+class RecordingFailed(Exception):
+    """Recording a message that arrived failed: the provider should retry, unlike a payload
+    that anymail cannot read (400)."""
+
+
 @receiver(inbound)
 def received_by_webhook(sender, event, esp_name, **kwargs):
-    receive.receive(original_message(event, esp_name), via=esp_name.lower().replace(" ", "_")[:30])
+    raw = original_message(event, esp_name)
+    try:
+        receive.receive(raw, via=esp_name.lower().replace(" ", "_")[:30])
+    except Exception as error:
+        raise RecordingFailed from error
 
 
 def original_message(event, esp_name):
@@ -136,7 +168,9 @@ def binary_safe(message):
 urlpatterns = [
     re_path(
         r"^mailgun/inbound(_mime)?/$",
-        configured("MAILGUN_WEBHOOK_SIGNING_KEY")(MailgunInboundWebhookView.as_view()),
+        configured("MAILGUN_WEBHOOK_SIGNING_KEY", forms_only=True)(
+            MailgunInboundWebhookView.as_view()
+        ),
         name="mailgun_inbound",
     ),
     path(

@@ -25,18 +25,29 @@ def limit(name):
     return int(count), int(seconds)
 
 
-def allow(name, value):
-    """Record one event for `value` under the limit `name`; False when over the limit."""
+def exceeded(name, value):
+    """Whether `value` has used up the limit `name` (nothing is counted)."""
     if not value:
-        return True
-    count, seconds = limit(name)
-    key = _digest(value)
-    since = timezone.now() - timedelta(seconds=seconds)
-    if Throttle.objects.filter(scope=name, key=key, at__gte=since).count() >= count:
         return False
-    Throttle.objects.create(scope=name, key=key)
+    count, seconds = limit(name)
+    since = timezone.now() - timedelta(seconds=seconds)
+    return Throttle.objects.filter(scope=name, key=_digest(value), at__gte=since).count() >= count
+
+
+def record(name, value):
+    """Count one event for `value` under the limit `name`."""
+    if not value:
+        return
+    Throttle.objects.create(scope=name, key=_digest(value))
     if random.random() < 0.01:  # noqa: S311  # nosec B311 - housekeeping, not security
         Throttle.objects.filter(at__lt=timezone.now() - timedelta(days=2)).delete()
+
+
+def allow(name, value):
+    """Record one event for `value` under the limit `name`; False when over the limit."""
+    if exceeded(name, value):
+        return False
+    record(name, value)
     return True
 
 

@@ -7,13 +7,16 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils.translation import get_language, gettext
+from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from gallery.models import IllegalTransition
+from infra.bodies import accepts_body
 from infra.clients import client_ip
 from submissions import direct, ratelimit
 from submissions.forms import SubmissionForm
 from submissions.models import Submission
+from submissions.uploads import ENVELOPE
 
 THANKS_SESSION_KEY = "submitted_token"
 # What a storage outage looks like: a disk error, or the object store out of reach.
@@ -21,20 +24,26 @@ STORAGE_ERRORS = (OSError, BotoCoreError, ClientError)
 log = logging.getLogger(__name__)
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
+@accepts_body(lambda: settings.MAX_UPLOAD_BYTES + ENVELOPE)
 def submit(request):
     if request.method == "POST":
+        # Counted before a byte of the body is read (its CSRF token came with the URL).
         if not ratelimit.allow("submit-ip", client_ip(request)):
             return ratelimit.too_many(request, "submit-ip")
         # Reading the body runs the upload handler, which flags an upload over the cap.
         data, files = request.POST, request.FILES
-        if not ratelimit.allow("submit-email", data.get("email", "").strip().lower()):
+        # Only accepted submissions count against an e-mail address: anyone may type
+        # someone else's address into a form that then fails.
+        email = data.get("email", "").strip().lower()
+        if ratelimit.exceeded("submit-email", email):
             return ratelimit.too_many(request, "submit-email")
         too_large = getattr(request, "upload_too_large", False)
         form = SubmissionForm(data, files, upload_too_large=too_large)
         try:
             if form.is_valid():
                 submission = form.save(language=get_language())
+                ratelimit.record("submit-email", email)
                 request.session[THANKS_SESSION_KEY] = submission.signed_token
                 return redirect("submissions:thanks")
         except STORAGE_ERRORS:
@@ -88,6 +97,7 @@ def presign_upload(request):
 
 
 @require_safe
+@cache_control(private=True, no_store=True)
 def thanks(request):
     token = request.session.get(THANKS_SESSION_KEY)
     submission = Submission.from_signed_token(token) if token else None
@@ -96,7 +106,9 @@ def thanks(request):
     return TemplateResponse(request, "submissions/thanks.html", {"submission": submission})
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
+# The page holds the owner's clips and withdrawal buttons: for no one else's cache.
+@cache_control(private=True, no_store=True)
 def status(request, token):
     ip = client_ip(request)
     if not ratelimit.allow("status-ip", ip):
@@ -114,10 +126,10 @@ def status(request, token):
             submission.give_consent()
             message = "consented"
         elif action == "withdraw":
-            try:
-                clip = clips.filter(pk=int(request.POST.get("clip", ""))).first()
-            except ValueError:  # not a whole number: no clip of theirs
-                clip = None
+            number = request.POST.get("clip", "")
+            # Not a whole number a row could have: no clip of theirs.
+            valid = number.isascii() and number.isdigit() and len(number) <= 18
+            clip = clips.filter(pk=int(number)).first() if valid else None
             if clip is None:
                 raise Http404
             if request.POST.get("confirm"):

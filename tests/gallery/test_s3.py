@@ -1,5 +1,6 @@
 """Object storage mode against a real S3 server: privacy, publication, direct uploads."""
 
+import html
 import re
 import urllib.error
 import urllib.request
@@ -7,6 +8,7 @@ import urllib.request
 import pytest
 import urllib3
 from django.core.files.storage import storages
+from django.test import Client
 
 from gallery import processing
 from gallery.models import Clip
@@ -99,8 +101,6 @@ def send_to_s3(answer, data, content_type="video/mp4"):
 def test_direct_upload_goes_to_the_bucket_and_the_form_names_it(
     s3_media, sample_video, django_capture_on_commit_callbacks
 ):
-    from django.test import Client
-
     browser = Client(enforce_csrf_checks=True)
     data = sample_video.read_bytes()
     response = presign(browser, size=len(data))
@@ -109,12 +109,12 @@ def test_direct_upload_goes_to_the_bucket_and_the_form_names_it(
     assert answer["url"].startswith(s3_media.endpoint)
     assert send_to_s3(answer, data)[0] == 204
 
-    fields = form_data(None) | {
-        "upload_ticket": answer["ticket"],
-        "csrfmiddlewaretoken": browser.cookies["csrftoken"].value,
-    }
+    fields = form_data(None) | {"upload_ticket": answer["ticket"]}
+    # The form's action carries the CSRF token: it is checked before the body is read.
+    action = re.search(r'action="([^"]+)"', browser.get("/en/submit/").content.decode())[1]
+    assert "csrfmiddlewaretoken=" in action
     with django_capture_on_commit_callbacks(execute=True):
-        done = browser.post("/en/submit/", fields)
+        done = browser.post(html.unescape(action), fields)
     assert done.status_code == 302, done.context["form"].errors if done.context else done
     clip = Clip.objects.get()
     assert clip.original.name.startswith("uploads/") and clip.status == Clip.Status.PROCESSING
@@ -165,6 +165,28 @@ def test_a_bad_direct_upload_is_refused_and_deleted(client, s3_media):
         and Clip.objects.count() == 0
         and Submission.objects.count() == 0
     )
+
+
+def test_an_upload_ticket_makes_one_clip_only(
+    client, s3_media, sample_video, django_capture_on_commit_callbacks
+):
+    """A ticket used twice would give two clips sharing one original, and withdrawing one
+    would delete the other's: the second use is refused and the first clip keeps its file."""
+    data = sample_video.read_bytes()
+    answer = presign(client, size=len(data)).json()
+    assert send_to_s3(answer, data)[0] == 204
+    fields = form_data(None) | {"upload_ticket": answer["ticket"]}
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post("/en/submit/", fields).status_code == 302
+    again = Client(REMOTE_ADDR="198.51.100.40").post("/en/submit/", fields)
+    assert again.status_code == 400
+    assert again.context["form"].errors["video"] == [
+        "Your file did not arrive. Please send it again."
+    ]
+    clip = Clip.objects.get()
+    assert Submission.objects.count() == 1
+    with storages["private"].open(clip.original.name) as fh:
+        assert fh.read() == data
 
 
 def test_a_forged_ticket_is_refused(client, s3_media):

@@ -42,10 +42,25 @@ def test_locked_after_the_configured_failures_even_with_the_right_password(staff
     page = refused.content.decode()
     assert "Too many failed attempts. Please try again in 15 minutes." in page
     assert not signed_in(client)
-    # Another browser on another address: the account itself is locked.
-    elsewhere = Client(REMOTE_ADDR="203.0.113.9")
-    log_in(elsewhere, PASSWORD)
-    assert not signed_in(elsewhere)
+    # The same address is refused in another browser too: the lock is on account and address.
+    same_address = Client()
+    log_in(same_address, PASSWORD)
+    assert not signed_in(same_address)
+
+
+def test_a_moderator_locked_from_one_address_still_logs_in_from_their_own(staff):
+    """Failures for a moderator's name from an attacker's address lock that pair only: the
+    moderator, at their usual address, is not locked out (nor is the attacker, for others)."""
+    attacker = Client(REMOTE_ADDR="203.0.113.66")
+    fail(attacker, 10)
+    log_in(attacker, PASSWORD)
+    assert not signed_in(attacker)
+    moderator = Client(REMOTE_ADDR="198.51.100.20", headers={"Accept-Language": "en"})
+    answer = log_in(moderator, PASSWORD)
+    assert answer.status_code == 302 and signed_in(moderator)
+    # Their own failures from their address still count on their own.
+    fail(Client(REMOTE_ADDR="198.51.100.20"), 2)
+    assert log_in(Client(REMOTE_ADDR="198.51.100.20"), PASSWORD).status_code == 302
 
 
 def test_fewer_failures_than_the_limit_do_not_lock(staff):

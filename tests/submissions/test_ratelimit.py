@@ -23,19 +23,36 @@ def test_submitting_too_often_from_one_address_gets_a_translated_429(client, set
     assert other.post("/en/submit/", form_data(upload(junk))).status_code == 400
 
 
-def test_one_e_mail_address_cannot_flood_from_many_addresses(settings, sample_video, tmp_path):
+def test_one_e_mail_address_cannot_flood_from_many_addresses(settings, sample_video):
     settings.RATE_LIMITS = settings.RATE_LIMITS | {"submit-email": "2/3600"}
-    junk = tmp_path / "x.mp4"
-    junk.write_text("not a video")
     for n in range(2):
-        Client(REMOTE_ADDR=f"203.0.113.{n}").post(
-            "/en/submit/", form_data(upload(junk), email="Same@Example.org")
+        accepted = Client(REMOTE_ADDR=f"203.0.113.{n}").post(
+            "/en/submit/", form_data(upload(sample_video), email="Same@Example.org")
         )
+        assert accepted.status_code == 302
     refused = Client(REMOTE_ADDR="203.0.113.99").post(
         "/en/submit/", form_data(upload(sample_video), email="same@example.org")
     )
     assert refused.status_code == 429
-    assert Submission.objects.count() == 0
+    assert Submission.objects.count() == 2
+
+
+def test_an_address_limit_is_untouched_by_invalid_submissions(settings, sample_video, tmp_path):
+    """Anyone may type someone else's e-mail address into a form that fails: only accepted
+    submissions count against the address, so its owner can still send."""
+    settings.RATE_LIMITS = settings.RATE_LIMITS | {"submit-email": "2/3600"}
+    junk = tmp_path / "x.mp4"
+    junk.write_text("not a video")
+    for n in range(10):
+        spoiler = Client(REMOTE_ADDR=f"203.0.113.{n}")
+        invalid = spoiler.post(
+            "/en/submit/", form_data(upload(junk), email="owner@example.org", title="")
+        )
+        assert invalid.status_code == 400
+    owner = Client(REMOTE_ADDR="198.51.100.30")
+    sent = owner.post("/en/submit/", form_data(upload(sample_video), email="owner@example.org"))
+    assert sent.status_code == 302
+    assert Submission.objects.get().email == "owner@example.org"
 
 
 def test_guessing_status_links_is_limited(client, settings):

@@ -1,3 +1,4 @@
+import html
 import os
 import re
 import zipfile
@@ -5,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from django.core import mail
+from django.test import Client
 
 from gallery.models import Clip
 from submissions.models import Submission
@@ -192,3 +194,26 @@ def test_errors_are_translated(client, tmp_path):
     assert errors["consent"] == [
         "Veuillez accepter les conditions de licence pour envoyer votre clip."
     ]
+
+
+def test_without_javascript_the_form_posts_its_csrf_token_in_its_address(sample_video):
+    """The site checks the upload's CSRF token before reading its body, so the token rides
+    in the form's action; a plain browser post of the page's form goes through, and a token
+    only in the body (which is not read for it) is refused."""
+    browser = Client(enforce_csrf_checks=True)
+    page = browser.get("/en/submit/").content.decode()
+    action = html.unescape(re.search(r'<form class="form" method="post" action="([^"]+)"', page)[1])
+    assert action.startswith("/en/submit/?csrfmiddlewaretoken=")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
+
+    refused = browser.post("/en/submit/", form_data(upload(sample_video)) | {
+        "csrfmiddlewaretoken": token,
+    })  # fmt: skip
+    assert refused.status_code == 403 and Submission.objects.count() == 0
+    sent = browser.post(action, form_data(upload(sample_video)))
+    assert sent.status_code == 302 and Submission.objects.count() == 1
+    # The script's way: the same token in the X-CSRFToken header.
+    script = browser.post(
+        "/en/submit/", form_data(upload(sample_video)), headers={"X-CSRFToken": token}
+    )
+    assert script.status_code == 302 and Submission.objects.count() == 2
