@@ -15,7 +15,7 @@ from django.middleware import csrf
 from django.utils.datastructures import MultiValueDict
 
 # Where a large-body view takes its token from, besides Django's X-CSRFToken header.
-TOKEN_PARAMETER = "csrfmiddlewaretoken"  # noqa: S105 - a field name, not a secret
+TOKEN_PARAMETER = "csrfmiddlewaretoken"  # noqa: S105  # nosec B105: a field name, not a secret
 # A length header longer than this is no size this site would ever accept.
 MAX_LENGTH_DIGITS = 18
 

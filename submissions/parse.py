@@ -126,6 +126,8 @@ def parse(raw: bytes, *, trusted_authserv_ids=()) -> ParsedEmail:
     description = strip_quotes_and_signature(body)[:MAX_DESCRIPTION].strip()
     title = strip_subject_prefixes(subject)
     words = f"{title}\n{description}"
+    pieces = tuple(email_parts(message))
+    # After the parts: decoding their payloads is what finds broken base64 and the like.
     defects = [type(d).__name__ for part in message.walk() for d in part.defects]
     return ParsedEmail(
         message_id=_clean_message_id(_header(message, "Message-ID")),
@@ -137,7 +139,7 @@ def parse(raw: bytes, *, trusted_authserv_ids=()) -> ParsedEmail:
         language=detect_language(message, words),
         themes=guess_themes(words),
         credit_name=credit_name(sender_name, sender),
-        parts=tuple(email_parts(message)),
+        parts=pieces,
         automatic=automatic_reason(message, sender),
         no_reply=no_reply_reason(message, sender),
         references=_one_line(
