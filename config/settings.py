@@ -327,7 +327,6 @@ X_FRAME_OPTIONS = "DENY"
 # Behind TLS (production): secure cookies, HSTS, redirect to https. Off for plain-http
 # local runs and tests (DJANGO_HTTPS=0).
 HTTPS = os.environ.get("DJANGO_HTTPS", "0" if DEBUG else "1") == "1"
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = HTTPS
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
 SESSION_COOKIE_HTTPONLY = True
@@ -383,6 +382,9 @@ SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
 
 # Load balancers in front of the web nodes that append to X-Forwarded-For (0: none).
 TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", 0))
+# The scheme a proxy says the visitor used is believed only when there is a proxy: with none,
+# anyone could send X-Forwarded-Proto and have pages built with https links (and cached).
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXIES else None
 # Limits per client address and per e-mail address: "count/seconds".
 RATE_LIMITS = {
     "submit-ip": os.environ.get("RATE_LIMIT_SUBMIT_IP", "20/3600"),

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from gallery import feeds, views
+from gallery import converters, feeds, views  # noqa: F401  (converters registers clip_id)
 from gallery.pages import feed_query
 from infra.cache import cached_page
 
@@ -8,8 +8,8 @@ app_name = "gallery"
 
 urlpatterns = [
     path("", views.gallery, name="index"),
-    path("clips/<int:pk>/", views.clip_detail, name="clip"),
-    path("clips/<int:pk>-<slug:slug>/", views.clip_detail, name="clip"),
+    path("clips/<clip_id:pk>/", views.clip_detail, name="clip"),
+    path("clips/<clip_id:pk>-<slug:slug>/", views.clip_detail, name="clip"),
     path("feed/", cached_page(feeds.ClipFeed(), query=feed_query), name="feed"),
     path("feed/atom/", cached_page(feeds.AtomClipFeed(), query=feed_query), name="feed-atom"),
 ]

@@ -25,7 +25,7 @@ class KnownCountPaginator(Paginator):
 
 
 @require_safe
-@cached_page(query=gallery_query)
+@cached_page(query=gallery_query, partials=("results",))
 def gallery(request):
     # Counting is the costly part of a large catalogue: once per version, not once per page.
     themes = gallery_themes()

@@ -25,6 +25,7 @@ from django.middleware.csp import get_nonce
 from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.crypto import salted_hmac
+from django.http.request import split_domain_port
 from django.utils.http import quote_etag
 from django.utils.translation import get_language
 
@@ -95,14 +96,30 @@ def no_query(request):
     return ""
 
 
-def cached_page(view=None, *, query=no_query):
+def page_origin(request):
+    """The scheme and host a page's absolute links are built from, or None when the host is
+    not one ALLOWED_HOSTS names exactly (a wildcard match, another port): such pages are
+    served but not kept, so made-up host names cannot fill the cache."""
+    host = request.get_host()
+    domain, port = split_domain_port(host)
+    if port and port != str(request.META.get("SERVER_PORT", "")):
+        return None
+    exact = {h.lower() for h in settings.ALLOWED_HOSTS if h != "*" and not h.startswith(".")}
+    if domain not in exact and not (settings.DEBUG and domain in ("localhost", "127.0.0.1")):
+        return None
+    return f"{request.scheme}://{host}"
+
+
+def cached_page(view=None, *, query=no_query, partials=()):
     """Cache a public GET view's 200 answers for anonymous visitors, with ETag and 304.
 
-    `query(request)` gives the part of the query string the page depends on; the rest of it
-    is ignored, so made-up parameters cannot fill the cache with copies of one page.
+    A stored page is keyed by all it depends on: the page version, the language, the origin
+    its absolute links use (page_origin), the path, `query(request)` (the part of the query
+    string the page reads; the rest is ignored, so made-up parameters cannot fill the cache
+    with copies of one page) and the `X-Partial` header when it names one of `partials`.
     """
     if view is None:
-        return lambda view: cached_page(view, query=query)
+        return lambda view: cached_page(view, query=query, partials=partials)
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
@@ -116,13 +133,18 @@ def cached_page(view=None, *, query=no_query):
             _pinned.reset(pin)
 
     def serve(request, version, *args, **kwargs):
+        origin = page_origin(request)
+        if origin is None:
+            return view(request, *args, **kwargs)
+        partial = request.headers.get("X-Partial", "")
         fingerprint = "|".join(
             [
                 str(version),
                 get_language() or "",
+                origin,
                 request.path,
                 query(request),
-                request.headers.get("X-Partial", ""),
+                partial if partial in partials else "",
             ]
         )
         key = "page:" + hashlib.blake2s(fingerprint.encode(), digest_size=16).hexdigest()
@@ -135,6 +157,7 @@ def cached_page(view=None, *, query=no_query):
         pages = caches["default"]
         stored = pages.get(key)
         if stored is None:
+            log.debug("rendering page %s%s", request.path, query(request))
             response = view(request, *args, **kwargs)
             if hasattr(response, "render") and callable(response.render):
                 response = response.render()

@@ -530,3 +530,13 @@ def make_site(*, video=None):
 
 def session_cookie(site, url):
     return {"name": settings.SESSION_COOKIE_NAME, "value": site.session_key, "url": url}
+
+
+def cache_entries():
+    """How many entries the page cache holds, whichever backend it is (memory or Redis)."""
+    from django.core.cache import caches
+
+    cache = caches["default"]
+    if hasattr(cache, "_cache") and isinstance(cache._cache, dict):
+        return len(cache._cache)
+    return cache._cache.get_client().dbsize()

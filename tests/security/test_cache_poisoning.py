@@ -1,0 +1,88 @@
+"""Nobody's request changes the page others are served, nor fills the cache with copies."""
+
+import pytest
+
+from tests.factories import cache_entries, make_clip
+
+pytestmark = pytest.mark.django_db
+
+
+def plain_visit(client, url):
+    response = client.get(url)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+@pytest.mark.parametrize("page", ["gallery", "clip"])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Host": "localhost"},
+        {"X-Forwarded-Proto": "https"},
+        {"Host": "localhost", "X-Forwarded-Proto": "https"},
+        {"Host": "testserver:8443"},
+    ],
+    ids=["other-host", "forwarded-https", "both", "other-port"],
+)
+def test_another_host_or_scheme_never_changes_what_a_plain_visitor_gets(client, page, headers):
+    clip = make_clip(title="Col du Galibier", themes=["design"])
+    url = "/en/" if page == "gallery" else clip.get_absolute_url()
+    before = plain_visit(client, url)
+    client.get(url, headers=headers)  # the poisoner goes first on an empty cache...
+    from django.core.cache import caches
+
+    caches["default"].clear()
+    client.get(url, headers=headers)
+    after = plain_visit(client, url)
+    # ...and the plain visitor still gets links to this host, in this scheme.
+    for answer in (before, after):
+        assert "http://testserver/" in answer
+        assert "localhost" not in answer and "https://testserver" not in answer
+        assert "testserver:8443" not in answer
+
+
+def test_a_forwarded_scheme_is_believed_only_behind_a_configured_proxy(client, settings):
+    clip = make_clip(title="Col de l'Iseran")
+    page = client.get(clip.get_absolute_url(), headers={"X-Forwarded-Proto": "https"})
+    assert b'<link rel="canonical" href="http://testserver/' in page.content
+    settings.TRUSTED_PROXIES = 1
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    behind_proxy = client.get(
+        clip.get_absolute_url(), headers={"X-Forwarded-Proto": "https", "Host": "testserver"}
+    )
+    assert b'<link rel="canonical" href="https://testserver/' in behind_proxy.content
+    # The https page is kept apart: a plain http visitor still gets http links.
+    assert b'<link rel="canonical" href="http://testserver/' in client.get(
+        clip.get_absolute_url()
+    ).content
+
+
+def test_junk_partial_headers_and_padded_ids_add_no_cache_entries(client):
+    clip = make_clip(title="Stelvio", themes=["design"])
+    full = client.get("/en/")
+    partial = client.get("/en/", headers={"X-Partial": "results"})
+    client.get(clip.get_absolute_url())
+    client.get(f"/embed/{clip.pk}/")
+    entries = cache_entries()
+    for n in range(1000):
+        answer = client.get("/en/", headers={"X-Partial": f"junk-{n}"})
+        assert answer.status_code == 200 and answer.content == full.content
+    padded = [f"/en/clips/{'0' * n}{clip.pk}/" for n in range(1, 200)]
+    padded += [f"/embed/{'0' * n}{clip.pk}/" for n in range(1, 200)]
+    padded += [f"/en/clips/{'0' * n}{clip.pk}-stelvio/" for n in range(1, 200)]
+    padded += [f"/media/clips/{'0' * n}{clip.pk}/poster.jpg" for n in range(1, 50)]
+    for url in padded:
+        assert client.get(url).status_code == 404, url
+    assert cache_entries() == entries
+    assert len(partial.content) < len(full.content)
+
+
+def test_host_names_a_wildcard_allows_are_served_but_not_kept(client, settings):
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, ".example.org"]
+    make_clip(title="Furka")
+    client.get("/en/")
+    entries = cache_entries()
+    for n in range(100):
+        answer = client.get("/en/", headers={"Host": f"x{n}.example.org"})
+        assert answer.status_code == 200 and f"http://x{n}.example.org/" in answer.text
+    assert cache_entries() == entries
