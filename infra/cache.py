@@ -21,11 +21,11 @@ from django.core.cache import caches
 from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.http import HttpResponse
+from django.http.request import split_domain_port
 from django.middleware.csp import get_nonce
 from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.crypto import salted_hmac
-from django.http.request import split_domain_port
 from django.utils.http import quote_etag
 from django.utils.translation import get_language
 

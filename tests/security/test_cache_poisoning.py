@@ -52,9 +52,10 @@ def test_a_forwarded_scheme_is_believed_only_behind_a_configured_proxy(client, s
     )
     assert b'<link rel="canonical" href="https://testserver/' in behind_proxy.content
     # The https page is kept apart: a plain http visitor still gets http links.
-    assert b'<link rel="canonical" href="http://testserver/' in client.get(
-        clip.get_absolute_url()
-    ).content
+    assert (
+        b'<link rel="canonical" href="http://testserver/'
+        in client.get(clip.get_absolute_url()).content
+    )
 
 
 def test_junk_partial_headers_and_padded_ids_add_no_cache_entries(client):
