@@ -414,13 +414,26 @@ AXES_VERBOSE = False
 # Media of rejected and withdrawn clips are deleted after this many days (manage.py purge_media).
 RETENTION_DAYS = int(os.environ.get("RETENTION_DAYS", 30))
 
-# Each web node keeps rendered anonymous pages in memory; the page version (one row in
-# the database) retires them on every node at once (infra/cache.py).
+# Rendered anonymous pages and clip fragments (infra/cache.py, gallery/fragments.py) live in
+# the cache: each process's own memory by default (the laptop), or one Redis that every
+# process and node shares with CACHE_URL=redis://host:6379/0, so a page or a clip card is
+# rendered once for all of them. The page version (one row in the database) retires pages on
+# every node at once; fragments are keyed by their clip's content and need no retiring.
 # Seconds a web process trusts the page version it read (0: read it on every visit).
 PAGE_CACHE_VERSION_TTL = float(os.environ.get("PAGE_CACHE_VERSION_TTL", 1))
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "OPTIONS": {"MAX_ENTRIES": 5000},
+CACHE_URL = os.environ.get("CACHE_URL", "").strip()
+if CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "lavie",
+        }
     }
-}
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "OPTIONS": {"MAX_ENTRIES": 20000},
+        }
+    }

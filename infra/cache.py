@@ -202,3 +202,10 @@ def per_version(name, compute):
     if name not in values:
         values[name] = compute()
     return values[name]
+
+
+def per_version_known(name):
+    """The value per_version keeps under `name` for the current version, or None."""
+    if _values["version"] != current_version():
+        return None
+    return _values["values"].get(name)
