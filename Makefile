@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PYENV_VERSION ?= 3.13.0
 
-.PHONY: run test test-postgres bench lint format venv messages clean audit
+.PHONY: run test test-postgres test-redis bench lint format venv messages clean audit
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,11 @@ audit: venv node_modules/.installed
 # The same suite on PostgreSQL, on a throw-away server (Debian's postgresql package).
 test-postgres: venv
 	scripts/with-postgres.sh $(MAKE) test
+
+# The same suite with a real Redis as the cache (Debian's redis-server, started by the
+# fixtures), as a deployment with CACHE_URL has it. Combine: TEST_CACHE=redis make test-postgres.
+test-redis:
+	TEST_CACHE=redis $(MAKE) test
 
 # Pages against a bare Django view with wrk, at 10,000 and 100,000 clips (not a test).
 bench: venv

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# System packages the test suite needs: a real browser, a real IMAP server, PostgreSQL.
+# System packages the test suite needs: a real browser, a real IMAP server, PostgreSQL,
+# Redis (the shared cache).
 # Installs only what is missing, so a prepared machine pays nothing.
 set -euo pipefail
-wanted=(chromium chromium-driver dovecot-imapd postgresql wrk)
+wanted=(chromium chromium-driver dovecot-imapd postgresql redis-server wrk)
 missing=()
 for package in "${wanted[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
