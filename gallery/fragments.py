@@ -12,10 +12,11 @@ import hashlib
 import json
 from functools import cache
 
-from django.core.cache import caches
 from django.template.loader import get_template, render_to_string
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
+
+from infra.cache import keep_many, read_many
 
 # Kept for a week at most; the cache also drops the least used ones first.
 FRAGMENT_TIMEOUT = 7 * 24 * 3600
@@ -61,14 +62,13 @@ def cards(clips, *, eager_first=False):
         wanted.append(
             (_key("card", language, templates, eager, _columns(clip, CARD_FIELDS)), clip, eager)
         )
-    fragments = caches["default"]
-    found = fragments.get_many([key for key, _clip, _eager in wanted]) if wanted else {}
+    found = read_many([key for key, _clip, _eager in wanted]) if wanted else {}
     rendered = {}
     for key, clip, eager in wanted:
         if key not in found:
             rendered[key] = render_to_string(CARD_TEMPLATE, {"clip": clip, "eager": eager})
     if rendered:
-        fragments.set_many(rendered, timeout=FRAGMENT_TIMEOUT)
+        keep_many(rendered, timeout=FRAGMENT_TIMEOUT)
     found |= rendered
     return [mark_safe(found[key]) for key, _clip, _eager in wanted]  # noqa: S308  # nosec B308 B703 - rendered by our template
 
@@ -88,9 +88,8 @@ def body(request, clip, origin):
         [(t.pk, t.slug, t.name) for t in clip.themes.all()],
         [(c.pk, c.language, c.label, c.file.name) for c in clip.captions.all()],
     )
-    fragments = caches["default"]
-    html = fragments.get(key)
+    html = read_many([key]).get(key)
     if html is None:
         html = render_to_string(BODY_TEMPLATE, context)
-        fragments.set(key, html, timeout=FRAGMENT_TIMEOUT)
+        keep_many({key: html}, timeout=FRAGMENT_TIMEOUT)
     return mark_safe(html)  # noqa: S308  # nosec B308 B703 - rendered by our template

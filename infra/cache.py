@@ -154,8 +154,7 @@ def cached_page(view=None, *, query=no_query, partials=()):
         if (unchanged := get_conditional_response(request, etag=etag)) is not None:
             return unchanged
 
-        pages = caches["default"]
-        stored = pages.get(key)
+        stored = read_many([key]).get(key)
         if stored is None:
             log.debug("rendering page %s%s", request.path, query(request))
             response = view(request, *args, **kwargs)
@@ -173,7 +172,7 @@ def cached_page(view=None, *, query=no_query, partials=()):
                 "headers": {h: response[h] for h in ("Content-Language", "Link") if h in response},
                 "uses_nonce": bool(nonce),
             }
-            pages.set(key, stored, timeout=3600)
+            keep_many({key: stored}, timeout=3600)
         content = stored["content"]
         if stored["uses_nonce"]:
             content = content.replace(nonce_placeholder(), str(get_nonce(request)).encode())
@@ -209,3 +208,20 @@ def per_version_known(name):
     if _values["version"] != current_version():
         return None
     return _values["values"].get(name)
+
+
+def read_many(keys):
+    """Cached values by key; none when the cache cannot be reached (a Redis restart): pages
+    are then rendered, slower but served."""
+    try:
+        return caches["default"].get_many(keys)
+    except Exception:  # the backends raise their own client's errors
+        log.warning("cache unavailable: rendering without it", exc_info=True)
+        return {}
+
+
+def keep_many(values, timeout):
+    try:
+        caches["default"].set_many(values, timeout=timeout)
+    except Exception:
+        log.warning("cache unavailable: not kept", exc_info=True)

@@ -237,3 +237,22 @@ def test_captions_and_themes_of_unpublished_clips_leave_cached_pages_alone(clien
     assert client.get("/en/")["ETag"] == etag
     Theme.objects.filter(slug="weekend").get().save()  # a theme shows on every page
     assert client.get("/en/")["ETag"] != etag
+
+
+def test_pages_are_still_served_when_the_shared_cache_is_unreachable(client, settings):
+    import socket
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{port}/0",
+        }
+    }
+    clip = make_clip(title="Without a cache", themes=["design"])
+    for url in ("/en/", "/en/?theme=design", clip.get_absolute_url()):
+        for _ in range(2):
+            response = client.get(url)
+            assert response.status_code == 200 and b"Without a cache" in response.content
