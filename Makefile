@@ -50,9 +50,10 @@ test-postgres: venv
 test-redis:
 	TEST_CACHE=redis $(MAKE) test
 
-# Pages against a bare Django view with wrk, at 10,000 and 100,000 clips (not a test).
+# Pages against a bare Django view with wrk, at 10,000 and 100,000 clips, warm and cold, with
+# a Redis cache that bench/web.py starts itself (not a test).
 bench: venv
-	scripts/with-postgres.sh $(BIN)/python bench/web.py $(BENCH_ARGS)
+	scripts/with-postgres.sh $(BIN)/python bench/web.py --cache redis $(BENCH_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .
