@@ -329,6 +329,9 @@ def run(args, run_env, media, redis_url, var_dir):
             print(f"  {size} {name}: {result['rps']:.0f} req/s", flush=True)
 
         try:
+            # Workers load the site after the port opens: let them (and the templates) load.
+            for path in ("/__floor__", "/fr/terms/", "/de/", "/de/clips/1/"):
+                wrk(f"http://127.0.0.1:{port}{path}", 2, 4)
             # Cold first, on an empty cache: every request a page not served before.
             measure("floor, -c16", "/__floor__", connections=args.cold_connections)
             measure("gallery, cold, empty cache", paths=gallery, connections=args.cold_connections)
