@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.files.storage import storages
 from django.db import models, transaction
-from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.db.models.signals import m2m_changed, pre_delete
 from django.dispatch import receiver
@@ -60,9 +60,12 @@ class ClipQuerySet(models.QuerySet):
     def with_any_theme(self, slugs):
         if not slugs:
             return self
-        # A subquery rather than a join keeps one row per clip without DISTINCT.
+        # EXISTS rather than a join keeps one row per clip without DISTINCT, and lets the
+        # database walk the gallery's index in order, checking each clip's themes.
         return self.filter(
-            pk__in=Clip.themes.through.objects.filter(theme__slug__in=slugs).values("clip_id")
+            Exists(
+                Clip.themes.through.objects.filter(clip_id=OuterRef("pk"), theme__slug__in=slugs)
+            )
         )
 
     def for_gallery(self):
