@@ -428,7 +428,12 @@ if CACHE_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": CACHE_URL,
             "KEY_PREFIX": "lavie",
-        }
+        },
+        # Each process keeps the pages and fragments it uses most in front of Redis.
+        "near": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "OPTIONS": {"MAX_ENTRIES": 1000},
+        },
     }
 else:
     CACHES = {

@@ -1,4 +1,5 @@
-"""Anonymous pages served from a per-node cache, keyed by the site's page version.
+"""Anonymous pages served from the cache (each process's memory, or one Redis shared by every
+process and node with CACHE_URL), keyed by the site's page version and all else they show.
 
 A cached visit costs at most one indexed read of the version row (none during a burst,
 see PAGE_CACHE_VERSION_TTL). The apps call `bump_version()` when something visitors can see
@@ -210,18 +211,46 @@ def per_version_known(name):
     return _values["values"].get(name)
 
 
+def _tiers():
+    """The caches to read, nearest first: with a shared cache (CACHE_URL), this process's
+    memory in front of it. Every key names content that never changes (pages carry their
+    version, fragments their clip's content), so a copy kept near can never be stale."""
+    if "near" in settings.CACHES:
+        return (caches["near"], caches["default"])
+    return (caches["default"],)
+
+
 def read_many(keys):
     """Cached values by key; none when the cache cannot be reached (a Redis restart): pages
     are then rendered, slower but served."""
-    try:
-        return caches["default"].get_many(keys)
-    except Exception:  # the backends raise their own client's errors
-        log.warning("cache unavailable: rendering without it", exc_info=True)
-        return {}
+    found = {}
+    missing = list(keys)
+    tiers = _tiers()
+    for depth, tier in enumerate(tiers):
+        try:
+            got = tier.get_many(missing)
+        except Exception:  # the backends raise their own client's errors
+            log.warning("cache unavailable: rendering without it", exc_info=True)
+            break
+        if got and depth:
+            tiers[0].set_many(got, timeout=NEAR_TIMEOUT)
+        found |= got
+        missing = [key for key in missing if key not in got]
+        if not missing:
+            break
+    return found
+
+
+# Seconds a process keeps its own copy of what it read from the shared cache.
+NEAR_TIMEOUT = 300
 
 
 def keep_many(values, timeout):
-    try:
-        caches["default"].set_many(values, timeout=timeout)
-    except Exception:
-        log.warning("cache unavailable: not kept", exc_info=True)
+    tiers = _tiers()
+    for tier in tiers:
+        try:
+            tier.set_many(
+                values, timeout=min(timeout, NEAR_TIMEOUT) if tier is not tiers[-1] else timeout
+            )
+        except Exception:
+            log.warning("cache unavailable: not kept", exc_info=True)

@@ -149,7 +149,11 @@ def start_redis(folder):
 
 
 def redis_cache(url):
-    return {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}}
+    """The caches as CACHE_URL sets them: Redis, with each process's memory in front."""
+    return {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url},
+        "near": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    }
 
 
 @pytest.fixture(scope="session")
@@ -179,6 +183,8 @@ def fresh_page_cache():
 
     from infra.cache import forget_version
 
+    for cache in caches.all(initialized_only=True):
+        cache.clear()
     caches["default"].clear()
     forget_version()
 
