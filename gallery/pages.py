@@ -1,5 +1,6 @@
-"""The gallery's side of the page cache (infra/cache.py): what its pages depend on, and
-when they are retired.
+"""The gallery's side of the page cache (infra/cache.py): what its pages depend on, when
+they are retired, and the one query a gallery page needs (gallery_page; its cards come from
+gallery/fragments.py).
 
 Cached pages are retired only by changes a visitor can see: a clip published, unpublished,
 withdrawn or featured (the model sends `catalogue_changed`), an edit of a published clip,
