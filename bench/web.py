@@ -229,6 +229,34 @@ def count_renders(run_env, paths, repeats, cache_url):
         return sum("rendering page" in line for line in log)
 
 
+def cpu_per_request(gallery, clip_paths, count=60):
+    """CPU milliseconds per request in this process (Django's test client, same settings):
+    what a page costs whatever else the machine runs, which wall-clock rates on a shared
+    machine do not show."""
+    from django.test import Client
+
+    from infra.cache import _bump
+
+    client = Client()
+
+    def cpu(paths):
+        started = time.process_time()
+        for path in paths:
+            assert client.get(path).status_code == 200, path
+        return (time.process_time() - started) * 1000 / len(paths)
+
+    cpu(["/__floor__", "/fr/terms/", "/de/"])  # templates loaded
+    figures = {"floor (bare view)": cpu(["/__floor__"] * count)}
+    figures["gallery, cold, empty cache"] = cpu(gallery[:count])
+    figures["clip page, cold, empty cache"] = cpu(clip_paths[:count])
+    _bump()
+    figures["gallery, cold, after a publish"] = cpu(gallery[:count])
+    figures["clip page, cold, after a publish"] = cpu(clip_paths[:count])
+    figures["gallery, warm"] = cpu(gallery[:1] * count)
+    figures["clip page, warm"] = cpu(clip_paths[:1] * count)
+    return figures
+
+
 def queries_per_request(path):
     from django.db import connection
     from django.test import Client
@@ -253,6 +281,7 @@ def main():
     parser.add_argument("--web-workers", type=int, default=2)
     parser.add_argument("--cache", choices=["memory", "redis"], default="memory")
     parser.add_argument("--no-warm", action="store_true", help="cold pages and renders only")
+    parser.add_argument("--cpu-only", action="store_true", help="CPU per request, in-process")
     args = parser.parse_args()
 
     var_dir = tempfile.mkdtemp(prefix="bench-web-")
@@ -288,6 +317,7 @@ def run(args, run_env, media, redis_url, var_dir):
     renders = {}
     pages = {}
     queries = {}
+    cpu = {}
     for size in args.sizes:
         started = time.perf_counter()
         seed(size, media)
@@ -315,6 +345,10 @@ def run(args, run_env, media, redis_url, var_dir):
             for pk in Clip.objects.published().order_by("?").values_list("pk", flat=True)
         ]
         flush(redis_url)
+        cpu[size] = cpu_per_request(gallery, clip_paths)
+        flush(redis_url)
+        if args.cpu_only:
+            continue
         port = free_port()
         server = start_gunicorn(port, run_env, workers=args.web_workers)
 
@@ -363,6 +397,14 @@ def run(args, run_env, media, redis_url, var_dir):
             renders["pages"] = len(sample)
 
     database = connection.vendor
+    print()
+    print(f"CPU ms per request, in-process ({database}, cache: {args.cache}):")
+    for size, figures in cpu.items():
+        floor = figures["floor (bare view)"]
+        for name, ms in figures.items():
+            print(f"{size:>7}  {name:<34} {ms:>8.2f} ms  floor/page {floor / ms:>6.3f}x")
+    if args.cpu_only:
+        return
     print()
     print(
         f"machine: {os.cpu_count()} cores; {database}; cache: {args.cache}; gunicorn "
