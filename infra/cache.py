@@ -99,11 +99,11 @@ def no_query(request):
 
 def page_origin(request):
     """The scheme and host a page's absolute links are built from, or None when the host is
-    not one ALLOWED_HOSTS names exactly (a wildcard match, another port): such pages are
-    served but not kept, so made-up host names cannot fill the cache."""
+    not one ALLOWED_HOSTS names exactly (a wildcard match, another port, other capitals):
+    such pages are served but not kept, so made-up host names cannot fill the cache."""
     host = request.get_host()
     domain, port = split_domain_port(host)
-    if port and port != str(request.META.get("SERVER_PORT", "")):
+    if host != host.lower() or (port and port != str(request.META.get("SERVER_PORT", ""))):
         return None
     exact = {h.lower() for h in settings.ALLOWED_HOSTS if h != "*" and not h.startswith(".")}
     if domain not in exact and not (settings.DEBUG and domain in ("localhost", "127.0.0.1")):

@@ -1,6 +1,9 @@
 """Nobody's request changes the page others are served, nor fills the cache with copies."""
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from tests.factories import cache_entries, make_clip
 
@@ -87,3 +90,38 @@ def test_host_names_a_wildcard_allows_are_served_but_not_kept(client, settings):
         answer = client.get("/en/", headers={"Host": f"x{n}.example.org"})
         assert answer.status_code == 200 and f"http://x{n}.example.org/" in answer.text
     assert cache_entries() == entries
+
+
+HEADER_TEXT = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=40)
+
+
+@hypothesis_settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    partial=HEADER_TEXT,
+    proto=st.sampled_from(["https", "http", "HTTPS", "", "https, http"]),
+    host=st.sampled_from(["localhost", "LocalHost", "127.0.0.1", "testserver:81", "evil.test"]),
+)
+def test_no_header_a_visitor_sends_adds_entries_or_changes_the_plain_page(
+    client, partial, proto, host
+):
+    # The database (one clip) is shared by the examples; the cache starts empty each time.
+    from django.core.cache import caches
+
+    from gallery.models import Clip
+
+    if not Clip.objects.exists():
+        make_clip(title="Cormet de Roselend", themes=["design"])
+    caches["default"].clear()
+    plain = client.get("/en/").content
+    entries = cache_entries()
+    headers = {"X-Partial": partial, "X-Forwarded-Proto": proto, "Host": host}
+    for _ in range(3):
+        client.get("/en/", headers=headers)
+        client.get("/en/", headers={"X-Partial": partial})
+    # At most one page more: the same page for another host the settings name exactly.
+    assert cache_entries() <= entries + 1
+    assert client.get("/en/").content == plain
