@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PYENV_VERSION ?= 3.13.0
 
-.PHONY: run test test-postgres bench lint format venv messages clean audit
+.PHONY: run test test-postgres test-redis bench lint format venv messages clean audit
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,9 +45,15 @@ audit: venv node_modules/.installed
 test-postgres: venv
 	scripts/with-postgres.sh $(MAKE) test
 
-# Pages against a bare Django view with wrk, at 10,000 and 100,000 clips (not a test).
+# The same suite with a real Redis as the cache (Debian's redis-server, started by the
+# fixtures), as a deployment with CACHE_URL has it. Combine: TEST_CACHE=redis make test-postgres.
+test-redis:
+	TEST_CACHE=redis $(MAKE) test
+
+# Pages against a bare Django view with wrk, at 10,000 and 100,000 clips, warm and cold, with
+# a Redis cache that bench/web.py starts itself (not a test).
 bench: venv
-	scripts/with-postgres.sh $(BIN)/python bench/web.py $(BENCH_ARGS)
+	scripts/with-postgres.sh $(BIN)/python bench/web.py --cache redis $(BENCH_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .

@@ -45,12 +45,12 @@ def prepare_site(env):
         subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True)
 
 
-def start_gunicorn(port, env, *, workers=2, log_level="warning", extra=()):
+def start_gunicorn(port, env, *, workers=2, log_level="warning", extra=(), stdout=None):
     """gunicorn serving the site on 127.0.0.1:port; returns once it listens."""
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}",
          "-w", str(workers), "--log-level", log_level, *extra],
-        cwd=ROOT, env=env,
+        cwd=ROOT, env=env, stdout=stdout,
     )  # fmt: skip
     try:
         wait_for_port(port, seconds=30)
@@ -58,3 +58,17 @@ def start_gunicorn(port, env, *, workers=2, log_level="warning", extra=()):
         server.kill()
         raise
     return server
+
+
+def start_redis(folder):
+    """A throw-away Redis (Debian's redis-server) on a free loopback port, nothing on disk.
+    Returns (process, url)."""
+    port = free_port()
+    process = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--dir", str(folder), "--maxmemory", "512mb",
+         "--maxmemory-policy", "allkeys-lru"],
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    wait_for_port(port)
+    return process, f"redis://127.0.0.1:{port}/0"

@@ -1,9 +1,12 @@
 """Requests per second and latency of the public pages against a bare Django view.
 
-Seeds 10,000 and then 100,000 published clips (they share their poster files) in PostgreSQL,
-serves the site with gunicorn and production settings, and drives each page with wrk.
-Run with `make bench` (which provides PostgreSQL), or:
-    scripts/with-postgres.sh .venv/bin/python bench/web.py [--sizes 10000 100000] [--seconds 10]
+Seeds 10,000 and then 100,000 published clips (they share their poster files), serves the
+site with gunicorn and production settings, and drives each page with wrk: warm (the same
+page again and again) and cold (every request a page not served before: a distinct
+theme/page combination, a distinct clip). Then counts how often 4 gunicorn processes render
+the same pages, with each process's memory as the cache and with one shared Redis.
+Run with `make bench` (PostgreSQL and Redis provided), or on SQLite:
+    .venv/bin/python bench/web.py [--sizes 10000] [--seconds 5] [--cache redis]
 """
 
 import argparse
@@ -22,7 +25,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import free_port, prepare_site, production_env, start_gunicorn  # noqa: E402
+from bench.common import (  # noqa: E402
+    free_port,
+    prepare_site,
+    production_env,
+    start_gunicorn,
+    start_redis,
+)
 
 
 def setup_django(env):
@@ -76,7 +85,10 @@ def seed(target, media):
         have += count
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
+    from gallery.models import recount_themes
     from infra.cache import _bump
+
+    recount_themes()
 
     _bump()
 
@@ -116,6 +128,10 @@ def wrk(url, seconds, connections):
         text=True,
         check=True,
     ).stdout
+    return parse_wrk(out)
+
+
+def parse_wrk(out):
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
 
     def ms(label):
@@ -131,6 +147,114 @@ def wrk(url, seconds, connections):
         "errors": int(errors.group(1)) if errors else 0,
         "socket": socket_errors.group(1) if socket_errors else "",
     }
+
+
+def gallery_paths(size_by_selection, page_size=24):
+    """Every gallery address, each theme selection with each of its pages, shuffled."""
+    paths = []
+    for selection, total in size_by_selection.items():
+        query = "&".join(f"theme={slug}" for slug in selection)
+        for page in range(1, max(1, -(-total // page_size)) + 1):
+            parts = [query] if query else []
+            if page > 1:
+                parts.append(f"page={page}")
+            paths.append("/fr/" + ("?" + "&".join(parts) if parts else ""))
+    random.Random(1).shuffle(paths)
+    return paths
+
+
+def selections():
+    from itertools import combinations
+
+    from django.db.models import Count
+
+    from gallery.models import Clip, Theme
+
+    slugs = list(Theme.objects.order_by("order", "slug").values_list("slug", flat=True))
+    totals = {}
+    for n in range(len(slugs) + 1):
+        for chosen in combinations(slugs, n):
+            clips = Clip.objects.published().with_any_theme(list(chosen))
+            totals[chosen] = clips.aggregate(n=Count("pk"))["n"]
+    return totals
+
+
+def wrk_each_once(port, paths, seconds, connections):
+    """wrk over `paths`, each requested once across both threads (a cold page every time)."""
+    script = Path(tempfile.mkstemp(suffix=".lua")[1])
+    table = ",".join(f'"{p}"' for p in paths)
+    script.write_text(
+        f"local paths = {{{table}}}\n"
+        "local counter = 0\n"
+        "local ids = 0\n"
+        "function setup(thread) thread:set('id', ids); ids = ids + 1 end\n"
+        "function request()\n"
+        "  local i = (counter * 2 + id) % #paths + 1\n"
+        "  counter = counter + 1\n"
+        "  return wrk.format('GET', paths[i])\n"
+        "end\n"
+    )
+    try:
+        out = subprocess.run(
+            ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script),
+             f"http://127.0.0.1:{port}/"],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+    finally:
+        script.unlink()
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    result = parse_wrk(out)
+    result["wrapped"] = requests > len(paths)  # some pages were asked twice: not all cold
+    return result
+
+
+def count_renders(run_env, paths, repeats, cache_url):
+    """Pages rendered by 4 gunicorn processes when each path is asked `repeats` times."""
+    import urllib.request
+
+    env = run_env | {"BENCH_COUNT_RENDERS": "1", "CACHE_URL": cache_url}
+    port = free_port()
+    with tempfile.TemporaryFile(mode="w+") as log:
+        server = start_gunicorn(port, env, workers=4, stdout=log)
+        try:
+            for _ in range(repeats):
+                for path in paths:
+                    # A new connection each time: the kernel hands it to any of the 4.
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}") as response:
+                        response.read()
+        finally:
+            server.terminate()
+            server.wait()
+        log.seek(0)
+        return sum("rendering page" in line for line in log)
+
+
+def cpu_per_request(gallery, clip_paths, count=60):
+    """CPU milliseconds per request in this process (Django's test client, same settings):
+    what a page costs whatever else the machine runs, which wall-clock rates on a shared
+    machine do not show."""
+    from django.test import Client
+
+    from infra.cache import _bump
+
+    client = Client()
+
+    def cpu(paths):
+        started = time.process_time()
+        for path in paths:
+            assert client.get(path).status_code == 200, path
+        return (time.process_time() - started) * 1000 / len(paths)
+
+    cpu(["/__floor__", "/fr/terms/", "/de/"])  # templates loaded
+    figures = {"floor (bare view)": cpu(["/__floor__"] * count)}
+    figures["gallery, cold, empty cache"] = cpu(gallery[:count])
+    figures["clip page, cold, empty cache"] = cpu(clip_paths[:count])
+    _bump()
+    figures["gallery, cold, after a publish"] = cpu(gallery[:count])
+    figures["clip page, cold, after a publish"] = cpu(clip_paths[:count])
+    figures["gallery, warm"] = cpu(gallery[:1] * count)
+    figures["clip page, warm"] = cpu(clip_paths[:1] * count)
+    return figures
 
 
 def queries_per_request(path):
@@ -151,27 +275,54 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--seconds", type=int, default=5)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--web-workers", type=int, default=3)
+    parser.add_argument("--cold-connections", type=int, default=16)
+    parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument("--cache", choices=["memory", "redis"], default="memory")
+    parser.add_argument("--no-warm", action="store_true", help="cold pages and renders only")
+    parser.add_argument("--cpu-only", action="store_true", help="CPU per request, in-process")
     args = parser.parse_args()
-    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
-        sys.exit("run under scripts/with-postgres.sh (or `make bench`)")
 
     var_dir = tempfile.mkdtemp(prefix="bench-web-")
-    env = production_env(var_dir, DJANGO_SETTINGS_MODULE="bench.settings")
+    redis, redis_url = start_redis(var_dir)
+    extra = {"CACHE_URL": redis_url} if args.cache == "redis" else {}
+    env = production_env(var_dir, DJANGO_SETTINGS_MODULE="bench.settings", **extra)
     os.environ.pop("DJANGO_DEBUG", None)
     run_env = os.environ | env
-    prepare_site(run_env)
-    setup_django(env)
-    media = make_media(var_dir)
+    try:
+        prepare_site(run_env)
+        setup_django(env)
+        media = make_media(var_dir)
+        run(args, run_env, media, redis_url, var_dir)
+    finally:
+        redis.terminate()
+        redis.wait()
+        shutil.rmtree(var_dir, ignore_errors=True)
+
+
+def flush(redis_url):
+    import redis
+
+    redis.Redis.from_url(redis_url).flushdb()
+
+
+def run(args, run_env, media, redis_url, var_dir):
+    from django.db import connection
+
+    from infra.cache import _bump
 
     results = {}
     sizes_html = {}
+    renders = {}
+    pages = {}
+    queries = {}
+    cpu = {}
     for size in args.sizes:
         started = time.perf_counter()
         seed(size, media)
         seeded = time.perf_counter() - started
+        print(f"seeded {size} clips in {seeded:.0f} s", flush=True)
         from gallery.models import Clip
 
         middle = Clip.objects.order_by("pk")[size // 2]
@@ -183,48 +334,99 @@ def main():
             "clip page": middle.get_absolute_url(),
             "feed": "/fr/feed/",
         }
-        counts = {}
         for name, path in pages.items():
             cold, warm, content = queries_per_request(path)
-            counts[name] = (cold, warm)
+            queries[name] = (cold, warm)
             if name == "gallery":
                 sizes_html[size] = (len(content), len(gzip.compress(content)))
+        gallery = gallery_paths(selections())
+        clip_paths = [
+            f"/fr/clips/{pk}/"
+            for pk in Clip.objects.published().order_by("?").values_list("pk", flat=True)
+        ]
+        flush(redis_url)
+        cpu[size] = cpu_per_request(gallery, clip_paths)
+        flush(redis_url)
+        if args.cpu_only:
+            continue
         port = free_port()
         server = start_gunicorn(port, run_env, workers=args.web_workers)
+
+        def measure(
+            name, path=None, paths=None, connections=args.connections, port=port, size=size
+        ):
+            if paths is not None:
+                result = wrk_each_once(port, paths, args.seconds, connections)
+            else:
+                result = wrk(f"http://127.0.0.1:{port}{path}", args.seconds, connections)
+            results[(size, name)] = result | {"queries": queries.get(name, ("", ""))}
+            print(f"  {size} {name}: {result['rps']:.0f} req/s", flush=True)
+
         try:
-            for path in pages.values():
-                wrk(
-                    f"http://127.0.0.1:{port}{path}", 2, args.connections
-                )  # warm every worker's cache
-            # Rounds interleave the pages, so a passing load on the machine hits them alike;
-            # each page keeps its best round.
-            for _ in range(args.rounds):
-                for name, path in pages.items():
-                    run = wrk(f"http://127.0.0.1:{port}{path}", args.seconds, args.connections)
-                    best = results.get((size, name))
-                    if best is None or run["rps"] > best["rps"]:
-                        results[(size, name)] = run | {"queries": counts[name]}
+            # Workers load the site after the port opens: let them (and the templates) load.
+            for path in ("/__floor__", "/fr/terms/", "/de/", "/de/clips/1/"):
+                wrk(f"http://127.0.0.1:{port}{path}", 2, 4)
+            # Cold first, on an empty cache: every request a page not served before.
+            measure("floor, -c16", "/__floor__", connections=args.cold_connections)
+            measure("gallery, cold, empty cache", paths=gallery, connections=args.cold_connections)
+            measure("clip page, cold, empty cache", paths=clip_paths, connections=16)
+            # A publish retires every page; the fragments stay. The same addresses again, in
+            # the same order: every page cold, its clips' cards and bodies already rendered.
+            _bump()
+            connection.close()
+            time.sleep(1.5)  # PAGE_CACHE_VERSION_TTL: the server reads the new version
+            measure("gallery, cold, after a publish", paths=gallery, connections=16)
+            measure("clip page, cold, after a publish", paths=clip_paths, connections=16)
+            if not args.no_warm:
+                for path in pages.values():  # warm every worker's cache
+                    wrk(f"http://127.0.0.1:{port}{path}", 2, args.connections)
+                for _ in range(args.rounds):
+                    for name, path in pages.items():
+                        measure(name, path)
         finally:
             server.terminate()
             server.wait()
-        print(f"seeded {size} clips in {seeded:.0f} s", flush=True)
+        if not renders:
+            sample = gallery[:20]
+            _bump()
+            flush(redis_url)
+            renders["memory"] = count_renders(run_env, sample, 8, "")
+            _bump()
+            flush(redis_url)
+            renders["redis"] = count_renders(run_env, sample, 8, redis_url)
+            renders["pages"] = len(sample)
 
-    floor = {size: results[(size, "floor (bare view)")]["rps"] for size in args.sizes}
+    database = connection.vendor
+    print()
+    print(f"CPU ms per request, in-process ({database}, cache: {args.cache}):")
+    for size, figures in cpu.items():
+        floor = figures["floor (bare view)"]
+        for name, ms in figures.items():
+            print(f"{size:>7}  {name:<34} {ms:>8.2f} ms  floor/page {floor / ms:>6.3f}x")
+    if args.cpu_only:
+        return
     print()
     print(
-        f"machine: {os.cpu_count()} cores; gunicorn {args.web_workers} sync workers; "
-        f"wrk -t2 -c{args.connections} -d{args.seconds}s, best of {args.rounds} interleaved rounds"
+        f"machine: {os.cpu_count()} cores; {database}; cache: {args.cache}; gunicorn "
+        f"{args.web_workers} sync workers; wrk -t2 -d{args.seconds}s, -c{args.connections} "
+        f"(warm) / -c{args.cold_connections} (cold), one run each"
     )
     print(
-        f"{'clips':>7}  {'page':<20} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'vs floor':>8} {'queries':>9} {'errors':>6}"
+        f"{'clips':>7}  {'page':<34} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'vs floor':>8} "
+        f"{'queries':>9} {'errors':>6}"
     )
     for (size, name), r in results.items():
-        ratio = r["rps"] / floor[size]
+        floor_name = "floor (bare view)" if (size, "floor (bare view)") in results else ""
+        if "cold" in name or not floor_name:
+            floor_name = "floor, -c16"
+        ratio = r["rps"] / results[(size, floor_name)]["rps"]
         cold, warm = r["queries"]
+        note = " (wrapped: some pages asked twice)" if r.get("wrapped") else ""
         print(
-            f"{size:>7}  {name:<20} {r['rps']:>8.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} {ratio:>7.2f}x {cold:>4}/{warm:<4} {r['errors']:>6}"
+            f"{size:>7}  {name:<34} {r['rps']:>8.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} "
+            f"{ratio:>7.3f}x {cold!s:>4}/{warm!s:<4} {r['errors']:>6}{note}"
         )
-    if len(args.sizes) >= 2:
+    if len(args.sizes) >= 2 and not args.no_warm:
         small, large = args.sizes[0], args.sizes[-1]
         print()
         for name in pages:
@@ -233,6 +435,11 @@ def main():
             a, b = results[(small, name)]["p50"], results[(large, name)]["p50"]
             print(f"p50 at {large} / p50 at {small}, {name:<20} {b / a:.2f}x")
     print()
+    print(
+        f"4 gunicorn processes, {renders['pages']} distinct gallery pages each asked 8 times "
+        f"(a new connection each): pages rendered with each process's memory as the cache: "
+        f"{renders['memory']}; with one shared Redis: {renders['redis']}"
+    )
     print("queries: first request (cache empty) / next ones (cached)")
     for size, (raw, packed) in sizes_html.items():
         print(f"gallery HTML at {size} clips: {raw / 1024:.1f} KB, {packed / 1024:.1f} KB gzip")
@@ -250,7 +457,6 @@ def main():
         f"site CSS + JS: {sum(p.stat().st_size for p in site_assets) / 1024:.1f} KB, {packed / 1024:.1f} KB gzip "
         f"({', '.join(sorted(p.name for p in site_assets))})"
     )
-    shutil.rmtree(var_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -334,7 +334,6 @@ X_FRAME_OPTIONS = "DENY"
 # Behind TLS (production): secure cookies, HSTS, redirect to https. Off for plain-http
 # local runs and tests (DJANGO_HTTPS=0).
 HTTPS = os.environ.get("DJANGO_HTTPS", "0" if DEBUG else "1") == "1"
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = HTTPS
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
 SESSION_COOKIE_HTTPONLY = True
@@ -390,6 +389,9 @@ SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
 
 # Load balancers in front of the web nodes that append to X-Forwarded-For (0: none).
 TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", 0))
+# The scheme a proxy says the visitor used is believed only when there is a proxy: with none,
+# anyone could send X-Forwarded-Proto and have pages built with https links (and cached).
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXIES else None
 # Limits per client address and per e-mail address: "count/seconds".
 RATE_LIMITS = {
     "submit-ip": os.environ.get("RATE_LIMIT_SUBMIT_IP", "20/3600"),
@@ -421,16 +423,34 @@ AXES_VERBOSE = False
 # Media of rejected and withdrawn clips are deleted after this many days (manage.py purge_media).
 RETENTION_DAYS = int(os.environ.get("RETENTION_DAYS", 30))
 
-# Each web node keeps rendered anonymous pages in memory; the page version (one row in
-# the database) retires them on every node at once (infra/cache.py).
+# Rendered anonymous pages and clip fragments (infra/cache.py, gallery/fragments.py) live in
+# the cache: each process's own memory by default (the laptop), or one Redis that every
+# process and node shares with CACHE_URL=redis://host:6379/0, so a page or a clip card is
+# rendered once for all of them. The page version (one row in the database) retires pages on
+# every node at once; fragments are keyed by their clip's content and need no retiring.
 # Seconds a web process trusts the page version it read (0: read it on every visit).
 PAGE_CACHE_VERSION_TTL = float(os.environ.get("PAGE_CACHE_VERSION_TTL", 1))
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "OPTIONS": {"MAX_ENTRIES": 5000},
+CACHE_URL = os.environ.get("CACHE_URL", "").strip()
+if CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "lavie",
+        },
+        # Each process keeps the pages and fragments it uses most in front of Redis.
+        "near": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "OPTIONS": {"MAX_ENTRIES": 1000},
+        },
     }
-}
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "OPTIONS": {"MAX_ENTRIES": 20000},
+        }
+    }
 
 # Play counts (gallery/plays.py): a repeat from one address within PLAY_REPEAT_SECONDS is not
 # counted again, nor more than PLAYS_PER_ADDRESS_PER_MINUTE plays a minute; "most watched"

@@ -3,8 +3,10 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.files.storage import storages
 from django.db import models, transaction
-from django.db.models import Count, FilteredRelation, Q, Sum
+from django.db.models import Count, Exists, F, FilteredRelation, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
+from django.db.models.signals import m2m_changed, pre_delete
+from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
@@ -36,6 +38,9 @@ class Theme(models.Model):
     # An English msgid; `label` gives it in the visitor's language.
     name = models.CharField(max_length=60)
     order = models.PositiveSmallIntegerField(default=0)
+    # Published clips having this theme, kept current as clips are published, unpublished,
+    # deleted or given other themes (see keep_theme_counts), so no visit counts them.
+    published_count = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["order", "slug"]
@@ -57,9 +62,12 @@ class ClipQuerySet(models.QuerySet):
     def with_any_theme(self, slugs):
         if not slugs:
             return self
-        # A subquery rather than a join keeps one row per clip without DISTINCT.
+        # EXISTS rather than a join keeps one row per clip without DISTINCT, and lets the
+        # database walk the gallery's index in order, checking each clip's themes.
         return self.filter(
-            pk__in=Clip.themes.through.objects.filter(theme__slug__in=slugs).values("clip_id")
+            Exists(
+                Clip.themes.through.objects.filter(clip_id=OuterRef("pk"), theme__slug__in=slugs)
+            )
         )
 
     def for_gallery(self):
@@ -302,6 +310,8 @@ class Clip(models.Model):
                 reason_code=reason_code,
                 at=now,
             )
+            if Clip.Status.PUBLISHED in (current, to) and current != to:
+                count_in_themes(self.pk, +1 if to == Clip.Status.PUBLISHED else -1)
             if Clip.Status.PUBLISHED in (current, to):
                 signals.catalogue_changed.send(sender=Clip)
         for name, value in fields.items():
@@ -560,11 +570,64 @@ class Caption(models.Model):
 
 
 def theme_counts():
-    """Themes with the number of published clips in each."""
-    # Meta.ordering is not applied to aggregating queries: order explicitly.
-    return Theme.objects.annotate(
-        published_count=Count("clips", filter=Q(clips__status=Clip.Status.PUBLISHED))
-    ).order_by("order", "slug")
+    """Themes with the number of published clips in each (kept on the row, not counted)."""
+    return Theme.objects.order_by("order", "slug")
+
+
+def count_in_themes(clip_id, delta, theme_ids=None):
+    """Add `delta` to the kept counts of the clip's themes (or of `theme_ids`)."""
+    if theme_ids is None:
+        theme_ids = Clip.themes.through.objects.filter(clip_id=clip_id).values("theme_id")
+    Theme.objects.filter(pk__in=theme_ids).update(published_count=F("published_count") + delta)
+
+
+def recount_themes():
+    """Count every theme's published clips again: after rows were written in bulk."""
+    published = Clip.themes.through.objects.filter(
+        theme_id=OuterRef("pk"), clip__status=Clip.Status.PUBLISHED
+    )
+    Theme.objects.update(
+        published_count=Coalesce(
+            Subquery(
+                published.values("theme_id").annotate(n=Count("pk")).values("n"),
+                output_field=models.PositiveIntegerField(),
+            ),
+            0,
+        )
+    )
+
+
+def _is_published(clip_id):
+    return Clip.objects.filter(pk=clip_id, status=Clip.Status.PUBLISHED).exists()
+
+
+@receiver(m2m_changed, sender=Clip.themes.through, dispatch_uid="gallery-theme-counts")
+def keep_theme_counts(sender, instance, action, reverse, pk_set, **kwargs):
+    """A published clip given or taken a theme moves that theme's kept count."""
+    if reverse:  # a theme's clips were changed (rare, by staff): count that theme again
+        if action.startswith("post_"):
+            published = sender.objects.filter(
+                theme_id=instance.pk, clip__status=Clip.Status.PUBLISHED
+            ).count()
+            Theme.objects.filter(pk=instance.pk).update(published_count=published)
+        return
+    if not _is_published(instance.pk):
+        return
+    if action == "post_add" and pk_set:  # pk_set holds only the themes really added
+        count_in_themes(instance.pk, +1, theme_ids=pk_set)
+    elif action == "pre_remove" and pk_set:
+        linked = sender.objects.filter(clip_id=instance.pk, theme_id__in=pk_set)
+        count_in_themes(instance.pk, -1, theme_ids=list(linked.values_list("theme_id", flat=True)))
+    elif action == "pre_clear":
+        count_in_themes(instance.pk, -1)
+
+
+@receiver(pre_delete, sender=Clip, dispatch_uid="gallery-theme-counts-delete")
+def uncount_deleted_clip(sender, instance, **kwargs):
+    if _is_published(instance.pk):
+        count_in_themes(
+            instance.pk, -1, theme_ids=list(instance.themes.values_list("pk", flat=True))
+        )
 
 
 class PlayDay(models.Model):

@@ -1,5 +1,6 @@
-"""The gallery's side of the page cache (infra/cache.py): what its pages depend on, and
-when they are retired.
+"""The gallery's side of the page cache (infra/cache.py): what its pages depend on, when
+they are retired, and the one query a gallery page needs (gallery_page; its cards come from
+gallery/fragments.py).
 
 Cached pages are retired only by changes a visitor can see: a clip published, unpublished,
 withdrawn or featured (the model sends `catalogue_changed`), an edit of a published clip,
@@ -7,19 +8,65 @@ its themes or captions, and any change to a theme. An upload, a processing step 
 decision that publishes nothing leaves them alone.
 """
 
+from django.conf import settings
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, Subquery
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
-from gallery.filters import page_number
+from gallery import fragments
+from gallery.filters import POPULAR, page_number
 from gallery.models import Caption, Clip, Theme, theme_counts
 from gallery.seo import canonical_gallery_query
 from gallery.signals import catalogue_changed
-from infra.cache import bump_version, per_version
+from infra.cache import bump_version, per_version, per_version_known
 
 
 def gallery_themes():
     """The themes with their counts of published clips, once per page version."""
     return per_version("theme-counts", lambda: list(theme_counts()))
+
+
+class KnownCountPaginator(Paginator):
+    """A paginator told its total, so it does not count again."""
+
+    def __init__(self, object_list, per_page, *, count):
+        super().__init__(object_list, per_page)
+        self.__dict__["count"] = count
+
+
+def _selection_total(selected):
+    """The number of published clips with any of `selected`, if known without a query: a
+    theme's kept count, or a total already counted under this page version."""
+    if len(selected) == 1:
+        return next(t.published_count for t in gallery_themes() if t.slug == selected[0])
+    return per_version_known("count:" + ",".join(sorted(selected)))
+
+
+def gallery_page(selected, number, order=""):
+    """One page of the gallery's clips (the card columns only) with the selection's total:
+    one query, the total counted within it (once per page version) when not known. `order`
+    is "" (newest first) or POPULAR (most watched first)."""
+    matching = Clip.objects.published().with_any_theme(selected)
+    ordered = matching.most_watched() if order == POPULAR else matching.for_gallery()
+    clips = ordered.only(*fragments.CARD_FIELDS)
+    size = settings.GALLERY_PAGE_SIZE
+    total = _selection_total(selected)
+    if total is None:
+        # All published clips share one status: grouping by it gives one row, the count,
+        # which the database works out once for the whole query.
+        count = matching.order_by().values("status").annotate(n=Count("pk")).values("n")
+        start = (number - 1) * size
+        rows = list(clips.annotate(total=Subquery(count))[start : start + size])
+        if rows or number == 1:  # else the page is past the end: count, then show the last
+            total = rows[0].total if rows else 0
+            per_version("count:" + ",".join(sorted(selected)), lambda: total)
+            return Page(rows, number, KnownCountPaginator(clips, size, count=total))
+        total = matching.count()
+    paginator = KnownCountPaginator(clips, size, count=total)
+    number = paginator.validate_number(max(1, min(number, paginator.num_pages)))
+    start = (number - 1) * size
+    return Page(list(clips[start : start + size]), number, paginator)
 
 
 def _selected_themes(request):

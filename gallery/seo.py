@@ -47,7 +47,14 @@ def canonical_gallery_query(selected, page_number, order=""):
 
 def alternates(request, path, query=""):
     """The same page in each language: [{"code", "name", "path", "url"}], for hreflang links and
-    the language switcher."""
+    the language switcher (worked out once per request: translating a URL resolves it)."""
+    known = request.__dict__.setdefault("_alternates", {})
+    if (path, query) not in known:
+        known[path, query] = _alternates(request, path, query)
+    return known[path, query]
+
+
+def _alternates(request, path, query):
     links = []
     for code, _name in settings.LANGUAGES:
         translated = translate_url(path, code)

@@ -1,7 +1,7 @@
 from django.urls import path
 from django.views.decorators.http import require_safe
 
-from gallery import feeds, views
+from gallery import converters, feeds, views  # noqa: F401  (converters registers clip_id)
 from gallery.pages import feed_query
 from infra.cache import cached_page
 
@@ -9,8 +9,8 @@ app_name = "gallery"
 
 urlpatterns = [
     path("", views.gallery, name="index"),
-    path("clips/<int:pk>/", views.clip_detail, name="clip"),
-    path("clips/<int:pk>-<slug:slug>/", views.clip_detail, name="clip"),
+    path("clips/<clip_id:pk>/", views.clip_detail, name="clip"),
+    path("clips/<clip_id:pk>-<slug:slug>/", views.clip_detail, name="clip"),
     # Feeds are views of their own (syndication): only reading is allowed.
     path("feed/", require_safe(cached_page(feeds.ClipFeed(), query=feed_query)), name="feed"),
     path(

@@ -1,50 +1,35 @@
 from django.conf import settings
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_safe
 
+from gallery import fragments
 from gallery.filters import POPULAR, GalleryFilter
 from gallery.models import Clip
-from gallery.pages import gallery_themes
+from gallery.pages import gallery_page, gallery_themes
 from gallery.plays import gallery_page_query
 from gallery.seo import canonical_gallery_query
-from infra.cache import cached_page, per_version
+from infra.cache import cached_page, page_origin
 from infra.delivery import serve_file
 from infra.storage import private_storage, public_storage, signature_is_valid
 
 PRIVATE_CACHE = "private, no-store"
 
 
-class KnownCountPaginator(Paginator):
-    """A paginator told its total, so it does not count again."""
-
-    def __init__(self, object_list, per_page, *, count):
-        super().__init__(object_list, per_page)
-        self.__dict__["count"] = count
-
-
 @require_safe
-@cached_page(query=gallery_page_query)
+@cached_page(query=gallery_page_query, partials=("results",))
 def gallery(request):
-    # Counting is the costly part of a large catalogue: once per version, not once per page.
     themes = gallery_themes()
     filters = GalleryFilter(request.GET, themes=themes)
     selected = filters.selected()
     order = filters.selected_order()
-    matching = Clip.objects.published().with_any_theme(selected)
-    clips = matching.most_watched() if order == POPULAR else matching.for_gallery()
-    clips = clips.prefetch_related("themes")
-    # Counted without the ordering's annotations: one count serves both orders.
-    total = per_version("count:" + ",".join(sorted(selected)), matching.count)
-    page = KnownCountPaginator(clips, settings.GALLERY_PAGE_SIZE, count=total).get_page(
-        filters.page_number()
-    )
+    page = gallery_page(selected, filters.page_number(), order)
     context = {
         "themes": themes,
         "selected": selected,
         "page": page,
+        "cards": fragments.cards(page.object_list, eager_first=True),
         "filters": filters,
         "order": order,
         "canonical_query": canonical_gallery_query(selected, page.number, order),
@@ -68,8 +53,14 @@ def clip_detail(request, pk, slug=None):
     clip = get_object_or_404(Clip.objects.published().prefetch_related("themes", "captions"), pk=pk)
     if slug is not None and slug != clip.slug:
         return redirect(clip, permanent=True)
-    related = Clip.objects.related_to(clip).prefetch_related("themes")[:4]
-    return TemplateResponse(request, "gallery/clip_detail.html", {"clip": clip, "related": related})
+    related = list(Clip.objects.related_to(clip).only(*fragments.CARD_FIELDS)[:4])
+    context = {
+        "clip": clip,
+        "body": fragments.body(request, clip, page_origin(request)),
+        "related": related,
+        "related_cards": fragments.cards(related),
+    }
+    return TemplateResponse(request, "gallery/clip_detail.html", context)
 
 
 @require_safe

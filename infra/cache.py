@@ -1,4 +1,5 @@
-"""Anonymous pages served from a per-node cache, keyed by the site's page version.
+"""Anonymous pages served from the cache (each process's memory, or one Redis shared by every
+process and node with CACHE_URL), keyed by the site's page version and all else they show.
 
 A cached visit costs at most one indexed read of the version row (none during a burst,
 see PAGE_CACHE_VERSION_TTL). The apps call `bump_version()` when something visitors can see
@@ -21,6 +22,7 @@ from django.core.cache import caches
 from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.http import HttpResponse
+from django.http.request import split_domain_port
 from django.middleware.csp import get_nonce
 from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_vary_headers
@@ -95,14 +97,30 @@ def no_query(request):
     return ""
 
 
-def cached_page(view=None, *, query=no_query):
+def page_origin(request):
+    """The scheme and host a page's absolute links are built from, or None when the host is
+    not one ALLOWED_HOSTS names exactly (a wildcard match, another port, other capitals):
+    such pages are served but not kept, so made-up host names cannot fill the cache."""
+    host = request.get_host()
+    domain, port = split_domain_port(host)
+    if host != host.lower() or (port and port != str(request.META.get("SERVER_PORT", ""))):
+        return None
+    exact = {h.lower() for h in settings.ALLOWED_HOSTS if h != "*" and not h.startswith(".")}
+    if domain not in exact and not (settings.DEBUG and domain in ("localhost", "127.0.0.1")):
+        return None
+    return f"{request.scheme}://{host}"
+
+
+def cached_page(view=None, *, query=no_query, partials=()):
     """Cache a public GET view's 200 answers for anonymous visitors, with ETag and 304.
 
-    `query(request)` gives the part of the query string the page depends on; the rest of it
-    is ignored, so made-up parameters cannot fill the cache with copies of one page.
+    A stored page is keyed by all it depends on: the page version, the language, the origin
+    its absolute links use (page_origin), the path, `query(request)` (the part of the query
+    string the page reads; the rest is ignored, so made-up parameters cannot fill the cache
+    with copies of one page) and the `X-Partial` header when it names one of `partials`.
     """
     if view is None:
-        return lambda view: cached_page(view, query=query)
+        return lambda view: cached_page(view, query=query, partials=partials)
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
@@ -116,13 +134,18 @@ def cached_page(view=None, *, query=no_query):
             _pinned.reset(pin)
 
     def serve(request, version, *args, **kwargs):
+        origin = page_origin(request)
+        if origin is None:
+            return view(request, *args, **kwargs)
+        partial = request.headers.get("X-Partial", "")
         fingerprint = "|".join(
             [
                 str(version),
                 get_language() or "",
+                origin,
                 request.path,
                 query(request),
-                request.headers.get("X-Partial", ""),
+                partial if partial in partials else "",
             ]
         )
         key = "page:" + hashlib.blake2s(fingerprint.encode(), digest_size=16).hexdigest()
@@ -132,9 +155,9 @@ def cached_page(view=None, *, query=no_query):
         if (unchanged := get_conditional_response(request, etag=etag)) is not None:
             return unchanged
 
-        pages = caches["default"]
-        stored = pages.get(key)
+        stored = read_many([key]).get(key)
         if stored is None:
+            log.debug("rendering page %s%s", request.path, query(request))
             response = view(request, *args, **kwargs)
             if hasattr(response, "render") and callable(response.render):
                 response = response.render()
@@ -150,7 +173,7 @@ def cached_page(view=None, *, query=no_query):
                 "headers": {h: response[h] for h in ("Content-Language", "Link") if h in response},
                 "uses_nonce": bool(nonce),
             }
-            pages.set(key, stored, timeout=3600)
+            keep_many({key: stored}, timeout=3600)
         content = stored["content"]
         if stored["uses_nonce"]:
             content = content.replace(nonce_placeholder(), str(get_nonce(request)).encode())
@@ -179,3 +202,55 @@ def per_version(name, compute):
     if name not in values:
         values[name] = compute()
     return values[name]
+
+
+def per_version_known(name):
+    """The value per_version keeps under `name` for the current version, or None."""
+    if _values["version"] != current_version():
+        return None
+    return _values["values"].get(name)
+
+
+def _tiers():
+    """The caches to read, nearest first: with a shared cache (CACHE_URL), this process's
+    memory in front of it. Every key names content that never changes (pages carry their
+    version, fragments their clip's content), so a copy kept near can never be stale."""
+    if "near" in settings.CACHES:
+        return (caches["near"], caches["default"])
+    return (caches["default"],)
+
+
+def read_many(keys):
+    """Cached values by key; none when the cache cannot be reached (a Redis restart): pages
+    are then rendered, slower but served."""
+    found = {}
+    missing = list(keys)
+    tiers = _tiers()
+    for depth, tier in enumerate(tiers):
+        try:
+            got = tier.get_many(missing)
+        except Exception:  # the backends raise their own client's errors
+            log.warning("cache unavailable: rendering without it", exc_info=True)
+            break
+        if got and depth:
+            tiers[0].set_many(got, timeout=NEAR_TIMEOUT)
+        found |= got
+        missing = [key for key in missing if key not in got]
+        if not missing:
+            break
+    return found
+
+
+# Seconds a process keeps its own copy of what it read from the shared cache.
+NEAR_TIMEOUT = 300
+
+
+def keep_many(values, timeout):
+    tiers = _tiers()
+    for tier in tiers:
+        try:
+            tier.set_many(
+                values, timeout=min(timeout, NEAR_TIMEOUT) if tier is not tiers[-1] else timeout
+            )
+        except Exception:
+            log.warning("cache unavailable: not kept", exc_info=True)

@@ -119,6 +119,63 @@ def s3_media(s3_server, settings):
     s3_server.empty_buckets()
 
 
+@dataclass
+class RedisServer:
+    url: str
+    process: subprocess.Popen
+
+
+def start_redis(folder):
+    """A throw-away Redis (Debian's redis-server) on a free loopback port, nothing on disk."""
+    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+    port = free_port()
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        + ["--dir", str(folder), "--maxmemory", "256mb", "--maxmemory-policy", "allkeys-lru"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+                sock.sendall(b"PING\r\n")
+                if sock.recv(16).startswith(b"+PONG"):
+                    return RedisServer(url=f"redis://127.0.0.1:{port}/0", process=process)
+        except OSError:
+            time.sleep(0.05)
+    process.kill()
+    raise RuntimeError("redis-server did not start")
+
+
+def redis_cache(url):
+    """The caches as CACHE_URL sets them: Redis, with each process's memory in front."""
+    return {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url},
+        "near": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    }
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    server = start_redis(tmp_path_factory.mktemp("redis"))
+    yield server
+    server.process.terminate()
+    server.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def suite_cache(request):
+    """With TEST_CACHE=redis (make test-redis, CI's PostgreSQL pass) every test uses a real
+    Redis as its cache, as several web processes or nodes do; else each process's memory."""
+    if os.environ.get("TEST_CACHE") != "redis":
+        yield None
+        return
+    server = request.getfixturevalue("redis_server")
+    with override_settings(CACHES=redis_cache(server.url)):
+        yield server
+
+
 @pytest.fixture(autouse=True)
 def fresh_page_cache():
     """Each test starts with no cached pages (the cache lives in the process)."""
@@ -126,6 +183,8 @@ def fresh_page_cache():
 
     from infra.cache import forget_version
 
+    for cache in caches.all(initialized_only=True):
+        cache.clear()
     caches["default"].clear()
     forget_version()
 

@@ -562,3 +562,45 @@ def add_plays(clip, day, plays):
     from gallery.models import PlayDay
 
     return PlayDay.objects.create(clip=clip, day=day, plays=plays)
+
+
+def cache_entries():
+    """How many entries the page cache holds, whichever backend it is (memory or Redis)."""
+    from django.core.cache import caches
+
+    cache = caches["default"]
+    if hasattr(cache, "_cache") and isinstance(cache._cache, dict):
+        return len(cache._cache)
+    return cache._cache.get_client().dbsize()
+
+
+def add_published_clips(count, themes):
+    """Many published clips at once (rows only; they share one clip's media)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from gallery.models import recount_themes
+
+    model = make_clip(themes=themes)
+    now = timezone.now()
+    clips = Clip.objects.bulk_create(
+        Clip(
+            title=f"Bulk {i}",
+            credit_name="Camille",
+            status=Clip.Status.PUBLISHED,
+            published_at=now - timedelta(seconds=i + 1),
+            poster=model.poster.name,
+            video=model.video.name,
+            thumbnails=model.thumbnails,
+            duration=12.0,
+        )
+        for i in range(count - 1)
+    )
+    through = Clip.themes.through
+    through.objects.bulk_create(
+        through(clip_id=clip.pk, theme_id=theme.pk)
+        for clip in clips
+        for theme in Theme.objects.filter(slug__in=themes)
+    )
+    recount_themes()

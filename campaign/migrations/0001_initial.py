@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('gallery', '0010_play_counts'),
+        ('gallery', '0011_play_counts'),
     ]
 
     operations = [

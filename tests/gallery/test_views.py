@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from gallery.models import Clip
-from tests.factories import make_clip
+from tests.factories import add_published_clips, make_clip
 
 pytestmark = pytest.mark.django_db
 
@@ -92,17 +92,29 @@ def test_partial_request_renders_only_the_results(client):
     assert "Partial" in html and "<html" not in html
 
 
-def test_gallery_queries_do_not_grow_with_clips(client, django_assert_num_queries):
-    for _ in range(10):
-        make_clip(themes=["design", "weekend"])
-    # The catalogue version, the theme counts, the count, the page, the page's themes.
-    with django_assert_num_queries(5) as few:
-        client.get("/fr/", {"theme": ["design", "weekend"]})
-    for _ in range(50):
-        make_clip(themes=["design", "weekend"])
-    with django_assert_num_queries(len(few.captured_queries)):
-        response = client.get("/fr/", {"theme": ["design", "weekend"]})
-    assert len(titles(response)) == 24
+@pytest.mark.parametrize(
+    "selection", [{}, {"theme": "design"}, {"theme": ["design", "weekend"]}], ids=str
+)
+def test_a_cold_gallery_page_costs_three_queries_from_10_to_1000_clips(
+    client, settings, django_assert_max_num_queries, selection
+):
+    from infra.cache import bump_version
+
+    settings.PAGE_CACHE_VERSION_TTL = 0  # the version is read on every visit
+    add_published_clips(10, ["design", "weekend"])
+    for size in (10, 1000):
+        if size == 1000:
+            add_published_clips(990, ["design", "weekend"])
+        bump_version()
+        # The version, the themes with their kept counts, the page's clips with their total.
+        for page in (1, 2, 1, 3):
+            with django_assert_max_num_queries(3):
+                response = client.get("/fr/", {**selection, "page": page})
+            assert response.status_code == 200
+        counts = {t.slug: t.published_count for t in response.context["themes"]}
+        assert counts["design"] == counts["weekend"] == size
+        assert response.context["page"].paginator.count == size
+        assert len(titles(response)) == (24 if size == 1000 else 10)
 
 
 def test_clip_page_shows_the_player_and_details(client):
@@ -123,6 +135,7 @@ def test_clip_page_shows_the_player_and_details(client):
     assert "Beau matin" in html and "Camille" in html
     assert 'href="/fr/?theme=weekend"' in html
     assert [c.title for c in response.context["related"]] == [related.title]
+    assert 'class="related"' in html and related.title in html.split('class="related"')[1]
 
 
 def test_clip_url_may_carry_its_slug_and_a_wrong_slug_redirects(client):

@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from gallery.models import Clip
-from tests.factories import make_clip
+from tests.factories import cache_entries, make_clip
 
 pytestmark = pytest.mark.django_db
 
@@ -119,11 +119,9 @@ def test_each_answer_keeps_its_own_csp_nonce(rf):
 
 
 def test_stray_or_reordered_parameters_share_one_cached_page(client, django_assert_num_queries):
-    from django.core.cache import caches
-
     make_clip(title="Only one", themes=["design", "weekend"])
     first = client.get("/en/", {"theme": ["weekend", "design"]})
-    entries = len(caches["default"]._cache)
+    entries = cache_entries()
     variants = [
         {"theme": ["design", "weekend"]},
         {"theme": ["design", "weekend", "design", "nonsense"], "utm_source": "x"},
@@ -133,7 +131,7 @@ def test_stray_or_reordered_parameters_share_one_cached_page(client, django_asse
         with django_assert_num_queries(0):
             again = client.get("/en/", params)
         assert again.content == first.content and again["ETag"] == first["ETag"]
-    assert len(caches["default"]._cache) == entries
+    assert cache_entries() == entries
     # Links on the page (language switcher, canonical) carry the canonical spelling only.
     assert b"utm_source" not in again.content and b"fbclid" not in again.content
     assert b'href="/de/?theme=design&amp;theme=weekend"' in again.content
@@ -246,3 +244,22 @@ def test_captions_and_themes_of_unpublished_clips_leave_cached_pages_alone(clien
     assert client.get("/en/")["ETag"] == etag
     Theme.objects.filter(slug="weekend").get().save()  # a theme shows on every page
     assert client.get("/en/")["ETag"] != etag
+
+
+def test_pages_are_still_served_when_the_shared_cache_is_unreachable(client, settings):
+    import socket
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{port}/0",
+        }
+    }
+    clip = make_clip(title="Without a cache", themes=["design"])
+    for url in ("/en/", "/en/?theme=design", clip.get_absolute_url()):
+        for _ in range(2):
+            response = client.get(url)
+            assert response.status_code == 200 and b"Without a cache" in response.content

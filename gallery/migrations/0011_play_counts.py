@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('gallery', '0009_infra_takes_page_version_and_lockout'),
+        ('gallery', '0010_theme_published_count'),
     ]
 
     operations = [

@@ -1,0 +1,95 @@
+"""Clip cards and clip page bodies, rendered once and kept in the cache (shared by every
+process and node with CACHE_URL).
+
+A fragment's key is a digest of everything it shows: the clip's columns (and, for a page
+body, its themes and captions), the language, the templates, and for a body the origin its
+absolute links use. An edit of one clip changes its keys, so that clip alone is rendered
+again, at once and on every node, and nothing has to be retired; stale fragments age out.
+Fragments never hold a CSP nonce: they are rendered without the request's nonce.
+"""
+
+import hashlib
+import json
+from functools import cache
+
+from django.template.loader import get_template, render_to_string
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
+
+from infra.cache import keep_many, read_many
+
+# Kept for a week at most; the cache also drops the least used ones first.
+FRAGMENT_TIMEOUT = 7 * 24 * 3600
+CARD_TEMPLATE = "includes/clip_card.html"
+BODY_TEMPLATE = "gallery/clip_body.html"
+# The columns a card shows: the gallery fetches only these.
+CARD_FIELDS = (
+    "id",
+    "title",
+    "language",
+    "thumbnails",
+    "duration",
+    "featured",
+    "credit_name",
+    "credit_country",
+)
+_BODY_TEMPLATES = (BODY_TEMPLATE, "includes/player.html", "includes/share.html")
+
+
+@cache
+def _templates_digest(names):
+    """Templates change with a deploy: new templates, new keys (old fragments age out)."""
+    sources = [get_template(name).template.source for name in names]
+    return hashlib.blake2s("\0".join(sources).encode(), digest_size=8).hexdigest()
+
+
+def _key(kind, *parts):
+    payload = json.dumps(parts, default=str, separators=(",", ":"))
+    return f"frag:{kind}:" + hashlib.blake2s(payload.encode(), digest_size=16).hexdigest()
+
+
+def _columns(clip, names):
+    return [clip.__dict__.get(name) for name in names]
+
+
+def cards(clips, *, eager_first=False):
+    """Each clip's card (an <li>), from the cache or rendered and kept: one cache read."""
+    language = get_language()
+    templates = _templates_digest((CARD_TEMPLATE,))
+    wanted = []
+    for i, clip in enumerate(clips):
+        eager = eager_first and i == 0
+        wanted.append(
+            (_key("card", language, templates, eager, _columns(clip, CARD_FIELDS)), clip, eager)
+        )
+    found = read_many([key for key, _clip, _eager in wanted]) if wanted else {}
+    rendered = {}
+    for key, clip, eager in wanted:
+        if key not in found:
+            rendered[key] = render_to_string(CARD_TEMPLATE, {"clip": clip, "eager": eager})
+    if rendered:
+        keep_many(rendered, timeout=FRAGMENT_TIMEOUT)
+    found |= rendered
+    return [mark_safe(found[key]) for key, _clip, _eager in wanted]  # noqa: S308  # nosec B308 B703 - rendered by our template
+
+
+def body(request, clip, origin):
+    """The clip page's <article> (player, text, themes, share links). Its absolute links use
+    `origin`; with None (a host kept out of the cache) it is rendered and not kept."""
+    context = {"clip": clip, "request": request, "LANGUAGE_CODE": get_language()}
+    if origin is None:
+        return mark_safe(render_to_string(BODY_TEMPLATE, context))  # noqa: S308  # nosec B308 B703
+    key = _key(
+        "body",
+        get_language(),
+        origin,
+        _templates_digest(_BODY_TEMPLATES),
+        {k: v for k, v in clip.__dict__.items() if not k.startswith("_")},
+        [(t.pk, t.slug, t.name) for t in clip.themes.all()],
+        [(c.pk, c.language, c.label, c.file.name) for c in clip.captions.all()],
+    )
+    html = read_many([key]).get(key)
+    if html is None:
+        html = render_to_string(BODY_TEMPLATE, context)
+        keep_many({key: html}, timeout=FRAGMENT_TIMEOUT)
+    return mark_safe(html)  # noqa: S308  # nosec B308 B703 - rendered by our template

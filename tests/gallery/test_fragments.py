@@ -1,0 +1,164 @@
+"""Pages are assembled from clip fragments rendered once per clip content and language: a
+change to one clip renders that clip again, everywhere at once, and nothing else."""
+
+import os
+from contextlib import contextmanager
+
+import pytest
+from django.conf import settings
+from django.test.signals import template_rendered
+
+from gallery.models import Clip, Theme, recount_themes
+from tests.factories import make_clip
+
+pytestmark = pytest.mark.django_db
+
+LANGUAGES = [code for code, _name in settings.LANGUAGES]
+
+
+@contextmanager
+def card_renders():
+    """(clip id, language) of every clip card rendered meanwhile."""
+    from django.utils.translation import get_language
+
+    seen = []
+
+    def record(sender, template, context, **kwargs):
+        if template.name == "includes/clip_card.html":
+            seen.append((context["clip"].pk, get_language()))
+
+    template_rendered.connect(record)
+    try:
+        yield seen
+    finally:
+        template_rendered.disconnect(record)
+
+
+def catalogue():
+    """A clip shown on many pages: the gallery, a theme's page, its neighbours' pages."""
+    others = [make_clip(title=f"Neighbour {i}", themes=["design"]) for i in range(5)]
+    edited = make_clip(title="Col du Tourmalet", themes=["design", "weekend"])
+    return edited, others
+
+
+def pages_showing(edited, others, language):
+    return [
+        f"/{language}/",
+        f"/{language}/?theme=design",
+        f"/{language}/?theme=weekend",
+        f"/{language}/clips/{others[0].pk}/",
+        f"/{language}/clips/{others[3].pk}/",
+    ]
+
+
+def visit_all(client, edited, others):
+    return {
+        url: client.get(url).content.decode()
+        for language in LANGUAGES
+        for url in pages_showing(edited, others, language)
+    }
+
+
+def test_editing_a_title_renders_that_clip_again_and_no_other(client):
+    edited, others = catalogue()
+    with card_renders() as first:
+        before = visit_all(client, edited, others)
+    assert {pk for pk, _ in first} == {edited.pk, *(o.pk for o in others)}
+    assert all("Col du Tourmalet" in page for page in before.values())
+
+    edited.title = "Col d'Aubisque"
+    edited.save()
+    with card_renders() as again:
+        after = visit_all(client, edited, others)
+    # Only the edited clip's card, in each language (once as the page's first, eager card
+    # and once as a later one), no other clip's.
+    assert {pk for pk, _ in again} == {edited.pk}
+    assert {language for _, language in again} == set(LANGUAGES)
+    assert len(again) <= 2 * len(LANGUAGES)
+    for url, page in after.items():
+        assert "Col d&#x27;Aubisque" in page and "Col du Tourmalet" not in page, url
+
+
+def test_a_clip_page_body_is_rendered_once_per_language_and_follows_edits(client):
+    clip = make_clip(title="Lac de Serre-Ponçon", description="Soleil")
+    bodies = []
+
+    def record(sender, template, context, **kwargs):
+        if template.name == "gallery/clip_body.html":
+            bodies.append(context["clip"].title)
+
+    template_rendered.connect(record)
+    try:
+        for _ in range(2):
+            for language in LANGUAGES:
+                client.get(f"/{language}/clips/{clip.pk}/")
+            # A new page version (another clip published) re-assembles the pages only.
+            make_clip(title="Unrelated newcomer")
+        assert bodies == ["Lac de Serre-Ponçon"] * len(LANGUAGES)
+        Clip.objects.get(pk=clip.pk).themes.set(Theme.objects.filter(slug="weekend"))
+        page = client.get(f"/en/clips/{clip.pk}/").content.decode()
+        assert 'href="/en/?theme=weekend"' in page and len(bodies) == len(LANGUAGES) + 1
+    finally:
+        template_rendered.disconnect(record)
+
+
+@pytest.mark.parametrize("how", ["unpublish", "withdraw"])
+def test_unpublishing_removes_a_clip_everywhere_at_once(client, how):
+    edited, others = catalogue()
+    before = visit_all(client, edited, others)
+    assert all("Col du Tourmalet" in page for page in before.values())
+    feeds = [f"/{language}/feed/" for language in LANGUAGES]
+    assert all(b"Col du Tourmalet" in client.get(url).content for url in feeds)
+
+    if how == "unpublish":
+        edited.unpublish(by=None, reason="Not a Model 3")
+    else:
+        edited.withdraw()
+    after = visit_all(client, edited, others)
+    for url, page in after.items():
+        assert "Col du Tourmalet" not in page, url
+    assert not any(b"Col du Tourmalet" in client.get(url).content for url in feeds)
+    for language in LANGUAGES:
+        assert client.get(f"/{language}/clips/{edited.pk}/").status_code == 404
+        assert 'class="card"' not in after[f"/{language}/?theme=weekend"]
+    counts = dict(Theme.objects.values_list("slug", "published_count"))
+    assert counts["weekend"] == 0 and counts["design"] == 5
+
+
+def test_kept_theme_counts_match_a_recount_after_every_kind_of_change():
+    def kept():
+        return dict(Theme.objects.values_list("slug", "published_count"))
+
+    def check():
+        counts = kept()
+        recount_themes()
+        assert counts == kept()
+
+    a = make_clip(themes=["design", "weekend"])
+    b = make_clip(themes=["design"], status=Clip.Status.REVIEW)
+    check()
+    b.approve(by=None)
+    check()
+    a.themes.remove(*Theme.objects.filter(slug__in=["weekend", "autopilot"]))  # one not linked
+    check()
+    a.themes.add(*Theme.objects.filter(slug__in=["autopilot", "design"]))  # one linked already
+    check()
+    a.themes.set(Theme.objects.filter(slug="performance"))
+    check()
+    a.themes.clear()
+    check()
+    Theme.objects.get(slug="weekend").clips.add(a, b)  # from the theme's side
+    check()
+    a.set_featured(True)
+    a.unpublish(by=None, reason="x")
+    check()
+    b.delete()
+    check()
+    assert kept() == dict.fromkeys(kept(), 0)
+
+
+def test_the_suite_uses_the_cache_it_was_asked_for():
+    from django.core.cache import caches
+
+    backend = type(caches["default"]).__name__
+    assert backend == ("RedisCache" if os.environ.get("TEST_CACHE") == "redis" else "LocMemCache")
