@@ -14,6 +14,7 @@ from django.core import signing
 from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from gallery.models import Clip, Theme
@@ -165,6 +166,11 @@ class Throttle(models.Model):
 STUCK_MINUTES = 10
 
 
+def _address_digest(address):
+    """The address a personal link is bound to, without writing it in the link in clear."""
+    return salted_hmac(PERSONAL_LINK_SALT, address.lower(), algorithm="sha256").hexdigest()[:24]
+
+
 def inbound_raw_path(sha256):
     """Where a received message's raw bytes live: named by content, so a retry finds its file."""
     return f"inbound/{sha256[:2]}/{sha256}.eml"
@@ -276,7 +282,9 @@ class InboundEmail(models.Model):
 
     @property
     def personal_token(self):
-        return signing.dumps({"m": self.pk, "to": self.sender}, salt=PERSONAL_LINK_SALT)
+        return signing.dumps(
+            {"m": self.pk, "to": _address_digest(self.sender)}, salt=PERSONAL_LINK_SALT
+        )
 
     def get_personal_link(self, *, language=None):
         with translation.override(language or self.language or settings.LANGUAGE_CODE):
@@ -299,7 +307,8 @@ class InboundEmail(models.Model):
         if not isinstance(data, dict):
             return None, "invalid"
         inbound = cls.objects.filter(pk=data.get("m")).first()
-        if inbound is None or not inbound.sender or inbound.sender != data.get("to"):
+        bound_to = str(data.get("to", ""))
+        if not inbound or not inbound.sender or bound_to != _address_digest(inbound.sender):
             return None, "invalid"
         if inbound.submission_id is not None:
             return inbound, "used"

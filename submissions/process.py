@@ -175,12 +175,9 @@ def describe_missing(announced, parts):
         return []
     names = ", ".join(part.label for part in parts) or "—"
     return [
-        ngettext(
+        gettext(
             "Attachments missing: the provider announced %(announced)d; %(arrived)d arrived "
-            "(%(names)s).",
-            "Attachments missing: the provider announced %(announced)d; %(arrived)d arrived "
-            "(%(names)s).",
-            announced,
+            "(%(names)s)."
         )
         % {"announced": announced, "arrived": len(parts), "names": names}
     ]
