@@ -239,9 +239,10 @@ ZIP_TYPES = ("application/zip", "application/x-zip-compressed", "application/x-z
 
 def zip_archive(piece: Piece) -> list[Piece] | None:
     """A zip archive: its files, within the bounds; else the archive skipped with the bound."""
-    if piece.head(4) != b"PK\x03\x04" and not (
-        piece.content_type in ZIP_TYPES or piece.suffix() == ".zip"
-    ):
+    declared = piece.content_type in ZIP_TYPES or piece.suffix() == ".zip"
+    # Office documents and e-books are zips too: an unnamed, untyped one is taken as a zip.
+    unnamed = not piece.suffix() and piece.content_type in ("", "application/octet-stream")
+    if not declared and not (unnamed and piece.head(4) == b"PK\x03\x04"):
         return None
     if piece.archive_depth >= MAX_ARCHIVE_NESTING:
         return skipped(piece, ARCHIVE_TOO_DEEP, max=MAX_ARCHIVE_NESTING)

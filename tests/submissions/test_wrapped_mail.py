@@ -13,6 +13,7 @@ import pytest
 from django.contrib.auth.models import Group, User
 from django.core import mail
 from django.test import Client
+from django.utils import translation
 
 from gallery import processing
 from gallery.models import Clip, Theme
@@ -24,11 +25,15 @@ from tests.factories import (
     make_processed,
     mms_mail,
     outlook_tnef_mail,
+    said_in,
     zip_bytes,
     zip_mail,
 )
 
 pytestmark = pytest.mark.django_db
+
+# The reply follows the message's language.
+IN_ENGLISH = "Here is my clip from the weekend, thanks!"
 
 
 def in_review(inbound):
@@ -72,7 +77,7 @@ def test_a_zip_gives_its_video_and_names_the_file_it_ignored(deliver, tiny_video
 def test_a_zip_bomb_is_refused_naming_the_compression_bound(deliver, tiny_video):
     bomb = zip_bytes({"clip.mp4": tiny_video, "padding.bin": bytes(60 * 1024 * 1024)})
     assert len(bomb) < 200_000
-    inbound = deliver(zip_mail(bomb, filename="bomb.zip"))
+    inbound = deliver(zip_mail(bomb, filename="bomb.zip", body=IN_ENGLISH))
     assert inbound.status == InboundEmail.Status.IGNORED and inbound.submission is None
     (reply,) = mail.outbox
     assert re.search(
@@ -114,7 +119,7 @@ def test_a_zip_inside_a_zip_is_opened_one_level_and_no_deeper(deliver, tiny_vide
 @pytest.mark.parametrize("name", ["../../clips/evil.mp4", "/etc/evil.mp4", "..\\evil.mp4"])
 def test_a_zip_with_names_pointing_outside_is_refused_whole(deliver, tiny_video, name):
     archive = zip_bytes({"good.mp4": tiny_video, name: tiny_video})
-    inbound = deliver(zip_mail(archive, filename="escape.zip"))
+    inbound = deliver(zip_mail(archive, filename="escape.zip", body=IN_ENGLISH))
     assert inbound.status == InboundEmail.Status.IGNORED and inbound.submission is None
     (reply,) = mail.outbox
     assert (
@@ -200,7 +205,8 @@ def test_an_attachment_lost_on_the_way_shows_in_the_record_and_the_staff_list(
     assert response.status_code == 200
     inbound = InboundEmail.objects.get()
     assert inbound.attachments_announced == 2
-    with django_capture_on_commit_callbacks(execute=True):
+    # Staff notes are written in the worker's language; English here.
+    with translation.override("en"), django_capture_on_commit_callbacks(execute=True):
         process_inbound_email.call(inbound.pk)
     inbound.refresh_from_db()
     assert inbound.status == InboundEmail.Status.PROCESSED
@@ -242,7 +248,9 @@ def test_an_mms_gets_its_title_from_its_text_and_asks_for_the_credit(
     assert clip.title == "Sortie de garage au soleil"
     assert clip.credit_name == "" and clip.credit_country == ""
     (receipt,) = mail.outbox
-    assert "Which first name and country should we show with your clip?" in receipt.body
+    assert said_in("fr", "Which first name and country should we show with your clip?") in (
+        receipt.body
+    )
 
     status_url = inbound.submission.get_status_url()
     page = client.get(status_url).content.decode()
