@@ -135,13 +135,24 @@ class Submission(models.Model):
                 return inbound.authenticity_summary
         return ""
 
+    def _clips_before_review_ends(self):
+        # Once a moderator decided, what the public sees changes only through them.
+        return self.clips.filter(
+            status__in=[Clip.Status.PROCESSING, Clip.Status.REVIEW, Clip.Status.FAILED]
+        )
+
     def set_credit(self, *, name, country):
         """The first name and country shown with its clips (an e-mail may not have said them)."""
-        self.clips.update(credit_name=name[:60], credit_country=country)
+        self._clips_before_review_ends().update(credit_name=name[:60], credit_country=country)
 
     @property
     def needs_credit(self):
-        return any(not clip.credit_name or not clip.credit_country for clip in self.clips.all())
+        """Whether a clip still waiting for review lacks the first name or country to show."""
+        return (
+            self._clips_before_review_ends()
+            .filter(models.Q(credit_name="") | models.Q(credit_country=""))
+            .exists()
+        )
 
     def get_status_url(self, *, language=None):
         with translation.override(language or self.language):
@@ -382,7 +393,8 @@ class InboundEmail(models.Model):
     def delete_raw(self):
         """Delete the stored raw message (retention); the row stays."""
         name = self.raw.name
-        InboundEmail.objects.filter(pk=self.pk).update(raw="")
-        self.raw = ""
+        # What the message said (kept for its personal link) goes with it.
+        InboundEmail.objects.filter(pk=self.pk).update(raw="", draft={})
+        self.raw, self.draft = "", {}
         if name and not InboundEmail.objects.filter(raw=name).exists():
             transaction.on_commit(lambda: private_storage().delete(name))

@@ -194,3 +194,11 @@ def test_a_link_only_in_the_html_part_is_seen(deliver, site):
         )
     )
     assert inbound.draft["shared_via"] == ["OneDrive"]
+
+
+def test_what_the_message_said_goes_with_its_raw_copy(deliver, site):
+    inbound = deliver(gmail_drive_mail())
+    assert inbound.draft["title"] == "Balade du week-end"
+    inbound.delete_raw()
+    inbound.refresh_from_db()
+    assert inbound.draft == {}

@@ -300,3 +300,14 @@ def test_an_emailed_clip_gets_the_themes_its_words_suggest(deliver, tiny_video):
     inbound = deliver(clip_mail(tiny_video, subject="Road trip en Autopilot"))
     clip = inbound.submission.clips.get()
     assert set(clip.themes.values_list("slug", flat=True)) == {"autopilot", "weekend"}
+
+
+def test_the_credit_cannot_change_once_the_clip_is_decided(client, deliver, tiny_video):
+    inbound = deliver(mms_mail(tiny_video, text="Sortie au col"))
+    (clip,) = in_review(inbound)
+    clip.reject(by=None, reason="Trop sombre")
+    status_url = inbound.submission.get_status_url()
+    assert 'name="credit_name"' not in client.get(status_url).content.decode()
+    client.post(status_url, {"action": "credit", "credit_name": "Inès", "credit_country": "FR"})
+    clip.refresh_from_db()
+    assert clip.credit_name == ""
