@@ -38,6 +38,14 @@ class Problem:
             return gettext("This message is nested too deeply to be read.")
         if self.code == unpack.TNEF_UNREADABLE:
             return gettext("This Outlook attachment (winmail.dat) could not be opened.")
+        if self.code == unpack.TNEF_TOO_COMPLEX:
+            return (
+                gettext(
+                    "This Outlook attachment (winmail.dat) is built of too many pieces (%(count)s; "
+                    "at most %(max)s): it was not opened."
+                )
+                % details
+            )
         if self.code == unpack.ARCHIVE_UNREADABLE:
             return gettext("This archive could not be opened.")
         if self.code == unpack.ARCHIVE_ENCRYPTED:

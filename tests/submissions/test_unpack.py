@@ -2,6 +2,7 @@
 it is skipped; a new kind of wrapping is one more unpacker."""
 
 import email
+import struct
 from email import policy
 from pathlib import Path
 
@@ -170,3 +171,19 @@ def test_office_documents_are_zips_we_leave_closed():
     assert list(unpack.unpack([docx])) == [docx]
     unnamed = unpack.Piece(name="", content_type="application/octet-stream", data=document)
     assert [f.name for f in unpack.unpack([unnamed])] == ["[Content_Types].xml", "document.xml"]
+
+
+def test_a_winmail_dat_built_to_cost_too_much_is_refused_before_the_library_reads_it():
+    """tnefparse's time grows with attributes times size: count them first."""
+    honest = tnef_bytes({f"clip-{n}.mov": VIDEO for n in range(40)})
+    assert {f.skipped for f in unpack.unpack([unpack.Piece(name="winmail.dat", data=honest)])} == {
+        ""
+    }
+    filler = b"".join(
+        struct.pack("<BHHI", 1, 0x0009, 0x0008, 2) + b"\x00\x00" + b"\x00\x00"
+        for _ in range(unpack.MAX_TNEF_ATTRIBUTES)
+    )
+    hostile = honest[:6] + filler + honest[6:]
+    (refused,) = unpack.unpack([unpack.Piece(name="winmail.dat", data=hostile)])
+    assert refused.skipped == unpack.TNEF_TOO_COMPLEX
+    assert refused.details["max"] == unpack.MAX_TNEF_ATTRIBUTES
