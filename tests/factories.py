@@ -642,6 +642,17 @@ def make_site(*, video=None):
     for status in (Clip.Status.REVIEW, Clip.Status.REJECTED):
         owned = make_clip(status=status, title=f"Mijn clip ({status})", language="nl")
         Clip.objects.filter(pk=owned.pk).update(submission=submission)
+    # Sent from a phone: the status page asks for the name and country to show.
+    submission.clips.filter(status=Clip.Status.REVIEW).update(credit_name="", credit_country="")
+    # An e-mail that carried a Drive link, not the clip: its personal upload link.
+    linked = InboundEmail.objects.create(
+        message_id="<drive-link@example.org>",
+        sha256="0" * 64,
+        sender="owner@example.org",
+        via="file",
+        language="nl",
+        draft={"title": "Rit naar zee", "description": "Mijn video.", "themes": ["weekend"]},
+    )
 
     session = SessionStore()
     session[THANKS_SESSION_KEY] = submission.signed_token
@@ -655,6 +666,7 @@ def make_site(*, video=None):
         "submit": "/fr/submit/",
         "thanks": "/es/submit/thanks/",
         "status": submission.get_status_url(language="nl"),
+        "personal link": linked.get_personal_link(language="nl"),
         "terms": "/it/terms/",
         "embed": f"/embed/{clip.pk}/",
     }
