@@ -70,7 +70,7 @@ def render_form(request, form, *, status, inbound=None):
 @require_http_methods(["GET", "POST"])
 def personal(request, token):
     """The form a personal upload link opens, filled from the e-mail; it records one clip."""
-    if not ratelimit.allow("submit-ip", client_ip(request)):
+    if request.method == "POST" and not ratelimit.allow("submit-ip", client_ip(request)):
         return ratelimit.too_many(request, "submit-ip")
     inbound, why_not = InboundEmail.from_personal_token(token)
     if why_not:
