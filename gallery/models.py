@@ -388,6 +388,14 @@ class Clip(models.Model):
                 self.status,
                 self._refusal(self.Status.PUBLISHED, self.status),
             )
+        if self.source == self.Source.EMAIL and not self.themes.exists():
+            # A clip under no theme appears under no filter; the web form asks for one.
+            raise IllegalTransition(
+                self,
+                self.Status.PUBLISHED,
+                self.status,
+                gettext("Choose at least one theme for this clip before publishing it."),
+            )
         fields = {} if self.published_at else {"published_at": timezone.now()}
         # The public copies exist before anyone can see the clip listed.
         publish_files(self.media_names)

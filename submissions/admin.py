@@ -34,7 +34,8 @@ class InboundEmailAdmin(admin.ModelAdmin):
     """Every message sent to the submission address, what became of it, and its raw copy."""
 
     list_display = [
-        "received_at", "status", "sender", "subject", "clip_count", "spf", "dkim", "dmarc", "via",
+        "received_at", "status", "sender", "subject", "clip_count", "attachments", "spf", "dkim",
+        "dmarc", "via",
     ]  # fmt: skip
     list_filter = ["status", "via", "spf", "dkim", "dmarc", "reply"]
     search_fields = ["sender", "subject", "message_id", "=sha256"]
@@ -45,7 +46,7 @@ class InboundEmailAdmin(admin.ModelAdmin):
     fields = [
         "status", "reason", "sender", "subject", "received_at", "via", "message_id", "sha256",
         "size", "language", "spf", "dkim", "dmarc", "reply", "replied_at", "processed_at",
-        "submission", "clips", "raw_message",
+        "attachments", "submission", "clips", "raw_message",
     ]  # fmt: skip
     readonly_fields = fields
 
@@ -67,6 +68,25 @@ class InboundEmailAdmin(admin.ModelAdmin):
     @admin.display(description=_("clips"), ordering="clip_count")
     def clip_count(self, inbound):
         return inbound.clip_count
+
+    @admin.display(description=_("attachments"))
+    def attachments(self, inbound):
+        """Arrived of announced, where the provider announced a count; flagged when short."""
+        if inbound.attachments_announced is None:
+            return "—"
+        arrived = "?" if inbound.attachments_arrived is None else inbound.attachments_arrived
+        text = gettext("%(arrived)s of %(announced)s") % {
+            "arrived": arrived,
+            "announced": inbound.attachments_announced,
+        }
+        if not inbound.attachments_missing:
+            return text
+        return format_html(
+            '<strong class="errornote inbound-missing">{} · {}</strong>',
+            text,
+            ngettext("%d missing", "%d missing", inbound.attachments_missing)
+            % inbound.attachments_missing,
+        )
 
     @admin.display(description=_("clips"))
     def clips(self, inbound):

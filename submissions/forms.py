@@ -121,7 +121,9 @@ class SubmissionForm(forms.Form):
         pieces = list(pieces)
         for piece in pieces:
             if piece.skipped:
-                raise forms.ValidationError(probe.Problem(piece.label, piece.skipped).message())
+                raise forms.ValidationError(
+                    probe.Problem(piece.where, piece.skipped, piece.details).message()
+                )
             try:
                 media.probe(piece.path or piece.file or io.BytesIO(piece.data), **probe_limits())
             except media.MediaError as error:
@@ -144,21 +146,23 @@ class SubmissionForm(forms.Form):
             self.add_error("video", self.errors.pop("upload_ticket"))
         return data
 
-    def save(self, *, language):
+    def save(self, *, language, email=None, source=Submission.Source.WEB):
         """Keep each file privately (unless the browser put it there), then record the clips."""
         data = self.cleaned_data
         originals = []
         try:
             for piece in self.pieces:
-                originals.append(piece.stored or store_original(piece.path, name=piece.name))
+                originals.append(
+                    piece.stored or store_original(piece.path or piece.data, name=piece.name)
+                )
         except BaseException:
             for name in originals:
                 private_storage().delete(name)
             raise
         submission = Submission.objects.create_with_clips(
-            email=data["email"],
+            email=email or data["email"],
             language=language,
-            source=Submission.Source.WEB,
+            source=source,
             consent=True,
             clips=[
                 ClipDraft(
@@ -180,3 +184,28 @@ class SubmissionForm(forms.Form):
         return _("This file is too large: %(max)s at most.") % {
             "max": filesizeformat(settings.MAX_UPLOAD_BYTES)
         }
+
+
+class PersonalLinkForm(SubmissionForm):
+    """The form a personal upload link opens: the sender's address is the one the link is for."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        del self.fields["email"]
+
+    @staticmethod
+    def initial_from(draft):
+        """What the e-mail said, as the form's initial values."""
+        return {
+            "title": draft.get("title", ""),
+            "description": draft.get("description", ""),
+            "themes": draft.get("themes", []),
+            "credit_name": draft.get("credit_name", ""),
+        }
+
+
+class CreditForm(forms.Form):
+    """The first name and country shown with an owner's clips, set on their status page."""
+
+    credit_name = SubmissionForm.base_fields["credit_name"]
+    credit_country = SubmissionForm.base_fields["credit_country"]

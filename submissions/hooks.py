@@ -116,9 +116,29 @@ class RecordingFailed(Exception):
 def received_by_webhook(sender, event, esp_name, **kwargs):
     raw = original_message(event, esp_name)
     try:
-        receive.receive(raw, via=esp_name.lower().replace(" ", "_")[:30])
+        receive.receive(
+            raw,
+            via=esp_name.lower().replace(" ", "_")[:30],
+            attachments_announced=attachments_announced(event),
+        )
     except Exception as error:
         raise RecordingFailed from error
+
+
+def attachments_announced(event):
+    """How many attachments the provider said it posted, where it says (Mailgun's parsed route).
+
+    Django drops a posted file whose name is empty before anymail sees it: processing
+    compares this count with what arrived, so a lost part shows.
+    """
+    esp_event = event.esp_event
+    if not isinstance(esp_event, HttpRequest) or esp_event.POST.get("body-mime"):
+        return None
+    try:
+        count = int(esp_event.POST.get("attachment-count", ""))
+    except ValueError:
+        return None
+    return count if 0 <= count <= 1000 else None
 
 
 def original_message(event, esp_name):

@@ -14,6 +14,7 @@ from django.core import signing
 from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from gallery.models import Clip, Theme
@@ -21,6 +22,8 @@ from infra.storage import private_storage
 from submissions import signals
 
 STATUS_SALT = "submissions.status"
+PERSONAL_LINK_SALT = "submissions.personal-link"
+PERSONAL_LINK_DAYS = 7
 
 
 def new_token():
@@ -132,6 +135,25 @@ class Submission(models.Model):
                 return inbound.authenticity_summary
         return ""
 
+    def _clips_before_review_ends(self):
+        # Once a moderator decided, what the public sees changes only through them.
+        return self.clips.filter(
+            status__in=[Clip.Status.PROCESSING, Clip.Status.REVIEW, Clip.Status.FAILED]
+        )
+
+    def set_credit(self, *, name, country):
+        """The first name and country shown with its clips (an e-mail may not have said them)."""
+        self._clips_before_review_ends().update(credit_name=name[:60], credit_country=country)
+
+    @property
+    def needs_credit(self):
+        """Whether a clip still waiting for review lacks the first name or country to show."""
+        return (
+            self._clips_before_review_ends()
+            .filter(models.Q(credit_name="") | models.Q(credit_country=""))
+            .exists()
+        )
+
     def get_status_url(self, *, language=None):
         with translation.override(language or self.language):
             return reverse("submissions:status", kwargs={"token": self.signed_token})
@@ -153,6 +175,11 @@ class Throttle(models.Model):
 
 # Minutes after which a message still waiting for processing counts as stuck.
 STUCK_MINUTES = 10
+
+
+def _address_digest(address):
+    """The address a personal link is bound to, without writing it in the link in clear."""
+    return salted_hmac(PERSONAL_LINK_SALT, address.lower(), algorithm="sha256").hexdigest()[:24]
 
 
 def inbound_raw_path(sha256):
@@ -214,6 +241,17 @@ class InboundEmail(models.Model):
     spf = models.CharField("SPF", max_length=16, blank=True)
     dkim = models.CharField("DKIM", max_length=16, blank=True)
     dmarc = models.CharField("DMARC", max_length=16, blank=True)
+    # How many attachments the provider said it sent (Mailgun's attachment-count), and how
+    # many reached us: Django drops a posted file whose name is empty, silently.
+    attachments_announced = models.PositiveSmallIntegerField(
+        _("attachments announced"), null=True, blank=True, editable=False
+    )
+    attachments_arrived = models.PositiveSmallIntegerField(
+        _("attachments arrived"), null=True, blank=True, editable=False
+    )
+    # What the message said (title, description, themes, first name), to fill the web form
+    # its personal upload link opens when it carried no usable video.
+    draft = models.JSONField(_("what the message said"), default=dict, blank=True, editable=False)
     # The automatic answer we sent ("receipt", "no_video"), counted for the hourly cap.
     reply = models.CharField(_("reply"), max_length=20, blank=True, editable=False)
     replied_at = models.DateTimeField(_("replied"), null=True, blank=True, editable=False)
@@ -243,6 +281,58 @@ class InboundEmail(models.Model):
     def message_id_derived(self):
         """True when the message had no Message-ID and we made one from its checksum."""
         return self.message_id.endswith("@sha256.invalid>")
+
+    @property
+    def attachments_missing(self):
+        """How many announced attachments never reached us (0 when none is known missing)."""
+        if self.attachments_announced is None or self.attachments_arrived is None:
+            return 0
+        return max(self.attachments_announced - self.attachments_arrived, 0)
+
+    # --- The personal upload link: signed, bound to the sender, single-use, 7 days. ---
+
+    @property
+    def personal_token(self):
+        return signing.dumps(
+            {"m": self.pk, "to": _address_digest(self.sender)}, salt=PERSONAL_LINK_SALT
+        )
+
+    def get_personal_link(self, *, language=None):
+        with translation.override(language or self.language or settings.LANGUAGE_CODE):
+            return reverse("submissions:personal", kwargs={"token": self.personal_token})
+
+    @classmethod
+    def from_personal_token(cls, value):
+        """(message, "") for a valid unused link; else (None or the message, why not).
+
+        Why not: "invalid" (altered or unknown), "expired", "used".
+        """
+        try:
+            data = signing.loads(
+                value, salt=PERSONAL_LINK_SALT, max_age=timedelta(days=PERSONAL_LINK_DAYS)
+            )
+        except signing.SignatureExpired:
+            return None, "expired"
+        except signing.BadSignature:
+            return None, "invalid"
+        if not isinstance(data, dict):
+            return None, "invalid"
+        inbound = cls.objects.filter(pk=data.get("m")).first()
+        bound_to = str(data.get("to", ""))
+        if not inbound or not inbound.sender or bound_to != _address_digest(inbound.sender):
+            return None, "invalid"
+        if inbound.submission_id is not None:
+            return inbound, "used"
+        return inbound, ""
+
+    def attach_submission(self, submission):
+        """Link the clip finished through the personal link; False if the link was used."""
+        updated = InboundEmail.objects.filter(pk=self.pk, submission__isnull=True).update(
+            submission=submission
+        )
+        if updated:
+            self.submission = submission
+        return bool(updated)
 
     @property
     def authenticity_summary(self):
@@ -303,7 +393,8 @@ class InboundEmail(models.Model):
     def delete_raw(self):
         """Delete the stored raw message (retention); the row stays."""
         name = self.raw.name
-        InboundEmail.objects.filter(pk=self.pk).update(raw="")
-        self.raw = ""
+        # What the message said (kept for its personal link) goes with it.
+        InboundEmail.objects.filter(pk=self.pk).update(raw="", draft={})
+        self.raw, self.draft = "", {}
         if name and not InboundEmail.objects.filter(raw=name).exists():
             transaction.on_commit(lambda: private_storage().delete(name))

@@ -19,6 +19,7 @@ from email.utils import parseaddr
 from html.parser import HTMLParser
 
 from submissions.guess import credit_name, guess_themes, language_from_words
+from submissions.links import sharing_services
 from submissions.unpack import Piece, email_parts, is_body_text
 
 LANGUAGES = ("fr", "en", "de", "nl", "it", "es")
@@ -77,6 +78,8 @@ class ParsedEmail:
     references: str = ""  # for threading our reply
     authentication: Authentication = field(default_factory=Authentication)
     defects: tuple[str, ...] = ()
+    # File-sharing services linked to in the body (links.py), e.g. ("Google Drive",).
+    shared_via: tuple[str, ...] = ()
 
 
 def sha256(raw: bytes) -> str:
@@ -147,6 +150,7 @@ def parse(raw: bytes, *, trusted_authserv_ids=()) -> ParsedEmail:
         )[-2000:],
         authentication=authentication_results(message, trusted_authserv_ids),
         defects=tuple(dict.fromkeys(defects)),
+        shared_via=sharing_services("\n".join([*text_parts, *html_parts])),
     )
 
 

@@ -1,7 +1,7 @@
 """Probe unpacked files by their content: which are usable videos, and why the others are not."""
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
@@ -29,14 +29,67 @@ class Problem:
 
     label: str
     code: str
+    details: dict = field(default_factory=dict)
 
     def message(self):
+        details = self.details
         if self.code == "too_big":
             return gettext("This file is too large: at most %(size)s.") % {
                 "size": filesizeformat(settings.MAX_UPLOAD_BYTES)
             }
         if self.code == unpack.TOO_DEEP:
             return gettext("This message is nested too deeply to be read.")
+        if self.code == unpack.TNEF_UNREADABLE:
+            return gettext("This Outlook attachment (winmail.dat) could not be opened.")
+        if self.code == unpack.TNEF_TOO_COMPLEX:
+            return (
+                gettext(
+                    "This Outlook attachment (winmail.dat) is built of too many pieces (%(count)s; "
+                    "at most %(max)s): it was not opened."
+                )
+                % details
+            )
+        if self.code == unpack.ARCHIVE_UNREADABLE:
+            return gettext("This archive could not be opened.")
+        if self.code == unpack.ARCHIVE_ENCRYPTED:
+            return gettext("This archive is protected by a password: please send the video itself.")
+        if self.code == unpack.ARCHIVE_TOO_MANY_MEMBERS:
+            return (
+                gettext(
+                    "This archive holds too many files (%(count)s; at most %(max)s): "
+                    "it was not opened."
+                )
+                % details
+            )
+        if self.code == unpack.ARCHIVE_TOO_LARGE:
+            return gettext(
+                "This archive is too large once unpacked (%(size)s; at most %(max)s): "
+                "it was not opened."
+            ) % {"size": filesizeformat(details["size"]), "max": filesizeformat(details["max"])}
+        if self.code == unpack.ARCHIVE_RATIO:
+            return (
+                gettext(
+                    "A file in this archive (%(name)s) is compressed %(ratio)s to 1, more than the "
+                    "%(max)s to 1 we accept: it was not opened."
+                )
+                % details
+            )
+        if self.code == unpack.ARCHIVE_TOO_DEEP:
+            return (
+                gettext(
+                    "Archives inside archives are opened %(max)s levels deep at most: "
+                    "this one was not opened."
+                )
+                % details
+            )
+        if self.code == unpack.ARCHIVE_BAD_NAME:
+            return (
+                gettext(
+                    "This archive holds a file whose name points outside its folder (%(name)s): "
+                    "it was not opened."
+                )
+                % details
+            )
         return media_error_message(media.MediaError(self.code))
 
 
@@ -54,12 +107,12 @@ def examine(pieces, folder):
     """
     videos, problems, ignored, cut_off = [], [], [], []
     for index, piece in enumerate(pieces):
-        label = piece.label
+        label = piece.where
         if index >= MAX_PARTS_PROBED or len(videos) >= MAX_CLIPS_PER_MESSAGE:
             ignored.append(label)
             continue
         if piece.skipped:
-            problems.append(Problem(label, piece.skipped))
+            problems.append(Problem(label, piece.skipped, piece.details))
             continue
         if piece.size > settings.MAX_UPLOAD_BYTES:
             problems.append(Problem(label, "too_big"))

@@ -5,6 +5,7 @@ receive (receive.py) -> parse -> route -> unpack -> probe -> Submission.objects.
 """
 
 import logging
+import re
 import tempfile
 from pathlib import Path
 
@@ -34,15 +35,16 @@ def process(inbound_id):
     try:
         with tempfile.TemporaryDirectory(prefix="inbound-") as tmp:
             parsed = parse.parse(read_raw(inbound), trusted_authserv_ids=trusted_authserv_ids())
-            problems, ignored = [], []
+            problems, ignored, found = [], [], {}
             if not route.ignore_reason(inbound, parsed):
-                pieces = unpack.unpack(parsed.parts)
+                pieces = list(unpack.unpack(parsed.parts))
+                found = unpack.found_inside(pieces)
                 videos, problems, ignored = probe.examine(pieces, Path(tmp))
             for index, video in enumerate(videos):
                 video.stored = store_original(
                     video.path, name=probe.original_name(video.piece, index)
                 )
-            committed = record(inbound, parsed, videos, problems, ignored)
+            committed = record(inbound, parsed, videos, problems, ignored, found=found)
     except Exception as error:
         if isinstance(error, parse.Unreadable):
             log.warning("inbound e-mail %s refused: %s", inbound_id, error.code)
@@ -86,8 +88,9 @@ def _forget(videos):
             private_storage().delete(video.stored)
 
 
-def record(inbound, parsed, videos, problems, ignored):
+def record(inbound, parsed, videos, problems, ignored, *, found=None):
     """Write the outcome in one transaction; False if another run got there first."""
+    found = found or {}
     language = parsed.language or settings.LANGUAGE_CODE
     checks = {
         "language": language,
@@ -95,7 +98,11 @@ def record(inbound, parsed, videos, problems, ignored):
         "dkim": parsed.authentication.dkim,
         "dmarc": parsed.authentication.dmarc,
     }
-    notes = describe(problems, ignored, parsed.defects)
+    notes = [*describe(problems, ignored, parsed.defects), *describe_found(found)]
+    outcome = {"draft": draft_of(parsed)}
+    if inbound.attachments_announced is not None:
+        outcome["attachments_arrived"] = len(parsed.parts)
+        notes[:0] = describe_missing(inbound.attachments_announced, parsed.parts)
     with transaction.atomic():
         locked = InboundEmail.objects.select_for_update().get(pk=inbound.pk)
         if locked.status != InboundEmail.Status.RECEIVED:
@@ -121,12 +128,12 @@ def record(inbound, parsed, videos, problems, ignored):
                 ]
             )
             kind = "receipt"
-            locked.mark_processed(submission=submission, reason=reason, **checks)
+            locked.mark_processed(submission=submission, reason=reason, **checks, **outcome)
         else:
             reason = "\n".join([gettext("No usable video."), *notes])
             kind = "no_video"
-            locked.mark_ignored(reason, **checks)
-        reply.answer(locked, parsed, kind, problems=problems)
+            locked.mark_ignored(reason, **checks, **outcome)
+        reply.answer(locked, parsed, kind, problems=problems, found=found)
     return True
 
 
@@ -136,7 +143,7 @@ def drafts(parsed, videos):
         ClipDraft(
             original=video.stored,
             title=clip_title(parsed, video.piece, index, len(videos)),
-            description=parsed.description,
+            description=parsed.description or gateway_text(parsed),
             themes=parsed.themes,
             credit_name=parsed.credit_name,
         )
@@ -155,8 +162,73 @@ def describe(problems, ignored, defects):
     return notes
 
 
+def describe_found(found):
+    return [
+        gettext("Found in %(archive)s: %(names)s") % {"archive": archive, "names": ", ".join(names)}
+        for archive, names in found.items()
+    ]
+
+
+def describe_missing(announced, parts):
+    """A line for staff when fewer attachments arrived than the provider announced."""
+    if len(parts) >= announced:
+        return []
+    names = ", ".join(part.label for part in parts) or "—"
+    return [
+        gettext(
+            "Attachments missing: the provider announced %(announced)d; %(arrived)d arrived "
+            "(%(names)s)."
+        )
+        % {"announced": announced, "arrived": len(parts), "names": names}
+    ]
+
+
+def draft_of(parsed):
+    """What the message said, to fill the web form its personal link opens."""
+    return {
+        "title": message_title(parsed)[:120],
+        "description": parsed.description or gateway_text(parsed),
+        "themes": list(parsed.themes),
+        "credit_name": parsed.credit_name,
+        "shared_via": list(parsed.shared_via),
+    }
+
+
+# A phone number as the sender (+33612345678@mms.example): a carrier's MMS gateway.
+PHONE_SENDER = re.compile(r"^\+?\d{6,15}$")
+# Subjects that gateways and phones write themselves: not the owner's title.
+GENERIC_SUBJECTS = {
+    "", "mms", "multimedia message", "multimedia msg", "message multimedia",
+    "message multimédia", "multimedia-nachricht", "mensaje multimedia", "messaggio multimediale",
+    "no subject", "(no subject)", "sans objet", "(sans objet)", "kein betreff", "video", "vidéo",
+}  # fmt: skip
+
+
+def from_gateway(parsed):
+    phone = PHONE_SENDER.match(parsed.sender.split("@")[0])
+    return bool(phone) or any(part.content_type == "application/smil" for part in parsed.parts)
+
+
+def gateway_text(parsed):
+    """The words of an MMS: gateways send them as a text file beside the video."""
+    if not from_gateway(parsed):
+        return ""
+    for part in parsed.parts:
+        if part.content_type == "text/plain" and part.data:
+            return " ".join(part.data[:2000].decode("utf-8", "replace").split())
+    return ""
+
+
+def message_title(parsed):
+    """The owner's title: the subject, unless a phone or gateway wrote it; then the MMS text."""
+    if parsed.title.strip().casefold() not in GENERIC_SUBJECTS:
+        return parsed.title
+    return gateway_text(parsed)[:120]
+
+
 def clip_title(parsed, piece, index, count):
-    title = parsed.title or piece.stem or gettext("Clip sent by e-mail")
-    if parsed.title and count > 1:
+    given = message_title(parsed)
+    title = given or piece.stem or gettext("Clip sent by e-mail")
+    if given and count > 1:
         title = f"{title} ({index + 1}/{count})"
     return title[:120]

@@ -21,9 +21,10 @@ from submissions.models import InboundEmail, inbound_raw_path
 log = logging.getLogger(__name__)
 
 
-def receive(raw: bytes, *, via: str) -> InboundEmail:
+def receive(raw: bytes, *, via: str, attachments_announced=None) -> InboundEmail:
     """Record one message (once, however often it arrives) and queue its processing.
 
+    `attachments_announced`: how many attachments the provider said it sent, when it says.
     Returns its InboundEmail; `.newly_received` tells a first arrival from a repeat.
     """
     checksum = parse.sha256(raw)
@@ -42,6 +43,7 @@ def receive(raw: bytes, *, via: str) -> InboundEmail:
                 "via": via[:30],
                 "size": len(raw),
                 "raw": name,
+                "attachments_announced": attachments_announced,
             },
         )
         if created:
@@ -80,11 +82,15 @@ def store_raw(raw: bytes, checksum: str):
     return storage.save(name, ContentFile(raw)), True
 
 
-def store_original(path, *, name):
-    """Copy an owner's file into private storage; returns the stored name."""
+def store_original(source, *, name):
+    """Copy an owner's file (a path, or bytes taken out of an archive) into private storage.
+
+    Returns the stored name.
+    """
     suffix = "".join(c for c in Path(name).suffix.lower()[:8] if c.isalnum() or c == ".") or ".bin"
     # A unique name by construction: "exists, then save" races between web nodes on S3.
-    with open(path, "rb") as fh:
-        return private_storage().save(
-            f"originals/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{suffix}", File(fh)
-        )
+    stored = f"originals/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{suffix}"
+    if isinstance(source, bytes):
+        return private_storage().save(stored, ContentFile(source))
+    with open(source, "rb") as fh:
+        return private_storage().save(stored, File(fh))

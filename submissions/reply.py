@@ -17,7 +17,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from submissions.models import InboundEmail
+from submissions.models import PERSONAL_LINK_DAYS, InboundEmail
 from submissions.notifications import absolute
 
 log = logging.getLogger(__name__)
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 TEMPLATES = {"receipt": "inbound_receipt", "no_video": "inbound_no_video"}
 
 
-def answer(inbound, parsed, kind, *, problems=()):
+def answer(inbound, parsed, kind, *, problems=(), found=None):
     """Send a `kind` reply once the outcome commits, unless none may go (then log why)."""
     why_not = refusal(parsed)
     if why_not:
@@ -33,7 +33,9 @@ def answer(inbound, parsed, kind, *, problems=()):
         return
     InboundEmail.objects.filter(pk=inbound.pk).update(reply=kind, replied_at=timezone.now())
     transaction.on_commit(
-        lambda: send(inbound.pk, kind, problems=problems, references=parsed.references),
+        lambda: send(
+            inbound.pk, kind, problems=problems, references=parsed.references, found=found
+        ),
         robust=True,
     )
 
@@ -57,7 +59,7 @@ def refusal(parsed):
     return ""
 
 
-def send(inbound_id, kind, *, problems=(), references=""):
+def send(inbound_id, kind, *, problems=(), references="", found=None):
     inbound = InboundEmail.objects.select_related("submission").get(pk=inbound_id)
     language = inbound.language or settings.LANGUAGE_CODE
     with translation.override(language):
@@ -68,7 +70,13 @@ def send(inbound_id, kind, *, problems=(), references=""):
             "max_minutes": settings.MAX_CLIP_SECONDS // 60,
             "submission_address": settings.SUBMISSION_ADDRESS,
             "site_url": settings.SITE_URL,
+            "found": sorted((found or {}).items()),
+            "shared_via": (inbound.draft or {}).get("shared_via", []),
         }
+        if inbound.submission is None and inbound.sender:
+            # The form, filled from this message, for the file it did not carry.
+            context["personal_url"] = absolute(inbound.get_personal_link(language=language))
+            context["personal_days"] = PERSONAL_LINK_DAYS
         submission = inbound.submission
         if submission is not None:
             status_url = absolute(submission.get_status_url(language=language))
@@ -79,6 +87,7 @@ def send(inbound_id, kind, *, problems=(), references=""):
                 # The status page holds the consent form.
                 "consent_url": status_url,
                 "needs_consent": not submission.has_current_consent(),
+                "needs_credit": submission.needs_credit,
             }
         rendered = render_to_string(f"submissions/emails/{TEMPLATES[kind]}.txt", context)
         subject, _, body = rendered.strip().partition("\n")

@@ -5,21 +5,49 @@ and becomes `Piece`s. `unpack` opens every piece that holds others, with the fir
 `UNPACKERS` that knows it, until only files are left; each keeps its own name, and one
 that cannot be opened carries the reason (`skipped`, a code the probe step words for
 people). An unpacker is a function `(piece) -> pieces | None`: None when the piece is not
-its kind. A new kind of wrapping (Outlook TNEF, zip archives, dashcam event folders) is one
-more such function in the list; nothing else changes.
+its kind. Outlook's TNEF (winmail.dat) and zip archives are two such functions; a new kind
+of wrapping (dashcam event folders) is one more in the list; nothing else changes.
+
+An archive is opened only within bounds (members, total size, compression ratio, nesting,
+member names): over one, the whole archive is skipped with the bound it broke.
 """
 
 import contextlib
+import io
+import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from email.message import Message
-from pathlib import Path, PurePosixPath
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import IO
+
+import tnefparse
 
 # Forwarded messages inside forwarded messages: deeper than this is not an owner's mail.
 MAX_DEPTH = 5
 # Skip reasons (`Piece.skipped`).
 TOO_DEEP = "too_deep"
+TNEF_UNREADABLE = "tnef_unreadable"
+TNEF_TOO_COMPLEX = "tnef_too_complex"  # with count, max
+ARCHIVE_UNREADABLE = "archive_unreadable"
+ARCHIVE_ENCRYPTED = "archive_encrypted"
+ARCHIVE_TOO_MANY_MEMBERS = "archive_too_many_members"  # with count, max
+ARCHIVE_TOO_LARGE = "archive_too_large"  # with size, max (bytes, uncompressed)
+ARCHIVE_RATIO = "archive_ratio"  # with name, ratio, max
+ARCHIVE_TOO_DEEP = "archive_too_deep"  # with max
+ARCHIVE_BAD_NAME = "archive_bad_name"  # with name
+
+# Bounds on one archive. Videos barely compress (a ratio near 1); text a few times.
+MAX_ARCHIVE_MEMBERS = 50
+MAX_ARCHIVE_BYTES = 512 * 1024 * 1024  # all members, uncompressed, held in memory
+MAX_COMPRESSION_RATIO = 100
+RATIO_CHECKED_FROM = 1024 * 1024  # smaller members may compress well: they cost nothing
+MAX_ARCHIVE_NESTING = 2  # a zip inside a zip, not deeper
+# tnefparse copies the rest of the stream at each attribute: its time grows with attributes
+# times size (1,000 tiny attributes before a 20 MB file took 24 s). Outlook writes a few
+# dozen, and about eight per attached file.
+MAX_TNEF_ATTRIBUTES = 600
+MAX_TNEF_COPIED_BYTES = 1024**3
 
 
 @dataclass(frozen=True)
@@ -38,11 +66,44 @@ class Piece:
     # An e-mail attached to an e-mail (message/rfc822), as the parser read it.
     message: Message | None = field(default=None, repr=False, compare=False)
     skipped: str = ""  # why it is not probed; "" when it is
+    # Figures for the reason (e.g. {"count": 120, "max": 50}), kept with it.
+    details: dict = field(default_factory=dict, compare=False)
+    # The archives (zip, TNEF) it came out of, outermost first, by their labels.
+    inside: tuple[str, ...] = ()
 
     @property
     def label(self):
         """How to name it to people: its file name, else its type."""
         return self.name or self.content_type
+
+    @property
+    def where(self):
+        """Its label, after those of the archives it came out of: "clips.zip › balade.mp4"."""
+        return " › ".join([*self.inside, self.label])
+
+    @property
+    def archive_depth(self):
+        return len(self.inside)
+
+    def head(self, size=8) -> bytes:
+        """Its first bytes, wherever they are."""
+        if self.path is not None:
+            try:
+                with self.path.open("rb") as fh:
+                    return fh.read(size)
+            except OSError:  # a folder, a file gone: not an archive
+                return b""
+        if self.file is not None:
+            with contextlib.suppress(Exception):
+                self.file.seek(0)
+                head = self.file.read(size)
+                self.file.seek(0)
+                return head
+            return b""
+        return self.data[:size]
+
+    def suffix(self):
+        return PurePosixPath(self.name.replace("\\", "/")).suffix.lower() if self.name else ""
 
     @property
     def stem(self):
@@ -60,6 +121,9 @@ class Piece:
 def unpack(pieces: Iterable[Piece], *, depth=0) -> Iterator[Piece]:
     """The files inside `pieces`, in order: each either to probe or skipped with a reason."""
     for piece in pieces:
+        if piece.skipped:  # already refused (e.g. an archive over a bound): a file as is
+            yield piece
+            continue
         for unpacker in UNPACKERS:
             inner = unpacker(piece)
             if inner is None:
@@ -139,4 +203,151 @@ def forwarded_message(piece: Piece) -> list[Piece] | None:
     ]
 
 
-UNPACKERS = [forwarded_message]
+def skipped(piece: Piece, code: str, **details) -> list[Piece]:
+    """The piece itself, skipped with a reason: an archive we refuse to open."""
+    return [replace(piece, skipped=code, details=details)]
+
+
+TNEF_SIGNATURE = b"\x78\x9f\x3e\x22"
+
+
+def tnef(piece: Piece) -> list[Piece] | None:
+    """Outlook's rich-text wrapping (winmail.dat, application/ms-tnef): the files inside."""
+    declared = piece.content_type in ("application/ms-tnef", "application/vnd.ms-tnef")
+    if not (declared or piece.name.lower() == "winmail.dat" or piece.head(4) == TNEF_SIGNATURE):
+        return None
+    data = piece.data
+    if not data and piece.path is not None and piece.size <= MAX_ARCHIVE_BYTES:
+        data = piece.path.read_bytes()
+    if data[:4] != TNEF_SIGNATURE:
+        return skipped(piece, TNEF_UNREADABLE)
+    count, copied = _tnef_cost(data)
+    if count > MAX_TNEF_ATTRIBUTES or copied > MAX_TNEF_COPIED_BYTES:
+        return skipped(piece, TNEF_TOO_COMPLEX, count=count, max=MAX_TNEF_ATTRIBUTES)
+    if piece.archive_depth >= MAX_ARCHIVE_NESTING:
+        return skipped(piece, ARCHIVE_TOO_DEEP, max=MAX_ARCHIVE_NESTING)
+    try:
+        parsed = tnefparse.TNEF(data, do_checksum=False)
+        attachments = [(a.long_filename() or a.name, a.data) for a in parsed.attachments]
+    except Exception:  # the library raises whatever its reads hit on damaged bytes
+        return skipped(piece, TNEF_UNREADABLE)
+    if len(attachments) > MAX_ARCHIVE_MEMBERS:
+        return skipped(
+            piece, ARCHIVE_TOO_MANY_MEMBERS, count=len(attachments), max=MAX_ARCHIVE_MEMBERS
+        )
+    inside = (*piece.inside, piece.label)
+    return [
+        Piece(name=_member_name(name), data=data, inside=inside)
+        for name, data in attachments
+        if data
+    ]
+
+
+def _tnef_cost(data: bytes) -> tuple[int, int]:
+    """(attributes, bytes the library would copy) from the attribute headers alone.
+
+    Each attribute (MS-OXTNEF 2.1.3.1): level (1 byte), id and type (2 + 2), length (4),
+    the data, a checksum (2).
+    """
+    offset, count, copied = 6, 0, 0
+    while offset + 12 < len(data):
+        count += 1
+        copied += len(data) - offset
+        if count > MAX_TNEF_ATTRIBUTES or copied > MAX_TNEF_COPIED_BYTES:
+            break
+        length = int.from_bytes(data[offset + 5 : offset + 9], "little")
+        offset += 11 + length
+    return count, copied
+
+
+ZIP_TYPES = ("application/zip", "application/x-zip-compressed", "application/x-zip")
+
+
+def zip_archive(piece: Piece) -> list[Piece] | None:
+    """A zip archive: its files, within the bounds; else the archive skipped with the bound."""
+    declared = piece.content_type in ZIP_TYPES or piece.suffix() == ".zip"
+    # Office documents and e-books are zips too: an unnamed, untyped one is taken as a zip.
+    unnamed = not piece.suffix() and piece.content_type in ("", "application/octet-stream")
+    if not declared and not (unnamed and piece.head(4) == b"PK\x03\x04"):
+        return None
+    if piece.archive_depth >= MAX_ARCHIVE_NESTING:
+        return skipped(piece, ARCHIVE_TOO_DEEP, max=MAX_ARCHIVE_NESTING)
+    source = piece.path or piece.file
+    if source is None:
+        source = io.BytesIO(piece.data)
+    try:
+        with zipfile.ZipFile(source) as archive:
+            return _members(piece, archive)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError):
+        return skipped(piece, ARCHIVE_UNREADABLE)
+    except RuntimeError:  # zipfile's word for a password-protected member
+        return skipped(piece, ARCHIVE_ENCRYPTED)
+    except NotImplementedError:  # a compression method we cannot read
+        return skipped(piece, ARCHIVE_UNREADABLE)
+
+
+def _members(piece, archive):
+    infos = [info for info in archive.infolist() if not info.is_dir()]
+    if len(infos) > MAX_ARCHIVE_MEMBERS:
+        return skipped(piece, ARCHIVE_TOO_MANY_MEMBERS, count=len(infos), max=MAX_ARCHIVE_MEMBERS)
+    for info in infos:
+        if not _safe_member_name(info.filename):
+            return skipped(piece, ARCHIVE_BAD_NAME, name=info.filename[:200])
+        if info.flag_bits & 0x1:
+            return skipped(piece, ARCHIVE_ENCRYPTED)
+    declared = sum(info.file_size for info in infos)
+    if declared > MAX_ARCHIVE_BYTES:
+        return skipped(piece, ARCHIVE_TOO_LARGE, size=declared, max=MAX_ARCHIVE_BYTES)
+    for info in infos:
+        if _ratio_too_high(info.file_size, info.compress_size):
+            return skipped(
+                piece,
+                ARCHIVE_RATIO,
+                name=_member_name(info.filename),
+                ratio=info.file_size // max(info.compress_size, 1),
+                max=MAX_COMPRESSION_RATIO,
+            )
+    inside = (*piece.inside, piece.label)
+    members, total = [], 0
+    for info in infos:
+        # The sizes in the directory are the sender's word: read no more than they said.
+        with archive.open(info) as fh:
+            data = fh.read(info.file_size + 1)
+        total += len(data)
+        if len(data) > info.file_size or total > MAX_ARCHIVE_BYTES:
+            return skipped(piece, ARCHIVE_TOO_LARGE, size=total, max=MAX_ARCHIVE_BYTES)
+        if data:
+            members.append(Piece(name=_member_name(info.filename), data=data, inside=inside))
+    return members
+
+
+def _ratio_too_high(size, compressed):
+    return size >= RATIO_CHECKED_FROM and size > MAX_COMPRESSION_RATIO * max(compressed, 1)
+
+
+def _safe_member_name(name: str) -> bool:
+    """No absolute path, drive or `..`: a name that could point outside any folder is refused."""
+    if not name or "\x00" in name:
+        return False
+    for flavour in (PurePosixPath(name), PureWindowsPath(name)):
+        if flavour.is_absolute() or flavour.drive or flavour.root or ".." in flavour.parts:
+            return False
+    return True
+
+
+def _member_name(name: str) -> str:
+    """A file's own name, without the folders it sat in inside its archive."""
+    name = " ".join(str(name).split())
+    return PurePosixPath(name.replace("\\", "/")).name[:200]
+
+
+UNPACKERS = [forwarded_message, tnef, zip_archive]
+
+
+def found_inside(pieces: Iterable[Piece]) -> dict[str, list[str]]:
+    """What each archive held, by the archive's label (the reply names it)."""
+    found = {}
+    for piece in pieces:
+        if piece.inside:
+            found.setdefault(" › ".join(piece.inside), []).append(piece.label)
+    return found

@@ -3,6 +3,7 @@ from contextlib import suppress
 
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
+from django.db import transaction
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -14,8 +15,8 @@ from gallery.models import IllegalTransition
 from infra.bodies import accepts_body
 from infra.clients import client_ip
 from submissions import direct, ratelimit
-from submissions.forms import SubmissionForm
-from submissions.models import Submission
+from submissions.forms import CreditForm, PersonalLinkForm, SubmissionForm
+from submissions.models import PERSONAL_LINK_DAYS, InboundEmail, Submission
 from submissions.uploads import ENVELOPE
 
 THANKS_SESSION_KEY = "submitted_token"
@@ -60,7 +61,7 @@ def submit(request):
     return render_form(request, SubmissionForm(), status=200)
 
 
-def render_form(request, form, *, status):
+def render_form(request, form, *, status, inbound=None):
     return TemplateResponse(
         request,
         "submissions/submit.html",
@@ -68,8 +69,61 @@ def render_form(request, form, *, status):
             "form": form,
             "submission_address": settings.SUBMISSION_ADDRESS,
             "direct_upload": direct.enabled(),
+            "inbound": inbound,
+            "personal_days": PERSONAL_LINK_DAYS,
         },
         status=status,
+    )
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@accepts_body(lambda: settings.MAX_UPLOAD_BYTES + ENVELOPE)
+def personal(request, token):
+    """The form a personal upload link opens, filled from the e-mail; it records one clip."""
+    if request.method == "POST" and not ratelimit.allow("submit-ip", client_ip(request)):
+        return ratelimit.too_many(request, "submit-ip")
+    inbound, why_not = InboundEmail.from_personal_token(token)
+    if why_not:
+        return link_refused(request, why_not)
+    if request.method != "POST":
+        form = PersonalLinkForm(initial=PersonalLinkForm.initial_from(inbound.draft or {}))
+        return render_form(request, form, status=200, inbound=inbound)
+    too_large = getattr(request, "upload_too_large", False)
+    form = PersonalLinkForm(request.POST, request.FILES, upload_too_large=too_large)
+    try:
+        if form.is_valid():
+            with transaction.atomic():
+                locked = InboundEmail.objects.select_for_update().get(pk=inbound.pk)
+                if locked.submission_id is not None:
+                    return link_refused(request, "used")
+                # The link came to this address: the round trip verified the sender.
+                submission = form.save(
+                    language=get_language(), email=locked.sender, source=Submission.Source.EMAIL
+                )
+                if not locked.attach_submission(submission):
+                    transaction.set_rollback(True)
+                    return link_refused(request, "used")
+            request.session[THANKS_SESSION_KEY] = submission.signed_token
+            return redirect("submissions:thanks")
+    except STORAGE_ERRORS:
+        log.exception("storage unavailable while receiving a clip")
+        form.add_error(
+            None,
+            gettext(
+                "We could not store your clip just now. Nothing was kept: "
+                "please try again in a few minutes."
+            ),
+        )
+        return render_form(request, form, status=503, inbound=inbound)
+    return render_form(request, form, status=413 if too_large else 400, inbound=inbound)
+
+
+def link_refused(request, why_not):
+    return TemplateResponse(
+        request,
+        "submissions/link_refused.html",
+        {"why_not": why_not, "submission_address": settings.SUBMISSION_ADDRESS},
+        status=404 if why_not == "invalid" else 410,
     )
 
 
@@ -125,6 +179,15 @@ def status(request, token):
         if action == "consent" and request.POST.get("consent"):
             submission.give_consent()
             message = "consented"
+        elif action == "credit":
+            credit = CreditForm(request.POST)
+            if not credit.is_valid():
+                return status_page(request, submission, clips, credit=credit, status=400)
+            submission.set_credit(
+                name=credit.cleaned_data["credit_name"],
+                country=credit.cleaned_data["credit_country"],
+            )
+            message = "credited"
         elif action == "withdraw":
             number = request.POST.get("clip", "")
             # Not a whole number a row could have: no clip of theirs.
@@ -143,6 +206,18 @@ def status(request, token):
                     {"submission": submission, "clip": clip},
                 )
         return redirect(request.path + (f"?done={message}" if message else ""))
+    return status_page(request, submission, clips)
+
+
+def status_page(request, submission, clips, *, credit=None, status=200):
+    if credit is None:
+        first = clips[0] if clips else None
+        credit = CreditForm(
+            initial={
+                "credit_name": first.credit_name if first else "",
+                "credit_country": first.credit_country if first else "",
+            }
+        )
     return TemplateResponse(
         request,
         "submissions/status.html",
@@ -151,7 +226,9 @@ def status(request, token):
             "clips": clips,
             "done": request.GET.get("done"),
             "terms_version": settings.TERMS_VERSION,
+            "credit": credit,
         },
+        status=status,
     )
 
 

@@ -1,3 +1,5 @@
+import email
+import email.policy
 import imaplib
 import json
 import os
@@ -635,4 +637,39 @@ def smtp_server(smtp_certificate, monkeypatch):
 
     yield start
     for controller in controllers:
+        controller.stop()
+
+
+@dataclass
+class SmtpInbox:
+    """What a real SMTP server (aiosmtpd) received: the worker's replies, as raw messages."""
+
+    url: str
+    messages: list
+
+    def wait_for(self, count, timeout=30):
+        deadline = time.monotonic() + timeout
+        while len(self.messages) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return [email.message_from_bytes(raw, policy=email.policy.default) for raw in self.messages]
+
+
+@pytest.fixture
+def smtp_inbox():
+    """An SMTP server on a free loopback port, for processes that send real mail (the worker)."""
+    from aiosmtpd.controller import Controller
+
+    received = []
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):
+            received.append(envelope.original_content or envelope.content)
+            return "250 OK"
+
+    port = free_port()
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield SmtpInbox(f"smtp://127.0.0.1:{port}", received)
+    finally:
         controller.stop()

@@ -6,9 +6,11 @@ import base64
 import io
 import itertools
 import os
+import struct
 import subprocess
 import sys
 import time
+import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -380,6 +382,137 @@ def broken_boundary_mail(video, *, closed=False, boundary_matches=True):
     ).encode()
 
 
+# What mail clients wrap, and what they send instead of a file
+
+
+def _tnef_attribute(level, attribute_id, attribute_type, data):
+    """One TNEF attribute (MS-OXTNEF 2.1.3.1): level, id and type, length, data, checksum."""
+    checksum = sum(data) & 0xFFFF
+    return (
+        struct.pack("<BHHI", level, attribute_id, attribute_type, len(data))
+        + data
+        + struct.pack("<H", checksum)
+    )
+
+
+def _mapi_unicode(property_id, value):
+    """A one-property MAPI list (MS-OXTNEF 2.1.3.4): a PtypString, UTF-16LE, padded to 4."""
+    text = (value + "\x00").encode("utf-16-le")
+    padding = b"\x00" * (-len(text) % 4)
+    return struct.pack("<IHHII", 1, 0x001F, property_id, 1, len(text)) + text + padding
+
+
+def tnef_bytes(files, *, body="Voici la vidéo."):
+    """A winmail.dat as Outlook writes it: version, code page, body, then each attachment.
+
+    `files` maps long file names to bytes.
+    """
+    message, attachment = 0x01, 0x02
+    dword, byte, string, text = 0x0008, 0x0006, 0x0001, 0x0002
+    out = struct.pack("<IH", 0x223E9F78, 0x1234)
+    out += _tnef_attribute(message, 0x9006, dword, struct.pack("<I", 0x00010000))  # attTnefVersion
+    out += _tnef_attribute(message, 0x9007, byte, struct.pack("<II", 1252, 0))  # attOemCodepage
+    out += _tnef_attribute(message, 0x8008, string, b"IPM.Microsoft Mail.Note\x00")
+    out += _tnef_attribute(message, 0x800C, text, body.encode("cp1252") + b"\x00")  # attBody
+    for index, (name, data) in enumerate(files.items()):
+        short = f"CLIP{index}~1{Path(name).suffix[:4].upper()}".encode("cp1252") + b"\x00"
+        out += _tnef_attribute(
+            attachment, 0x9002, byte, struct.pack("<IIIIHI", 1, 0xFFFFFFFF, 0, 0, 0, 0)
+        )
+        out += _tnef_attribute(attachment, 0x8010, string, short)  # attAttachTitle (8.3)
+        out += _tnef_attribute(attachment, 0x800F, byte, data)  # attAttachData
+        # attAttachment: the MAPI properties, among them PidTagAttachLongFilename.
+        out += _tnef_attribute(attachment, 0x9005, byte, _mapi_unicode(0x3707, name))
+    return out
+
+
+def outlook_tnef_mail(files, **kwargs):
+    """Outlook's rich-text mail: a text part, then everything else inside winmail.dat."""
+    msg = mail_message(sender="Lucas Rossi <lucas@example.it>", **kwargs)
+    msg.add_attachment(
+        tnef_bytes(files), maintype="application", subtype="ms-tnef", filename="winmail.dat"
+    )
+    return msg.as_bytes()
+
+
+def zip_bytes(files, *, compression=zipfile.ZIP_DEFLATED):
+    """A zip archive of `files` (name -> bytes, or a (bytes, compression) pair)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(zipfile.ZipInfo(name, (2026, 11, 20, 10, 30, 0)), data, compression)
+    return buffer.getvalue()
+
+
+def zip_mail(archive, *, filename="clips.zip", **kwargs):
+    msg = mail_message(**kwargs)
+    msg.add_attachment(archive, maintype="application", subtype="zip", filename=filename)
+    return msg.as_bytes()
+
+
+def link_mail(text, html=None, **kwargs):
+    """A message that carries a link to the clip, not the clip (text and, as clients do, HTML)."""
+    msg = mail_message(body=text, **kwargs)
+    if html is not None:
+        msg.add_alternative(html, subtype="html")
+    return msg.as_bytes()
+
+
+def gmail_drive_mail(**kwargs):
+    """Gmail over its 25 MB limit: the file goes to Drive, the message carries a chip link."""
+    url = "https://drive.google.com/file/d/1AbCdEfGhIjKlMnOpQrStUvWxYz012345/view?usp=drive_web"
+    return link_mail(
+        f"Voici la vidéo de notre balade du week-end.\n\n IMG_2291.MOV\n<{url}>\n",
+        f'<div dir="ltr">Voici la vidéo de notre balade du week-end.</div>'
+        f'<div class="gmail_chip gmail_drive_chip"><a href="{url}" target="_blank">'
+        f"<span>IMG_2291.MOV</span></a></div>",
+        subject="Balade du week-end",
+        **kwargs,
+    )
+
+
+def mail_drop_mail(**kwargs):
+    """Apple Mail's Mail Drop: the attachment replaced by an iCloud link and its expiry date."""
+    url = "https://www.icloud.com/attachment/?u=https%3A%2F%2Fcvws.icloud-content.com%2FB%2FAbC&uk=x&f=IMG_0512.MOV&sz=412345678"
+    return link_mail(
+        "Le superchargeur de Nuits-Saint-Georges\n\n"
+        f"IMG_0512.MOV <{url}>\nDate d'expiration : 20 décembre 2026\n\nEnvoyé de mon iPhone\n",
+        f'<div>Le superchargeur de Nuits-Saint-Georges</div><br><a href="{url}">'
+        "<div>IMG_0512.MOV</div><div>Date d'expiration : 20 décembre 2026</div></a>",
+        subject="Superchargeur",
+        sender="Zoé Lefèvre <zoe@example.fr>",
+        **kwargs,
+    )
+
+
+def wetransfer_mail(**kwargs):
+    """An owner forwards the confirmation WeTransfer sent them, with the download link."""
+    return link_mail(
+        "---------- Forwarded message ---------\nFrom: WeTransfer <noreply@wetransfer.com>\n"
+        "Subject: Your files were sent successfully to clips@example.org\n\n"
+        "Your transfer of 1 file (812 MB) was sent.\nDownload link: https://we.tl/t-a1B2c3D4e5\n"
+        "Files: route-napoleon.mp4\n",
+        subject="Fwd: Your files were sent successfully",
+        sender="Noah Weber <noah@example.de>",
+        **kwargs,
+    )
+
+
+def mms_mail(video, *, sender="+33612345678@mms.example-carrier.fr", text="Sortie de garage"):
+    """A carrier's MMS gateway: a phone number, a SMIL layout, a text file, a 3GP."""
+    smil = (
+        '<smil><head><layout><root-layout/><region id="Text" top="70%" height="30%"/>'
+        '<region id="Image" top="0" height="70%"/></layout></head><body><par dur="5000ms">'
+        '<video src="VID_0001.3gp" region="Image"/><text src="text_0.txt" region="Text"/>'
+        "</par></body></smil>"
+    )
+    msg = mail_message(subject="MMS", sender=sender, body=None)
+    msg.set_content(smil.encode(), maintype="application", subtype="smil", filename="smil.smil")
+    msg.add_attachment(text, subtype="plain", filename="text_0.txt")
+    msg.add_attachment(video, maintype="video", subtype="3gpp", filename="VID_0001.3gp")
+    return msg.as_bytes()
+
+
 def ingest_once():
     out = io.StringIO()
     call_command("ingest_mail", "--imap", "--once", stdout=out)
@@ -509,6 +642,17 @@ def make_site(*, video=None):
     for status in (Clip.Status.REVIEW, Clip.Status.REJECTED):
         owned = make_clip(status=status, title=f"Mijn clip ({status})", language="nl")
         Clip.objects.filter(pk=owned.pk).update(submission=submission)
+    # Sent from a phone: the status page asks for the name and country to show.
+    submission.clips.filter(status=Clip.Status.REVIEW).update(credit_name="", credit_country="")
+    # An e-mail that carried a Drive link, not the clip: its personal upload link.
+    linked = InboundEmail.objects.create(
+        message_id="<drive-link@example.org>",
+        sha256="0" * 64,
+        sender="owner@example.org",
+        via="file",
+        language="nl",
+        draft={"title": "Rit naar zee", "description": "Mijn video.", "themes": ["weekend"]},
+    )
 
     session = SessionStore()
     session[THANKS_SESSION_KEY] = submission.signed_token
@@ -522,6 +666,7 @@ def make_site(*, video=None):
         "submit": "/fr/submit/",
         "thanks": "/es/submit/thanks/",
         "status": submission.get_status_url(language="nl"),
+        "personal link": linked.get_personal_link(language="nl"),
         "terms": "/it/terms/",
         "embed": f"/embed/{clip.pk}/",
     }

@@ -41,7 +41,8 @@ def test_the_receipt_links_to_the_status_page_where_consent_unlocks_approval(
     submission = inbound.submission
     status_url = f"https://clips.example.org{submission.get_status_url()}"
     assert status_url.startswith("https://clips.example.org/en/my/")
-    assert links(receipt) == [status_url, status_url]  # follow the clip; accept the terms there
+    # Follow the clip; accept the terms there; say the first name and country shown with it.
+    assert links(receipt) == [status_url, status_url, status_url]
 
     page = client.get(status_url.removeprefix(settings.SITE_URL))
     html = page.content.decode()

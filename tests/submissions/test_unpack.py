@@ -2,14 +2,26 @@
 it is skipped; a new kind of wrapping is one more unpacker."""
 
 import email
+import struct
 from email import policy
 from pathlib import Path
 
 import pytest
 
+from gallery.models import Clip
 from submissions import parse, unpack
 from submissions.models import InboundEmail
-from tests.factories import clip_mail, forwarded_mail, mail_message
+from tests.factories import (
+    clip_mail,
+    form_data,
+    forwarded_mail,
+    mail_message,
+    outlook_tnef_mail,
+    post,
+    tnef_bytes,
+    upload,
+    zip_bytes,
+)
 
 VIDEO = b"\x00\x00\x00\x18ftypmp42" + bytes(64)
 
@@ -84,3 +96,94 @@ def test_a_new_kind_of_wrapping_is_one_more_unpacker(monkeypatch, tmp_path):
         ("event.json", "not_video"),
         ("front.mp4", ""),
     ]
+
+
+def test_outlooks_winmail_dat_gives_its_files_with_their_long_names():
+    parts = parse.parse(
+        outlook_tnef_mail({"Vacances à la mer.mov": VIDEO, "Itinéraire.txt": b"Nice"})
+    ).parts
+    assert [p.name for p in parts] == ["winmail.dat"]
+    files = list(unpack.unpack(parts))
+    assert [(f.name, f.data, f.inside, f.skipped) for f in files] == [
+        ("Vacances à la mer.mov", VIDEO, ("winmail.dat",), ""),
+        ("Itinéraire.txt", b"Nice", ("winmail.dat",), ""),
+    ]
+    assert files[0].where == "winmail.dat › Vacances à la mer.mov"
+
+
+def test_a_winmail_dat_is_known_by_its_signature_whatever_its_declared_type():
+    piece = unpack.Piece(name="", content_type="application/octet-stream",
+                         data=tnef_bytes({"clip.mov": VIDEO}))  # fmt: skip
+    assert [(f.name, f.data) for f in unpack.unpack([piece])] == [("clip.mov", VIDEO)]
+
+
+def test_zip_members_come_out_with_their_own_names_not_their_folders():
+    archive = zip_bytes({"Vacances/2026/clip.mp4": VIDEO, "Vacances/": b"", "lisez-moi.txt": b"x"})
+    files = list(unpack.unpack([unpack.Piece(name="vacances.zip", data=archive)]))
+    assert [(f.name, f.inside) for f in files] == [
+        ("clip.mp4", ("vacances.zip",)),
+        ("lisez-moi.txt", ("vacances.zip",)),
+    ]
+    assert unpack.found_inside(files) == {"vacances.zip": ["clip.mp4", "lisez-moi.txt"]}
+
+
+def test_a_zip_whose_sizes_lie_is_not_read_past_what_it_declared():
+    """The directory says 10 bytes; the compressed data holds 5 MB of them."""
+    archive = bytearray(zip_bytes({"clip.mp4": bytes(5 * 1024 * 1024)}))
+    # Patch the uncompressed size in the local header and the central directory.
+    for offset in (22, archive.rindex(b"PK\x01\x02") + 24):
+        archive[offset : offset + 4] = (10).to_bytes(4, "little")
+    (refused,) = unpack.unpack([unpack.Piece(name="liar.zip", data=bytes(archive))])
+    assert refused.skipped in (unpack.ARCHIVE_TOO_LARGE, unpack.ARCHIVE_UNREADABLE)
+    assert refused.data == bytes(archive)  # the archive itself, refused, not a member
+
+
+def test_an_encrypted_zip_is_refused_with_its_reason():
+    archive = bytearray(zip_bytes({"clip.mp4": VIDEO}))
+    for offset in (6, archive.rindex(b"PK\x01\x02") + 8):  # the "encrypted" flag bit
+        archive[offset] |= 0x01
+    (refused,) = unpack.unpack([unpack.Piece(name="secret.zip", data=bytes(archive))])
+    assert refused.skipped == unpack.ARCHIVE_ENCRYPTED
+
+
+@pytest.mark.django_db
+def test_the_web_form_takes_a_zip_too(client, tiny_video, tmp_path):
+    path = tmp_path / "clips.zip"
+    path.write_bytes(zip_bytes({"balade.mp4": tiny_video, "notes.txt": b"x"}, compression=0))
+    response = post(client, form_data(upload(path, content_type="application/zip")))
+    # The text file is no video: the form says so, and keeps nothing.
+    assert response.status_code == 400
+    assert Clip.objects.count() == 0
+    path.write_bytes(zip_bytes({"balade.mp4": tiny_video}))
+    response = post(client, form_data(upload(path, content_type="application/zip")))
+    assert response.status_code == 302
+    clip = Clip.objects.get()
+    assert clip.original.name.endswith(".mp4") and clip.original.size == len(tiny_video)
+
+
+def test_office_documents_are_zips_we_leave_closed():
+    document = zip_bytes({"[Content_Types].xml": b"<Types/>", "word/document.xml": b"<w/>"})
+    docx = unpack.Piece(
+        name="itinéraire.docx",
+        content_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        data=document,
+    )
+    assert list(unpack.unpack([docx])) == [docx]
+    unnamed = unpack.Piece(name="", content_type="application/octet-stream", data=document)
+    assert [f.name for f in unpack.unpack([unnamed])] == ["[Content_Types].xml", "document.xml"]
+
+
+def test_a_winmail_dat_built_to_cost_too_much_is_refused_before_the_library_reads_it():
+    """tnefparse's time grows with attributes times size: count them first."""
+    honest = tnef_bytes({f"clip-{n}.mov": VIDEO for n in range(40)})
+    assert {f.skipped for f in unpack.unpack([unpack.Piece(name="winmail.dat", data=honest)])} == {
+        ""
+    }
+    filler = b"".join(
+        struct.pack("<BHHI", 1, 0x0009, 0x0008, 2) + b"\x00\x00" + b"\x00\x00"
+        for _ in range(unpack.MAX_TNEF_ATTRIBUTES)
+    )
+    hostile = honest[:6] + filler + honest[6:]
+    (refused,) = unpack.unpack([unpack.Piece(name="winmail.dat", data=hostile)])
+    assert refused.skipped == unpack.TNEF_TOO_COMPLEX
+    assert refused.details["max"] == unpack.MAX_TNEF_ATTRIBUTES
