@@ -90,16 +90,18 @@ def derived_message_id(checksum: str) -> str:
 def summary(raw: bytes) -> Summary:
     """Message-ID (derived from the checksum when missing), sender, subject: headers only."""
     try:
-        headers = BytesParser(policy=policy.default).parsebytes(raw, headersonly=True)
+        end = _HEADER_BLOCK_END.search(raw)
+        head = repair(raw[: end.end()] if end else raw)[0]
+        headers = BytesParser(policy=policy.default).parsebytes(head, headersonly=True)
         message_id = _clean_message_id(_header(headers, "Message-ID"))
         sender = _sender(headers)[0]
-        subject = _header(headers, "Subject")
+        subject = _one_line(_header(headers, "Subject"))
     except Exception:  # whatever the headers hold, the message is recorded
         message_id, sender, subject = "", "", ""
     return Summary(
         message_id=message_id[:255] or derived_message_id(sha256(raw)),
         sender=sender[:254],
-        subject=_one_line(subject)[:255],
+        subject=subject[:255],
     )
 
 
@@ -108,6 +110,7 @@ def parse(raw: bytes, *, trusted_authserv_ids=()) -> ParsedEmail:
     # parsed at all. The count after parsing is the exact one.
     if raw.count(b"\n--") > 4 * MAX_PARTS:
         raise _too_many_parts(f"> {4 * MAX_PARTS}")
+    raw, mended = repair(raw)
     try:
         message = email.message_from_bytes(raw, policy=policy.default)
         parts = sum(1 for _ in message.walk())
@@ -126,7 +129,7 @@ def parse(raw: bytes, *, trusted_authserv_ids=()) -> ParsedEmail:
     description = strip_quotes_and_signature(body)[:MAX_DESCRIPTION].strip()
     title = strip_subject_prefixes(subject)
     words = f"{title}\n{description}"
-    defects = [type(d).__name__ for part in message.walk() for d in part.defects]
+    defects = [*mended, *(type(d).__name__ for part in message.walk() for d in part.defects)]
     return ParsedEmail(
         message_id=_clean_message_id(_header(message, "Message-ID")),
         sender=sender,
@@ -148,6 +151,89 @@ def parse(raw: bytes, *, trusted_authserv_ids=()) -> ParsedEmail:
     )
 
 
+# --------------------------------------------------------------------------- repairs
+#
+# The standard library's modern parser (policy.default) does the reading; these repairs run
+# on the bytes first, where it gives up on shapes real mail has (see BENCHMARKS.md, "E-mail
+# corpus"): each one was seen to lose a sender, a subject or an attachment without it.
+
+_HEADER_BLOCK_END = re.compile(rb"\r?\n\r?\n")
+_FIELD = re.compile(rb"^([!-9;-~]+)[ \t]*:")  # a field name, then the colon (RFC 5322)
+_OBSOLETE_FIELD = re.compile(rb"^([!-9;-~]+)[ \t]+:")  # "From  :", allowed by RFC 822
+_MIME_FIELD = re.compile(
+    rb"^content-(?:type|disposition)[ \t]*:[^\n]*(?:\n[ \t][^\n]*)*", re.I | re.M
+)
+# An unquoted value runs to the ";" or the end of the line.
+_UNQUOTED_PARAMETER = re.compile(
+    rb"((?:^|[;\s])(?:boundary|name|filename)[ \t]*=[ \t]*)([^\"\s;][^;\r\n]*)", re.I | re.M
+)
+_TSPECIALS = re.compile(rb"[\s()<>@,;:\\\"/\[\]?=]")
+
+
+def repair(raw: bytes) -> tuple[bytes, tuple[str, ...]]:
+    """The message with its header fields readable by the standard parser, and what was mended.
+
+    - a line in the header block that is no header field is skipped, not taken for the
+      start of the body (which would lose every header after it);
+    - the obsolete "Name  :" form (space before the colon) is read as "Name:";
+    - header bytes that are not UTF-8 (RFC 6532) are read as Windows-1252 (Latin-1);
+    - an unquoted boundary, name or filename holding "=", spaces or other special
+      characters is quoted (unquoted, the parser cuts it there).
+    """
+    mended = []
+    end = _HEADER_BLOCK_END.search(raw)
+    head, rest = (raw[: end.start()], raw[end.start() :]) if end else (raw, b"")
+    lines = head.split(b"\n")
+    last_field = max((i for i, line in enumerate(lines) if _FIELD.match(line)), default=-1)
+    kept = []
+    for index, line in enumerate(lines):
+        if line[:1] in (b" ", b"\t") and kept:
+            kept.append(_as_utf8(line, mended))
+            continue
+        obsolete = _OBSOLETE_FIELD.match(line)
+        if index == 0 and line.startswith(b"From ") and not obsolete:  # an mbox separator line
+            kept.append(line)
+            continue
+        if obsolete:
+            line = obsolete.group(1) + b":" + line[obsolete.end() :]
+            mended.append("obsolete header field")
+        elif not _FIELD.match(line):
+            if index < last_field:
+                mended.append("malformed header line skipped")
+                continue
+            # Nothing but text from here: the message has no blank line after its headers.
+            kept.append(b"")
+            kept.extend(lines[index:])
+            break
+        kept.append(_as_utf8(line, mended))
+    raw = b"\n".join(kept) + rest
+    raw = _MIME_FIELD.sub(lambda field: _quote_parameters(field.group(0), mended), raw)
+    return raw, tuple(dict.fromkeys(mended))
+
+
+def _as_utf8(line: bytes, mended) -> bytes:
+    if line.isascii():
+        return line
+    try:
+        line.decode("utf-8")
+        return line
+    except UnicodeDecodeError:
+        mended.append("8-bit header read as Windows-1252")
+        return line.decode("cp1252", "replace").encode("utf-8")
+
+
+def _quote_parameters(field: bytes, mended) -> bytes:
+    def quote(match):
+        value = match.group(2).rstrip()
+        if not _TSPECIALS.search(value):
+            return match.group(0)
+        mended.append("unquoted MIME parameter")
+        escaped = value.replace(b"\\", b"\\\\").replace(b'"', b'\\"')
+        return match.group(1) + b'"' + escaped + b'"' + match.group(2)[len(value) :]
+
+    return _UNQUOTED_PARAMETER.sub(quote, _as_utf8(field, mended))
+
+
 # --------------------------------------------------------------------------- headers
 
 
@@ -166,16 +252,36 @@ def _header(message: Message, name: str) -> str:
             return str(raw)
 
 
+def _raw_header(message: Message, name: str) -> str:
+    """A header as the sender wrote it, encoded words decoded, before any parsing."""
+    raw = next((v for k, v in message.raw_items() if k.lower() == name.lower()), None)
+    if raw is None:
+        return ""
+    try:
+        return str(make_header(decode_header(str(raw))))
+    except Exception:
+        return str(raw)
+
+
 def _one_line(value: str) -> str:
     return " ".join(_utf8(value or "").split())
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+
+
 def _utf8(value: str) -> str:
-    """Raw 8-bit header bytes (UTF-8, as RFC 6532 allows) come back escaped: decode them."""
-    try:
-        return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    except UnicodeError:
-        return value
+    """Text any database takes: raw 8-bit bytes the parser left escaped decoded (UTF-8 as
+    RFC 6532 allows, else Windows-1252), control characters and NUL dropped."""
+    if any("\udc80" <= c <= "\udcff" for c in value):
+        escaped = value.encode("utf-8", "surrogateescape")
+        try:
+            value = escaped.decode("utf-8")
+        except UnicodeDecodeError:
+            value = escaped.decode("cp1252", "replace")
+    # Lone surrogates of any other kind cannot be stored either.
+    value = value.encode("utf-8", "replace").decode("utf-8")
+    return _CONTROL.sub("", value)
 
 
 def _clean_message_id(value: str) -> str:
@@ -186,17 +292,26 @@ def _clean_message_id(value: str) -> str:
     return f"<{value}>" if value and " " not in value else ""
 
 
+_BARE_ADDRESS = re.compile(r"^(?P<name>.*?)[\s,;:]+(?P<address>[^\s<>\"(),;:]+@[^\s<>\"(),;:]+)$")
+
+
 def _sender(message: Message) -> tuple[str, str]:
     """(address in lower case, display name) of the From header."""
+    value = _one_line(_raw_header(message, "From"))
+    # "Big Bug bb@bug.com", no angle brackets: the standard parser makes the whole of it a
+    # quoted local part ('"big bug bb"@bug.com').
+    bare = _BARE_ADDRESS.match(value) if "<" not in value and '"' not in value else None
+    if bare and bare.group("name").strip(" \"'"):
+        return _one_line(bare.group("address")).lower(), bare.group("name").strip(" \"'")
     # A From header the strict parser chokes on falls back to the lenient one below.
     with contextlib.suppress(Exception):
         header = message["From"]
         addresses = getattr(header, "addresses", ()) if header is not None else ()
         for address in addresses:
             if address.addr_spec and "@" in address.addr_spec:
-                return address.addr_spec.lower(), _one_line(address.display_name)
-    name, address = parseaddr(_header(message, "From"))
-    return (address.lower() if "@" in address else ""), _one_line(name)
+                return _one_line(address.addr_spec).lower(), _one_line(address.display_name)
+    name, address = parseaddr(value)
+    return (_one_line(address).lower() if "@" in address else ""), _one_line(name)
 
 
 SUBJECT_PREFIX = re.compile(
@@ -235,11 +350,21 @@ def _too_many_parts(count):
 
 
 def _text_of(part: Message) -> str:
+    """The part's text: its declared charset, else (undeclared 8-bit text, a wrong or unknown
+    charset) UTF-8, then Windows-1252, which reads any byte."""
     try:
-        return part.get_content()
-    except Exception:  # an unknown charset, a broken encoding
         payload = part.get_payload(decode=True) or b""
-        return payload.decode("utf-8", errors="replace")
+    except Exception:
+        return ""
+    declared = part.get_content_charset() or ""
+    for charset in (declared, "utf-8", "cp1252"):
+        if not charset:
+            continue
+        try:
+            return _utf8(payload.decode(charset))
+        except (LookupError, UnicodeError):
+            continue
+    return _utf8(payload.decode("latin-1"))
 
 
 class _TextExtractor(HTMLParser):
