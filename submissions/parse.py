@@ -77,6 +77,9 @@ class ParsedEmail:
     references: str = ""  # for threading our reply
     authentication: Authentication = field(default_factory=Authentication)
     defects: tuple[str, ...] = ()
+    # What the message carries, whatever route or relay it came by (see `fingerprint`).
+    fingerprint: str = ""
+    body: str = ""  # the body text as sent, for staff beside the public description
 
 
 def sha256(raw: bytes) -> str:
@@ -130,6 +133,7 @@ def parse(raw: bytes, *, trusted_authserv_ids=()) -> ParsedEmail:
     title = strip_subject_prefixes(subject)
     words = f"{title}\n{description}"
     defects = [*mended, *(type(d).__name__ for part in message.walk() for d in part.defects)]
+    parts = tuple(email_parts(message))
     return ParsedEmail(
         message_id=_clean_message_id(_header(message, "Message-ID")),
         sender=sender,
@@ -140,7 +144,7 @@ def parse(raw: bytes, *, trusted_authserv_ids=()) -> ParsedEmail:
         language=detect_language(message, words),
         themes=guess_themes(words),
         credit_name=credit_name(sender_name, sender),
-        parts=tuple(email_parts(message)),
+        parts=parts,
         automatic=automatic_reason(message, sender),
         no_reply=no_reply_reason(message, sender),
         references=_one_line(
@@ -148,7 +152,24 @@ def parse(raw: bytes, *, trusted_authserv_ids=()) -> ParsedEmail:
         )[-2000:],
         authentication=authentication_results(message, trusted_authserv_ids),
         defects=tuple(dict.fromkeys(defects)),
+        fingerprint=fingerprint(sender, body, parts),
+        body=body[: 4 * MAX_DESCRIPTION],
     )
+
+
+def fingerprint(sender: str, body: str, parts) -> str:
+    """The same for two copies of one message, different for two messages.
+
+    Relays and providers' webhooks add headers and re-wrap the text, so it is made of the
+    sender and the attached files' bytes, or of the words when nothing is attached.
+    """
+    digest = hashlib.sha256(sender.encode())
+    if parts:
+        for data in sorted(hashlib.sha256(piece.data).digest() for piece in parts):
+            digest.update(data)
+    else:
+        digest.update(" ".join(body.split()).encode("utf-8", "replace"))
+    return digest.hexdigest()
 
 
 # --------------------------------------------------------------------------- repairs
@@ -531,8 +552,20 @@ def _broken(message: Message) -> bool:
 # --------------------------------------------------------------------------- automatic mail
 
 ROBOT_SENDERS = re.compile(
-    r"^(mailer-daemon|postmaster|no-?reply|do-?not-?reply|noreply[-.+].*|bounces?([-+].*)?|"
-    r"auto-?reply|autoresponder)$",
+    r"^(mailer-daemon|postmaster|auto-?reply|autoresponder)$"
+    # gmail-noreply, no_reply, donotreply, noreply-12345, bounces+x=y, x-bounces...
+    r"|(^|[-_.+=])(no[-_.]?reply|do[-_.]?not[-_.]?reply|bounces?)([-_.+=]|$)",
+    re.I,
+)
+# The envelope sender of a list or a bulk sender: a bounce address, often with the
+# recipient's address in it (VERP: "bounces+camille=example.org@...", "msprvs1=...").
+BOUNCE_ADDRESS = re.compile(
+    r"(^|[-_.+=])(bounces?|bnc|return|mailer-daemon|postmaster)([-_.+=]|$)|^(msprvs\d?|prvs|btv1)=",
+    re.I,
+)
+# The Sender of a list post: the list's own addresses (Mailman, Sympa, LISTSERV, Google Groups).
+LIST_SENDERS = re.compile(
+    r"(^|[-_.+])(bounces?|owner|request|admin|listserv|majordomo|mailman|sympa)([-_.+]|$)",
     re.I,
 )
 
@@ -568,11 +601,23 @@ def no_reply_reason(message: Message, sender: str) -> str:
     for name in ("List-Id", "List-Unsubscribe", "List-Post"):
         if _header(message, name):
             return f"{name} header"
-    if ROBOT_SENDERS.match(sender.split("@")[0]):
+    if ROBOT_SENDERS.search(sender.split("@")[0]):
         return f"automatic sender {sender}"
-    for return_path in message.get_all("Return-Path") or []:
-        if str(return_path).strip() in ("<>", ""):
+    # The envelope sender, as the last relay wrote it (the topmost Return-Path).
+    return_paths = [_utf8(str(value)).strip() for value in message.get_all("Return-Path") or []]
+    if return_paths:
+        envelope = parseaddr(return_paths[0])[1].lower() if return_paths[0] != "<>" else ""
+        if not envelope:
             return "empty Return-Path"
+        if BOUNCE_ADDRESS.search(envelope.split("@")[0]):
+            return f"Return-Path is a bounce address ({envelope})"
+    list_sender = parseaddr(_one_line(_header(message, "Sender")))[1].lower()
+    if list_sender and list_sender != sender and LIST_SENDERS.search(list_sender.split("@")[0]):
+        return f"sent by a mailing list ({list_sender})"
+    if _header(message, "X-Spam-Flag").strip().lower().startswith("yes"):
+        return "X-Spam-Flag: YES"
+    if re.match(r"\s*yes\b", _header(message, "X-Spam-Status"), re.I):
+        return "X-Spam-Status: Yes"
     suppress = _header(message, "X-Auto-Response-Suppress").lower()
     if "all" in suppress or "autoreply" in suppress or "oof" in suppress:
         return f"X-Auto-Response-Suppress: {suppress}"

@@ -7,7 +7,9 @@ from django.core.management.base import BaseCommand, CommandError
 
 from submissions import mailbox, receive
 
-EX_TEMPFAIL = 75
+# sysexits.h, as mail servers' pipe transports read them.
+EX_SOFTWARE = 70  # a fault of ours: the mail server bounces the message rather than loop
+EX_TEMPFAIL = 75  # the database or storage is down: the mail server keeps it and retries
 
 
 class Command(BaseCommand):
@@ -42,10 +44,14 @@ class Command(BaseCommand):
                 continue
             try:
                 inbound = receive.receive(raw, via="stdin" if name == "-" else "file")
-            except Exception as error:
-                self.stderr.write(f"{name}: not recorded: {type(error).__name__}: {error}")
-                # EX_TEMPFAIL: a mail server's pipe transport keeps the message and retries.
+            except receive.Unavailable as error:
+                self.stderr.write(f"{name}: not recorded, try again later: {error}")
                 sys.exit(EX_TEMPFAIL)
+            except Exception as error:
+                # Whatever a message holds is recorded (receive.py); this is a bug of ours,
+                # and retrying the same bytes forever would not mend it.
+                self.stderr.write(f"{name}: not recorded: {type(error).__name__}: {error}")
+                sys.exit(EX_SOFTWARE)
             state = "recorded" if inbound.newly_received else "already recorded"
             self.stdout.write(f"{name}: {state} as inbound e-mail {inbound.pk}")
         if failed:
