@@ -18,6 +18,8 @@ from email.parser import BytesParser
 from email.utils import parseaddr
 from html.parser import HTMLParser
 
+from mailparser_reply.parser import EmailMessage as ReplyReader
+
 from submissions.guess import credit_name, guess_themes, language_from_words
 from submissions.unpack import Piece, email_parts, is_body_text
 
@@ -129,7 +131,8 @@ def parse(raw: bytes, *, trusted_authserv_ids=()) -> ParsedEmail:
         body = "\n\n".join(text_parts)
     else:
         body = "\n\n".join(html_to_text(html) for html in html_parts)
-    description = strip_quotes_and_signature(body)[:MAX_DESCRIPTION].strip()
+    credit = credit_name(sender_name, sender)
+    description = strip_quotes_and_signature(body, signed=credit)[:MAX_DESCRIPTION].strip()
     title = strip_subject_prefixes(subject)
     words = f"{title}\n{description}"
     defects = [*mended, *(type(d).__name__ for part in message.walk() for d in part.defects)]
@@ -143,7 +146,7 @@ def parse(raw: bytes, *, trusted_authserv_ids=()) -> ParsedEmail:
         description=description,
         language=detect_language(message, words),
         themes=guess_themes(words),
-        credit_name=credit_name(sender_name, sender),
+        credit_name=credit,
         parts=parts,
         automatic=automatic_reason(message, sender),
         no_reply=no_reply_reason(message, sender),
@@ -478,8 +481,45 @@ HEADER_NEXT = re.compile(
 )
 
 
-def strip_quotes_and_signature(text: str) -> str:
-    """The owner's own words: quoted replies, forwarded headers and signatures cut off."""
+# Longer than any owner's words: the rest is quoted history.
+MAX_BODY_READ = 20_000
+
+
+def strip_quotes_and_signature(text: str, *, signed: str = "") -> str:
+    """The owner's own words: quoted replies, forwarded headers and signatures cut off.
+
+    Our rules first (they know the phone sign-offs and reply headers of the six languages,
+    see BENCHMARKS.md), then mail-parser-reply's (closing formulas: "Best regards,",
+    "Cordialement,", "Mit freundlichen Grüßen"), then a last paragraph that is the sender's
+    signed name (`signed`, e.g. "Lucas, Italy" from Lucas).
+    """
+    text = _own_words(text[:MAX_BODY_READ])
+    if text:
+        with contextlib.suppress(Exception):  # a library's fault never loses the message
+            # keep_hyphen_lists: an owner's "- first stop" list is no signature.
+            reply = ReplyReader(text=text, languages=list(LANGUAGES), keep_hyphen_lists=True)
+            text = reply.read().replies[0].body.strip()
+    return _without_signed_name(text, signed)
+
+
+def _without_signed_name(text: str, signed: str) -> str:
+    if not signed:
+        return text
+    paragraphs = re.split(r"\n\s*\n", text)
+    last = paragraphs[-1].strip()
+    lines = last.splitlines()
+    first_word = re.match(r"[^\W\d_]+(?:['’-][^\W\d_]+)*", last)
+    if (
+        first_word
+        and first_word.group(0).casefold() == signed.casefold()
+        and len(lines) <= 3
+        and all(len(line) <= 60 for line in lines)
+    ):
+        paragraphs.pop()
+    return "\n\n".join(paragraphs).strip()
+
+
+def _own_words(text: str) -> str:
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     kept = []
     for index, line in enumerate(lines):
