@@ -98,7 +98,7 @@ def summary(raw: bytes) -> Summary:
         end = _HEADER_BLOCK_END.search(raw)
         head = repair(raw[: end.end()] if end else raw)[0]
         headers = BytesParser(policy=policy.default).parsebytes(head, headersonly=True)
-        message_id = _clean_message_id(_header(headers, "Message-ID"))
+        message_id = _clean_message_id(_raw_header(headers, "Message-ID"))
         sender = _sender(headers)[0]
         subject = _one_line(_header(headers, "Subject"))
     except Exception:  # whatever the headers hold, the message is recorded
@@ -138,7 +138,7 @@ def parse(raw: bytes, *, trusted_authserv_ids=()) -> ParsedEmail:
     defects = [*mended, *(type(d).__name__ for part in message.walk() for d in part.defects)]
     parts = tuple(email_parts(message))
     return ParsedEmail(
-        message_id=_clean_message_id(_header(message, "Message-ID")),
+        message_id=_clean_message_id(_raw_header(message, "Message-ID")),
         sender=sender,
         sender_name=sender_name,
         subject=subject,
@@ -222,7 +222,8 @@ def repair(raw: bytes) -> tuple[bytes, tuple[str, ...]]:
             line = obsolete.group(1) + b":" + line[obsolete.end() :]
             mended.append("obsolete header field")
         elif not _FIELD.match(line):
-            if index < last_field:
+            # A boundary line: the sender forgot the blank line before the body.
+            if index < last_field and not line.startswith(b"--"):
                 mended.append("malformed header line skipped")
                 continue
             # Nothing but text from here: the message has no blank line after its headers.
@@ -310,6 +311,10 @@ def _utf8(value: str) -> str:
 
 def _clean_message_id(value: str) -> str:
     value = _one_line(value)
+    # Folded in the middle by some senders: "<id@communication.aca\r\n\tdomia.fr>".
+    match = re.search(r"<([^<>]+)>", value)
+    if match and "@" in match.group(1):
+        return "<" + "".join(match.group(1).split()) + ">"
     match = re.search(r"<[^<>\s]+>", value)
     if match:
         return match.group(0)

@@ -30,12 +30,16 @@ class Unavailable(Exception):
     """
 
 
-def receive(raw: bytes, *, via: str) -> InboundEmail:
+def receive(raw: bytes, *, via: str, envelope_sender: str | None = None) -> InboundEmail:
     """Record one message (once, however often it arrives) and queue its processing.
 
-    Returns its InboundEmail; `.newly_received` tells a first arrival from a repeat.
-    Raises `Unavailable` when the database or storage is down.
+    `envelope_sender` is the SMTP sender as a relay gives it ("" for a bounce); it is kept
+    as the Return-Path header a delivery agent writes. Returns its InboundEmail;
+    `.newly_received` tells a first arrival from a repeat. Raises `Unavailable` when the
+    database or storage is down.
     """
+    if envelope_sender is not None:
+        raw = with_return_path(raw, envelope_sender)
     checksum = parse.sha256(raw)
     head = parse.summary(raw)
     try:
@@ -66,6 +70,14 @@ def receive(raw: bytes, *, via: str) -> InboundEmail:
     log.info("inbound e-mail %s received via %s from %s", inbound.pk, via, head.sender or "?")
     inbound.newly_received = True
     return inbound
+
+
+def with_return_path(raw: bytes, envelope_sender: str) -> bytes:
+    """The message as a final delivery agent hands it over: with the envelope sender on top."""
+    if raw[:12].lower() == b"return-path:":
+        return raw
+    address = "".join(c for c in envelope_sender if c.isprintable() and c not in "<>\r\n ")
+    return b"Return-Path: <" + address.encode("utf-8", "replace") + b">\r\n" + raw
 
 
 def _record(raw, head, checksum, name, via):

@@ -24,12 +24,19 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("files", nargs="*", help=".eml files; - reads one message from stdin")
         parser.add_argument("--imap", action="store_true", help="read the mailbox of MAILBOX_URL")
+        parser.add_argument(
+            "--sender",
+            help=(
+                'the envelope sender as the mail server gives it (Postfix/Exim: "$SENDER"; '
+                "empty for a bounce): no automatic reply goes to a bounce or a robot's address"
+            ),
+        )
         parser.add_argument("--once", action="store_true", help="with --imap: one pass, then exit")
         parser.add_argument(
             "--interval", type=float, default=60.0, help="with --imap: seconds between passes (60)"
         )
 
-    def handle(self, *args, files, imap, once, interval, **options):
+    def handle(self, *args, files, imap, once, interval, sender, **options):
         if imap == bool(files):
             raise CommandError("Give either --imap or files (- for stdin).")
         if imap:
@@ -43,7 +50,9 @@ class Command(BaseCommand):
                 failed += 1
                 continue
             try:
-                inbound = receive.receive(raw, via="stdin" if name == "-" else "file")
+                inbound = receive.receive(
+                    raw, via="stdin" if name == "-" else "file", envelope_sender=sender
+                )
             except receive.Unavailable as error:
                 self.stderr.write(f"{name}: not recorded, try again later: {error}")
                 sys.exit(EX_TEMPFAIL)
