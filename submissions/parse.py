@@ -23,6 +23,7 @@ from submissions.unpack import Piece, email_parts, is_body_text
 
 LANGUAGES = ("fr", "en", "de", "nl", "it", "es")
 MAX_DESCRIPTION = 2000
+MAX_SUBJECT = 998
 # Mail clients send a few parts (bodies, a video, a signature logo); thousands are an attack
 # that would cost seconds of header parsing each pass.
 MAX_PARTS = 200
@@ -121,7 +122,8 @@ def parse(raw: bytes, *, trusted_authserv_ids=()) -> ParsedEmail:
         raise Unreadable("too_deep") from None
     if parts > MAX_PARTS:
         raise _too_many_parts(parts)
-    subject = _one_line(_header(message, "Subject"))
+    # Longer than any subject a person writes (RFC 5322's line limit); the words are read once.
+    subject = _one_line(_header(message, "Subject"))[:MAX_SUBJECT]
     sender, sender_name = _sender(message)
     text_parts, html_parts = [], []
     _collect_text(message, text_parts, html_parts)
@@ -290,13 +292,14 @@ def _one_line(value: str) -> str:
     return " ".join(_utf8(value or "").split())
 
 
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 
 
 def _utf8(value: str) -> str:
     """Text any database takes: raw 8-bit bytes the parser left escaped decoded (UTF-8 as
     RFC 6532 allows, else Windows-1252), control characters and NUL dropped."""
-    if any("\udc80" <= c <= "\udcff" for c in value):
+    if _ESCAPED_BYTE.search(value):
         escaped = value.encode("utf-8", "surrogateescape")
         try:
             value = escaped.decode("utf-8")
