@@ -331,7 +331,8 @@ def _sender(message: Message) -> tuple[str, str]:
     # "Big Bug bb@bug.com", no angle brackets: the standard parser makes the whole of it a
     # quoted local part ('"big bug bb"@bug.com').
     bare = _BARE_ADDRESS.match(value) if "<" not in value and '"' not in value else None
-    if bare and bare.group("name").strip(" \"'"):
+    # (Two bare addresses, "a@x b@x", are a list: the first one is the sender, as below.)
+    if bare and bare.group("name").strip(" \"'") and "@" not in bare.group("name"):
         return _one_line(bare.group("address")).lower(), bare.group("name").strip(" \"'")
     # A From header the strict parser chokes on falls back to the lenient one below.
     with contextlib.suppress(Exception):
