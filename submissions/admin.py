@@ -1,3 +1,5 @@
+import contextlib
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
@@ -9,6 +11,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from gallery.models import Clip
+from submissions import parse
 from submissions.models import STUCK_MINUTES, InboundEmail, Submission
 
 
@@ -46,9 +49,11 @@ class InboundEmailAdmin(admin.ModelAdmin):
     fields = [
         "status", "reason", "sender", "subject", "received_at", "via", "message_id", "sha256",
         "size", "language", "spf", "dkim", "dmarc", "reply", "replied_at", "processed_at",
-        "attachments", "submission", "clips", "raw_message",
+        "attachments", "submission", "clips", ("body_as_sent", "public_description"), "raw_message",
     ]  # fmt: skip
-    readonly_fields = fields
+    readonly_fields = [
+        *(name for name in fields if isinstance(name, str)), "body_as_sent", "public_description",
+    ]  # fmt: skip
 
     def get_queryset(self, request):
         return (
@@ -91,6 +96,40 @@ class InboundEmailAdmin(admin.ModelAdmin):
     @admin.display(description=_("clips"))
     def clips(self, inbound):
         return clip_links(inbound.submission)
+
+    def _parsed(self, inbound):
+        """The stored message read again (once per page), or None when it is gone or unreadable."""
+        if not hasattr(inbound, "_parsed_again"):
+            inbound._parsed_again = None
+            # A refused message (too many parts...) has no text to show.
+            if inbound.raw:
+                with contextlib.suppress(Exception), inbound.raw.open("rb") as fh:
+                    inbound._parsed_again = parse.parse(fh.read())
+        return inbound._parsed_again
+
+    @admin.display(description=_("body as sent"))
+    def body_as_sent(self, inbound):
+        parsed = self._parsed(inbound)
+        if parsed is None:
+            return "—"
+        return format_html('<pre class="inbound-body">{}</pre>', parsed.body.strip() or "—")
+
+    @admin.display(description=_("public description"))
+    def public_description(self, inbound):
+        """What visitors will read: the clips' descriptions (staff may have edited them)."""
+        submission = inbound.submission
+        descriptions = (
+            list(
+                dict.fromkeys(submission.clips.order_by("pk").values_list("description", flat=True))
+            )
+            if submission is not None
+            else []
+        )
+        if not descriptions:
+            parsed = self._parsed(inbound)
+            descriptions = [parsed.description] if parsed is not None else []
+        text = "\n\n".join(d for d in descriptions if d)
+        return format_html('<pre class="inbound-body">{}</pre>', text or "—")
 
     @admin.display(description=_("raw message"))
     def raw_message(self, inbound):

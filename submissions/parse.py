@@ -24,6 +24,7 @@ from submissions.unpack import Piece, email_parts, is_body_text
 
 LANGUAGES = ("fr", "en", "de", "nl", "it", "es")
 MAX_DESCRIPTION = 2000
+MAX_SUBJECT = 998
 # Mail clients send a few parts (bodies, a video, a signature logo); thousands are an attack
 # that would cost seconds of header parsing each pass.
 MAX_PARTS = 200
@@ -80,6 +81,9 @@ class ParsedEmail:
     defects: tuple[str, ...] = ()
     # File-sharing services linked to in the body (links.py), e.g. ("Google Drive",).
     shared_via: tuple[str, ...] = ()
+    # What the message carries, whatever route or relay it came by (see `fingerprint`).
+    fingerprint: str = ""
+    body: str = ""  # the body text as sent, for staff beside the public description
 
 
 def sha256(raw: bytes) -> str:
@@ -93,16 +97,18 @@ def derived_message_id(checksum: str) -> str:
 def summary(raw: bytes) -> Summary:
     """Message-ID (derived from the checksum when missing), sender, subject: headers only."""
     try:
-        headers = BytesParser(policy=policy.default).parsebytes(raw, headersonly=True)
-        message_id = _clean_message_id(_header(headers, "Message-ID"))
+        end = _HEADER_BLOCK_END.search(raw)
+        head = repair(raw[: end.end()] if end else raw)[0]
+        headers = BytesParser(policy=policy.default).parsebytes(head, headersonly=True)
+        message_id = _clean_message_id(_raw_header(headers, "Message-ID"))
         sender = _sender(headers)[0]
-        subject = _header(headers, "Subject")
+        subject = _one_line(_header(headers, "Subject"))
     except Exception:  # whatever the headers hold, the message is recorded
         message_id, sender, subject = "", "", ""
     return Summary(
         message_id=message_id[:255] or derived_message_id(sha256(raw)),
         sender=sender[:254],
-        subject=_one_line(subject)[:255],
+        subject=subject[:255],
     )
 
 
@@ -111,6 +117,7 @@ def parse(raw: bytes, *, trusted_authserv_ids=()) -> ParsedEmail:
     # parsed at all. The count after parsing is the exact one.
     if raw.count(b"\n--") > 4 * MAX_PARTS:
         raise _too_many_parts(f"> {4 * MAX_PARTS}")
+    raw, mended = repair(raw)
     try:
         message = email.message_from_bytes(raw, policy=policy.default)
         parts = sum(1 for _ in message.walk())
@@ -118,7 +125,8 @@ def parse(raw: bytes, *, trusted_authserv_ids=()) -> ParsedEmail:
         raise Unreadable("too_deep") from None
     if parts > MAX_PARTS:
         raise _too_many_parts(parts)
-    subject = _one_line(_header(message, "Subject"))
+    # Longer than any subject a person writes (RFC 5322's line limit); the words are read once.
+    subject = _one_line(_header(message, "Subject"))[:MAX_SUBJECT]
     sender, sender_name = _sender(message)
     text_parts, html_parts = [], []
     _collect_text(message, text_parts, html_parts)
@@ -126,14 +134,15 @@ def parse(raw: bytes, *, trusted_authserv_ids=()) -> ParsedEmail:
         body = "\n\n".join(text_parts)
     else:
         body = "\n\n".join(html_to_text(html) for html in html_parts)
-    description = strip_quotes_and_signature(body)[:MAX_DESCRIPTION].strip()
+    credit = credit_name(sender_name, sender)
+    description = strip_quotes_and_signature(body, signed=credit)[:MAX_DESCRIPTION].strip()
     title = strip_subject_prefixes(subject)
     words = f"{title}\n{description}"
     pieces = tuple(email_parts(message))
     # After the parts: decoding their payloads is what finds broken base64 and the like.
-    defects = [type(d).__name__ for part in message.walk() for d in part.defects]
+    defects = [*mended, *(type(d).__name__ for part in message.walk() for d in part.defects)]
     return ParsedEmail(
-        message_id=_clean_message_id(_header(message, "Message-ID")),
+        message_id=_clean_message_id(_raw_header(message, "Message-ID")),
         sender=sender,
         sender_name=sender_name,
         subject=subject,
@@ -141,7 +150,7 @@ def parse(raw: bytes, *, trusted_authserv_ids=()) -> ParsedEmail:
         description=description,
         language=detect_language(message, words),
         themes=guess_themes(words),
-        credit_name=credit_name(sender_name, sender),
+        credit_name=credit,
         parts=pieces,
         automatic=automatic_reason(message, sender),
         no_reply=no_reply_reason(message, sender),
@@ -151,7 +160,108 @@ def parse(raw: bytes, *, trusted_authserv_ids=()) -> ParsedEmail:
         authentication=authentication_results(message, trusted_authserv_ids),
         defects=tuple(dict.fromkeys(defects)),
         shared_via=sharing_services("\n".join([*text_parts, *html_parts])),
+        fingerprint=fingerprint(sender, body, pieces),
+        body=body[: 4 * MAX_DESCRIPTION],
     )
+
+
+def fingerprint(sender: str, body: str, parts) -> str:
+    """The same for two copies of one message, different for two messages.
+
+    Relays and providers' webhooks add headers and re-wrap the text, so it is made of the
+    sender and the attached files' bytes, or of the words when nothing is attached.
+    """
+    digest = hashlib.sha256(sender.encode())
+    if parts:
+        for data in sorted(hashlib.sha256(piece.data).digest() for piece in parts):
+            digest.update(data)
+    else:
+        digest.update(" ".join(body.split()).encode("utf-8", "replace"))
+    return digest.hexdigest()
+
+
+# --------------------------------------------------------------------------- repairs
+#
+# The standard library's modern parser (policy.default) does the reading; these repairs run
+# on the bytes first, where it gives up on shapes real mail has (see BENCHMARKS.md, "E-mail
+# corpus"): each one was seen to lose a sender, a subject or an attachment without it.
+
+_HEADER_BLOCK_END = re.compile(rb"\r?\n\r?\n")
+_FIELD = re.compile(rb"^([!-9;-~]+)[ \t]*:")  # a field name, then the colon (RFC 5322)
+_OBSOLETE_FIELD = re.compile(rb"^([!-9;-~]+)[ \t]+:")  # "From  :", allowed by RFC 822
+_MIME_FIELD = re.compile(
+    rb"^content-(?:type|disposition)[ \t]*:[^\n]*(?:\n[ \t][^\n]*)*", re.I | re.M
+)
+# An unquoted value runs to the ";" or the end of the line.
+_UNQUOTED_PARAMETER = re.compile(
+    rb"((?:^|[;\s])(?:boundary|name|filename)[ \t]*=[ \t]*)([^\"\s;][^;\r\n]*)", re.I | re.M
+)
+_TSPECIALS = re.compile(rb"[\s()<>@,;:\\\"/\[\]?=]")
+
+
+def repair(raw: bytes) -> tuple[bytes, tuple[str, ...]]:
+    """The message with its header fields readable by the standard parser, and what was mended.
+
+    - a line in the header block that is no header field is skipped, not taken for the
+      start of the body (which would lose every header after it);
+    - the obsolete "Name  :" form (space before the colon) is read as "Name:";
+    - header bytes that are not UTF-8 (RFC 6532) are read as Windows-1252 (Latin-1);
+    - an unquoted boundary, name or filename holding "=", spaces or other special
+      characters is quoted (unquoted, the parser cuts it there).
+    """
+    mended = []
+    end = _HEADER_BLOCK_END.search(raw)
+    head, rest = (raw[: end.start()], raw[end.start() :]) if end else (raw, b"")
+    lines = head.split(b"\n")
+    last_field = max((i for i, line in enumerate(lines) if _FIELD.match(line)), default=-1)
+    kept = []
+    for index, line in enumerate(lines):
+        if line[:1] in (b" ", b"\t") and kept:
+            kept.append(_as_utf8(line, mended))
+            continue
+        obsolete = _OBSOLETE_FIELD.match(line)
+        if index == 0 and line.startswith(b"From ") and not obsolete:  # an mbox separator line
+            kept.append(line)
+            continue
+        if obsolete:
+            line = obsolete.group(1) + b":" + line[obsolete.end() :]
+            mended.append("obsolete header field")
+        elif not _FIELD.match(line):
+            # A boundary line: the sender forgot the blank line before the body.
+            if index < last_field and not line.startswith(b"--"):
+                mended.append("malformed header line skipped")
+                continue
+            # Nothing but text from here: the message has no blank line after its headers.
+            kept.append(b"")
+            kept.extend(lines[index:])
+            break
+        kept.append(_as_utf8(line, mended))
+    raw = b"\n".join(kept) + rest
+    raw = _MIME_FIELD.sub(lambda field: _quote_parameters(field.group(0), mended), raw)
+    return raw, tuple(dict.fromkeys(mended))
+
+
+def _as_utf8(line: bytes, mended) -> bytes:
+    if line.isascii():
+        return line
+    try:
+        line.decode("utf-8")
+        return line
+    except UnicodeDecodeError:
+        mended.append("8-bit header read as Windows-1252")
+        return line.decode("cp1252", "replace").encode("utf-8")
+
+
+def _quote_parameters(field: bytes, mended) -> bytes:
+    def quote(match):
+        value = match.group(2).rstrip()
+        if not _TSPECIALS.search(value):
+            return match.group(0)
+        mended.append("unquoted MIME parameter")
+        escaped = value.replace(b"\\", b"\\\\").replace(b'"', b'\\"')
+        return match.group(1) + b'"' + escaped + b'"' + match.group(2)[len(value) :]
+
+    return _UNQUOTED_PARAMETER.sub(quote, _as_utf8(field, mended))
 
 
 # --------------------------------------------------------------------------- headers
@@ -172,37 +282,72 @@ def _header(message: Message, name: str) -> str:
             return str(raw)
 
 
+def _raw_header(message: Message, name: str) -> str:
+    """A header as the sender wrote it, encoded words decoded, before any parsing."""
+    raw = next((v for k, v in message.raw_items() if k.lower() == name.lower()), None)
+    if raw is None:
+        return ""
+    try:
+        return str(make_header(decode_header(str(raw))))
+    except Exception:
+        return str(raw)
+
+
 def _one_line(value: str) -> str:
     return " ".join(_utf8(value or "").split())
 
 
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+
+
 def _utf8(value: str) -> str:
-    """Raw 8-bit header bytes (UTF-8, as RFC 6532 allows) come back escaped: decode them."""
-    try:
-        return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    except UnicodeError:
-        return value
+    """Text any database takes: raw 8-bit bytes the parser left escaped decoded (UTF-8 as
+    RFC 6532 allows, else Windows-1252), control characters and NUL dropped."""
+    if _ESCAPED_BYTE.search(value):
+        escaped = value.encode("utf-8", "surrogateescape")
+        try:
+            value = escaped.decode("utf-8")
+        except UnicodeDecodeError:
+            value = escaped.decode("cp1252", "replace")
+    # Lone surrogates of any other kind cannot be stored either.
+    value = value.encode("utf-8", "replace").decode("utf-8")
+    return _CONTROL.sub("", value)
 
 
 def _clean_message_id(value: str) -> str:
     value = _one_line(value)
+    # Folded in the middle by some senders: "<id@communication.aca\r\n\tdomia.fr>".
+    match = re.search(r"<([^<>]+)>", value)
+    if match and "@" in match.group(1):
+        return "<" + "".join(match.group(1).split()) + ">"
     match = re.search(r"<[^<>\s]+>", value)
     if match:
         return match.group(0)
     return f"<{value}>" if value and " " not in value else ""
 
 
+_BARE_ADDRESS = re.compile(r"^(?P<name>.*?)[\s,;:]+(?P<address>[^\s<>\"(),;:]+@[^\s<>\"(),;:]+)$")
+
+
 def _sender(message: Message) -> tuple[str, str]:
     """(address in lower case, display name) of the From header."""
+    value = _one_line(_raw_header(message, "From"))
+    # "Big Bug bb@bug.com", no angle brackets: the standard parser makes the whole of it a
+    # quoted local part ('"big bug bb"@bug.com').
+    bare = _BARE_ADDRESS.match(value) if "<" not in value and '"' not in value else None
+    # (Two bare addresses, "a@x b@x", are a list: the first one is the sender, as below.)
+    if bare and bare.group("name").strip(" \"'") and "@" not in bare.group("name"):
+        return _one_line(bare.group("address")).lower(), bare.group("name").strip(" \"'")
     # A From header the strict parser chokes on falls back to the lenient one below.
     with contextlib.suppress(Exception):
         header = message["From"]
         addresses = getattr(header, "addresses", ()) if header is not None else ()
         for address in addresses:
             if address.addr_spec and "@" in address.addr_spec:
-                return address.addr_spec.lower(), _one_line(address.display_name)
-    name, address = parseaddr(_header(message, "From"))
-    return (address.lower() if "@" in address else ""), _one_line(name)
+                return _one_line(address.addr_spec).lower(), _one_line(address.display_name)
+    name, address = parseaddr(value)
+    return (_one_line(address).lower() if "@" in address else ""), _one_line(name)
 
 
 SUBJECT_PREFIX = re.compile(
@@ -241,11 +386,21 @@ def _too_many_parts(count):
 
 
 def _text_of(part: Message) -> str:
+    """The part's text: its declared charset, else (undeclared 8-bit text, a wrong or unknown
+    charset) UTF-8, then Windows-1252, which reads any byte."""
     try:
-        return part.get_content()
-    except Exception:  # an unknown charset, a broken encoding
         payload = part.get_payload(decode=True) or b""
-        return payload.decode("utf-8", errors="replace")
+    except Exception:
+        return ""
+    declared = part.get_content_charset() or ""
+    for charset in (declared, "utf-8", "cp1252"):
+        if not charset:
+            continue
+        try:
+            return _utf8(payload.decode(charset))
+        except (LookupError, UnicodeError):
+            continue
+    return _utf8(payload.decode("latin-1"))
 
 
 class _TextExtractor(HTMLParser):
@@ -321,14 +476,32 @@ SEPARATORS = re.compile(
     r"messaggio originale|messaggio inoltrato|mensaje original|mensaje reenviado)\s*-{2,}|"
     r"(begin forwarded message|début du message réexpédié|anfang der weitergeleiteten nachricht|"
     r"begin doorgestuurd bericht|inizio messaggio inoltrato|inicio del mensaje reenviado)\s*:|"
-    r"_{20,})\s*$",
+    r"_{20,}|-{20,})\s*$",
     re.I,
 )
 SIGN_OFFS = re.compile(
-    r"^(sent from my|sent with|sent from mail for|get outlook for|envoyé de mon|envoyé depuis|"
+    r"^(sent from my|sent with|sent via|sent from mail for|get outlook for|"
+    r"envoyé de mon|envoyé depuis|"
     r"envoye de mon|obtenir outlook|télécharger outlook|von meinem \S+ gesendet|gesendet von|"
     r"gesendet mit|verzonden (vanaf|met)|verstuurd (vanaf|met)|inviato da|inviato dal|"
     r"enviado desde|enviado con|enviado do meu)\b",
+    re.I,
+)
+# A closing formula on a line of its own: the name and signature follow.
+CLOSINGS = re.compile(
+    r"(?:(best|kind|warm)?\s*regards|cheers|best wishes|"
+    r"cordialement|bien (à|a) vous|amicalement|bises|"
+    r"mit freundlichen gr(ü|ue)(ß|ss)en|(viele|liebe|beste) gr(ü|ue)(ß|ss)e|"
+    r"met vriendelijke groet(en)?|groetjes|hartelijke groet(en)?|"
+    r"cordiali saluti|distinti saluti|un saluto|saluti|"
+    r"(un )?saludos?( cordiales)?|atentamente|un abrazo)"
+    r"\s*[,.!]?",
+    re.I,
+)
+# Thanks on a line of its own ends the words only when a short signature is all that follows.
+THANKS = re.compile(
+    r"(?:many )?(?:thanks|thank you|merci( beaucoup)?|danke( sch(ö|oe)n)?|vielen dank|"
+    r"bedankt|dank je( wel)?|grazie( mille)?|gracias|muchas gracias)\s*[,.!]?",
     re.I,
 )
 HEADER_FROM = re.compile(r"^\*?(from|de|von|van|da)\s*:\*?\s+\S", re.I)
@@ -338,8 +511,45 @@ HEADER_NEXT = re.compile(
 )
 
 
-def strip_quotes_and_signature(text: str) -> str:
-    """The owner's own words: quoted replies, forwarded headers and signatures cut off."""
+# Longer than any owner's words: the rest is quoted history.
+MAX_BODY_READ = 20_000
+
+
+def strip_quotes_and_signature(text: str, *, signed: str = "") -> str:
+    """The owner's own words: quoted replies, forwarded headers and signatures cut off.
+
+    Quotes, reply headers, phone sign-offs and closing formulas of the six languages, then
+    a last paragraph that is the sender's signed name (`signed`: "Lucas, Italy" from Lucas).
+    Our rules, not mail-parser-reply's: on our labelled tails they cut more, and on a
+    public corpus the library rewrote bodies without cutting anything ours kept
+    (BENCHMARKS.md, "E-mail corpus").
+    """
+    return _without_signed_name(_own_words(text[:MAX_BODY_READ]), signed)
+
+
+def _short_signature(lines) -> bool:
+    signature = [line.strip() for line in lines if line.strip()]
+    return len(signature) <= 3 and all(len(line) <= 60 for line in signature)
+
+
+def _without_signed_name(text: str, signed: str) -> str:
+    if not signed:
+        return text
+    paragraphs = re.split(r"\n\s*\n", text)
+    last = paragraphs[-1].strip()
+    lines = last.splitlines()
+    first_word = re.match(r"[^\W\d_]+(?:['’-][^\W\d_]+)*", last)
+    if (
+        first_word
+        and first_word.group(0).casefold() == signed.casefold()
+        and len(lines) <= 3
+        and all(len(line) <= 60 for line in lines)
+    ):
+        paragraphs.pop()
+    return "\n\n".join(paragraphs).strip()
+
+
+def _own_words(text: str) -> str:
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     kept = []
     for index, line in enumerate(lines):
@@ -348,6 +558,10 @@ def strip_quotes_and_signature(text: str) -> str:
         if line.rstrip("\n") in ("-- ", "--") or stripped == "--":
             break
         if SIGN_OFFS.match(stripped) or SEPARATORS.match(stripped):
+            break
+        if kept and CLOSINGS.fullmatch(stripped):
+            break
+        if kept and THANKS.fullmatch(stripped) and _short_signature(lines[index + 1 :]):
             break
         if ATTRIBUTION_START.match(stripped) and (
             ATTRIBUTION_END.search(stripped) or ATTRIBUTION_END.search(f"{stripped} {following}")
@@ -412,8 +626,20 @@ def _broken(message: Message) -> bool:
 # --------------------------------------------------------------------------- automatic mail
 
 ROBOT_SENDERS = re.compile(
-    r"^(mailer-daemon|postmaster|no-?reply|do-?not-?reply|noreply[-.+].*|bounces?([-+].*)?|"
-    r"auto-?reply|autoresponder)$",
+    r"^(mailer-daemon|postmaster|auto-?reply|autoresponder)$"
+    # gmail-noreply, no_reply, donotreply, noreply-12345, bounces+x=y, x-bounces...
+    r"|(^|[-_.+=])(no[-_.]?reply|do[-_.]?not[-_.]?reply|bounces?)([-_.+=]|$)",
+    re.I,
+)
+# The envelope sender of a list or a bulk sender: a bounce address, often with the
+# recipient's address in it (VERP: "bounces+camille=example.org@...", "msprvs1=...").
+BOUNCE_ADDRESS = re.compile(
+    r"(^|[-_.+=])(bounces?|bnc|return|mailer-daemon|postmaster)([-_.+=]|$)|^(msprvs\d?|prvs|btv1)=",
+    re.I,
+)
+# The Sender of a list post: the list's own addresses (Mailman, Sympa, LISTSERV, Google Groups).
+LIST_SENDERS = re.compile(
+    r"(^|[-_.+])(bounces?|owner|request|admin|listserv|majordomo|mailman|sympa)([-_.+]|$)",
     re.I,
 )
 
@@ -449,11 +675,23 @@ def no_reply_reason(message: Message, sender: str) -> str:
     for name in ("List-Id", "List-Unsubscribe", "List-Post"):
         if _header(message, name):
             return f"{name} header"
-    if ROBOT_SENDERS.match(sender.split("@")[0]):
+    if ROBOT_SENDERS.search(sender.split("@")[0]):
         return f"automatic sender {sender}"
-    for return_path in message.get_all("Return-Path") or []:
-        if str(return_path).strip() in ("<>", ""):
+    # The envelope sender, as the last relay wrote it (the topmost Return-Path).
+    return_paths = [_utf8(str(value)).strip() for value in message.get_all("Return-Path") or []]
+    if return_paths:
+        envelope = parseaddr(return_paths[0])[1].lower() if return_paths[0] != "<>" else ""
+        if not envelope:
             return "empty Return-Path"
+        if BOUNCE_ADDRESS.search(envelope.split("@")[0]):
+            return f"Return-Path is a bounce address ({envelope})"
+    list_sender = parseaddr(_one_line(_header(message, "Sender")))[1].lower()
+    if list_sender and list_sender != sender and LIST_SENDERS.search(list_sender.split("@")[0]):
+        return f"sent by a mailing list ({list_sender})"
+    if _header(message, "X-Spam-Flag").strip().lower().startswith("yes"):
+        return "X-Spam-Flag: YES"
+    if re.match(r"\s*yes\b", _header(message, "X-Spam-Status"), re.I):
+        return "X-Spam-Status: Yes"
     suppress = _header(message, "X-Auto-Response-Suppress").lower()
     if "all" in suppress or "autoreply" in suppress or "oof" in suppress:
         return f"X-Auto-Response-Suppress: {suppress}"

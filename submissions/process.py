@@ -91,7 +91,8 @@ def _forget(videos):
 def record(inbound, parsed, videos, problems, ignored, *, found=None):
     """Write the outcome in one transaction; False if another run got there first."""
     found = found or {}
-    language = parsed.language or settings.LANGUAGE_CODE
+    # The message's own language, else the sender's earlier one; "" (then French) if neither.
+    language = parsed.language or route.sender_language(parsed.sender)
     checks = {
         "language": language,
         "spf": parsed.authentication.spf,
@@ -116,7 +117,7 @@ def record(inbound, parsed, videos, problems, ignored, *, found=None):
         if videos:
             submission = Submission.objects.create_with_clips(
                 email=parsed.sender,
-                language=language,
+                language=language or settings.LANGUAGE_CODE,
                 source=Submission.Source.EMAIL,
                 clips=drafts(parsed, videos),
             )

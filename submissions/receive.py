@@ -5,13 +5,14 @@ through `receive`: its raw bytes are kept and an InboundEmail recorded, once per
 and its processing queued (process.py). An owner's video file is kept by `store_original`.
 """
 
+import contextlib
 import logging
 import uuid
 from pathlib import Path
 
 from django.core.files import File
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from infra.storage import private_storage
@@ -21,33 +22,49 @@ from submissions.models import InboundEmail, inbound_raw_path
 log = logging.getLogger(__name__)
 
 
-def receive(raw: bytes, *, via: str, attachments_announced=None) -> InboundEmail:
+class Unavailable(Exception):
+    """The database or the storage is down: nothing was recorded, try again later.
+
+    The only failure a message's sender should wait out (a mail server's pipe keeps the
+    message, the IMAP poller leaves it in the inbox); nothing in a message's content raises it.
+    """
+
+
+def receive(
+    raw: bytes, *, via: str, envelope_sender: str | None = None, attachments_announced=None
+) -> InboundEmail:
     """Record one message (once, however often it arrives) and queue its processing.
 
-    `attachments_announced`: how many attachments the provider said it sent, when it says.
-    Returns its InboundEmail; `.newly_received` tells a first arrival from a repeat.
+    `envelope_sender` is the SMTP sender as a relay gives it ("" for a bounce); it is kept
+    as the Return-Path header a delivery agent writes. `attachments_announced`: how many
+    attachments the provider said it sent, when it says. Returns its InboundEmail;
+    `.newly_received` tells a first arrival from a repeat. Raises `Unavailable` when the
+    database or storage is down.
     """
+    if envelope_sender is not None:
+        raw = with_return_path(raw, envelope_sender)
     checksum = parse.sha256(raw)
     head = parse.summary(raw)
-    existing = InboundEmail.objects.filter(message_id=head.message_id, sha256=checksum).first()
+    try:
+        existing = InboundEmail.objects.filter(message_id=head.message_id, sha256=checksum).first()
+    except (OperationalError, InterfaceError) as error:
+        raise Unavailable(f"database: {error}") from error
     if existing is not None:
         return _seen_again(existing)
-    name, saved = store_raw(raw, checksum)
-    with transaction.atomic():
-        inbound, created = InboundEmail.objects.get_or_create(
-            message_id=head.message_id,
-            sha256=checksum,
-            defaults={
-                "sender": head.sender,
-                "subject": head.subject,
-                "via": via[:30],
-                "size": len(raw),
-                "raw": name,
-                "attachments_announced": attachments_announced,
-            },
-        )
-        if created:
-            inbound.queue_processing()
+    try:
+        name, saved = store_raw(raw, checksum)
+    except Exception as error:  # a full disk, an unreachable bucket: never the message's bytes
+        raise Unavailable(f"storage: {type(error).__name__}: {error}") from error
+    try:
+        inbound, created = _record(raw, head, checksum, name, via, attachments_announced)
+    except BaseException as error:
+        # No raw file without its row: the next delivery stores it again.
+        if saved:
+            with contextlib.suppress(Exception):
+                private_storage().delete(name)
+        if isinstance(error, (OperationalError, InterfaceError)):
+            raise Unavailable(f"database: {error}") from error
+        raise
     if not created:
         # Another process recorded it between our look and our write.
         if saved and name != inbound.raw.name:
@@ -56,6 +73,44 @@ def receive(raw: bytes, *, via: str, attachments_announced=None) -> InboundEmail
     log.info("inbound e-mail %s received via %s from %s", inbound.pk, via, head.sender or "?")
     inbound.newly_received = True
     return inbound
+
+
+def with_return_path(raw: bytes, envelope_sender: str) -> bytes:
+    """The message as a final delivery agent hands it over: with the envelope sender on top."""
+    if raw[:12].lower() == b"return-path:":
+        return raw
+    address = "".join(c for c in envelope_sender if c.isprintable() and c not in "<>\r\n ")
+    return b"Return-Path: <" + address.encode("utf-8", "replace") + b">\r\n" + raw
+
+
+def _record(raw, head, checksum, name, via, attachments_announced):
+    fields = {
+        "via": via[:30],
+        "size": len(raw),
+        "raw": name,
+        "attachments_announced": attachments_announced,
+    }
+    try:
+        return _create(
+            head.message_id, checksum, fields | {"sender": head.sender, "subject": head.subject}
+        )
+    except (OperationalError, InterfaceError):
+        raise
+    except DatabaseError:
+        # Something in what the headers said that this database refuses: the message is
+        # recorded all the same, under its checksum, and read in full by the processing.
+        log.exception("inbound e-mail recorded without its headers' summary")
+        return _create(parse.derived_message_id(checksum), checksum, fields)
+
+
+def _create(message_id, checksum, fields):
+    with transaction.atomic():
+        inbound, created = InboundEmail.objects.get_or_create(
+            message_id=message_id, sha256=checksum, defaults=fields
+        )
+        if created:
+            inbound.queue_processing()
+    return inbound, created
 
 
 def _seen_again(inbound):

@@ -16,6 +16,7 @@ from django.template.defaultfilters import filesizeformat
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from submissions.models import PERSONAL_LINK_DAYS, InboundEmail
 from submissions.notifications import absolute
@@ -30,6 +31,10 @@ def answer(inbound, parsed, kind, *, problems=(), found=None):
     why_not = refusal(parsed)
     if why_not:
         log.info("inbound e-mail %s: no reply (%s)", inbound.pk, why_not)
+        # For staff, beside what became of the message.
+        note = gettext("No reply sent: %(why)s.") % {"why": why_not}
+        inbound.reason = "\n".join(filter(None, [inbound.reason, note]))[:4000]
+        InboundEmail.objects.filter(pk=inbound.pk).update(reason=inbound.reason)
         return
     InboundEmail.objects.filter(pk=inbound.pk).update(reply=kind, replied_at=timezone.now())
     transaction.on_commit(

@@ -63,10 +63,30 @@ def test_description_keeps_the_owners_words_only():
         "-----Original Message-----\nFrom: Team\nSent: Tuesday",
         "From: Team <clips@example.org>\nSent: Tuesday, 3 November 2026 10:02",
         "---------- Forwarded message ---------\nFrom: Luc",
+        "Best regards,\nCamille Martin\nLyon",
+        "Cordialement,\nCamille",
+        "Mit freundlichen Grüßen\nJürgen",
+        "Met vriendelijke groet,\nBram",
+        "Cordiali saluti\nLucia",
+        "Saludos cordiales,\nAna",
+        "Thanks,\n\nThe Gmail Team",
+        "Sent via Bell Mobility's Text Messaging service.",
     ],
 )
 def test_signatures_quotes_and_forward_headers_are_cut(tail):
     assert parse.strip_quotes_and_signature(f"Ma balade.\n\n{tail}\nmore") == "Ma balade."
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Our drive.\n- first stop: the lake\n- then the pass",
+        "Regards from Paris: the ring road at night.\nSaludos desde Madrid",
+        "Our drive.\nThanks!\nThe second half of the video is the descent, with the whole family.",
+    ],
+)
+def test_the_owners_own_lines_are_kept(text):
+    assert parse.strip_quotes_and_signature(text, signed="Lucas") == text
 
 
 def test_html_becomes_safe_text_without_scripts_styles_or_quotes():

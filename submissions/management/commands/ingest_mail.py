@@ -7,7 +7,9 @@ from django.core.management.base import BaseCommand, CommandError
 
 from submissions import mailbox, receive
 
-EX_TEMPFAIL = 75
+# sysexits.h, as mail servers' pipe transports read them.
+EX_SOFTWARE = 70  # a fault of ours: the mail server bounces the message rather than loop
+EX_TEMPFAIL = 75  # the database or storage is down: the mail server keeps it and retries
 
 
 class Command(BaseCommand):
@@ -22,12 +24,19 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("files", nargs="*", help=".eml files; - reads one message from stdin")
         parser.add_argument("--imap", action="store_true", help="read the mailbox of MAILBOX_URL")
+        parser.add_argument(
+            "--sender",
+            help=(
+                'the envelope sender as the mail server gives it (Postfix/Exim: "$SENDER"; '
+                "empty for a bounce): no automatic reply goes to a bounce or a robot's address"
+            ),
+        )
         parser.add_argument("--once", action="store_true", help="with --imap: one pass, then exit")
         parser.add_argument(
             "--interval", type=float, default=60.0, help="with --imap: seconds between passes (60)"
         )
 
-    def handle(self, *args, files, imap, once, interval, **options):
+    def handle(self, *args, files, imap, once, interval, sender, **options):
         if imap == bool(files):
             raise CommandError("Give either --imap or files (- for stdin).")
         if imap:
@@ -41,11 +50,17 @@ class Command(BaseCommand):
                 failed += 1
                 continue
             try:
-                inbound = receive.receive(raw, via="stdin" if name == "-" else "file")
-            except Exception as error:
-                self.stderr.write(f"{name}: not recorded: {type(error).__name__}: {error}")
-                # EX_TEMPFAIL: a mail server's pipe transport keeps the message and retries.
+                inbound = receive.receive(
+                    raw, via="stdin" if name == "-" else "file", envelope_sender=sender
+                )
+            except receive.Unavailable as error:
+                self.stderr.write(f"{name}: not recorded, try again later: {error}")
                 sys.exit(EX_TEMPFAIL)
+            except Exception as error:
+                # Whatever a message holds is recorded (receive.py); this is a bug of ours,
+                # and retrying the same bytes forever would not mend it.
+                self.stderr.write(f"{name}: not recorded: {type(error).__name__}: {error}")
+                sys.exit(EX_SOFTWARE)
             state = "recorded" if inbound.newly_received else "already recorded"
             self.stdout.write(f"{name}: {state} as inbound e-mail {inbound.pk}")
         if failed:
