@@ -126,7 +126,7 @@ def _centerface():
 class FaceDetector:
     """CenterFace on the frame scaled so its longer side is at most `max_side`."""
 
-    def __init__(self, *, max_side=1280, threshold=0.2):
+    def __init__(self, *, max_side=1280, threshold=0.25):
         self.max_side = max_side
         self.threshold = threshold
 
@@ -235,20 +235,37 @@ class PlateDetector:
     resolution and the OCR's recogniser reads them all in one batch.
     """
 
-    def __init__(self, *, max_side=1920, min_score=0.3, edge=40):
+    def __init__(
+        self, *, max_side=1920, min_score=0.3, edge=40, min_contrast=50, max_candidates=12
+    ):
         self.max_side = max_side
         self.min_score = min_score
         self.edge = edge
+        self.min_contrast = min_contrast
+        self.max_candidates = max_candidates
 
-    def __call__(self, rgb):
+    def __call__(self, rgb, known=()):
+        """[(box, score)]; a candidate on a plate already `known` (boxes) is not read again."""
         h, w = rgb.shape[:2]
         scale = min(1.0, self.max_side / max(h, w))
         gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
         if scale < 1:
             gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        boxes = [tuple(v / scale for v in box) for box in plate_candidates(gray, self.edge)]
-        crops, kept = [], []
+        # Plates are dark characters on a light ground: the most contrasted candidates first,
+        # so that a busy picture (gravel, foliage) costs a bounded number of readings.
+        ranked = []
+        for box in plate_candidates(gray, self.edge):
+            x1, y1, x2, y2 = (int(v) for v in box)
+            low, high = np.percentile(gray[y1:y2, x1:x2], (10, 90))
+            if high - low >= self.min_contrast:
+                ranked.append((high - low, box))
+        ranked.sort(key=lambda item: item[0], reverse=True)
+        boxes = [tuple(v / scale for v in box) for _, box in ranked[: self.max_candidates]]
+        crops, kept, found = [], [], []
         for x1, y1, x2, y2 in boxes:
+            if any(_iou((x1, y1, x2, y2), other) >= 0.3 for other in known):
+                found.append(((x1, y1, x2, y2), 1.0))
+                continue
             mx, my = (x2 - x1) * 0.06, (y2 - y1) * 0.25
             crop = rgb[
                 max(0, int(y1 - my)) : min(h, int(np.ceil(y2 + my))),
@@ -257,7 +274,6 @@ class PlateDetector:
             if crop.shape[0] >= 6 and crop.shape[1] >= 12:
                 crops.append(cv2.cvtColor(crop, cv2.COLOR_RGB2BGR))
                 kept.append((x1, y1, x2, y2))
-        found = []
         for box, (text, score) in zip(kept, recognise(crops), strict=True):
             if score >= self.min_score and plate_like(text):
                 found.append((box, score))
@@ -274,8 +290,13 @@ def plate_candidates(gray, edge=40):
             else cv2.resize(gray, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
         )
         gx = cv2.convertScaleAbs(cv2.Sobel(small, cv2.CV_16S, 1, 0, ksize=3))
-        _, bw = cv2.threshold(gx, edge, 255, cv2.THRESH_BINARY)
-        for k in (7, 15):
+        _, edges = cv2.threshold(gx, edge, 255, cv2.THRESH_BINARY)
+        # Dark strokes on a light ground, which stay apart from a busy neighbour's edges.
+        strokes = cv2.morphologyEx(
+            small, cv2.MORPH_BLACKHAT, cv2.getStructuringElement(cv2.MORPH_RECT, (9, 9))
+        )
+        _, strokes = cv2.threshold(strokes, edge, 255, cv2.THRESH_BINARY)
+        for bw, k in ((edges, 7), (edges, 15), (strokes, 7), (strokes, 15)):
             closed = cv2.morphologyEx(
                 bw, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, max(3, k // 4)))
             )
@@ -292,11 +313,12 @@ def plate_candidates(gray, edge=40):
                 ):
                     found.append((x * factor, y * factor, (x + bw_) * factor, (y + bh) * factor))
     # The same plate shows at several scales and kernels: keep one box per place.
-    kept = []
-    for box in sorted(found, key=lambda b: (b[2] - b[0]) * (b[3] - b[1]), reverse=True):
-        if all(_iou(box, other) < 0.5 for other in kept):
-            kept.append(box)
-    return kept
+    if not found:
+        return []
+    rects = [[int(x1), int(y1), int(x2 - x1), int(y2 - y1)] for x1, y1, x2, y2 in found]
+    areas = [float(w * h) for _, _, w, h in rects]
+    keep = cv2.dnn.NMSBoxes(rects, areas, 0.0, 0.5)
+    return [found[i] for i in np.asarray(keep).reshape(-1)]
 
 
 def recognise(crops):
@@ -345,6 +367,7 @@ class Anonymiser:
         self,
         *,
         sample_every_s=1.0,
+        plate_every_s=0.5,
         faces=True,
         plates=True,
         face_detector=None,
@@ -353,13 +376,15 @@ class Anonymiser:
         max_misses=1,
     ):
         self.sample_every_s = sample_every_s
+        # Cars pass quickly and plates are cheap to look for: they are looked for more often.
+        self.every = {FACE: sample_every_s, PLATE: plate_every_s}
+        self._due = {FACE: None, PLATE: None}
         self.face_detector = (face_detector or FaceDetector()) if faces else None
         self.plate_detector = (plate_detector or PlateDetector()) if plates else None
         self.track_side = track_side
         self.max_misses = max_misses
         self.tracks: list[_Track] = []
         self._next_id = 1
-        self._next_sample = None
         self._gray = None
         self._scale = 1.0
         self.detections = 0  # sampled frames run through the detectors
@@ -375,10 +400,19 @@ class Anonymiser:
             self._follow(self._gray, gray)
         self._gray = gray
         self.born = []
-        self.sampled = self._next_sample is None or t >= self._next_sample - 1e-6
+        kinds = [k for k, due in self._due.items() if due is None or t >= due - 1e-6]
+        for kind in kinds:
+            self._due[kind] = t + self.every[kind]
+        self.sampled = bool(kinds)
         if self.sampled:
-            self._next_sample = t + self.sample_every_s
-            self._detect(rgb, gray)
+            self._detect(rgb, gray, kinds)
+        h, w = rgb.shape[:2]
+        return [self._region(track, w, h) for track in self.tracks]
+
+    def sample_now(self, rgb):
+        """Run the detectors on the frame last given to `regions()` (the clip's last one)."""
+        self.born = []
+        self._detect(rgb, self._gray, [FACE, PLATE])
         h, w = rgb.shape[:2]
         return [self._region(track, w, h) for track in self.tracks]
 
@@ -403,14 +437,16 @@ class Anonymiser:
             )
         return gray
 
-    def _detect(self, rgb, gray):
+    def _detect(self, rgb, gray, kinds):
         self.detections += 1
         h, w = rgb.shape[:2]
         found = []
-        if self.face_detector is not None:
+        if self.face_detector is not None and FACE in kinds:
             found += [(FACE, box) for box, _ in self.face_detector(rgb)]
-        if self.plate_detector is not None:
-            found += [(PLATE, box) for box, _ in self.plate_detector(rgb)]
+        if self.plate_detector is not None and PLATE in kinds:
+            known = [_unpad(t.box, PLATE) for t in self.tracks if t.kind == PLATE]
+            plates = _merge([box for box, _ in self.plate_detector(rgb, known)])
+            found += [(PLATE, box) for box in plates]
         matched = set()
         for kind, box in found:
             box = _clip(_pad(np.asarray(box, float), kind), w, h)
@@ -431,7 +467,7 @@ class Anonymiser:
                 self._seed(best, gray)
                 matched.add(best.id)
         for track in self.tracks:
-            if track.id not in matched and track.kind != MANUAL:
+            if track.id not in matched and track.kind in kinds:
                 track.misses += 1
         self.tracks = [t for t in self.tracks if t.misses <= self.max_misses]
 
@@ -448,9 +484,9 @@ class Anonymiser:
     def _follow(self, prev, gray):
         h, w = gray.shape[:2]
         frame_w, frame_h = w / self._scale, h / self._scale
+        _move_all(self.tracks, prev, gray, self._scale)
         kept = []
         for track in self.tracks:
-            _move(track, prev, gray, self._scale)
             if track.points is None or len(track.points) < max(4, track.seeded_with // 2):
                 self._seed(track, gray)
             box = track.box
@@ -472,6 +508,36 @@ def _pad(box, kind):
     return np.array([box[0] - bw * px, box[1] - bh * py, box[2] + bw * px, box[3] + bh * py])
 
 
+def _merge(boxes):
+    """Boxes of one thing found twice (two scales, a word and its line) made one."""
+    merged = []
+    for box in sorted(boxes, key=lambda b: (b[2] - b[0]) * (b[3] - b[1]), reverse=True):
+        for i, other in enumerate(merged):
+            ix = max(0.0, min(box[2], other[2]) - max(box[0], other[0]))
+            iy = max(0.0, min(box[3], other[3]) - max(box[1], other[1]))
+            smaller = min(
+                (box[2] - box[0]) * (box[3] - box[1]), (other[2] - other[0]) * (other[3] - other[1])
+            )
+            if smaller > 0 and ix * iy >= 0.5 * smaller:
+                merged[i] = (
+                    min(box[0], other[0]),
+                    min(box[1], other[1]),
+                    max(box[2], other[2]),
+                    max(box[3], other[3]),
+                )
+                break
+        else:
+            merged.append(tuple(box))
+    return merged
+
+
+def _unpad(box, kind):
+    px, py = PADDING.get(kind, (0.0, 0.0))
+    bw, bh = (box[2] - box[0]) / (1 + 2 * px), (box[3] - box[1]) / (1 + 2 * py)
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    return (cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2)
+
+
 def _clip(box, w, h):
     return np.array([max(0, box[0]), max(0, box[1]), min(w, box[2]), min(h, box[3])], float)
 
@@ -486,17 +552,16 @@ def _features(gray, box):
     x2, y2 = min(w, int(np.ceil(box[2]))), min(h, int(np.ceil(box[3])))
     if x2 - x1 < 3 or y2 - y1 < 3:
         return None
-    mask = np.zeros_like(gray)
-    mask[y1:y2, x1:x2] = 255
     side = min(x2 - x1, y2 - y1)
     points = cv2.goodFeaturesToTrack(
-        gray,
-        maxCorners=40,
+        gray[y1:y2, x1:x2],
+        maxCorners=30,
         qualityLevel=0.01,
         minDistance=max(2, side // 8),
-        mask=mask,
         blockSize=3,
     )
+    if points is not None:
+        points += np.float32([x1, y1])
     return points
 
 
@@ -507,23 +572,38 @@ _LK = {
 }
 
 
-def _move(track, prev, gray, scale):
-    """Shift (and scale) a track's box by the median motion of its feature points."""
-    if track.points is None or not len(track.points):
-        track.box = track.box + np.tile(track.velocity, 2)
+def _move_all(tracks, prev, gray, scale):
+    """Shift (and scale) each track's box by the median motion of its feature points.
+
+    One pyramidal Lucas-Kanade call for all tracks, checked forwards and backwards.
+    """
+    moving = [t for t in tracks if t.points is not None and len(t.points)]
+    for track in tracks:
+        if track.points is None or not len(track.points):
+            track.box = track.box + np.tile(track.velocity, 2)
+    if not moving:
         return
-    new, status, _ = cv2.calcOpticalFlowPyrLK(prev, gray, track.points, None, **_LK)
+    points = np.concatenate([t.points for t in moving]).astype(np.float32)
+    new, status, _ = cv2.calcOpticalFlowPyrLK(prev, gray, points, None, **_LK)
     back, status_back, _ = cv2.calcOpticalFlowPyrLK(gray, prev, new, None, **_LK)
-    good = (
+    good_all = (
         (status.reshape(-1) == 1)
         & (status_back.reshape(-1) == 1)
-        & (np.linalg.norm((back - track.points).reshape(-1, 2), axis=1) < 1.0)
+        & (np.linalg.norm((back - points).reshape(-1, 2), axis=1) < 1.0)
     )
+    start = 0
+    for track in moving:
+        end = start + len(track.points)
+        _apply(track, points[start:end], new[start:end], good_all[start:end], scale)
+        start = end
+
+
+def _apply(track, old, new, good, scale):
     if good.sum() < 3:
         track.points = None
         track.box = track.box + np.tile(track.velocity, 2)
         return
-    old_p, new_p = track.points[good].reshape(-1, 2), new[good].reshape(-1, 2)
+    old_p, new_p = old[good].reshape(-1, 2), new[good].reshape(-1, 2)
     shift = np.median(new_p - old_p, axis=0) / scale
     grow = 1.0
     if len(old_p) >= 4:
@@ -532,10 +612,8 @@ def _move(track, prev, gray, scale):
         ok = d_old > 1
         if ok.sum() >= 3:
             grow = float(np.clip(np.median(d_new[ok] / d_old[ok]), 0.9, 1.1))
-    cx, cy = (
-        (track.box[0] + track.box[2]) / 2 + shift[0],
-        (track.box[1] + track.box[3]) / 2 + shift[1],
-    )
+    cx = (track.box[0] + track.box[2]) / 2 + shift[0]
+    cy = (track.box[1] + track.box[3]) / 2 + shift[1]
     hw, hh = (track.box[2] - track.box[0]) / 2 * grow, (track.box[3] - track.box[1]) / 2 * grow
     track.box = np.array([cx - hw, cy - hh, cx + hw, cy + hh])
     track.velocity = shift
@@ -557,14 +635,12 @@ def blur(rgb, regions):
             continue
         roi = out[y1:y2, x1:x2]
         # Plates keep about three blocks of height, faces about six: no character or
-        # feature survives, whatever the size.
+        # feature survives, whatever the size. Bilinear enlarging smooths the blocks.
         cell = max(4, bh // 3 if region.kind == PLATE else bh // 6)
         small = cv2.resize(
             roi, (max(1, bw // cell), max(1, bh // cell)), interpolation=cv2.INTER_AREA
         )
-        hidden = cv2.resize(small, (bw, bh), interpolation=cv2.INTER_NEAREST)
-        k = cell | 1
-        hidden = cv2.GaussianBlur(hidden, (k * 2 + 1, k * 2 + 1), 0)
+        hidden = cv2.resize(small, (bw, bh), interpolation=cv2.INTER_LINEAR)
         if region.kind == FACE:
             mask = np.zeros((bh, bw), np.uint8)
             cv2.ellipse(mask, (bw // 2, bh // 2), (bw // 2, bh // 2), 0, 0, 360, 255, -1)
@@ -615,32 +691,41 @@ def track_video(path, *, anonymiser=None, rotation=0, backfill=True):
             track.times.append(float(t))
             track.frames.append(regions)
             index = len(track.frames) - 1
-            if anonymiser.sampled:
-                if anonymiser.born and backfill:
-                    _backfill(track, anonymiser, recent)
-                recent.clear()
-            recent.append((index, anonymiser._gray))
+            if anonymiser.born and backfill:
+                _backfill(track, anonymiser, recent, t)
+            recent.append((index, float(t), anonymiser._gray))
+            while recent and recent[0][1] < t - max(anonymiser.every.values()) - 1e-6:
+                recent.popleft()
     if track is None:
         raise ValueError("no video frame")
+    if not anonymiser.sampled:
+        # What came in after the last sample would never be seen: look at the last frame too.
+        track.frames[-1] = anonymiser.sample_now(rgb)
+        if anonymiser.born and backfill:
+            _backfill(track, anonymiser, list(recent)[:-1], track.times[-1])
     return track
 
 
-def _backfill(track, anonymiser, recent):
-    """Follow newborn tracks back through the frames since the previous sample."""
+def _backfill(track, anonymiser, recent, now):
+    """Follow newborn tracks back through the frames since their kind was last looked for."""
+    for kind in {t.kind for t in anonymiser.born}:
+        born = [t for t in anonymiser.born if t.kind == kind]
+        since = now - anonymiser.every.get(kind, anonymiser.sample_every_s) - 1e-6
+        _follow_back(track, anonymiser, born, [item for item in recent if item[1] > since])
+
+
+def _follow_back(track, anonymiser, born, frames):
     scale = anonymiser._scale
     later = anonymiser._gray
-    followers = [
-        _Track(t.id, t.kind, t.box.copy(), _features(later, t.box * scale)) for t in anonymiser.born
-    ]
-    for earlier_index, earlier in reversed(recent):
+    followers = [_Track(t.id, t.kind, t.box.copy(), _features(later, t.box * scale)) for t in born]
+    for earlier_index, _, earlier in reversed(frames):
+        _move_all(followers, later, earlier, scale)
         for follower in followers:
-            _move(follower, later, earlier, scale)
             if follower.points is None or len(follower.points) < 4:
                 follower.points = _features(earlier, follower.box * scale)
-        w, h = track.width, track.height
         frame_regions = track.frames[earlier_index]
         for follower in followers:
-            x1, y1, x2, y2 = _clip(follower.box, w, h)
+            x1, y1, x2, y2 = _clip(follower.box, track.width, track.height)
             if x2 - x1 > 1 and y2 - y1 > 1:
                 frame_regions.append(
                     Region(
