@@ -99,19 +99,27 @@ def speed(folder, seconds, sample):
     ).stdout
     result = json.loads(out.strip().splitlines()[-1])
     per_min = 60 / seconds
-    print(f"\n1080p30, {seconds:.0f} s, {result['frames']} frames, {result['samples']} samples, "
-          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(
+        f"\n1080p30, {seconds:.0f} s, {result['frames']} frames, {result['samples']} samples, "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
     for step in ("decode", "track", "decode+blur"):
         wall, cpu_s = result[step]
-        print(f"  {step:12s} per minute of video: wall {wall * per_min:6.1f} s, CPU {cpu_s * per_min:6.1f} s "
-              f"(2 idle cores: ~{cpu_s * per_min / 2:5.1f} s)")
+        print(
+            f"  {step:12s} per minute of video: wall {wall * per_min:6.1f} s, CPU {cpu_s * per_min:6.1f} s "
+            f"(2 idle cores: ~{cpu_s * per_min / 2:5.1f} s)"
+        )
     dw, dc = result["decode"]
     bw, bc = result["decode+blur"]
     tw, tc = result["track"]
-    print(f"  detection+tracking+blurring beyond decoding, per minute: wall {(tw + bw - 2 * dw) * per_min:.1f} s, "
-          f"CPU {(tc + bc - 2 * dc) * per_min:.1f} s")
-    print(f"  peak memory {result['max_rss_mb']:.0f} MB; track JSON {result['json_bytes'] / 1024:.0f} KiB "
-          f"for {result['regions']} frame regions")
+    print(
+        f"  detection+tracking+blurring beyond decoding, per minute: wall {(tw + bw - 2 * dw) * per_min:.1f} s, "
+        f"CPU {(tc + bc - 2 * dc) * per_min:.1f} s"
+    )
+    print(
+        f"  peak memory {result['max_rss_mb']:.0f} MB; track JSON {result['json_bytes'] / 1024:.0f} KiB "
+        f"for {result['regions']} frame regions"
+    )
 
 
 def quality(folder, scenes, sample):
@@ -157,24 +165,45 @@ def quality(folder, scenes, sample):
                     if _readable(plate.text, before):
                         read_before += 1
                         read_after += _readable(plate.text, after)
-        print(f"  scene {i} {width}x{height}: faces {result.recall('face'):.3f} of {result.seen['face']}, "
-              f"plates {result.recall('plate'):.3f} of {result.seen['plate']}", flush=True)
+        print(
+            f"  scene {i} {width}x{height}: faces {result.recall('face'):.3f} of {result.seen['face']}, "
+            f"plates {result.recall('plate'):.3f} of {result.seen['plate']}",
+            flush=True,
+        )
     for i in range(max(2, scenes // 2)):
         width, height = ((1280, 720), (1920, 1080))[i % 2]
         scene = sb.compose(
-            width=width, height=height, fps=15, seconds=20.0, faces=0, plates=0, plain_cars=3, seed=300 + i
+            width=width,
+            height=height,
+            fps=15,
+            seconds=20.0,
+            faces=0,
+            plates=0,
+            plain_cars=3,
+            seed=300 + i,
         )
         path = folder / f"clean{i}.mp4"
         sb.write(scene, path)
         track = track_video(path, anonymiser=Anonymiser(sample_every_s=sample))
         false_clean += len(track.track_ids)
         seconds_clean += scene.seconds
-        print(f"  clean {i} {width}x{height}: {len(track.track_ids)} regions in {scene.seconds:.0f} s", flush=True)
-    print(f"\nrecall, faces >= 40 px high: {total.recall('face'):.3f} of {total.seen['face']} face-frames")
-    print(f"recall, plates >= 80 px wide: {total.recall('plate'):.3f} of {total.seen['plate']} plate-frames")
-    print(f"plates read by the OCR before blurring: {read_before}; still readable after: {read_after}")
-    print(f"false regions on clean footage: {false_clean} in {seconds_clean:.0f} s "
-          f"({false_clean / seconds_clean * 10:.2f} per 10 s)")
+        print(
+            f"  clean {i} {width}x{height}: {len(track.track_ids)} regions in {scene.seconds:.0f} s",
+            flush=True,
+        )
+    print(
+        f"\nrecall, faces >= 40 px high: {total.recall('face'):.3f} of {total.seen['face']} face-frames"
+    )
+    print(
+        f"recall, plates >= 80 px wide: {total.recall('plate'):.3f} of {total.seen['plate']} plate-frames"
+    )
+    print(
+        f"plates read by the OCR before blurring: {read_before}; still readable after: {read_after}"
+    )
+    print(
+        f"false regions on clean footage: {false_clean} in {seconds_clean:.0f} s "
+        f"({false_clean / seconds_clean * 10:.2f} per 10 s)"
+    )
 
 
 def _readable(text, lines):
