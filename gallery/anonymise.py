@@ -423,7 +423,9 @@ class Anonymiser:
         self.tracks.append(track)
         return track.id
 
-    blur = staticmethod(lambda rgb, regions: blur(rgb, regions))
+    def blur(self, rgb, regions):
+        """The frame with the regions blurred (the module's `blur`)."""
+        return blur(rgb, regions)
 
     # -- internals
 
@@ -647,6 +649,19 @@ def blur(rgb, regions):
             roi[mask > 0] = hidden[mask > 0]
         else:
             roi[:] = hidden
+    return out
+
+
+def blur_frame(frame, regions):
+    """An av.VideoFrame with the regions (in its own pixels) blurred, same format and
+    timing; the frame itself when there is nothing to blur, so clean frames cost nothing."""
+    if not regions:
+        return frame
+    rgb = blur(frame.to_ndarray(format="rgb24"), regions)
+    out = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format=frame.format.name)
+    out.pts = frame.pts
+    if frame.time_base is not None:
+        out.time_base = frame.time_base
     return out
 
 

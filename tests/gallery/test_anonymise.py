@@ -16,6 +16,7 @@ from gallery.anonymise import (
     Region,
     RegionTrack,
     blur,
+    blur_frame,
     blur_image,
     read_text,
     track_video,
@@ -144,3 +145,16 @@ def test_regions_outside_the_picture_are_clipped_not_fatal():
     rgb = np.full((40, 60, 3), 128, np.uint8)
     out = blur(rgb, [Region("face", -10, -10, 20, 20), Region("plate", 50, 30, 90, 90)])
     assert out.shape == rgb.shape
+
+
+def test_a_video_frame_is_blurred_in_place_of_the_original_keeping_its_timing():
+    rgb = np.zeros((64, 96, 3), np.uint8)
+    rgb[:, ::2] = 255  # stripes: any blur turns them grey
+    frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")
+    frame.pts = 1234
+    assert blur_frame(frame, []) is frame
+    out = blur_frame(frame, [Region(PLATE, 10, 10, 50, 40)])
+    assert (out.format.name, out.width, out.height, out.pts) == ("yuv420p", 96, 64, 1234)
+    after = out.to_ndarray(format="rgb24").astype(int)
+    assert after[15:35, 15:45].std() < 20  # the stripes inside are gone
+    assert after[50:, 60:].std() > 100  # outside they remain
