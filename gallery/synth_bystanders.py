@@ -393,7 +393,7 @@ def compose(
     Faces are at least face_heights[0] px high; plates at least plate_widths[0] px wide.
     Some pop in or leave mid-clip, so a tracker has to pick them up.
     """
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # nosec B311 - test pictures, not security
     scene = Scene(width, height, fps, seconds, seed)
     scene.canvas = background(rng, width, height)
     speed = width / 8
