@@ -373,6 +373,11 @@ class Clip(models.Model):
             raise
         signals.clip_published.send(sender=Clip, clip=self, by=by)
 
+    def approve_featured(self, *, by):
+        """Publish a clip in review and list it first in the gallery."""
+        self.approve(by=by)
+        self.set_featured(True, by=by)
+
     def reject(self, *, by, reason="", reason_code=""):
         """Refuse a clip in review; the owner is told why (a listed reason, free text, or both)."""
         reason_code, reason = self._check_reason(reason_code, reason)

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import Http404
+from django.utils.cache import add_never_cache_headers
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_safe
@@ -8,6 +9,7 @@ from django.views.decorators.http import require_safe
 from gallery.filters import GalleryFilter
 from gallery.models import Clip
 from gallery.pages import gallery_query, gallery_themes
+from gallery.preview import clip_pk_from, with_private_media
 from gallery.seo import canonical_gallery_query
 from infra.cache import cached_page, per_version
 from infra.delivery import serve_file
@@ -65,6 +67,25 @@ def clip_detail(request, pk, slug=None):
         return redirect(clip, permanent=True)
     related = Clip.objects.related_to(clip).prefetch_related("themes")[:4]
     return TemplateResponse(request, "gallery/clip_detail.html", {"clip": clip, "related": related})
+
+
+@require_safe
+def clip_preview(request, token):
+    """A clip's public page before it is published, for staff holding a signed link."""
+    pk = clip_pk_from(token)
+    if pk is None or not request.user.has_perm("gallery.view_clip"):
+        raise Http404
+    clip = get_object_or_404(Clip.objects.prefetch_related("themes", "captions"), pk=pk)
+    if clip.status == Clip.Status.PUBLISHED:
+        return redirect(clip)
+    response = TemplateResponse(
+        request,
+        "gallery/clip_detail.html",
+        {"clip": with_private_media(clip), "related": [], "preview": True},
+    )
+    add_never_cache_headers(response)
+    response["X-Robots-Tag"] = "noindex"
+    return response
 
 
 @require_safe
