@@ -1,9 +1,9 @@
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import Http404
-from django.utils.cache import add_never_cache_headers
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_safe
 
 from gallery.filters import GalleryFilter
