@@ -9,6 +9,7 @@ from infra import views as infra_views
 
 urlpatterns = [
     path("healthz", infra_views.healthz, name="healthz"),
+    path("favicon.ico", infra_views.favicon, name="favicon"),
     path("media/clips/<int:pk>/<path:name>", gallery_views.clip_media, name="clip-media"),
     path("admin/", admin.site.urls),
     # Not language-prefixed: crawlers and other sites' players ask for these.

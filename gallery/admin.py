@@ -115,6 +115,15 @@ class ClipAdmin(admin.ModelAdmin):
     change_form_template = "admin/gallery/clip/change_form.html"
     show_full_result_count = False
 
+    class Media:
+        css = {"all": ["css/admin-review.css"]}
+
+    def changelist_view(self, request, extra_context=None):
+        # The queue needs the width: at 1366 px the side menu squeezed titles to four lines
+        # and pushed the Featured column off screen (the breadcrumbs still lead everywhere).
+        extra = {"is_nav_sidebar_enabled": False, **(extra_context or {})}
+        return super().changelist_view(request, extra_context=extra)
+
     def get_queryset(self, request):
         queryset = super().get_queryset(request).select_related("submission")
         inbound = getattr(Clip.submission.field.related_model, "inbound_emails", None)

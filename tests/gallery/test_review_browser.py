@@ -215,3 +215,28 @@ def test_ten_clips_decided_through_the_list_and_the_mouse(
     check_outcomes(clips, mailoutbox)
     print(f"\ntoday's screens: {seconds / 10:.2f} s per decision")
     page.context.close()
+
+
+def test_the_clip_list_fits_a_1366_px_screen(browser, live_server, moderator):
+    for number in range(3):
+        submission = Submission.objects.create(email=f"o{number}@example.org", language="en")
+        submission.give_consent()
+        clip = make_clip(
+            status=Clip.Status.PROCESSING,
+            title="Sunrise over the Alps on the way to the Grossglockner pass, camera "
+            + str(number),
+        )
+        Clip.objects.filter(pk=clip.pk).update(submission=submission)
+        make_processed(clip)
+    page = log_in(browser, live_server, viewport={"width": 1366, "height": 768})
+    page.goto(f"{live_server.url}/admin/gallery/clip/")
+    line = page.locator("#result_list tbody td").first.evaluate(
+        "td => parseFloat(getComputedStyle(td).lineHeight) || 18"
+    )
+    titles = page.locator("#result_list tbody .field-title a").all()
+    assert len(titles) == 3
+    for title in titles:  # two lines at most
+        assert title.bounding_box()["height"] <= 2 * line + 2
+    featured = page.locator("#result_list thead th.column-featured").bounding_box()
+    assert featured["x"] + featured["width"] <= 1366
+    page.context.close()
