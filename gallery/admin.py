@@ -31,8 +31,25 @@ admin.site.site_title = _("La vie en Model 3")
 
 @admin.register(Theme)
 class ThemeAdmin(admin.ModelAdmin):
-    list_display = ["slug", "name", "order"]
+    list_display = ["slug", "name_fr", "name_en", "missing", "order"]
     list_editable = ["order"]
+    fieldsets = [
+        (None, {"fields": ["slug", "order"]}),
+        (
+            _("Name in each language"),
+            {
+                "fields": ["name_fr", "name_en", "name_de", "name_nl", "name_it", "name_es"],
+                "description": _(
+                    "Where a language has no name, visitors read the English one, else the "
+                    "French one."
+                ),
+            },
+        ),
+    ]
+
+    @admin.display(description=_("missing languages"))
+    def missing(self, theme):
+        return ", ".join(code.upper() for code in theme.missing_languages) or "—"
 
 
 class TransitionInline(admin.TabularInline):

@@ -5,7 +5,7 @@ from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
-from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import get_language, gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from django_countries import Countries
 from django_countries.fields import CountryField
@@ -30,9 +30,18 @@ class EuropeanCountries(Countries):
 
 class Theme(models.Model):
     slug = models.SlugField(unique=True)
-    # An English msgid; `label` gives it in the visitor's language.
-    name = models.CharField(max_length=60)
+    # The name staff know it by; visitors read `label`, the name in their language.
+    name = models.CharField(_("name"), max_length=60, blank=True)
+    name_fr = models.CharField(_("name in French"), max_length=60, blank=True)
+    name_en = models.CharField(_("name in English"), max_length=60, blank=True)
+    name_de = models.CharField(_("name in German"), max_length=60, blank=True)
+    name_nl = models.CharField(_("name in Dutch"), max_length=60, blank=True)
+    name_it = models.CharField(_("name in Italian"), max_length=60, blank=True)
+    name_es = models.CharField(_("name in Spanish"), max_length=60, blank=True)
     order = models.PositiveSmallIntegerField(default=0)
+
+    # Where a name is missing in the visitor's language: English, then French.
+    FALLBACK = ("en", "fr")
 
     class Meta:
         ordering = ["order", "slug"]
@@ -44,7 +53,15 @@ class Theme(models.Model):
 
     @property
     def label(self):
-        return gettext(self.name)
+        language = (get_language() or settings.LANGUAGE_CODE).split("-")[0]
+        for code in (language, *self.FALLBACK):
+            if name := getattr(self, f"name_{code}", ""):
+                return name
+        return gettext(self.name) if self.name else self.slug
+
+    @property
+    def missing_languages(self):
+        return [code for code, _name in settings.LANGUAGES if not getattr(self, f"name_{code}")]
 
 
 class ClipQuerySet(models.QuerySet):
