@@ -266,6 +266,7 @@ class ClipAdmin(admin.ModelAdmin):
             "reasons": list(enumerate(RejectionReason.choices, start=1)),
             "other_reason": RejectionReason.OTHER,
             "preview_url": clip and clip.status != Clip.Status.PUBLISHED and preview_url(clip),
+            "duplicate_percent": round((clip.duplicate_score or 0) * 100) if clip else 0,
         }
         return super().change_view(
             request, object_id, form_url, extra_context={**extra, **(extra_context or {})}

@@ -168,6 +168,21 @@ class Clip(models.Model):
     # Bytes of the main (720p) rendition: the length feeds announce for the enclosure.
     size = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
 
+    # Sent before? Written by processing (gallery/fingerprint.py), shown to staff.
+    original_sha256 = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
+    fingerprint = models.JSONField(default=list, blank=True, editable=False)
+    duplicate_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="duplicates",
+        editable=False,
+        verbose_name=_("copy of"),
+    )
+    # 1.0 for the same original bytes; else the share of sampled frames found in the other.
+    duplicate_score = models.FloatField(null=True, blank=True, editable=False)
+
     objects = ClipQuerySet.as_manager()
 
     class Meta:
