@@ -6,6 +6,7 @@ import pytest
 from django.apps import apps
 from django.contrib.auth.models import Group, User
 from playwright.sync_api import expect
+from pytest_playwright_axe import Axe
 
 from gallery.models import Clip, RejectionReason
 from submissions.models import Submission
@@ -111,6 +112,12 @@ PLAN = [
 ]
 
 
+AXE_WCAG_AA = {
+    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag21a", "wcag2aa", "wcag21aa", "wcag22aa"]},
+    "resultTypes": ["violations"],
+}
+
+
 def owned_clips(count):
     """Clips in review, oldest first, each sent by its own owner who accepted the terms."""
     clips = []
@@ -153,6 +160,19 @@ def test_ten_clips_decided_with_the_keyboard_alone(browser, live_server, moderat
     page.goto(f"{live_server.url}/admin/gallery/clip/{clips[0].pk}/change/")
     video = page.locator("video")
     assert video.evaluate("v => v.muted && v.autoplay")
+
+    # Nothing on the page that a screen reader or the keyboard cannot use (WCAG A and AA).
+    results = Axe(use_minified_file=True).run(
+        page, options=AXE_WCAG_AA, html_report_generated=False, json_report_generated=False
+    )
+    found = [
+        (v["id"], n["target"])
+        for v in results["violations"]
+        for n in v["nodes"]
+        # Django's own two-list theme picker (SelectFilter2.js) puts a title on a <span>.
+        if "help-tooltip" not in n["target"][0]
+    ]
+    assert found == []
 
     # The keys are listed on the page, behind `?`.
     keys = page.locator("#review-keys")
@@ -239,4 +259,27 @@ def test_the_clip_list_fits_a_1366_px_screen(browser, live_server, moderator):
         assert title.bounding_box()["height"] <= 2 * line + 2
     featured = page.locator("#result_list thead th.column-featured").bounding_box()
     assert featured["x"] + featured["width"] <= 1366
+    page.context.close()
+
+
+def test_the_next_clip_plays_by_itself_and_the_keys_seek_and_pause(
+    browser, live_server, moderator, sample_video
+):
+    clip = make_clip(status=Clip.Status.REVIEW, video=sample_video)
+    page = log_in(browser, live_server)
+    page.goto(f"{live_server.url}/admin/gallery/clip/{clip.pk}/change/")
+    video = page.locator("video")
+    page.wait_for_function("() => document.querySelector('video').currentTime > 0.2")
+    assert video.evaluate("v => v.muted")
+
+    page.keyboard.press("k")
+    assert video.evaluate("v => v.paused")
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("() => document.querySelector('video').currentTime >= 4.5")
+    page.keyboard.press("j")
+    page.wait_for_function("() => document.querySelector('video').currentTime < 1")
+    page.keyboard.press(" ")
+    page.wait_for_function("() => !document.querySelector('video').paused")
+    page.keyboard.press("m")
+    assert not video.evaluate("v => v.muted")
     page.context.close()
