@@ -303,6 +303,8 @@ class ClipAdmin(admin.ModelAdmin):
 
     def skip_view(self, request, pk):
         """Leave a clip for later (or for someone else): the next one opens."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
         clip = get_object_or_404(Clip, pk=pk)
         skipped = request.session.get(SKIPPED, [])
         request.session[SKIPPED] = [*skipped[-499:], clip.pk]
