@@ -159,6 +159,8 @@ STATICFILES_STORAGE_BACKEND = (
 )
 # How long a signed link to private media (staff review, the owner's page) stays valid.
 PRIVATE_MEDIA_URL_SECONDS = int(os.environ.get("PRIVATE_MEDIA_URL_SECONDS", 3600))
+# How long a staff preview link of an unpublished clip's page stays valid.
+PREVIEW_SECONDS = int(os.environ.get("PREVIEW_SECONDS", 3600))
 # Published media never change under a name (each processing writes a new folder).
 PUBLIC_MEDIA_CACHE_CONTROL = "public, max-age=31536000, immutable"
 

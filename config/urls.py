@@ -10,6 +10,7 @@ from infra import views as infra_views
 
 urlpatterns = [
     path("healthz", infra_views.healthz, name="healthz"),
+    path("favicon.ico", infra_views.favicon, name="favicon"),
     path("media/clips/<clip_id:pk>/<path:name>", gallery_views.clip_media, name="clip-media"),
     # The play beacon: no language, no cookie, nothing about the visitor kept.
     path("plays/<clip_id:pk>", plays.play, name="clip-play"),

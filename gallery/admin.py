@@ -14,7 +14,15 @@ from django.views.decorators.http import require_POST
 
 from gallery.captions import sync_caption_files
 from gallery.decisions import DECISIONS, DecisionForm, Then
-from gallery.models import Caption, Clip, ClipTransition, IllegalTransition, Theme
+from gallery.models import (
+    Caption,
+    Clip,
+    ClipTransition,
+    IllegalTransition,
+    RejectionReason,
+    Theme,
+)
+from gallery.preview import preview_url
 from gallery.templatetags.gallery import duration
 
 admin.site.site_header = _("La vie en Model 3: review")
@@ -23,8 +31,25 @@ admin.site.site_title = _("La vie en Model 3")
 
 @admin.register(Theme)
 class ThemeAdmin(admin.ModelAdmin):
-    list_display = ["slug", "name", "order"]
+    list_display = ["slug", "name_fr", "name_en", "missing", "order"]
     list_editable = ["order"]
+    fieldsets = [
+        (None, {"fields": ["slug", "order"]}),
+        (
+            _("Name in each language"),
+            {
+                "fields": ["name_fr", "name_en", "name_de", "name_nl", "name_it", "name_es"],
+                "description": _(
+                    "Where a language has no name, visitors read the English one, else the "
+                    "French one."
+                ),
+            },
+        ),
+    ]
+
+    @admin.display(description=_("missing languages"))
+    def missing(self, theme):
+        return ", ".join(code.upper() for code in theme.missing_languages) or "—"
 
 
 class TransitionInline(admin.TabularInline):
@@ -80,6 +105,8 @@ class StatusFilter(SimpleListFilter):
 
 # A decision whose reason was missing, kept in the session for the page it returns to.
 UNFINISHED_DECISION = "gallery_unfinished_decision"
+# Clips a moderator skipped in this session: the queue offers them again only at its end.
+SKIPPED = "gallery_skipped_clips"
 
 
 @admin.register(Clip)
@@ -105,6 +132,15 @@ class ClipAdmin(admin.ModelAdmin):
     change_form_template = "admin/gallery/clip/change_form.html"
     show_full_result_count = False
 
+    class Media:
+        css = {"all": ["css/admin-review.css"]}
+
+    def changelist_view(self, request, extra_context=None):
+        # The queue needs the width: at 1366 px the side menu squeezed titles to four lines
+        # and pushed the Featured column off screen (the breadcrumbs still lead everywhere).
+        extra = {"is_nav_sidebar_enabled": False, **(extra_context or {})}
+        return super().changelist_view(request, extra_context=extra)
+
     def get_queryset(self, request):
         queryset = super().get_queryset(request).select_related("submission")
         inbound = getattr(Clip.submission.field.related_model, "inbound_emails", None)
@@ -125,6 +161,12 @@ class ClipAdmin(admin.ModelAdmin):
 
     def has_moderate_permission(self, request):
         return request.user.has_perm("gallery.moderate_clip")
+
+    def view_on_site(self, clip):
+        # In the admin user's language; a clip visitors cannot see yet opens as a preview.
+        if clip.status == Clip.Status.PUBLISHED:
+            return clip.get_absolute_url()
+        return preview_url(clip)
 
     # --- columns ---
 
@@ -202,7 +244,12 @@ class ClipAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         decide = self.admin_site.admin_view(require_POST(self.decide_view))
-        return [path("<int:pk>/decide/", decide, name="gallery_clip_decide"), *super().get_urls()]
+        skip = self.admin_site.admin_view(require_POST(self.skip_view))
+        return [
+            path("<int:pk>/decide/", decide, name="gallery_clip_decide"),
+            path("<int:pk>/skip/", skip, name="gallery_clip_skip"),
+            *super().get_urls(),
+        ]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         clip = self.get_object(request, object_id)
@@ -216,6 +263,10 @@ class ClipAdmin(admin.ModelAdmin):
             "reason_decisions": [d for d in offered if d.needs_reason],
             "can_moderate": self.has_moderate_permission(request),
             "submission": clip.submission if clip else None,
+            "reasons": list(enumerate(RejectionReason.choices, start=1)),
+            "other_reason": RejectionReason.OTHER,
+            "preview_url": clip and clip.status != Clip.Status.PUBLISHED and preview_url(clip),
+            "duplicate_percent": round((clip.duplicate_score or 0) * 100) if clip else 0,
         }
         return super().change_view(
             request, object_id, form_url, extra_context={**extra, **(extra_context or {})}
@@ -247,13 +298,24 @@ class ClipAdmin(admin.ModelAdmin):
             return HttpResponseRedirect(here)
         self.message_user(request, f"{clip}: {decision.done}", messages.SUCCESS)
         if decision.then is Then.NEXT_IN_QUEUE:
-            return HttpResponseRedirect(self.next_in_queue_url(clip))
+            return HttpResponseRedirect(self.next_in_queue_url(clip, request))
         return HttpResponseRedirect(here)
 
-    def next_in_queue_url(self, decided):
-        """After a decision, the next clip waiting (the oldest), else the queue."""
+    def skip_view(self, request, pk):
+        """Leave a clip for later (or for someone else): the next one opens."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        clip = get_object_or_404(Clip, pk=pk)
+        skipped = request.session.get(SKIPPED, [])
+        request.session[SKIPPED] = [*skipped[-499:], clip.pk]
+        self.message_user(request, gettext("%(title)s: skipped.") % {"title": clip}, messages.INFO)
+        return HttpResponseRedirect(self.next_in_queue_url(clip, request))
+
+    def next_in_queue_url(self, decided, request=None):
+        """After a decision, the next clip waiting (the oldest not skipped), else the queue."""
+        skipped = request.session.get(SKIPPED, []) if request is not None else []
         following = Clip.objects.filter(status=Clip.Status.REVIEW).exclude(pk=decided.pk)
-        following = following.order_by("status_changed_at", "pk").first()
+        following = following.exclude(pk__in=skipped).order_by("status_changed_at", "pk").first()
         if following:
             return reverse("admin:gallery_clip_change", args=[following.pk])
         return reverse("admin:gallery_clip_changelist")

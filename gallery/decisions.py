@@ -40,6 +40,7 @@ class Decision:
     reason_title: Promise | str = ""  # title of the bulk page asking for the reason
     primary: bool = False
     then: Then = Then.SAME_CLIP
+    key: str = ""  # the review page's keyboard key (listed under `?`); unique per status
 
     @property
     def button_label(self):
@@ -78,6 +79,19 @@ DECISIONS = (
         offered_from=frozenset({Status.REVIEW}),
         primary=True,
         then=Then.NEXT_IN_QUEUE,
+        key="a",
+    ),
+    Decision(
+        name="approve_featured",
+        method="approve_featured",
+        label=_("Approve and feature"),
+        done=_("Published and featured."),
+        done_many=ngettext_lazy(
+            "%d clip published and featured.", "%d clips published and featured."
+        ),
+        offered_from=frozenset({Status.REVIEW}),
+        then=Then.NEXT_IN_QUEUE,
+        key="f",
     ),
     Decision(
         name="reject",
@@ -90,6 +104,7 @@ DECISIONS = (
         needs_reason=True,
         reason_title=_("Reject these clips"),
         then=Then.NEXT_IN_QUEUE,
+        key="r",
     ),
     Decision(
         name="unpublish",
@@ -101,6 +116,7 @@ DECISIONS = (
         offered_from=frozenset({Status.PUBLISHED}),
         needs_reason=True,
         reason_title=_("Unpublish these clips"),
+        key="u",
     ),
     Decision(
         name="feature",
@@ -111,6 +127,7 @@ DECISIONS = (
         done_many=ngettext_lazy("%d clip featured.", "%d clips featured."),
         offered_from=frozenset({Status.PUBLISHED}),
         featured=False,
+        key="f",
     ),
     Decision(
         name="unfeature",
@@ -121,6 +138,7 @@ DECISIONS = (
         done_many=ngettext_lazy("%d clip no longer featured.", "%d clips no longer featured."),
         offered_from=frozenset({Status.PUBLISHED}),
         featured=True,
+        key="f",
     ),
     Decision(
         name="retry",
@@ -131,6 +149,7 @@ DECISIONS = (
             "%d clip sent back to processing.", "%d clips sent back to processing."
         ),
         offered_from=frozenset({Status.FAILED}),
+        key="p",
     ),
 )
 

@@ -85,7 +85,7 @@ def body(request, clip, origin):
         origin,
         _templates_digest(_BODY_TEMPLATES),
         {k: v for k, v in clip.__dict__.items() if not k.startswith("_")},
-        [(t.pk, t.slug, t.name) for t in clip.themes.all()],
+        [(t.pk, t.slug, t.label) for t in clip.themes.all()],
         [(c.pk, c.language, c.label, c.file.name) for c in clip.captions.all()],
     )
     html = read_many([key]).get(key)

@@ -10,7 +10,7 @@ from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
-from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import get_language, gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from django_countries import Countries
 from django_countries.fields import CountryField
@@ -35,12 +35,21 @@ class EuropeanCountries(Countries):
 
 class Theme(models.Model):
     slug = models.SlugField(unique=True)
-    # An English msgid; `label` gives it in the visitor's language.
-    name = models.CharField(max_length=60)
+    # The name staff know it by; visitors read `label`, the name in their language.
+    name = models.CharField(_("name"), max_length=60, blank=True)
+    name_fr = models.CharField(_("name in French"), max_length=60, blank=True)
+    name_en = models.CharField(_("name in English"), max_length=60, blank=True)
+    name_de = models.CharField(_("name in German"), max_length=60, blank=True)
+    name_nl = models.CharField(_("name in Dutch"), max_length=60, blank=True)
+    name_it = models.CharField(_("name in Italian"), max_length=60, blank=True)
+    name_es = models.CharField(_("name in Spanish"), max_length=60, blank=True)
     order = models.PositiveSmallIntegerField(default=0)
     # Published clips having this theme, kept current as clips are published, unpublished,
     # deleted or given other themes (see keep_theme_counts), so no visit counts them.
     published_count = models.PositiveIntegerField(default=0, editable=False)
+
+    # Where a name is missing in the visitor's language: English, then French.
+    FALLBACK = ("en", "fr")
 
     class Meta:
         ordering = ["order", "slug"]
@@ -52,7 +61,15 @@ class Theme(models.Model):
 
     @property
     def label(self):
-        return gettext(self.name)
+        language = (get_language() or settings.LANGUAGE_CODE).split("-")[0]
+        for code in (language, *self.FALLBACK):
+            if name := getattr(self, f"name_{code}", ""):
+                return name
+        return gettext(self.name) if self.name else self.slug
+
+    @property
+    def missing_languages(self):
+        return [code for code, _name in settings.LANGUAGES if not getattr(self, f"name_{code}")]
 
 
 class ClipQuerySet(models.QuerySet):
@@ -174,6 +191,21 @@ class Clip(models.Model):
     height = models.PositiveIntegerField(null=True, blank=True, editable=False)
     # Bytes of the main (720p) rendition: the length feeds announce for the enclosure.
     size = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
+
+    # Sent before? Written by processing (gallery/fingerprint.py), shown to staff.
+    original_sha256 = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
+    fingerprint = models.JSONField(default=list, blank=True, editable=False)
+    duplicate_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="duplicates",
+        editable=False,
+        verbose_name=_("copy of"),
+    )
+    # 1.0 for the same original bytes; else the share of sampled frames found in the other.
+    duplicate_score = models.FloatField(null=True, blank=True, editable=False)
 
     objects = ClipQuerySet.as_manager()
 
@@ -408,6 +440,11 @@ class Clip(models.Model):
                 unpublish_files(self.media_names)
             raise
         signals.clip_published.send(sender=Clip, clip=self, by=by)
+
+    def approve_featured(self, *, by):
+        """Publish a clip in review and list it first in the gallery."""
+        self.approve(by=by)
+        self.set_featured(True, by=by)
 
     def reject(self, *, by, reason="", reason_code=""):
         """Refuse a clip in review; the owner is told why (a listed reason, free text, or both)."""

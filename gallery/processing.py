@@ -13,7 +13,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from gallery import media
+from gallery import fingerprint, media
 from gallery.models import Clip, IllegalTransition
 from infra.storage import private_storage
 
@@ -63,6 +63,10 @@ def process(clip):
         source = work / ("original" + Path(clip.original.name).suffix.lower()[:8])
         with clip.original.open("rb") as src, source.open("wb") as dst:
             shutil.copyfileobj(src, dst, 1024 * 1024)
+        # An exact copy of an earlier original is linked before any decoding.
+        clip.original_sha256 = fingerprint.sha256_of(source)
+        Clip.objects.filter(pk=clip.pk).update(original_sha256=clip.original_sha256)
+        fingerprint.find_duplicate(clip)
         try:
             info = media.probe(source, **probe_limits())
             poster = media.make_poster(source, work, probe_result=info)
@@ -74,6 +78,10 @@ def process(clip):
             clip.mark_failed(media_error_message(error))
             return
         stored = store_outputs(clip, poster, renditions)
+        clip.fingerprint = fingerprint.frame_hashes(source)
+        Clip.objects.filter(pk=clip.pk).update(fingerprint=clip.fingerprint)
+        if clip.duplicate_of is None:
+            fingerprint.find_duplicate(clip)
     by_label = {r.label: r for r in renditions}
     main = by_label["720p"]
     try:

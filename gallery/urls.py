@@ -11,6 +11,8 @@ urlpatterns = [
     path("", views.gallery, name="index"),
     path("clips/<clip_id:pk>/", views.clip_detail, name="clip"),
     path("clips/<clip_id:pk>-<slug:slug>/", views.clip_detail, name="clip"),
+    # Never cached: staff only, signed and expiring (gallery/preview.py).
+    path("preview/<str:token>/", views.clip_preview, name="preview"),
     # Feeds are views of their own (syndication): only reading is allowed.
     path("feed/", require_safe(cached_page(feeds.ClipFeed(), query=feed_query)), name="feed"),
     path(

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_safe
 
 from gallery import fragments
@@ -9,6 +10,7 @@ from gallery.filters import POPULAR, GalleryFilter
 from gallery.models import Clip
 from gallery.pages import gallery_page, gallery_themes
 from gallery.plays import gallery_page_query
+from gallery.preview import clip_pk_from, with_private_media
 from gallery.seo import canonical_gallery_query
 from infra.cache import cached_page, page_origin
 from infra.delivery import serve_file
@@ -61,6 +63,30 @@ def clip_detail(request, pk, slug=None):
         "related_cards": fragments.cards(related),
     }
     return TemplateResponse(request, "gallery/clip_detail.html", context)
+
+
+@require_safe
+def clip_preview(request, token):
+    """A clip's public page before it is published, for staff holding a signed link."""
+    pk = clip_pk_from(token)
+    if pk is None or not request.user.has_perm("gallery.view_clip"):
+        raise Http404
+    clip = get_object_or_404(Clip.objects.prefetch_related("themes", "captions"), pk=pk)
+    if clip.status == Clip.Status.PUBLISHED:
+        return redirect(clip)
+    clip = with_private_media(clip)
+    # Rendered for this request only: private links never reach the fragment cache.
+    context = {
+        "clip": clip,
+        "body": fragments.body(request, clip, None),
+        "related": [],
+        "related_cards": [],
+        "preview": True,
+    }
+    response = TemplateResponse(request, "gallery/clip_detail.html", context)
+    add_never_cache_headers(response)
+    response["X-Robots-Tag"] = "noindex"
+    return response
 
 
 @require_safe

@@ -216,9 +216,10 @@ def test_bulk_actions(mod_client, django_capture_on_commit_callbacks):
 def buttons(client, clip):
     """The decisions offered on the clip's page: {value: label}."""
     html = client.get(change_url(clip)).content.decode()
-    return dict(
-        re.findall(r'<button class="button[^"]*" name="decision" value="(\w+)">([^<]+)<', html)
+    found = re.findall(
+        r'<button class="button[^"]*" name="decision" value="(\w+)"[^>]*>([^<]+)<', html
     )
+    return {value: label.strip() for value, label in found}
 
 
 def actions(client):

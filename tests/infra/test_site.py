@@ -1,6 +1,10 @@
 """What any site needs: the health check, the client's address, the Permissions-Policy."""
 
+from pathlib import Path
+
 import pytest
+from django.contrib.staticfiles import finders
+from django.templatetags.static import static
 from django.test import RequestFactory
 
 from infra.clients import client_ip
@@ -12,6 +16,14 @@ def test_healthz(client):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "database": "ok", "storage": "ok"}
+
+
+def test_favicon_ico_leads_to_the_site_icon(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    # To the icon the pages name, which collectstatic ships (whitenoise serves it).
+    assert response["Location"] == static("img/icon.svg")
+    assert "<svg" in Path(finders.find("img/icon.svg")).read_text()
 
 
 def test_trusted_proxy_address_is_used_only_when_configured(settings):
