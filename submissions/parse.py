@@ -524,7 +524,31 @@ def strip_quotes_and_signature(text: str, *, signed: str = "") -> str:
     public corpus the library rewrote bodies without cutting anything ours kept
     (BENCHMARKS.md, "E-mail corpus").
     """
-    return _without_signed_name(_own_words(text[:MAX_BODY_READ]), signed)
+    own = _without_signed_name(_own_words(text[:MAX_BODY_READ]), signed)
+    return _without_greeting_and_links(own)
+
+
+# A first line that only greets ("Hi,", "Bonjour à tous !", "Hallo Team,"): not the clip's story.
+GREETING = re.compile(
+    r"^(hi|hello|hey|dear|bonjour|bonsoir|salut|coucou|hallo|guten tag|liebe|lieber|moin|"
+    r"hoi|hallo allemaal|beste|goedendag|ciao|salve|buongiorno|gentili|hola|buenos d[ií]as|"
+    r"buenas|estimad[oa]s?)\b[^\n]{0,40}[,!:.]?$",
+    re.IGNORECASE,
+)
+# A line that is only a link or a file name (a sharing service's chip): private, and no story.
+LINK_OR_FILE_LINE = re.compile(
+    r"^<?(?:https?://|www\.)\S+>?$|^[\w ()\-]{1,80}\.(?:mov|mp4|m4v|3gp|webm|mkv|avi|zip)$",
+    re.IGNORECASE,
+)
+
+
+def _without_greeting_and_links(text: str) -> str:
+    lines = [line for line in text.split("\n") if not LINK_OR_FILE_LINE.match(line.strip())]
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    if lines and len(lines[0].split()) <= 4 and GREETING.match(lines[0].strip()):
+        lines.pop(0)
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
 def _short_signature(lines) -> bool:
@@ -538,15 +562,17 @@ def _without_signed_name(text: str, signed: str) -> str:
     paragraphs = re.split(r"\n\s*\n", text)
     last = paragraphs[-1].strip()
     lines = last.splitlines()
-    first_word = re.match(r"[^\W\d_]+(?:['’-][^\W\d_]+)*", last)
-    if (
-        first_word
-        and first_word.group(0).casefold() == signed.casefold()
-        and len(lines) <= 3
-        and all(len(line) <= 60 for line in lines)
-    ):
+    if _signs(last, signed) and len(lines) <= 3 and all(len(line) <= 60 for line in lines):
         paragraphs.pop()
+    elif len(lines) > 1 and _signs(lines[-1], signed) and len(lines[-1]) <= 60:
+        # The name on the last line of the last paragraph, with no blank line before it.
+        paragraphs[-1] = "\n".join(lines[:-1])
     return "\n\n".join(paragraphs).strip()
+
+
+def _signs(text: str, signed: str) -> bool:
+    first_word = re.match(r"[^\W\d_]+(?:['’-][^\W\d_]+)*", text.strip())
+    return bool(first_word) and first_word.group(0).casefold() == signed.casefold()
 
 
 def _own_words(text: str) -> str:

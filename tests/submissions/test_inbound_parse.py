@@ -249,3 +249,37 @@ def test_a_person_writing_auto_submitted_no_may_be_answered():
         ).as_bytes()
     )
     assert parsed.no_reply == "" and parsed.automatic == ""
+
+
+@pytest.mark.parametrize(
+    ("body", "signed", "public"),
+    [
+        # The name on the body's last line, no blank line before it; the greeting; the link.
+        (
+            "Hi,\nThe file was too big, here it is:\nhttps://drive.google.com/file/d/1Ab/view\nPaul",
+            "Paul",
+            "The file was too big, here it is:",
+        ),
+        (
+            "Bonjour,\n\nVoici une vidéo de notre balade au lac.\n\nJeanne",
+            "Jeanne",
+            "Voici une vidéo de notre balade au lac.",
+        ),
+        # A sharing service's chip: the file's name and its link on lines of their own.
+        (
+            "Une balade au lac.\n\n IMG_2291.MOV\n<https://drive.google.com/x>\n",
+            "Camille",
+            "Une balade au lac.",
+        ),
+        # A greeting inside a sentence is the owner's story: kept whole.
+        (
+            "Hello from Lyon! We drove to the Alps and back on one charge.",
+            "Paul",
+            "Hello from Lyon! We drove to the Alps and back on one charge.",
+        ),
+    ],
+)
+def test_greetings_links_and_a_signed_last_line_stay_out_of_the_public_description(
+    body, signed, public
+):
+    assert parse.strip_quotes_and_signature(body, signed=signed) == public
