@@ -26,6 +26,8 @@ node_modules/.installed: package.json package-lock.json
 
 # The laptop default: debug on, SQLite and files under var/.
 run: export DJANGO_DEBUG ?= 1
+# Links in e-mails point where this server listens, unless SITE_URL says otherwise.
+run: export SITE_URL ?= http://127.0.0.1:$(PORT)
 run: venv
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo --if-empty

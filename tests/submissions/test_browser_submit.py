@@ -44,6 +44,9 @@ def fill_form(page, clip_file):
 
 def test_submit_shows_progress_and_lands_on_thanks(page, live_server, clip_file):
     page.goto(f"{live_server.url}/en/submit/")
+    # Nothing is uploading yet: no progress bar, no Cancel button.
+    expect(page.locator("[data-progress]")).to_be_hidden()
+    expect(page.get_by_role("button", name="Cancel")).to_be_hidden()
     fill_form(page, clip_file)
     slow_upload(page, clip_file.stat().st_size // 3)
     page.get_by_role("button", name="Send my clip").click()
