@@ -25,7 +25,14 @@
       // Only steady progress counts: a jump is a seek, not watching.
       if (last !== null && now > last && now - last < 1.5) played += now - last;
       last = now;
-      if (played >= SECONDS) send();
+      // A clip shorter than that counts once most of it was watched.
+      var needed = Math.min(SECONDS, (video.duration || SECONDS) * 0.8);
+      if (played >= needed) send();
+    });
+    // Progress events come a few times a second: at the end of a short clip, most of it watched
+    // steadily is a play.
+    video.addEventListener("ended", function () {
+      if (!sent && played >= Math.min(SECONDS, video.duration || SECONDS) * 0.6) send();
     });
     ["seeking", "pause", "emptied"].forEach(function (name) {
       video.addEventListener(name, function () { last = null; });

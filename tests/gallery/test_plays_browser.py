@@ -106,3 +106,21 @@ def test_most_watched_order_with_the_script(page, live_server):
     expect(titles).to_have_text(["Loved", "Newer"])
     page.get_by_label(re.compile(r"\bDesign\b")).uncheck()
     expect(page).to_have_url(re.compile(r"/en/\?order=popular$"))
+
+
+def test_a_clip_shorter_than_the_threshold_counts_once_watched_to_the_end(
+    page, live_server, tmp_path
+):
+    from gallery.synth import synthesize
+
+    short = synthesize(tmp_path / "short.mp4", seconds=2, width=320, height=180, seed=3)
+    clip = make_clip(title="Short", video=short)
+    page.goto(f"{live_server.url}{clip.get_absolute_url()}")
+    page.locator("video").evaluate(
+        """v => new Promise((resolve, reject) => {
+            v.muted = true;
+            v.addEventListener('ended', resolve);
+            v.play().catch(reject);
+        })"""
+    )
+    assert wait_for_count(1) == 1
