@@ -66,8 +66,11 @@ def render(chart):
     order = slice(None, None, -1) if chart.kind in ("bars", "hbars") else slice(None)
     drawing.x_labels = [str(label) for label in chart.labels][order]
     for label, values in chart.series:
-        # A bar of height 0 still costs pygal a shape (and the page its bytes): skip it.
-        drawing.add(str(label), [value or None for value in values][order])
+        if chart.kind != "line":
+            # A bar of height 0 still costs pygal a shape (and the page its bytes): skip it.
+            values = [value or None for value in values]
+        # On a line, 0 is a measure (decided within the hour); None is a week with none.
+        drawing.add(str(label), list(values)[order])
     return clean(drawing.render(is_unicode=True), chart.name)
 
 

@@ -344,3 +344,14 @@ def test_clip_titles_in_charts_and_tables_stay_text(client, staff):
     html = client.get(URL).content.decode()
     assert "<script>alert(1)" not in html and "<img src=x" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_decisions_within_the_hour_are_drawn_not_said_missing():
+    from campaign.charts import render
+
+    now = timezone.now()
+    make_history(arrived=now - timedelta(minutes=2), decided=now, status=Clip.Status.PUBLISHED)
+    found = chart("time-to-decision")
+    assert 0.0 in found.series[0][1]  # the week's median: decided within the hour
+    svg = render(found)
+    assert "No data yet" not in svg and "<path" in svg
