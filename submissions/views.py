@@ -48,17 +48,21 @@ def submit(request):
                 request.session[THANKS_SESSION_KEY] = submission.signed_token
                 return redirect("submissions:thanks")
         except STORAGE_ERRORS:
-            log.exception("storage unavailable while receiving a clip")
-            form.add_error(
-                None,
-                gettext(
-                    "We could not store your clip just now. Nothing was kept: please try again "
-                    "in a few minutes."
-                ),
-            )
-            return render_form(request, form, status=503)
+            return storage_unavailable(request, form)
         return render_form(request, form, status=413 if too_large else 400)
     return render_form(request, SubmissionForm(), status=200)
+
+
+def storage_unavailable(request, form, *, inbound=None):
+    log.exception("storage unavailable while receiving a clip")
+    form.add_error(
+        None,
+        gettext(
+            "We could not store your clip just now. Nothing was kept: please try again "
+            "in a few minutes."
+        ),
+    )
+    return render_form(request, form, status=503, inbound=inbound)
 
 
 def render_form(request, form, *, status, inbound=None):
@@ -106,15 +110,7 @@ def personal(request, token):
             request.session[THANKS_SESSION_KEY] = submission.signed_token
             return redirect("submissions:thanks")
     except STORAGE_ERRORS:
-        log.exception("storage unavailable while receiving a clip")
-        form.add_error(
-            None,
-            gettext(
-                "We could not store your clip just now. Nothing was kept: "
-                "please try again in a few minutes."
-            ),
-        )
-        return render_form(request, form, status=503, inbound=inbound)
+        return storage_unavailable(request, form, inbound=inbound)
     return render_form(request, form, status=413 if too_large else 400, inbound=inbound)
 
 
