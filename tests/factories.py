@@ -539,16 +539,20 @@ def queued(task_name):
 # Worker processes
 
 
-def worker_env(media_storage, **extra):
+def served_database_url():
+    """DATABASE_URL of the database this test uses (SQLite or PostgreSQL), for its servers."""
     database = connection.settings_dict
     assert database["ENGINE"].endswith("sqlite3") or database["ENGINE"].endswith("postgresql")
     if database["ENGINE"].endswith("sqlite3"):
-        url = f"sqlite:///{database['NAME']}"
-    else:
-        url = (
-            f"postgres://{database['USER']}:{database['PASSWORD']}@{database['HOST'] or 'localhost'}:"
-            f"{database['PORT'] or 5432}/{database['NAME']}"
-        )
+        return f"sqlite:///{database['NAME']}"
+    return (
+        f"postgres://{database['USER']}:{database['PASSWORD']}@{database['HOST'] or 'localhost'}:"
+        f"{database['PORT'] or 5432}/{database['NAME']}"
+    )
+
+
+def worker_env(media_storage, **extra):
+    url = served_database_url()
     return os.environ | {"DATABASE_URL": url, "VAR_DIR": str(media_storage.parent)} | extra
 
 

@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from submissions import ratelimit
+from tests.factories import served_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 MB = 1024 * 1024
@@ -40,7 +40,7 @@ def server(tmp_path):
     uploads = tmp_path / "uploads"
     uploads.mkdir()
     env = os.environ | {
-        "DATABASE_URL": f"sqlite:///{connection.settings_dict['NAME']}",
+        "DATABASE_URL": served_database_url(),
         "VAR_DIR": str(tmp_path),
         "FILE_UPLOAD_TEMP_DIR": str(uploads),
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
@@ -63,12 +63,14 @@ def server(tmp_path):
         env=env,
     )
     try:
-        for _ in range(200):
+        for _ in range(300):
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
                 break
             except OSError:
                 time.sleep(0.1)
+        else:
+            raise RuntimeError("gunicorn did not start")
         yield port, uploads
     finally:
         process.terminate()
