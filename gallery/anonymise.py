@@ -211,12 +211,7 @@ def _join_words(boxes):
             same_line = min(box[3], other[3]) - max(box[1], other[1]) > 0.6 * h
             gap = max(box[0], other[0]) - min(box[2], other[2])
             if same_line and gap < 1.2 * h:
-                joined[i] = (
-                    min(box[0], other[0]),
-                    min(box[1], other[1]),
-                    max(box[2], other[2]),
-                    max(box[3], other[3]),
-                )
+                joined[i] = _union(box, other)
                 break
         else:
             joined.append(box)
@@ -521,12 +516,7 @@ def _merge(boxes):
                 (box[2] - box[0]) * (box[3] - box[1]), (other[2] - other[0]) * (other[3] - other[1])
             )
             if smaller > 0 and ix * iy >= 0.5 * smaller:
-                merged[i] = (
-                    min(box[0], other[0]),
-                    min(box[1], other[1]),
-                    max(box[2], other[2]),
-                    max(box[3], other[3]),
-                )
+                merged[i] = _union(box, other)
                 break
         else:
             merged.append(tuple(box))
@@ -753,3 +743,13 @@ def _follow_back(track, anonymiser, born, frames):
                     )
                 )
         later = earlier
+
+
+def _union(box, other):
+    """The smallest (x1, y1, x2, y2) box holding both boxes."""
+    return (
+        min(box[0], other[0]),
+        min(box[1], other[1]),
+        max(box[2], other[2]),
+        max(box[3], other[3]),
+    )

@@ -273,13 +273,7 @@ def _header(message: Message, name: str) -> str:
         value = message.get(name)
         return "" if value is None else str(value)
     except Exception:  # malformed headers are common in the wild
-        raw = next((v for k, v in message.raw_items() if k.lower() == name.lower()), None)
-        if raw is None:
-            return ""
-        try:
-            return str(make_header(decode_header(str(raw))))
-        except Exception:
-            return str(raw)
+        return _raw_header(message, name)
 
 
 def _raw_header(message: Message, name: str) -> str:
