@@ -324,7 +324,8 @@ SECURE_CSP = {
     "script-src": [CSP.SELF, CSP.NONCE],
     "style-src": [CSP.SELF],
     "img-src": [CSP.SELF, "data:", *MEDIA_ORIGINS],
-    "media-src": [CSP.SELF, *MEDIA_ORIGINS],
+    # blob: the preview of a picked clip, read in the browser before it is sent.
+    "media-src": [CSP.SELF, "blob:", *MEDIA_ORIGINS],
     # Direct uploads go from the browser to the object store.
     "connect-src": [CSP.SELF, *MEDIA_ORIGINS],
     "object-src": [CSP.NONE],

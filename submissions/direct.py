@@ -1,9 +1,15 @@
 """Direct uploads: with object storage the browser sends the file straight to the bucket.
 
-The site signs a POST policy that fixes the key, caps the size and restricts the type; the
-bytes never pass through a web node. A signed ticket then names the object in the form.
+S3 multipart upload with presigned part URLs: the site starts the upload, signs one URL per
+part (each for its exact length), and completes it itself from ``list_parts`` (so the
+browser never needs to read ETag headers). A broken part is simply sent again; after a
+reload the browser asks which parts the bucket has (``list_parts``) and sends the rest. The
+bytes never pass through a web node. Parts never completed are removed by the bucket's
+AbortIncompleteMultipartUpload lifecycle rule (docs/deploy.md).
 """
 
+import contextlib
+import math
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,14 +18,16 @@ from django.conf import settings
 from django.core import signing
 from django.core.files.storage import storages
 
-from gallery.models import Clip
 from infra.s3 import RangeFile
 from infra.storage import is_s3
+from submissions import kept
 
-TICKET_SALT = "submissions.direct-upload"
-TICKET_MAX_AGE = 24 * 3600
+SESSION_SALT = "submissions.s3-multipart"
+SESSION_MAX_AGE = 24 * 3600
 UPLOAD_PREFIX = "uploads/"
-POLICY_SECONDS = 6 * 3600  # a slow phone connection may take a while
+PART_SIZE = 8 * 1024 * 1024  # S3 wants at least 5 MiB for every part but the last
+URL_SECONDS = 6 * 3600  # a slow phone connection may take a while for a part
+MAX_URLS = 20  # part URLs signed per request
 
 
 class UploadMissing(Exception):
@@ -30,62 +38,157 @@ def enabled():
     return is_s3(storages["private"])
 
 
-def presign(*, filename, content_type):
-    """A presigned POST for one upload, plus the ticket that later names it."""
+def _client():
     storage = storages["private"]
+    return storage, storage.connection.meta.client
+
+
+def part_size():
+    return max(PART_SIZE, math.ceil(settings.MAX_UPLOAD_BYTES / 10_000))
+
+
+@dataclass(frozen=True)
+class Session:
+    key: str
+    upload_id: str
+    size: int
+    name: str
+
+    @property
+    def parts(self):
+        return max(1, math.ceil(self.size / part_size()))
+
+    def part_length(self, number):
+        return min(part_size(), self.size - (number - 1) * part_size())
+
+    def signed(self):
+        return signing.dumps(
+            {"k": self.key, "u": self.upload_id, "s": self.size, "n": self.name},
+            salt=SESSION_SALT,
+        )
+
+
+def read_session(value):
+    try:
+        data = signing.loads(value, salt=SESSION_SALT, max_age=SESSION_MAX_AGE)
+        return Session(data["k"], data["u"], int(data["s"]), data["n"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        raise UploadMissing from None
+
+
+def start(*, filename, size, content_type):
+    """Start a multipart upload of `size` bytes; what the browser needs to send its parts."""
+    storage, client = _client()
     suffix = (
         "".join(c for c in Path(filename or "").suffix.lower()[:8] if c.isalnum() or c == ".")
         or ".bin"
     )
     key = f"{UPLOAD_PREFIX}{uuid.uuid4().hex}{suffix}"
-    post = storage.connection.meta.client.generate_presigned_post(
-        Bucket=storage.bucket_name,
-        Key=storage._normalize_name(key),
-        Fields={"Content-Type": content_type},
-        Conditions=[
-            {"Content-Type": content_type},
-            ["content-length-range", 1, settings.MAX_UPLOAD_BYTES],
-        ],
-        ExpiresIn=POLICY_SECONDS,
+    answer = client.create_multipart_upload(
+        Bucket=storage.bucket_name, Key=storage._normalize_name(key), ContentType=content_type
     )
-    return {
-        "url": post["url"],
-        "fields": post["fields"],
-        "ticket": signing.dumps(key, salt=TICKET_SALT),
-    }
+    session = Session(key, answer["UploadId"], size, (filename or "")[:200])
+    return {"session": session.signed(), "partSize": part_size(), "parts": session.parts}
 
 
-@dataclass
-class Upload:
-    key: str
-    file: RangeFile
+def uploaded_parts(session):
+    """{part number: size} of the parts the bucket holds."""
+    storage, client = _client()
+    parts, marker = {}, 0
+    while True:
+        page = client.list_parts(
+            Bucket=storage.bucket_name,
+            Key=storage._normalize_name(session.key),
+            UploadId=session.upload_id,
+            PartNumberMarker=marker,
+        )
+        for part in page.get("Parts", []):
+            parts[part["PartNumber"]] = part
+        if not page.get("IsTruncated"):
+            return parts
+        marker = page["NextPartNumberMarker"]
 
-    @property
-    def size(self):
-        return self.file.size
+
+def part_urls(session, numbers):
+    """Presigned URLs for the parts `numbers`, each signed for its exact length."""
+    storage, client = _client()
+    urls = {}
+    for number in numbers[:MAX_URLS]:
+        if not 1 <= number <= session.parts:
+            continue
+        urls[number] = client.generate_presigned_url(
+            "upload_part",
+            Params={
+                "Bucket": storage.bucket_name,
+                "Key": storage._normalize_name(session.key),
+                "UploadId": session.upload_id,
+                "PartNumber": number,
+                "ContentLength": session.part_length(number),
+            },
+            ExpiresIn=URL_SECONDS,
+        )
+    return urls
 
 
-def open_upload(ticket):
-    """The uploaded object a ticket names, readable by ranges (nothing is downloaded whole)."""
-    try:
-        key = signing.loads(ticket, salt=TICKET_SALT, max_age=TICKET_MAX_AGE)
-    except signing.BadSignature:
-        raise UploadMissing from None
-    storage = storages["private"]
-    client = storage.connection.meta.client
+def done_parts(session):
+    """The numbers of the parts already received whole."""
+    return sorted(
+        number
+        for number, part in uploaded_parts(session).items()
+        if number <= session.parts and part["Size"] == session.part_length(number)
+    )
+
+
+class Incomplete(Exception):
+    pass
+
+
+class TooLarge(Exception):
+    pass
+
+
+def complete(session):
+    """Join the parts (from list_parts) into the object; a token naming it for the form."""
+    storage, client = _client()
+    parts = uploaded_parts(session)
+    wanted = range(1, session.parts + 1)
+    if any(n not in parts or parts[n]["Size"] != session.part_length(n) for n in wanted):
+        raise Incomplete
+    name = storage._normalize_name(session.key)
+    client.complete_multipart_upload(
+        Bucket=storage.bucket_name,
+        Key=name,
+        UploadId=session.upload_id,
+        MultipartUpload={"Parts": [{"PartNumber": n, "ETag": parts[n]["ETag"]} for n in wanted]},
+    )
+    size = client.head_object(Bucket=storage.bucket_name, Key=name)["ContentLength"]
+    if size > settings.MAX_UPLOAD_BYTES or size != session.size:
+        storage.delete(session.key)
+        raise TooLarge
+    return kept.issue(kept.S3, session.key, name=session.name, size=size)
+
+
+def abort(session):
+    storage, client = _client()
+    with contextlib.suppress(client.exceptions.ClientError):  # already completed or gone
+        client.abort_multipart_upload(
+            Bucket=storage.bucket_name,
+            Key=storage._normalize_name(session.key),
+            UploadId=session.upload_id,
+        )
+    storage.delete(session.key)
+
+
+def open_upload(key):
+    """The uploaded object `key`, readable by ranges (nothing is downloaded whole)."""
+    storage, client = _client()
     try:
         head = client.head_object(Bucket=storage.bucket_name, Key=storage._normalize_name(key))
     except client.exceptions.ClientError:
         raise UploadMissing from None
-    file = RangeFile(
+    return RangeFile(
         client, storage.bucket_name, storage._normalize_name(key), size=head["ContentLength"]
     )
-    return Upload(key=key, file=file)
-
-
-def used(key):
-    """Whether a clip was already made of the upload `key` (a ticket is good for one)."""
-    return Clip.objects.filter(original=key).exists()
 
 
 def discard(key):

@@ -1,4 +1,4 @@
-import io
+import tempfile
 from pathlib import Path
 
 from django import forms
@@ -9,11 +9,57 @@ from django.utils.translation import gettext_lazy as _
 
 from gallery import media
 from gallery.models import EuropeanCountries, Theme
-from gallery.processing import media_error_message, probe_limits
+from gallery.processing import media_error_message
 from infra.storage import private_storage
-from submissions import direct, notifications, probe, unpack
+from submissions import direct, kept, notifications, probe, tus, unpack
 from submissions.models import ClipDraft, Submission
 from submissions.receive import store_original
+
+
+class AlreadySent(Exception):
+    """An upload named in the form made a clip meanwhile (the same form sent twice)."""
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+    def __init__(self, attrs=None):
+        # No `capture`: phones offer the camera roll as well as the camera.
+        super().__init__({"accept": "video/*", "multiple": True, **(attrs or {})})
+
+
+class MultipleFileField(forms.FileField):
+    """Several files at once; each one is its own clip (or holds several, like a zip)."""
+
+    widget = MultipleFileInput
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(item, initial) for item in data if item is not None]
+        return [single(data, initial)] if data else []
+
+
+class KeptUploadsInput(forms.MultipleHiddenInput):
+    """Renders nothing by itself: the file block of the template shows the kept uploads."""
+
+    def render(self, *args, **kwargs):
+        return ""
+
+
+def drafts(videos, originals, data):
+    """One clip per video, with the form's details (dashcam angles may later share one)."""
+    return [
+        ClipDraft(
+            original=original,
+            title=data["title"],
+            description=data["description"],
+            themes=tuple(theme.slug for theme in data["themes"]),
+            credit_name=data["credit_name"],
+            credit_country=data["credit_country"],
+        )
+        for original in originals
+    ]
 
 
 class ThemeChoiceField(forms.ModelMultipleChoiceField):
@@ -52,39 +98,42 @@ class SubmissionForm(forms.Form):
         label=_("I filmed this clip, and I accept the licence terms."),
         error_messages={"required": _("Please accept the licence terms to send your clip.")},
     )
-    video = forms.FileField(
+    video = MultipleFileField(
         label=_("Your clip"),
         required=False,
         help_text=_("A video from your phone or camera, up to 10 minutes."),
-        widget=forms.ClearableFileInput(attrs={"accept": "video/*"}),
     )
-    # Set by the page's script after it sent the file straight to object storage.
-    upload_ticket = forms.CharField(required=False, widget=forms.HiddenInput)
+    # Tokens naming files the page's script already uploaded (tus, or S3 multipart), and
+    # those kept from an earlier try; the template shows them beside the file input.
+    upload_ticket = forms.Field(required=False, widget=KeptUploadsInput)
     # Hidden from people by CSS and aria; bots fill it in.
     website = forms.CharField(required=False, label=_("Leave this field empty"))
 
     def __init__(self, *args, upload_too_large=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.upload_too_large = upload_too_large
-        # The files to make clips of, unpacked from the upload and probed.
-        self.pieces = []
+        # The videos to make clips of, unpacked from the files, probed (probe.Video).
+        self.videos = []
+        # Files uploaded before the form was sent (kept.Kept), shown again on errors.
+        self.kept_uploads = []
+        self._received = []  # unpack.Piece for every file received, plain or by token
+        self._folder = None
         self.fields["video"].widget.attrs["data-max-bytes"] = settings.MAX_UPLOAD_BYTES
 
     def clean_video(self):
-        upload = self.cleaned_data["video"]
-        if upload is None:
-            return None
-        if upload.size > settings.MAX_UPLOAD_BYTES:
-            raise forms.ValidationError(self.too_large_message())
-        if upload.size == 0:
-            raise forms.ValidationError(media_error_message(media.MediaError("empty")))
-        received = unpack.Piece(
-            name=upload.name,
-            content_type=upload.content_type or "",
-            path=Path(upload.temporary_file_path()),
-        )
-        self.pieces = self.probed(unpack.unpack([received]))
-        return upload
+        uploads = self.cleaned_data["video"]
+        for upload in uploads:
+            if upload.size > settings.MAX_UPLOAD_BYTES:
+                raise forms.ValidationError(self.too_large_message())
+        for upload in uploads:
+            self._received.append(
+                unpack.Piece(
+                    name=upload.name,
+                    content_type=upload.content_type or "",
+                    path=Path(upload.temporary_file_path()),
+                )
+            )
+        return uploads
 
     def clean_website(self):
         if self.cleaned_data["website"]:
@@ -92,92 +141,123 @@ class SubmissionForm(forms.Form):
         return ""
 
     def clean_upload_ticket(self):
-        ticket = self.cleaned_data["upload_ticket"]
-        if not ticket:
-            return None
-        try:
-            upload = direct.open_upload(ticket)
-        except direct.UploadMissing:
-            raise forms.ValidationError(
-                _("Your file did not arrive. Please send it again.")
-            ) from None
-        if direct.used(upload.key):
-            # A ticket makes one clip: a second would share the first one's original, and
-            # withdrawing either would delete it. The object is theirs: it stays.
-            raise forms.ValidationError(_("Your file did not arrive. Please send it again."))
-        try:
-            if upload.size > settings.MAX_UPLOAD_BYTES:
-                raise forms.ValidationError(self.too_large_message())
-            received = unpack.Piece(name=upload.key, file=upload.file, stored=upload.key)
-            self.pieces = self.probed(unpack.unpack([received]))
-        except forms.ValidationError:
-            direct.discard(upload.key)
-            raise
-        return upload.key
+        tokens = list(dict.fromkeys(t for t in self.data.getlist("upload_ticket") if t))
+        problems = []
+        for token in tokens[: probe.MAX_PARTS_PROBED]:
+            try:
+                upload = kept.read(token)
+            except kept.Refused:
+                problems.append(_("Your file did not arrive. Please send it again."))
+                continue
+            if upload.used:
+                # One clip per upload: a second would share the first one's original.
+                problems.append(
+                    _("%(name)s was already sent: its clip is with our team.")
+                    % {"name": upload.name or _("This file")}
+                )
+                continue
+            piece = self.received_piece(upload)
+            if piece is None:
+                problems.append(_("Your file did not arrive. Please send it again."))
+                continue
+            self.kept_uploads.append(upload)
+            self._received.append(piece)
+        if problems:
+            raise forms.ValidationError(problems)
+        return [upload.token for upload in self.kept_uploads]
 
     @staticmethod
-    def probed(pieces):
-        """The unpacked pieces, each a usable video; else the first reason why not."""
-        pieces = list(pieces)
-        for piece in pieces:
-            if piece.skipped:
-                raise forms.ValidationError(
-                    probe.Problem(piece.where, piece.skipped, piece.details).message()
-                )
-            try:
-                media.probe(piece.path or piece.file or io.BytesIO(piece.data), **probe_limits())
-            except media.MediaError as error:
-                raise forms.ValidationError(media_error_message(error)) from None
-        return pieces
+    def received_piece(upload):
+        """The file a token names, where it lies; None when it is no longer there."""
+        if upload.kind == kept.LOCAL:
+            partial = tus.load(upload.ref)
+            if partial is None or not partial.finished or partial.length != upload.size:
+                return None
+            return unpack.Piece(name=upload.name, path=partial.data)
+        if not direct.enabled():
+            return None
+        try:
+            file = direct.open_upload(upload.ref)
+        except direct.UploadMissing:
+            return None
+        return unpack.Piece(name=upload.name, file=file, stored=upload.ref)
+
+    def examine(self):
+        """The received files through the same unpack -> probe path as e-mail attachments."""
+        if self._folder is None:
+            folder = tus.root() if not direct.enabled() else None
+            self._folder = tempfile.TemporaryDirectory(prefix="examine-", dir=folder)
+        pieces = list(unpack.unpack(self._received))
+        videos, problems, ignored = probe.examine(pieces, Path(self._folder.name))
+        if problems:
+            raise forms.ValidationError([problem.message() for problem in problems[:3]])
+        if not videos:
+            raise forms.ValidationError(media_error_message(media.MediaError("not_video")))
+        return videos
 
     def clean(self):
         data = super().clean()
         if self.upload_too_large:
             self.errors.pop("video", None)
             self.add_error("video", self.too_large_message())
-        elif (
-            "video" not in self.errors
-            and "upload_ticket" not in self.errors
-            and not data.get("video")
-            and not data.get("upload_ticket")
-        ):
-            self.add_error("video", forms.Field.default_error_messages["required"])
+        elif "video" not in self.errors and "upload_ticket" not in self.errors:
+            if not self._received:
+                self.add_error("video", forms.Field.default_error_messages["required"])
+            else:
+                try:
+                    self.videos = self.examine()
+                except forms.ValidationError as error:
+                    self.add_error("video", error)
         if "upload_ticket" in self.errors:
             self.add_error("video", self.errors.pop("upload_ticket"))
         return data
 
+    def cleanup(self):
+        """Remove the form's working copies (call once the answer is ready)."""
+        if self._folder is not None:
+            self._folder.cleanup()
+            self._folder = None
+
     def save(self, *, language, email=None, source=Submission.Source.WEB):
-        """Keep each file privately (unless the browser put it there), then record the clips."""
+        """Keep each video privately (unless it is in the bucket already), then record it."""
         data = self.cleaned_data
         originals = []
         try:
-            for piece in self.pieces:
+            for index, video in enumerate(self.videos):
                 originals.append(
-                    piece.stored or store_original(piece.path or piece.data, name=piece.name)
+                    video.stored
+                    or store_original(video.path, name=probe.original_name(video.piece, index))
+                )
+            with transaction.atomic():
+                if not kept.claim(self.kept_uploads):
+                    raise AlreadySent
+                submission = Submission.objects.create_with_clips(
+                    email=email or data["email"],
+                    language=language,
+                    source=source,
+                    consent=True,
+                    clips=drafts(self.videos, originals, data),
                 )
         except BaseException:
+            stored = {video.stored for video in self.videos}
             for name in originals:
-                private_storage().delete(name)
+                if name not in stored:
+                    private_storage().delete(name)
             raise
-        submission = Submission.objects.create_with_clips(
-            email=email or data["email"],
-            language=language,
-            source=source,
-            consent=True,
-            clips=[
-                ClipDraft(
-                    original=original,
-                    title=data["title"],
-                    description=data["description"],
-                    themes=tuple(theme.slug for theme in data["themes"]),
-                    credit_name=data["credit_name"],
-                    credit_country=data["credit_country"],
-                )
-                for original in originals
-            ],
-        )
+        transaction.on_commit(lambda: self.release(originals), robust=True)
         transaction.on_commit(lambda: notifications.send_receipt(submission), robust=True)
         return submission
+
+    def release(self, originals):
+        """Remove the uploads clips were made of, but those kept as originals."""
+        for upload in self.kept_uploads:
+            if upload.kind == kept.LOCAL:
+                partial = tus.load(upload.ref)
+                if partial is not None:
+                    partial.remove()
+            elif upload.ref not in originals:
+                direct.discard(upload.ref)
+        self.cleanup()
 
     @staticmethod
     def too_large_message():

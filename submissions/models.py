@@ -398,3 +398,13 @@ class InboundEmail(models.Model):
         self.raw, self.draft = "", {}
         if name and not InboundEmail.objects.filter(raw=name).exists():
             transaction.on_commit(lambda: private_storage().delete(name))
+
+
+class UploadClaim(models.Model):
+    """An upload (named by a form token) that clips were made of: a token works once."""
+
+    key = models.CharField(max_length=200, unique=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return self.key

@@ -1,6 +1,8 @@
 """Probe unpacked files by their content: which are usable videos, and why the others are not."""
 
 import logging
+import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -96,14 +98,15 @@ class Problem:
 @dataclass
 class Video:
     piece: unpack.Piece
-    path: Path
+    path: Path | None  # None: probed where it is stored (`stored`)
     stored: str = ""
 
 
 def examine(pieces, folder):
     """Probe every piece by its content: (videos, problems, ignored labels).
 
-    Pieces held in memory are written to `folder` first.
+    Pieces held in memory or on disk are put in `folder` first (a second name for a file on
+    the same disk); objects already in the bucket are probed there.
     """
     videos, problems, ignored, cut_off = [], [], [], []
     for index, piece in enumerate(pieces):
@@ -117,8 +120,19 @@ def examine(pieces, folder):
         if piece.size > settings.MAX_UPLOAD_BYTES:
             problems.append(Problem(label, "too_big"))
             continue
+        if piece.stored and piece.file is not None:
+            # Already in the bucket: probed there by ranges, fetched only to be rebuilt.
+            try:
+                media.probe(piece.file, **probe_limits())
+            except media.MediaError as error:
+                if error.code != "cut_off":
+                    problems.append(Problem(label, error.code))
+                    continue
+            else:
+                videos.append(Video(piece, None, stored=piece.stored))
+                continue
         path = folder / f"part-{index}{original_suffix(piece)}"
-        path.write_bytes(piece.data)
+        materialise(piece, path)
         try:
             media.probe(path, **probe_limits())
         except media.MediaError as error:
@@ -133,10 +147,29 @@ def examine(pieces, folder):
             continue
         videos.append(Video(piece, path))
     if cut_off:
+        for index, video in enumerate(videos):
+            if video.path is None:  # a healthy sibling still in the bucket
+                video.path = folder / f"sibling-{index}{original_suffix(video.piece)}"
+                materialise(video.piece, video.path)
         rescued, unsaved = rescue_cut_off(cut_off, videos)
         videos += rescued[: max(0, MAX_CLIPS_PER_MESSAGE - len(videos))]
         problems += unsaved
     return videos, problems, ignored
+
+
+def materialise(piece, path):
+    """Put the piece's bytes at `path` (a second name for a file on the same disk)."""
+    if piece.path is not None:
+        try:
+            os.link(piece.path, path)
+        except OSError:
+            shutil.copyfile(piece.path, path)
+    elif piece.file is not None:
+        piece.file.seek(0)
+        with path.open("wb") as out:
+            shutil.copyfileobj(piece.file, out, 1024 * 1024)
+    else:
+        path.write_bytes(piece.data)
 
 
 def rescue_cut_off(cut_off, healthy):
@@ -174,7 +207,7 @@ def original_suffix(piece):
     suffix = Path(piece.name).suffix.lower() if piece.name else ""
     if suffix in VIDEO_SUFFIXES:
         return suffix
-    head = piece.data[:16]
+    head = piece.head(16)
     if head[4:8] == b"ftyp":
         return ".mov" if head[8:12] == b"qt  " else ".mp4"
     if head.startswith(b"\x1a\x45\xdf\xa3"):

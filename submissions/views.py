@@ -14,8 +14,8 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from gallery.models import IllegalTransition
 from infra.bodies import accepts_body
 from infra.clients import client_ip
-from submissions import direct, ratelimit
-from submissions.forms import CreditForm, PersonalLinkForm, SubmissionForm
+from submissions import direct, ratelimit, tus
+from submissions.forms import AlreadySent, CreditForm, PersonalLinkForm, SubmissionForm
 from submissions.models import PERSONAL_LINK_DAYS, InboundEmail, Submission
 from submissions.uploads import ENVELOPE
 
@@ -47,10 +47,18 @@ def submit(request):
                 ratelimit.record("submit-email", email)
                 request.session[THANKS_SESSION_KEY] = submission.signed_token
                 return redirect("submissions:thanks")
+        except AlreadySent:
+            form.add_error("video", already_sent_message())
         except STORAGE_ERRORS:
             return storage_unavailable(request, form)
+        finally:
+            form.cleanup()
         return render_form(request, form, status=413 if too_large else 400)
     return render_form(request, SubmissionForm(), status=200)
+
+
+def already_sent_message():
+    return gettext("This file was already sent: its clip is with our team.")
 
 
 def storage_unavailable(request, form, *, inbound=None):
@@ -73,6 +81,7 @@ def render_form(request, form, *, status, inbound=None):
             "form": form,
             "submission_address": settings.SUBMISSION_ADDRESS,
             "direct_upload": direct.enabled(),
+            "upload_chunk_bytes": tus.CHUNK_BYTES,
             "inbound": inbound,
             "personal_days": PERSONAL_LINK_DAYS,
         },
@@ -109,8 +118,12 @@ def personal(request, token):
                     return link_refused(request, "used")
             request.session[THANKS_SESSION_KEY] = submission.signed_token
             return redirect("submissions:thanks")
+    except AlreadySent:
+        form.add_error("video", already_sent_message())
     except STORAGE_ERRORS:
         return storage_unavailable(request, form, inbound=inbound)
+    finally:
+        form.cleanup()
     return render_form(request, form, status=413 if too_large else 400, inbound=inbound)
 
 
@@ -124,8 +137,8 @@ def link_refused(request, why_not):
 
 
 @require_POST
-def presign_upload(request):
-    """Sign a direct upload to object storage for the submission form's script."""
+def direct_start(request):
+    """Start a multipart upload straight to the bucket for the submission form's script."""
     if not direct.enabled():
         raise Http404
     if not ratelimit.allow("upload-ip", client_ip(request)):
@@ -134,16 +147,70 @@ def presign_upload(request):
         size = int(request.POST.get("size", ""))
     except ValueError:
         size = -1
-    content_type = request.POST.get("type", "")
+    content_type = request.POST.get("type", "") or "application/octet-stream"
     if size > settings.MAX_UPLOAD_BYTES:
         return JsonResponse({"error": str(SubmissionForm.too_large_message())}, status=400)
     if size <= 0:
         return JsonResponse({"error": gettext("The file is empty.")}, status=400)
-    if not content_type.startswith("video/") or len(content_type) > 100:
+    if len(content_type) > 100 or "/" not in content_type:
         return JsonResponse({"error": gettext("This file is not a video we can read.")}, status=400)
     return JsonResponse(
-        direct.presign(filename=request.POST.get("name", ""), content_type=content_type)
+        direct.start(filename=request.POST.get("name", ""), size=size, content_type=content_type)
     )
+
+
+def direct_session(view):
+    """The upload a signed session names; 404 when forged or too old."""
+
+    def wrapped(request):
+        if not direct.enabled():
+            raise Http404
+        try:
+            session = direct.read_session(request.POST.get("session", ""))
+        except direct.UploadMissing:
+            return JsonResponse(
+                {"error": gettext("Your file did not arrive. Please send it again.")}, status=404
+            )
+        try:
+            return view(request, session)
+        except ClientError:
+            # The bucket no longer knows the upload (aborted, completed, or cleaned up).
+            return JsonResponse(
+                {"error": gettext("Your file did not arrive. Please send it again.")}, status=404
+            )
+
+    wrapped.__name__ = view.__name__
+    return require_POST(wrapped)
+
+
+@direct_session
+def direct_parts(request, session):
+    """Presigned URLs for the parts asked for, and the parts the bucket already holds."""
+    numbers = []
+    for value in request.POST.getlist("part")[: direct.MAX_URLS]:
+        with suppress(ValueError):
+            numbers.append(int(value))
+    urls = direct.part_urls(session, numbers)
+    return JsonResponse(
+        {"urls": {str(n): url for n, url in urls.items()}, "done": direct.done_parts(session)}
+    )
+
+
+@direct_session
+def direct_complete(request, session):
+    try:
+        token = direct.complete(session)
+    except direct.Incomplete:
+        return JsonResponse({"done": direct.done_parts(session)}, status=409)
+    except direct.TooLarge:
+        return JsonResponse({"error": str(SubmissionForm.too_large_message())}, status=400)
+    return JsonResponse({"token": token, "name": session.name, "size": session.size})
+
+
+@direct_session
+def direct_abort(request, session):
+    direct.abort(session)
+    return JsonResponse({})
 
 
 @require_safe

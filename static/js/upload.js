@@ -1,11 +1,39 @@
-// Progressive enhancement of the submission form: send with XMLHttpRequest to show progress,
-// time left and a cancel button. With object storage the file goes straight to the bucket
-// (a presigned POST), and the form then names it. Without this script the plain form posts.
+// Upload first, details meanwhile: picking (or dropping) files starts sending them at once,
+// each as its own resumable upload, while the owner fills in the form.
+// - Local storage: the tus 1.0 protocol with tus-js-client (static/js/vendor/tus.min.js).
+// - Object storage: S3 multipart upload, one presigned URL per part; the site completes it.
+// Either way a finished upload gives a signed token that the form sends instead of the file.
+// An upload cut by the network continues where it stopped; after a reload, picking the same
+// file again continues it too (tus keeps its address in localStorage; for S3 we keep the
+// signed session keyed by name, size and date). Without this script the plain form posts.
 (function () {
   "use strict";
-  var first = document.querySelector("[data-upload-form]");
-  if (!first || !window.XMLHttpRequest || !window.FormData || !window.DOMParser) return;
-  enhance(first);
+  var form = document.querySelector("[data-upload-form]");
+  if (!form || !window.XMLHttpRequest || !window.FormData || !window.fetch) return;
+  var direct = form.dataset.directUpload;
+  var tusEndpoint = form.dataset.tus;
+  if (!direct && !(tusEndpoint && window.tus && window.tus.isSupported)) return;
+
+  var strings = document.getElementById("upload-strings").dataset;
+  var input = form.querySelector('input[type="file"]');
+  var field = form.querySelector("[data-upload-field]");
+  var zone = form.querySelector("[data-drop-zone]");
+  var box = form.querySelector("[data-progress]");
+  var bar = box.querySelector("progress");
+  var text = box.querySelector("[data-progress-text]");
+  var cancelButton = box.querySelector("[data-cancel]");
+  var problem = form.querySelector("[data-upload-error]");
+  var list = form.querySelector("[data-files]");
+  var submit = form.querySelector("[data-submit]");
+  var csrf = form.querySelector('input[name="csrfmiddlewaretoken"]').value;
+  var chunkSize = Number(form.dataset.chunkSize) || 8 * 1024 * 1024;
+  var retryDelays = [0, 1000, 2000, 3000, 5000];
+  for (var i = 0; i < 60; i++) retryDelays.push(10000); // about ten minutes of trying
+  var SESSION_HOURS = 23;
+
+  var entries = []; // {file, total, loaded, base, done, failed, token, stop(terminate), item}
+  var startedAt = 0;
+  var sendWhenReady = false;
 
   function formatLeft(seconds) {
     if (!isFinite(seconds) || seconds < 0) return "…";
@@ -15,116 +43,379 @@
     return Math.floor(minutes / 60) + " h " + (minutes % 60) + " min";
   }
 
-  function enhance(form) {
-    var strings = document.getElementById("upload-strings").dataset;
-    var box = form.querySelector("[data-progress]");
-    var bar = box.querySelector("progress");
-    var text = box.querySelector("[data-progress-text]");
-    var cancel = box.querySelector("[data-cancel]");
-    var submit = form.querySelector("[data-submit]");
-    var problem = form.querySelector("[data-upload-error]");
-    var fileInput = form.querySelector('input[type="file"]');
-    var ticket = form.querySelector('input[name="upload_ticket"]');
-    var xhr = null;
+  function clock(seconds) {
+    if (!isFinite(seconds)) return "";
+    var s = Math.round(seconds);
+    return Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
+  }
 
-    function reset(message) {
-      box.hidden = true;
-      submit.disabled = false;
-      problem.hidden = !message;
-      problem.textContent = message || "";
-      xhr = null;
-    }
+  function humanSize(bytes) {
+    var units = ["B", "KB", "MB", "GB"];
+    var n = bytes, u = 0;
+    while (n >= 1024 && u < units.length - 1) { n /= 1024; u++; }
+    return (u ? n.toFixed(1) : n) + "\u00a0" + units[u];
+  }
 
-    function showProgress(started) {
-      return function (e) {
-        if (!e.lengthComputable) return;
-        var percent = Math.floor((e.loaded / e.total) * 100);
-        var rate = e.loaded / Math.max((Date.now() - started) / 1000, 0.001);
-        bar.value = percent;
-        text.textContent = percent >= 100 ? strings.processing
-          : strings.uploading.replace("%(percent)s", percent).replace("%(left)s", formatLeft((e.total - e.loaded) / rate));
-      };
-    }
+  function showProblem(message) {
+    problem.hidden = !message;
+    problem.textContent = message || "";
+  }
 
-    function send(method, url, body, onload, withProgress) {
-      xhr = new XMLHttpRequest();
-      xhr.open(method, url);
-      if (withProgress) xhr.upload.addEventListener("progress", showProgress(Date.now()));
-      xhr.addEventListener("load", function () { onload(xhr); });
-      xhr.addEventListener("error", function () { reset(strings.failed); });
-      xhr.addEventListener("abort", function () { reset(strings.cancelled); });
-      xhr.send(body);
-    }
+  function active() {
+    return entries.filter(function (e) { return !e.done && !e.failed; });
+  }
 
-    // The form itself, with the file (plain mode) or with the ticket naming it (direct mode).
-    function postForm(withFile) {
-      var data = new FormData(form);
-      if (!withFile) data.delete(fileInput.name);
-      send("POST", form.action || location.href, data, function (request) {
-        var landed = request.responseURL || location.href;
-        if (request.status >= 200 && request.status < 300 && landed.split("?")[0] !== location.href.split("?")[0]) {
-          location.assign(landed);
-          return;
-        }
-        // The server answered with the form and its errors: show them in place.
-        var answer = new DOMParser().parseFromString(request.responseText, "text/html");
-        var fresh = answer.querySelector("[data-upload-form]");
-        if (!fresh) { reset(strings.failed); return; }
-        form.replaceWith(fresh);
-        enhance(fresh);
-        var firstError = fresh.querySelector(".errorlist");
-        if (firstError) firstError.scrollIntoView({ block: "center" });
-      }, withFile);
-    }
-
-    function directUpload(file) {
-      var ask = new FormData();
-      ask.append("csrfmiddlewaretoken", form.querySelector('input[name="csrfmiddlewaretoken"]').value);
-      ask.append("name", file.name);
-      ask.append("size", file.size);
-      ask.append("type", file.type || "video/mp4");
-      send("POST", form.dataset.directUpload, ask, function (request) {
-        var answer;
-        try { answer = JSON.parse(request.responseText); } catch (e) { reset(strings.failed); return; }
-        if (request.status !== 200) { reset(answer.error || strings.failed); return; }
-        var upload = new FormData();
-        Object.keys(answer.fields).forEach(function (name) { upload.append(name, answer.fields[name]); });
-        upload.append("file", file);
-        send("POST", answer.url, upload, function (stored) {
-          if (stored.status < 200 || stored.status >= 300) {
-            reset(/EntityTooLarge/.test(stored.responseText) ? strings.tooLarge : strings.failed);
-            return;
-          }
-          ticket.value = answer.ticket;
-          postForm(false);
-        }, true);
-      }, false);
-    }
-
-    fileInput && fileInput.addEventListener("change", function () {
-      var max = Number(fileInput.dataset.maxBytes);
-      var file = fileInput.files[0];
-      reset(file && max && file.size > max ? strings.tooLarge : "");
+  // One progress line for all the files: percent of the bytes, time left at the rate seen.
+  function render() {
+    var live = entries.filter(function (e) { return !e.failed; });
+    if (!live.length) { box.hidden = true; return; }
+    var total = 0, loaded = 0, sentNow = 0;
+    live.forEach(function (e) {
+      total += e.total; loaded += e.loaded;
+      sentNow += Math.max(0, e.loaded - (e.base === null ? e.loaded : e.base));
     });
+    var percent = total ? Math.floor((loaded / total) * 100) : 0;
+    bar.value = percent;
+    box.hidden = false;
+    if (!active().length) {
+      text.textContent = strings.received + " (100%)";
+      return;
+    }
+    var rate = sentNow / Math.max((Date.now() - startedAt) / 1000, 0.001);
+    text.textContent = (sendWhenReady ? strings.waiting + " " : "") + strings.uploading.replace("%(percent)s", percent)
+      .replace("%(left)s", formatLeft(rate > 0 ? (total - loaded) / rate : Infinity));
+  }
 
-    form.addEventListener("submit", function (event) {
-      event.preventDefault();
-      box.hidden = false;
-      problem.hidden = true;
-      submit.disabled = true;
-      bar.value = 0;
-      text.textContent = strings.starting;
-      var file = fileInput && fileInput.files[0];
-      if (form.dataset.directUpload && file) {
-        directUpload(file);
-      } else {
-        postForm(true);
-      }
-      cancel.focus();
+  function addToken(entry) {
+    var hidden = document.createElement("input");
+    hidden.type = "hidden";
+    hidden.name = "upload_ticket";
+    hidden.value = entry.token;
+    hidden.setAttribute("data-new-token", "");
+    field.appendChild(hidden);
+    entry.hidden = hidden;
+  }
+
+  function finished(entry) {
+    entry.done = true;
+    entry.loaded = entry.total;
+    entry.state.textContent = strings.received;
+    addToken(entry);
+    render();
+    if (!active().length && sendWhenReady) {
+      sendWhenReady = false;
+      if (form.requestSubmit) form.requestSubmit(submit); else form.submit();
+    }
+  }
+
+  function failed(entry, message) {
+    entry.failed = true;
+    entry.state.textContent = "";
+    sendWhenReady = false;
+    submit.disabled = false;
+    showProblem(message || strings.failed);
+    render();
+    if (!entries.some(function (e) { return e.done; })) box.hidden = true;
+  }
+
+  function progress(entry, loaded) {
+    if (entry.base === null) entry.base = loaded; // what was there before this page sent
+    entry.loaded = loaded;
+    render();
+  }
+
+  // ---------------------------------------------------------------- tus (local storage)
+  function startTus(entry) {
+    var upload = new window.tus.Upload(entry.file, {
+      endpoint: tusEndpoint,
+      chunkSize: chunkSize,
+      retryDelays: retryDelays,
+      headers: { "X-CSRFToken": csrf },
+      metadata: { filename: entry.file.name, filetype: entry.file.type || "" },
+      storeFingerprintForResuming: true,
+      removeFingerprintOnSuccess: true,
+      onShouldRetry: function (err) {
+        var status = err.originalResponse ? err.originalResponse.getStatus() : 0;
+        return !(status >= 400 && status < 500 && status !== 409 && status !== 423);
+      },
+      onProgress: function (sent) { progress(entry, sent); },
+      onAfterResponse: function (req, res) {
+        var token = res.getHeader("Upload-Token");
+        if (token) entry.token = token;
+      },
+      onSuccess: function () {
+        if (entry.token) finished(entry); else failed(entry);
+      },
+      onError: function (err) {
+        var status = err.originalResponse ? err.originalResponse.getStatus() : 0;
+        failed(entry, status === 413 ? strings.tooLarge : strings.failed);
+      },
     });
-
-    cancel.addEventListener("click", function () {
-      if (xhr) xhr.abort();
+    entry.stop = function (terminate) { return upload.abort(terminate); };
+    upload.findPreviousUploads().then(function (previous) {
+      if (entry.cancelled) return;
+      if (previous.length) upload.resumeFromPreviousUpload(previous[0]);
+      upload.start();
     });
   }
+
+  // ---------------------------------------------------------------- S3 multipart (bucket)
+  function post(path, fields) {
+    var data = new FormData();
+    data.append("csrfmiddlewaretoken", csrf);
+    Object.keys(fields).forEach(function (name) {
+      [].concat(fields[name]).forEach(function (value) { data.append(name, value); });
+    });
+    return fetch(direct + path, { method: "POST", body: data, credentials: "same-origin" })
+      .then(function (response) {
+        return response.json().catch(function () { return {}; }).then(function (body) {
+          body.status = response.status;
+          return body;
+        });
+      });
+  }
+
+  function storageKey(file) {
+    return "s3-upload:" + [file.name, file.size, file.lastModified].join(":");
+  }
+
+  function saved(file) {
+    try {
+      var value = JSON.parse(localStorage.getItem(storageKey(file)) || "null");
+      if (value && Date.now() - value.at < SESSION_HOURS * 3600 * 1000) return value;
+    } catch (e) { /* private mode: no resuming after a reload */ }
+    return null;
+  }
+
+  function putPart(entry, url, number, blob) {
+    return new Promise(function (resolve, reject) {
+      var xhr = new XMLHttpRequest();
+      entry.xhr = xhr;
+      xhr.open("PUT", url);
+      xhr.upload.addEventListener("progress", function (e) {
+        progress(entry, entry.doneBytes + e.loaded);
+      });
+      xhr.addEventListener("load", function () {
+        entry.xhr = null;
+        if (xhr.status >= 200 && xhr.status < 300) resolve(); else reject(xhr.status);
+      });
+      xhr.addEventListener("error", function () { entry.xhr = null; reject(0); });
+      xhr.addEventListener("abort", function () { entry.xhr = null; reject("abort"); });
+      xhr.send(blob);
+    });
+  }
+
+  function startS3(entry) {
+    var file = entry.file, attempt = 0, session = saved(file);
+    entry.stop = function (terminate) {
+      entry.cancelled = true;
+      if (entry.xhr) entry.xhr.abort();
+      if (terminate && session) {
+        post("abort/", { session: session.session });
+        try { localStorage.removeItem(storageKey(file)); } catch (e) { /* nothing kept */ }
+      }
+      return Promise.resolve();
+    };
+
+    function begin() {
+      if (session) return Promise.resolve(session);
+      return post("", { name: file.name, size: file.size, type: file.type || "" }).then(function (answer) {
+        if (answer.status !== 200) throw { message: answer.error || strings.failed, final: true };
+        session = { session: answer.session, partSize: answer.partSize, parts: answer.parts, at: Date.now() };
+        try { localStorage.setItem(storageKey(file), JSON.stringify(session)); } catch (e) { /* no resuming */ }
+        return session;
+      });
+    }
+
+    function partBlob(number) {
+      return file.slice((number - 1) * session.partSize, Math.min(file.size, number * session.partSize));
+    }
+
+    // Ask which parts the bucket has and URLs for the next ones; send them one by one.
+    function round() {
+      var wanted = [];
+      for (var n = 1; n <= session.parts && wanted.length < 20; n++) {
+        if (!entry.doneParts[n]) wanted.push(n);
+      }
+      return post("parts/", { session: session.session, part: wanted }).then(function (answer) {
+        if (answer.status === 404) { session = null; throw { retryFresh: true }; }
+        if (answer.status !== 200) throw { message: answer.error };
+        answer.done.forEach(function (n) { entry.doneParts[n] = true; });
+        entry.doneBytes = 0;
+        for (var k = 1; k <= session.parts; k++) if (entry.doneParts[k]) entry.doneBytes += partBlob(k).size;
+        progress(entry, entry.doneBytes);
+        var chain = Promise.resolve();
+        Object.keys(answer.urls).forEach(function (key) {
+          var number = Number(key);
+          if (entry.doneParts[number]) return;
+          chain = chain.then(function () {
+            if (entry.cancelled) throw "abort";
+            var blob = partBlob(number);
+            return putPart(entry, answer.urls[key], number, blob).then(function () {
+              entry.doneParts[number] = true;
+              entry.doneBytes += blob.size;
+              attempt = 0;
+              progress(entry, entry.doneBytes);
+            });
+          });
+        });
+        return chain.then(function () {
+          for (var m = 1; m <= session.parts; m++) if (!entry.doneParts[m]) return round();
+          return post("complete/", { session: session.session });
+        });
+      });
+    }
+
+    function run() {
+      begin().then(function () { return round(); }).then(function (answer) {
+        if (answer.status === 409) { entry.doneParts = {}; return run(); }
+        if (answer.status !== 200 || !answer.token) throw { message: answer.error || strings.failed, final: true };
+        try { localStorage.removeItem(storageKey(file)); } catch (e) { /* nothing kept */ }
+        entry.token = answer.token;
+        finished(entry);
+      }).catch(function (err) {
+        if (entry.cancelled || err === "abort") return;
+        if (err && err.final) { failed(entry, err.message); return; }
+        if (err && err.retryFresh) { entry.doneParts = {}; }
+        if (attempt >= retryDelays.length) { failed(entry); return; }
+        text.textContent = strings.resuming;
+        setTimeout(run, retryDelays[attempt++]);
+      });
+    }
+    entry.doneParts = {};
+    entry.doneBytes = 0;
+    run();
+  }
+
+  // ---------------------------------------------------------------- the files
+  function preview(file, item) {
+    if (!window.URL || !URL.createObjectURL || !/^video\//.test(file.type)) return;
+    var url = URL.createObjectURL(file);
+    var video = document.createElement("video");
+    var poster = item.querySelector("[data-poster]");
+    var duration = item.querySelector("[data-duration]");
+    video.muted = true;
+    video.preload = "metadata";
+    video.addEventListener("loadedmetadata", function () {
+      duration.textContent = strings.duration.replace("%(time)s", clock(video.duration));
+      duration.dataset.seconds = video.duration;
+      video.currentTime = Math.min(1, video.duration / 2);
+    });
+    video.addEventListener("seeked", function () {
+      var canvas = document.createElement("canvas");
+      canvas.width = 160;
+      canvas.height = Math.round((160 * video.videoHeight) / (video.videoWidth || 1)) || 90;
+      canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
+      try { poster.src = canvas.toDataURL("image/jpeg", 0.7); poster.hidden = false; } catch (e) { /* no poster */ }
+      URL.revokeObjectURL(url);
+      video.removeAttribute("src");
+    }, { once: true });
+    video.addEventListener("error", function () { URL.revokeObjectURL(url); });
+    video.src = url;
+  }
+
+  function listItem(file) {
+    var item = document.createElement("li");
+    item.className = "upload__file";
+    var poster = document.createElement("img");
+    poster.alt = "";
+    poster.hidden = true;
+    poster.width = 160;
+    poster.setAttribute("data-poster", "");
+    var about = document.createElement("span");
+    about.className = "upload__about";
+    var name = document.createElement("span");
+    name.className = "upload__name";
+    name.textContent = file.name + ", " + humanSize(file.size);
+    var duration = document.createElement("span");
+    duration.setAttribute("data-duration", "");
+    var state = document.createElement("span");
+    state.className = "upload__state";
+    state.setAttribute("data-state", "");
+    about.append(name, duration, state);
+    item.append(poster, about);
+    return item;
+  }
+
+  function clear(terminate) {
+    entries.forEach(function (entry) {
+      entry.cancelled = true;
+      if (!entry.done && entry.stop) entry.stop(terminate).catch(function () {});
+      if (entry.hidden) entry.hidden.remove();
+    });
+    entries = [];
+    list.textContent = "";
+    list.hidden = true;
+    box.hidden = true;
+  }
+
+  function pick(files) {
+    clear(true);
+    showProblem("");
+    submit.disabled = false;
+    if (!files.length) return;
+    // New files replace those kept from an earlier try.
+    form.querySelectorAll("[data-kept-token]").forEach(function (box) { box.checked = false; });
+    var max = Number(input.dataset.maxBytes);
+    for (var k = 0; k < files.length; k++) {
+      if (max && files[k].size > max) { showProblem(strings.tooLarge); return; }
+    }
+    startedAt = Date.now();
+    list.hidden = false;
+    text.textContent = strings.starting;
+    bar.value = 0;
+    box.hidden = false;
+    Array.prototype.forEach.call(files, function (file) {
+      var item = listItem(file);
+      list.appendChild(item);
+      preview(file, item);
+      var entry = {
+        file: file, total: file.size, loaded: 0, base: null, done: false, failed: false,
+        item: item, state: item.querySelector("[data-state]"),
+      };
+      entries.push(entry);
+      if (direct) startS3(entry); else startTus(entry);
+    });
+  }
+
+  input.addEventListener("change", function () { pick(input.files); });
+
+  ["dragenter", "dragover"].forEach(function (type) {
+    zone.addEventListener(type, function (event) {
+      event.preventDefault();
+      zone.classList.add("upload__zone--over");
+    });
+  });
+  ["dragleave", "drop"].forEach(function (type) {
+    zone.addEventListener(type, function () { zone.classList.remove("upload__zone--over"); });
+  });
+  zone.addEventListener("drop", function (event) {
+    event.preventDefault();
+    if (!event.dataTransfer || !event.dataTransfer.files.length) return;
+    try { input.files = event.dataTransfer.files; } catch (e) { /* old browsers: still sent */ }
+    pick(event.dataTransfer.files);
+  });
+
+  cancelButton.addEventListener("click", function () {
+    clear(true);
+    input.value = "";
+    submit.disabled = false;
+    showProblem(strings.cancelled);
+  });
+
+  form.addEventListener("submit", function (event) {
+    if (active().length) {
+      // Still sending: the form goes as soon as the files are in.
+      event.preventDefault();
+      sendWhenReady = true;
+      submit.disabled = true;
+      showProblem("");
+      text.textContent = strings.waiting;
+      return;
+    }
+    // The files are already on the server: send their tokens, not the files again.
+    if (entries.length) input.disabled = true;
+  });
+  // Back from the page cache after sending: the file input must work again.
+  window.addEventListener("pageshow", function () { input.disabled = false; });
 })();
