@@ -207,6 +207,7 @@ class SubmissionForm(forms.Form):
                 try:
                     self.videos = self.examine()
                 except forms.ValidationError as error:
+                    self.kept_uploads = []  # not usable: the owner picks another file
                     self.add_error("video", error)
         if "upload_ticket" in self.errors:
             self.add_error("video", self.errors.pop("upload_ticket"))

@@ -43,9 +43,9 @@ def issue(kind, ref, *, name, size):
     return signing.dumps({"k": kind, "r": ref, "n": name, "s": size}, salt=SALT, compress=True)
 
 
-def read(token, *, max_age=MAX_AGE):
+def read(token):
     try:
-        value = signing.loads(token, salt=SALT, max_age=max_age)
+        value = signing.loads(token, salt=SALT, max_age=MAX_AGE)
         kept = Kept(value["k"], value["r"], value["n"], int(value["s"]), token)
     except (signing.BadSignature, KeyError, TypeError, ValueError):
         raise Refused from None

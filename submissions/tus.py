@@ -21,7 +21,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.urls import reverse
 from django.utils.http import http_date
 from django.views.decorators.cache import never_cache
@@ -29,7 +29,7 @@ from django.views.decorators.http import require_http_methods
 
 from infra.bodies import accepts_body
 from infra.clients import client_ip
-from infra.storage import private_storage
+from infra.storage import is_s3, private_storage
 from submissions import kept, ratelimit
 
 VERSION = "1.0.0"
@@ -43,6 +43,11 @@ READ_SIZE = 1024 * 1024
 CHUNK_BYTES = 8 * 1024 * 1024
 ID = re.compile(r"^[0-9a-f]{32}$")
 METADATA_BYTES = 4096
+
+
+def enabled():
+    """Uploads to the site itself: local storage (on object storage they go to the bucket)."""
+    return not is_s3(private_storage())
 
 
 def root():
@@ -174,6 +179,8 @@ def parse_number(value):
 @require_http_methods(["POST", "OPTIONS"])
 def collection(request):
     """OPTIONS tells what the server does; POST creates an upload."""
+    if not enabled():
+        raise Http404
     if request.method == "OPTIONS":
         return tus_response(
             204,
@@ -202,6 +209,8 @@ def collection(request):
 @require_http_methods(["HEAD", "PATCH", "DELETE", "OPTIONS"])
 @accepts_body(lambda: settings.MAX_UPLOAD_BYTES)
 def upload(request, upload_id):
+    if not enabled():
+        raise Http404
     if request.method == "OPTIONS":
         return tus_response(204, Tus_Version=VERSION, Tus_Extension=EXTENSIONS)
     partial = load(upload_id)
