@@ -89,7 +89,9 @@ class Partial:
         return self.offset == self.length
 
     def save(self):
-        self.info.write_text(
+        # Written aside, then renamed: a reader never sees a half-written description.
+        fresh = self.info.with_suffix(f".{uuid.uuid4().hex}.tmp")
+        fresh.write_text(
             json.dumps(
                 {
                     "length": self.length,
@@ -100,6 +102,7 @@ class Partial:
                 }
             )
         )
+        fresh.replace(self.info)
 
     def remove(self):
         self.data.unlink(missing_ok=True)
@@ -298,8 +301,8 @@ def clean(*, now=None):
             Partial(upload_id, 0, "", "", created, 0).remove()
             (folder / f"{upload_id}.lock").unlink(missing_ok=True)
             removed += 1
-    # Bytes without a description (a crash between the two writes).
-    for data in folder.glob("*.part"):
+    # Bytes without a description, descriptions never renamed (a crash between writes).
+    for data in [*folder.glob("*.part"), *folder.glob("*.tmp")]:
         if not data.with_suffix(".json").exists() and data.stat().st_mtime + 3600 < now:
             data.unlink(missing_ok=True)
             removed += 1

@@ -293,7 +293,7 @@
     var url = URL.createObjectURL(file);
     var video = document.createElement("video");
     var poster = item.querySelector("[data-poster]");
-    var duration = item.querySelector("[data-duration]");
+    var duration = item.querySelector("[data-clip-duration]");
     video.muted = true;
     video.preload = "metadata";
     video.addEventListener("loadedmetadata", function () {
@@ -328,7 +328,7 @@
     name.className = "upload__name";
     name.textContent = file.name + ", " + humanSize(file.size);
     var duration = document.createElement("span");
-    duration.setAttribute("data-duration", "");
+    duration.setAttribute("data-clip-duration", "");
     var state = document.createElement("span");
     state.className = "upload__state";
     state.setAttribute("data-state", "");

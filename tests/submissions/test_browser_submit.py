@@ -1,4 +1,7 @@
+import json
+import os
 import re
+import shutil
 import time
 
 import pytest
@@ -6,6 +9,7 @@ from playwright.sync_api import expect
 
 from gallery.models import Clip
 from gallery.synth import synthesize
+from submissions import tus
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -16,6 +20,41 @@ def clip_file(tmp_path_factory):
     return synthesize(
         tmp_path_factory.mktemp("upload") / "sunset.mp4", seconds=8, width=640, height=360, seed=5
     )
+
+
+@pytest.fixture
+def big_file(tmp_path):
+    """Bytes enough for a cut to land in the middle of a throttled upload."""
+    path = tmp_path / "long-drive.mp4"
+    path.write_bytes(os.urandom(3 * 1024 * 1024))
+    return path
+
+
+@pytest.fixture(autouse=True)
+def small_chunks(monkeypatch):
+    monkeypatch.setattr(tus, "CHUNK_BYTES", 128 * 1024)
+    shutil.rmtree(tus.root())
+    yield
+    shutil.rmtree(tus.root(), ignore_errors=True)
+
+
+@pytest.fixture
+def slow_server(monkeypatch):
+    """The server takes PATCH bodies at about 640 KB/s (the browser's own throttle would
+    override the offline switch)."""
+    append = tus.append
+
+    def slow_append(partial, request, room):
+        read = request.read
+
+        def slowly(size=-1):
+            time.sleep(0.05)
+            return read(min(size, 32 * 1024))
+
+        request.read = slowly
+        return append(partial, request, room)
+
+    monkeypatch.setattr(tus, "append", slow_append)
 
 
 def slow_upload(page, bytes_per_second):
@@ -32,67 +71,171 @@ def slow_upload(page, bytes_per_second):
     )
 
 
-def fill_form(page, clip_file):
+def partials():
+    """The uploads the server holds: (offset, length, bytes received in all)."""
+    found = []
+    for info in tus.root().glob("*.json"):
+        described = json.loads(info.read_text())
+        offset = info.with_suffix(".part").stat().st_size
+        found.append((offset, described["length"], described["received"]))
+    return found
+
+
+def wait_until(predicate, timeout=30):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def fill_details(page, *, first_name="Lucía"):
     page.get_by_label("Title").fill("Sunset on the coast")
     page.get_by_label("Weekend").check()
-    page.get_by_label("First name").fill("Lucía")
+    page.get_by_label("First name").fill(first_name)
     page.get_by_label("Country").select_option("ES")
     page.get_by_label("E-mail").fill("lucia@example.org")
     page.get_by_label("I filmed this clip").check()
-    page.get_by_label("Your clip").set_input_files(str(clip_file))
 
 
-def test_submit_shows_progress_and_lands_on_thanks(page, live_server, clip_file):
+def test_picking_a_file_starts_the_upload_before_the_form_is_sent(page, live_server, clip_file):
+    requests = []
+    page.on("request", lambda r: requests.append((r.method, r.url, len(r.post_data_buffer or b""))))
     page.goto(f"{live_server.url}/en/submit/")
     # Nothing is uploading yet: no progress bar, no Cancel button.
     expect(page.locator("[data-progress]")).to_be_hidden()
     expect(page.get_by_role("button", name="Cancel")).to_be_hidden()
-    fill_form(page, clip_file)
-    slow_upload(page, clip_file.stat().st_size // 3)
-    page.get_by_role("button", name="Send my clip").click()
+    slow_upload(page, clip_file.stat().st_size // 4)
+    page.get_by_label("Your clip").set_input_files(str(clip_file))
 
-    progress = page.locator("[data-progress]")
-    expect(progress).to_be_visible()
+    # Sending starts while the details are still empty.
+    expect(page.locator("[data-progress]")).to_be_visible()
     expect(page.locator("[data-progress-text]")).to_have_text(
         re.compile(r"Sending: \d+%, about .+ left")
     )
     expect(page.get_by_role("button", name="Cancel")).to_be_visible()
+    wait_until(lambda: any(offset > 0 for offset, _, _ in partials()))
+    assert not any(m == "POST" and u.endswith("/en/submit/") for m, u, _ in requests)
+    # The picked clip is shown: its poster frame and duration, read in the browser.
+    expect(page.locator("[data-poster]")).to_be_visible()
+    expect(page.locator("[data-clip-duration]")).to_have_text("Duration: 0:08")
 
+    fill_details(page)
+    page.get_by_role("button", name="Send my clip").click()  # still sending: sent once in
     expect(page).to_have_url(f"{live_server.url}/en/submit/thanks/", timeout=30_000)
     expect(page.get_by_role("heading", name="Thank you!")).to_be_visible()
     clip = Clip.objects.get()
     assert clip.title == "Sunset on the coast" and clip.status == Clip.Status.PROCESSING
-    page.get_by_role("link", name="Follow my clip").click()
-    expect(page.get_by_text("Sunset on the coast")).to_be_visible()
+    assert clip.original.read() == clip_file.read_bytes()
+    # The form itself carried a token, not the file.
+    form_posts = [size for m, u, size in requests if m == "POST" and "/en/submit/?" in u]
+    assert form_posts and max(form_posts) < 10_000
 
 
-def test_cancel_stops_the_upload_and_sends_nothing(page, live_server, clip_file):
-    ends = []  # how the upload's POST ended: "failed" (aborted) or "finished"
-    page.on("requestfailed", lambda r: r.method == "POST" and ends.append(("failed", r.failure)))
-    page.on("requestfinished", lambda r: r.method == "POST" and ends.append(("finished", r.url)))
+def test_cancel_stops_the_upload_and_removes_it(page, live_server, big_file):
     page.goto(f"{live_server.url}/en/submit/")
-    fill_form(page, clip_file)
-    slow_upload(page, clip_file.stat().st_size // 10)
-    page.get_by_role("button", name="Send my clip").click()
+    slow_upload(page, 200_000)
+    page.get_by_label("Your clip").set_input_files(str(big_file))
     expect(page.locator("[data-progress]")).to_be_visible()
+    wait_until(lambda: any(offset > 0 for offset, _, _ in partials()))
     page.get_by_role("button", name="Cancel").click()
     expect(page.get_by_text("Sending cancelled. Your clip was not sent.")).to_be_visible()
+    expect(page.locator("[data-progress]")).to_be_hidden()
     expect(page.get_by_role("button", name="Send my clip")).to_be_enabled()
-    # The upload itself must end aborted; uncancelled it would finish within about 10 s.
-    deadline = time.monotonic() + 30
-    while not ends and time.monotonic() < deadline:
-        page.wait_for_timeout(100)
-    assert [end for end, _ in ends] == ["failed"], ends
+    wait_until(lambda: partials() == [] and not list(tus.root().glob("*.part")))
     assert Clip.objects.count() == 0
+
+
+def test_a_form_with_a_missing_field_keeps_the_file(page, live_server, clip_file):
+    creations = []
+    page.on(
+        "request",
+        lambda r: creations.append(r.url) if r.method == "POST" and "/submit/tus/" in r.url else 0,
+    )
+    page.goto(f"{live_server.url}/en/submit/")
+    fill_details(page, first_name="")
+    page.get_by_label("Your clip").set_input_files(str(clip_file))
+    expect(page.locator("[data-state]")).to_have_text("Received")
+    page.get_by_role("button", name="Send my clip").click()
+
+    expect(page.get_by_text("This field is required.")).to_be_visible()
+    kept = page.get_by_label(re.compile(r"Kept: sunset\.mp4, \d"))
+    expect(kept).to_be_checked()
+    expect(page.locator("[data-progress]")).to_be_hidden()
+    page.get_by_label("First name").fill("Lucía")
+    page.get_by_role("button", name="Send my clip").click()
+    expect(page).to_have_url(f"{live_server.url}/en/submit/thanks/", timeout=30_000)
+    assert Clip.objects.get().original.read() == clip_file.read_bytes()
+    assert len(creations) == 1  # uploaded once
+
+
+def test_a_network_cut_mid_upload_resumes_without_starting_over(
+    page, live_server, big_file, slow_server
+):
+    failed = []
+    page.on("requestfailed", lambda r: failed.append(r.method) if "/submit/tus/" in r.url else 0)
+    size = big_file.stat().st_size
+    page.goto(f"{live_server.url}/en/submit/")
+    page.get_by_label("Your clip").set_input_files(str(big_file))
+    wait_until(lambda: any(offset > size // 4 for offset, _, _ in partials()))
+    page.context.set_offline(True)
+    page.wait_for_timeout(1500)
+    cut_at = partials()[0][0]
+    assert cut_at < size
+    page.context.set_offline(False)
+    expect(page.locator("[data-state]")).to_have_text("Received", timeout=60_000)
+
+    assert failed, "the cut did not break a request"
+    [(offset, length, received)] = partials()  # one upload: not started over
+    # Every byte arrived once: a restart or a resent chunk would count more.
+    assert offset == length == size and received == size
+
+
+def test_a_reload_mid_upload_resumes_when_the_file_is_picked_again(page, live_server, big_file):
+    size = big_file.stat().st_size
+    page.goto(f"{live_server.url}/en/submit/")
+    slow_upload(page, 500_000)
+    page.get_by_label("Your clip").set_input_files(str(big_file))
+    wait_until(lambda: any(offset > size // 4 for offset, _, _ in partials()))
+    page.reload()
+    [(before, _, _)] = partials()
+    assert before < size
+    page.get_by_label("Your clip").set_input_files(str(big_file))
+    expect(page.locator("[data-state]")).to_have_text("Received", timeout=60_000)
+    [(offset, length, received)] = partials()
+    assert offset == length == size and received == size
+
+
+def test_a_file_over_the_cap_is_refused_before_sending(page, live_server, big_file, settings):
+    settings.MAX_UPLOAD_BYTES = 1024 * 1024
+    page.goto(f"{live_server.url}/en/submit/")
+    page.get_by_label("Your clip").set_input_files(str(big_file))
+    expect(page.get_by_text("This file is too large.")).to_be_visible()
+    expect(page.locator("[data-progress]")).to_be_hidden()
+    assert partials() == []
 
 
 def test_errors_come_back_beside_the_field(page, live_server, tmp_path):
     fake = tmp_path / "holiday.mp4"
     fake.write_text("not a video at all")
     page.goto(f"{live_server.url}/en/submit/")
-    fill_form(page, fake)
+    fill_details(page)
+    page.get_by_label("Your clip").set_input_files(str(fake))
     page.get_by_role("button", name="Send my clip").click()
     expect(page.locator(".field--error .errorlist")).to_have_text(
         "This file is not a video we can read."
     )
+    expect(page.locator("[data-progress]")).to_be_hidden()
     assert Clip.objects.count() == 0
+
+
+def test_without_javascript_the_plain_form_sends_the_file(browser, live_server, clip_file):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/en/submit/")
+    fill_details(page)
+    page.get_by_label("Your clip").set_input_files(str(clip_file))
+    page.get_by_role("button", name="Send my clip").click()
+    expect(page).to_have_url(f"{live_server.url}/en/submit/thanks/", timeout=30_000)
+    assert Clip.objects.get().original.read() == clip_file.read_bytes()
+    assert partials() == []
+    context.close()
