@@ -207,11 +207,21 @@ class SubmissionForm(forms.Form):
                 try:
                     self.videos = self.examine()
                 except forms.ValidationError as error:
-                    self.kept_uploads = []  # not usable: the owner picks another file
+                    self.discard_uploads()  # not usable: the owner picks another file
                     self.add_error("video", error)
         if "upload_ticket" in self.errors:
             self.add_error("video", self.errors.pop("upload_ticket"))
         return data
+
+    def discard_uploads(self):
+        for upload in self.kept_uploads:
+            if upload.kind == kept.LOCAL:
+                partial = tus.load(upload.ref)
+                if partial is not None:
+                    partial.remove()
+            else:
+                direct.discard(upload.ref)
+        self.kept_uploads = []
 
     def cleanup(self):
         """Remove the form's working copies (call once the answer is ready)."""

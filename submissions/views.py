@@ -173,7 +173,8 @@ def direct_session(view):
             )
         try:
             return view(request, session)
-        except ClientError:
+        except ClientError as error:
+            log.warning("direct upload refused by the bucket: %s", error)
             # The bucket no longer knows the upload (aborted, completed, or cleaned up).
             return JsonResponse(
                 {"error": gettext("Your file did not arrive. Please send it again.")}, status=404

@@ -1,6 +1,7 @@
 """Object storage mode against a real S3 server: privacy, publication, direct uploads."""
 
 import html
+import os
 import re
 import urllib.error
 import urllib.request
@@ -12,6 +13,7 @@ from django.test import Client
 
 from gallery import processing
 from gallery.models import Clip
+from submissions import direct, kept
 from submissions.models import Submission
 from tests.factories import form_data, post, upload
 
@@ -79,37 +81,69 @@ def test_clip_is_private_until_published_and_public_copies_go_on_unpublish(
     assert keys(s3_media, s3_media.public_bucket) == []
 
 
-def presign(client, *, size, content_type="video/mp4", name="clip.mp4"):
+@pytest.fixture
+def small_parts(monkeypatch):
+    # The smallest part S3 (and SeaweedFS) takes, but for the last one.
+    monkeypatch.setattr(direct, "part_size", lambda: 5 * 1024 * 1024)
+
+
+@pytest.fixture(scope="module")
+def eleven_mib():
+    return os.urandom(11 * 1024 * 1024)
+
+
+def csrf(client):
     client.get("/en/submit/")
-    token = client.cookies["csrftoken"].value
+    return client.cookies["csrftoken"].value
+
+
+def start(client, *, size, content_type="video/mp4", name="clip.mp4"):
     return client.post(
-        "/en/submit/upload/",
-        {"size": size, "type": content_type, "name": name, "csrfmiddlewaretoken": token},
+        "/en/submit/direct/",
+        {"size": size, "type": content_type, "name": name, "csrfmiddlewaretoken": csrf(client)},
     )
 
 
-def send_to_s3(answer, data, content_type="video/mp4"):
-    fields = dict(answer["fields"]) | {"Content-Type": content_type}
-    response = urllib3.request(
-        "POST",
-        answer["url"],
-        fields=list(fields.items()) + [("file", ("clip.mp4", data, content_type))],
-    )
-    return response.status, response.data.decode(errors="replace")
+def ask(client, what, session, **fields):
+    fields = {"session": session, "csrfmiddlewaretoken": csrf(client)} | fields
+    return client.post(f"/en/submit/direct/{what}", fields)
+
+
+def send_parts(client, answer, data, numbers=None):
+    """PUT the parts `numbers` (all by default) to their presigned URLs: their statuses."""
+    numbers = numbers or list(range(1, answer["parts"] + 1))
+    urls = ask(client, "parts/", answer["session"], part=numbers).json()["urls"]
+    size = answer["partSize"]
+    statuses = []
+    for number in numbers:
+        body = data[(number - 1) * size : number * size]
+        statuses.append(urllib3.request("PUT", urls[str(number)], body=body).status)
+    return statuses
+
+
+def direct_upload(client, data, **kwargs):
+    """Upload `data` to the bucket as the page's script does; the form's token."""
+    answer = start(client, size=len(data), **kwargs).json()
+    assert set(send_parts(client, answer, data)) == {200}
+    done = ask(client, "complete/", answer["session"])
+    assert done.status_code == 200, done.content
+    return done.json()["token"]
 
 
 def test_direct_upload_goes_to_the_bucket_and_the_form_names_it(
-    s3_media, sample_video, django_capture_on_commit_callbacks
+    s3_media, sample_video, django_capture_on_commit_callbacks, small_parts
 ):
     browser = Client(enforce_csrf_checks=True)
     data = sample_video.read_bytes()
-    response = presign(browser, size=len(data))
+    response = start(browser, size=len(data))
     assert response.status_code == 200
     answer = response.json()
-    assert answer["url"].startswith(s3_media.endpoint)
-    assert send_to_s3(answer, data)[0] == 204
+    assert answer["parts"] == 1
+    urls = ask(browser, "parts/", answer["session"], part=[1, 2]).json()["urls"]
+    assert urls.keys() == {"1"} and urls["1"].startswith(s3_media.endpoint)
+    token = direct_upload(browser, data)
 
-    fields = form_data(None) | {"upload_ticket": answer["ticket"]}
+    fields = form_data(None) | {"upload_ticket": token}
     # The form's action carries the CSRF token: it is checked before the body is read.
     action = re.search(r'action="([^"]+)"', browser.get("/en/submit/").content.decode())[1]
     assert "csrfmiddlewaretoken=" in action
@@ -120,15 +154,43 @@ def test_direct_upload_goes_to_the_bucket_and_the_form_names_it(
     assert clip.original.name.startswith("uploads/") and clip.status == Clip.Status.PROCESSING
     with storages["private"].open(clip.original.name) as fh:
         assert fh.read() == data
+    assert keys(s3_media, s3_media.private_bucket) == [clip.original.name]
+
+
+def test_a_direct_upload_resumes_from_the_parts_the_bucket_holds(
+    client, s3_media, eleven_mib, small_parts
+):
+    data = eleven_mib
+    answer = start(client, size=len(data)).json()
+    assert answer["parts"] == 3
+    assert send_parts(client, answer, data, [1, 3]) == [200, 200]
+    # After a reload the page asks which parts arrived, and sends only the others.
+    state = ask(client, "parts/", answer["session"], part=[2]).json()
+    assert state["done"] == [1, 3]
+    assert ask(client, "complete/", answer["session"]).status_code == 409  # not all there
+    rest = [n for n in range(1, answer["parts"] + 1) if n not in (1, 3)]
+    assert set(send_parts(client, answer, data, rest)) == {200}
+    token = ask(client, "complete/", answer["session"]).json()["token"]
+    assert kept.read(token).size == len(data)
+
+
+def test_a_cancelled_direct_upload_leaves_nothing(client, s3_media, eleven_mib, small_parts):
+    answer = start(client, size=len(eleven_mib)).json()
+    send_parts(client, answer, eleven_mib, [1])
+    assert ask(client, "abort/", answer["session"]).status_code == 200
+    bucket = s3_media.private_bucket
+    uploads = s3_media.client().list_multipart_uploads(Bucket=bucket).get("Uploads", [])
+    assert direct.read_session(answer["session"]).upload_id not in [u["UploadId"] for u in uploads]
+    assert keys(s3_media, bucket) == []
+    assert ask(client, "parts/", answer["session"], part=[1]).status_code == 404
 
 
 def test_a_direct_upload_comes_in_through_the_one_entry_point(
     client, s3_media, sample_video, entry_calls, django_capture_on_commit_callbacks
 ):
-    answer = presign(client, size=len(sample_video.read_bytes())).json()
-    assert send_to_s3(answer, sample_video.read_bytes())[0] == 204
+    token = direct_upload(client, sample_video.read_bytes())
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post("/en/submit/", form_data(None) | {"upload_ticket": answer["ticket"]})
+        response = client.post("/en/submit/", form_data(None) | {"upload_ticket": token})
     assert response.status_code == 302
     (call,) = entry_calls
     assert call["source"] == Submission.Source.WEB and call["consent"] is True
@@ -138,26 +200,24 @@ def test_a_direct_upload_comes_in_through_the_one_entry_point(
     assert Clip.objects.get().original.name == draft.original
 
 
-def test_the_bucket_refuses_what_the_policy_does_not_allow(
-    client, s3_media, settings, sample_video
-):
-    settings.MAX_UPLOAD_BYTES = 50_000
+def test_the_size_cap_holds_in_the_bucket(client, s3_media, settings, sample_video, small_parts):
+    settings.MAX_UPLOAD_BYTES = 100_000
     data = sample_video.read_bytes()
-    assert len(data) > 50_000
-    assert presign(client, size=len(data)).status_code == 400  # the site says no at once
-    answer = presign(client, size=1000).json()  # a client that lies about the size
-    status, body = send_to_s3(answer, data)
-    assert status == 400 and "EntityTooLarge" in body
-    status, body = send_to_s3(answer, data[:1000], content_type="text/html")
-    assert status == 403
+    assert len(data) > 100_000
+    assert start(client, size=len(data)).status_code == 400  # the site says no at once
+    answer = start(client, size=1000).json()  # a client that lies about the size
+    assert answer["parts"] == 1
+    # Only the parts of the size it declared are signed.
+    assert ask(client, "parts/", answer["session"], part=[1, 2, 3]).json()["urls"].keys() == {"1"}
+    status = send_parts(client, answer, data[:70_000], [1])[0]
+    if status == 200:  # the bucket took more than the signed length: the site refuses it
+        assert ask(client, "complete/", answer["session"]).status_code in (400, 409)
     assert keys(s3_media, s3_media.private_bucket) == []
-    assert presign(client, size=1000, content_type="text/html").status_code == 400
 
 
 def test_a_bad_direct_upload_is_refused_and_deleted(client, s3_media):
-    answer = presign(client, size=20).json()
-    assert send_to_s3(answer, b"this is not a video!")[0] == 204
-    response = client.post("/en/submit/", form_data(None) | {"upload_ticket": answer["ticket"]})
+    token = direct_upload(client, b"this is not a video!")
+    response = client.post("/en/submit/", form_data(None) | {"upload_ticket": token})
     assert response.status_code == 400
     assert response.context["form"].errors["video"] == ["This file is not a video we can read."]
     assert (
@@ -167,21 +227,19 @@ def test_a_bad_direct_upload_is_refused_and_deleted(client, s3_media):
     )
 
 
-def test_an_upload_ticket_makes_one_clip_only(
+def test_an_upload_token_makes_one_clip_only(
     client, s3_media, sample_video, django_capture_on_commit_callbacks
 ):
-    """A ticket used twice would give two clips sharing one original, and withdrawing one
+    """A token used twice would give two clips sharing one original, and withdrawing one
     would delete the other's: the second use is refused and the first clip keeps its file."""
     data = sample_video.read_bytes()
-    answer = presign(client, size=len(data)).json()
-    assert send_to_s3(answer, data)[0] == 204
-    fields = form_data(None) | {"upload_ticket": answer["ticket"]}
+    fields = form_data(None) | {"upload_ticket": direct_upload(client, data, name="ferry.mp4")}
     with django_capture_on_commit_callbacks(execute=True):
         assert client.post("/en/submit/", fields).status_code == 302
     again = Client(REMOTE_ADDR="198.51.100.40").post("/en/submit/", fields)
     assert again.status_code == 400
     assert again.context["form"].errors["video"] == [
-        "Your file did not arrive. Please send it again."
+        "ferry.mp4 was already sent: its clip is with our team."
     ]
     clip = Clip.objects.get()
     assert Submission.objects.count() == 1
@@ -189,7 +247,7 @@ def test_an_upload_ticket_makes_one_clip_only(
         assert fh.read() == data
 
 
-def test_a_forged_ticket_is_refused(client, s3_media):
+def test_a_forged_token_is_refused(client, s3_media):
     response = client.post(
         "/en/submit/", form_data(None) | {"upload_ticket": "uploads/someone-elses.mp4"}
     )
