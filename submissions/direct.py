@@ -12,12 +12,15 @@ import contextlib
 import math
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.core import signing
 from django.core.files.storage import storages
+from django.utils import timezone
 
+from gallery.models import Clip
 from infra.s3 import RangeFile
 from infra.storage import is_s3
 from submissions import kept
@@ -193,3 +196,26 @@ def open_upload(key):
 
 def discard(key):
     storages["private"].delete(key)
+
+
+UNSENT_DAYS = 2
+
+
+def clean_unsent(*, now=None):
+    """Delete finished uploads no clip uses after UNSENT_DAYS (the form was never sent).
+
+    The bucket's AbortIncompleteMultipartUpload rule removes unfinished ones.
+    """
+    storage, client = _client()
+    cutoff = (now or timezone.now()) - timedelta(days=UNSENT_DAYS)
+    prefix = storage._normalize_name(UPLOAD_PREFIX)
+    removed = 0
+    for page in client.get_paginator("list_objects_v2").paginate(
+        Bucket=storage.bucket_name, Prefix=prefix
+    ):
+        for item in page.get("Contents", []):
+            key = UPLOAD_PREFIX + item["Key"][len(prefix) :]
+            if item["LastModified"] < cutoff and not Clip.objects.filter(original=key).exists():
+                storage.delete(key)
+                removed += 1
+    return removed

@@ -5,11 +5,14 @@ import os
 import re
 import urllib.error
 import urllib.request
+from datetime import timedelta
 
 import pytest
 import urllib3
 from django.core.files.storage import storages
+from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
 
 from gallery import processing
 from gallery.models import Clip
@@ -294,3 +297,18 @@ def test_withdrawal_deletes_every_file_of_a_published_clip_from_both_buckets(
 
     assert keys(s3_media, s3_media.private_bucket) == []
     assert keys(s3_media, s3_media.public_bucket) == []
+
+
+def test_clean_uploads_removes_unsent_direct_uploads_but_not_originals(
+    client, s3_media, sample_video, django_capture_on_commit_callbacks
+):
+    sent = direct_upload(client, sample_video.read_bytes())
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post("/en/submit/", form_data(None) | {"upload_ticket": sent}).status_code
+    original = Clip.objects.get().original.name
+    direct_upload(client, b"never sent with a form")
+    assert len(keys(s3_media, s3_media.private_bucket)) == 2
+    call_command("clean_uploads")  # both are fresh
+    assert len(keys(s3_media, s3_media.private_bucket)) == 2
+    assert direct.clean_unsent(now=timezone.now() + timedelta(days=3)) == 1  # what it runs
+    assert keys(s3_media, s3_media.private_bucket) == [original]

@@ -1,7 +1,8 @@
-"""Remove resumable uploads to the site that were never finished, or never sent, in a day.
+"""Remove uploads that never made a clip: run hourly (cron or a timer, docs/deploy.md).
 
-Run it from cron or a timer (the deploy guide says how often). On object storage the
-bucket's AbortIncompleteMultipartUpload lifecycle rule does the same (docs/deploy.md).
+Locally: tus uploads unfinished, or finished and never sent, for a day. On object storage:
+finished direct uploads no clip uses after two days (the bucket's
+AbortIncompleteMultipartUpload lifecycle rule removes the unfinished ones).
 """
 
 from django.core.management.base import BaseCommand
@@ -13,8 +14,6 @@ class Command(BaseCommand):
     help = "Remove resumable uploads older than a day that never made a clip."
 
     def handle(self, *args, **options):
-        if direct.enabled():
-            self.stdout.write("Object storage: the bucket's lifecycle rule removes stale parts.")
-            return
-        removed = tus.clean()
+        # On object storage, unfinished multipart uploads: the bucket's lifecycle rule.
+        removed = direct.clean_unsent() if direct.enabled() else tus.clean()
         self.stdout.write(f"Removed {removed} stale upload(s).")
