@@ -253,6 +253,9 @@ def test_the_vendored_tus_client_is_the_npm_package():
     assert header.startswith(b"/*! tus-js-client " + package["tus-js-client"].encode())
     npm = ROOT / "node_modules/tus-js-client/dist/tus.min.js"
     assert body == npm.read_bytes()
+    # Its source map too: the manifest storage of collectstatic follows the reference.
+    map_file = "static/js/vendor/tus.min.js.map"
+    assert (ROOT / map_file).read_bytes() == npm.with_name("tus.min.js.map").read_bytes()
     assert (
         json.loads((npm.parents[1] / "package.json").read_text())["version"]
         == (package["tus-js-client"])
