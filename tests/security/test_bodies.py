@@ -95,13 +95,13 @@ def folder_bytes(folder):
     return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
 
 
-def send(port, path, *, size, uploads, headers=(), content_type=None):
-    """POST a body of about `size` bytes; return (status, bytes sent, most bytes seen on disk)."""
+def send(port, path, *, size, uploads, headers=(), content_type=None, method="POST"):
+    """POST (or `method`) a body of about `size` bytes; return (status, bytes sent, most bytes seen on disk)."""
     content_type = content_type or f"multipart/form-data; boundary={BOUNDARY}"
     parts = list(multipart_body(0))
     length = size + sum(len(p) for p in parts)
     head = [
-        f"POST {path} HTTP/1.1",
+        f"{method} {path} HTTP/1.1",
         "Host: 127.0.0.1",
         f"Content-Type: {content_type}",
         f"Content-Length: {length}",
@@ -190,8 +190,21 @@ def test_large_bodies_are_refused_before_they_are_read(server):
         assert status == 403
         assert sent < 1 * MB and on_disk == 0, (path, sent, on_disk)
 
+    # A resumable upload's chunk (tus PATCH) with a forged token: refused unread too.
+    status, sent, _ = send(
+        port,
+        "/en/submit/tus/" + "0" * 32 + "/",
+        size=huge,
+        uploads=uploads,
+        method="PATCH",
+        content_type="application/offset+octet-stream",
+        headers=[f"Cookie: csrftoken={cookie}", f"X-CSRFToken: {forged}", "Upload-Offset: 0"],
+    )
+    assert status == 403
+    assert sent < 1 * MB
+
     # Routes that take no upload refuse a large body by its length, whatever it holds.
-    for path in ("/healthz", "/fr/", "/en/submit/upload/", "/admin/login/"):
+    for path in ("/healthz", "/fr/", "/en/submit/direct/", "/admin/login/"):
         status, sent, on_disk = send(port, path, size=huge, uploads=uploads)
         assert status == 413, path
         assert sent < 1 * MB and on_disk == 0, (path, sent, on_disk)
