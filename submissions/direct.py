@@ -17,6 +17,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core import signing
+from django.core.files import File
 from django.core.files.storage import storages
 from django.utils import timezone
 
@@ -82,11 +83,7 @@ def read_session(value):
 def start(*, filename, size, content_type):
     """Start a multipart upload of `size` bytes; what the browser needs to send its parts."""
     storage, client = _client()
-    suffix = (
-        "".join(c for c in Path(filename or "").suffix.lower()[:8] if c.isalnum() or c == ".")
-        or ".bin"
-    )
-    key = f"{UPLOAD_PREFIX}{uuid.uuid4().hex}{suffix}"
+    key = new_key(filename)
     answer = client.create_multipart_upload(
         Bucket=storage.bucket_name, Key=storage._normalize_name(key), ContentType=content_type
     )
@@ -180,6 +177,20 @@ def abort(session):
             UploadId=session.upload_id,
         )
     storage.delete(session.key)
+
+
+def store(path, filename):
+    """Put a file posted with the plain form where direct uploads go; its key."""
+    with open(path, "rb") as fh:
+        return storages["private"].save(new_key(filename), File(fh))
+
+
+def new_key(filename):
+    suffix = (
+        "".join(c for c in Path(filename or "").suffix.lower()[:8] if c.isalnum() or c == ".")
+        or ".bin"
+    )
+    return f"{UPLOAD_PREFIX}{uuid.uuid4().hex}{suffix}"
 
 
 def open_upload(key):

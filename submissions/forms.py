@@ -209,9 +209,24 @@ class SubmissionForm(forms.Form):
                 except forms.ValidationError as error:
                     self.discard_uploads()  # not usable: the owner picks another file
                     self.add_error("video", error)
+                else:
+                    if self.errors and "website" not in self.errors:
+                        self.keep_plain_uploads(data.get("video") or [])
         if "upload_ticket" in self.errors:
             self.add_error("video", self.errors.pop("upload_ticket"))
         return data
+
+    def keep_plain_uploads(self, uploads):
+        """Files posted with a form sent back for other errors stay, as if sent first."""
+        for upload in uploads:
+            path = Path(upload.temporary_file_path())
+            if direct.enabled():
+                ref, kind = direct.store(path, upload.name), kept.S3
+            else:
+                ref, kind = tus.adopt(path, name=upload.name).id, kept.LOCAL
+            self.kept_uploads.append(
+                kept.read(kept.issue(kind, ref, name=upload.name, size=upload.size))
+            )
 
     def discard_uploads(self):
         for upload in self.kept_uploads:

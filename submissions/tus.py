@@ -14,6 +14,7 @@ import binascii
 import fcntl
 import json
 import re
+import shutil
 import time
 import uuid
 from dataclasses import dataclass
@@ -112,6 +113,15 @@ class Partial:
 def create(length, *, name="", content_type=""):
     partial = Partial(uuid.uuid4().hex, length, name[:200], content_type[:100], time.time(), 0)
     partial.data.touch()
+    partial.save()
+    return partial
+
+
+def adopt(path, *, name=""):
+    """A finished upload holding a copy of the file at `path` (a plain form's upload)."""
+    partial = create(path.stat().st_size, name=name)
+    shutil.copyfile(path, partial.data)
+    partial.received = partial.length
     partial.save()
     return partial
 

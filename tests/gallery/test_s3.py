@@ -312,3 +312,16 @@ def test_clean_uploads_removes_unsent_direct_uploads_but_not_originals(
     assert len(keys(s3_media, s3_media.private_bucket)) == 2
     assert direct.clean_unsent(now=timezone.now() + timedelta(days=3)) == 1  # what it runs
     assert keys(s3_media, s3_media.private_bucket) == [original]
+
+
+def test_without_javascript_a_form_sent_back_keeps_its_file_in_the_bucket(
+    client, s3_media, sample_video, django_capture_on_commit_callbacks
+):
+    response = post(client, form_data(upload(sample_video), credit_name=""), lang="en")
+    [kept_upload] = response.context["form"].kept_uploads
+    assert kept_upload.ref.startswith("uploads/")
+    with django_capture_on_commit_callbacks(execute=True):
+        done = post(client, form_data(None, upload_ticket=kept_upload.token), lang="en")
+    assert done.status_code == 302
+    assert Clip.objects.get().original.name == kept_upload.ref
+    assert keys(s3_media, s3_media.private_bucket) == [kept_upload.ref]

@@ -265,3 +265,19 @@ def test_the_vendored_tus_client_is_the_npm_package():
 def test_the_upload_cap_setting_is_the_one_tus_announces(client):
     options = client.options("/en/submit/tus/")
     assert options["Tus-Max-Size"] == str(django_settings.MAX_UPLOAD_BYTES)
+
+
+def test_without_javascript_a_form_sent_back_keeps_its_file_too(
+    client, sample_video, django_capture_on_commit_callbacks
+):
+    response = post(client, form_data(upload(sample_video), credit_name=""), lang="en")
+    assert response.status_code == 400
+    [kept_upload] = response.context["form"].kept_uploads
+    assert (kept_upload.name, kept_upload.size) == (sample_video.name, sample_video.stat().st_size)
+    assert f'value="{kept_upload.token}" checked' in response.content.decode()
+    # Sent again with the token the page holds, and no file.
+    with django_capture_on_commit_callbacks(execute=True):
+        done = post(client, form_data(None, upload_ticket=kept_upload.token), lang="en")
+    assert done.status_code == 302
+    assert Clip.objects.get().original.read() == sample_video.read_bytes()
+    assert list(tus.root().glob("*.part")) == []
