@@ -156,3 +156,28 @@ def test_a_direct_upload_resumes_after_a_reload(page, live_server, s3_media, s3_
     expect(page.locator("[data-state]")).to_have_text("Received", timeout=60_000)
     finished = [number for number, outcome in sent if outcome == "finished"]
     assert sorted(finished) == [1, 2, 3]  # the reload did not start over
+
+
+def test_cancel_aborts_the_direct_upload(page, live_server, s3_media, s3_parts):
+    client = s3_media.client()
+    bucket = s3_media.private_bucket
+
+    def unfinished():
+        return len(client.list_multipart_uploads(Bucket=bucket).get("Uploads", []))
+
+    before = unfinished()
+    sent = part_puts(page, s3_media)
+    page.goto(f"{live_server.url}/en/submit/")
+    throttle(page)
+    page.get_by_label("Your clip").set_input_files(str(s3_parts))
+    deadline = time.monotonic() + 30
+    while (1, "finished") not in sent and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    assert unfinished() == before + 1
+    page.get_by_role("button", name="Cancel").click()
+    expect(page.get_by_text("Sending cancelled. Your clip was not sent.")).to_be_visible()
+    expect(page.locator("[data-progress]")).to_be_hidden()
+    deadline = time.monotonic() + 10
+    while unfinished() != before and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    assert unfinished() == before  # the parts sent are gone with it

@@ -239,3 +239,21 @@ def test_without_javascript_the_plain_form_sends_the_file(browser, live_server, 
     assert Clip.objects.get().original.read() == clip_file.read_bytes()
     assert partials() == []
     context.close()
+
+
+def test_several_files_are_each_their_own_upload_and_clip(page, live_server, clip_file, tmp_path):
+    second = synthesize(tmp_path / "harbour.mp4", seconds=2, width=320, height=240, seed=9)
+    page.goto(f"{live_server.url}/en/submit/")
+    picker = page.get_by_label("Your clip")
+    # Phones offer the camera roll (no `capture`), and several files may be picked.
+    assert picker.get_attribute("accept") == "video/*"
+    assert picker.get_attribute("multiple") is not None
+    assert picker.get_attribute("capture") is None
+    fill_details(page)
+    picker.set_input_files([str(clip_file), str(second)])
+    expect(page.locator("[data-state]")).to_have_text(["Received", "Received"])
+    assert len(partials()) == 2
+    page.get_by_role("button", name="Send my clip").click()
+    expect(page).to_have_url(f"{live_server.url}/en/submit/thanks/", timeout=30_000)
+    originals = sorted(clip.original.read() for clip in Clip.objects.all())
+    assert originals == sorted([clip_file.read_bytes(), second.read_bytes()])
