@@ -141,7 +141,9 @@ class SubmissionForm(forms.Form):
         return ""
 
     def clean_upload_ticket(self):
-        tokens = list(dict.fromkeys(t for t in self.data.getlist("upload_ticket") if t))
+        values = self.cleaned_data["upload_ticket"] or []
+        values = [values] if isinstance(values, str) else values
+        tokens = list(dict.fromkeys(t for t in values if isinstance(t, str) and t))
         problems = []
         for token in tokens[: probe.MAX_PARTS_PROBED]:
             try:
