@@ -169,6 +169,7 @@ def complete(session):
 
 
 def abort(session):
+    """Cancel the upload: its parts, or the object if finished and no clip was made of it."""
     storage, client = _client()
     with contextlib.suppress(client.exceptions.ClientError):  # already completed or gone
         client.abort_multipart_upload(
@@ -176,7 +177,8 @@ def abort(session):
             Key=storage._normalize_name(session.key),
             UploadId=session.upload_id,
         )
-    storage.delete(session.key)
+    if not Clip.objects.filter(original=session.key).exists():
+        storage.delete(session.key)
 
 
 def store(path, filename):

@@ -340,7 +340,8 @@
   function clear(terminate) {
     entries.forEach(function (entry) {
       entry.cancelled = true;
-      if (!entry.done && entry.stop) entry.stop(terminate).catch(function () {});
+      // A finished upload is removed too: its token leaves the form with it.
+      if (entry.stop) Promise.resolve(entry.stop(terminate)).catch(function () {});
       if (entry.hidden) entry.hidden.remove();
     });
     entries = [];
