@@ -325,3 +325,18 @@ def test_without_javascript_a_form_sent_back_keeps_its_file_in_the_bucket(
     assert done.status_code == 302
     assert Clip.objects.get().original.name == kept_upload.ref
     assert keys(s3_media, s3_media.private_bucket) == [kept_upload.ref]
+
+
+def test_aborting_after_the_form_was_sent_keeps_the_clips_original(
+    client, s3_media, sample_video, django_capture_on_commit_callbacks
+):
+    data = sample_video.read_bytes()
+    answer = start(client, size=len(data)).json()
+    send_parts(client, answer, data)
+    token = ask(client, "complete/", answer["session"]).json()["token"]
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/en/submit/", form_data(None) | {"upload_ticket": token})
+    ask(client, "abort/", answer["session"])
+    clip = Clip.objects.get()
+    with storages["private"].open(clip.original.name) as fh:
+        assert fh.read() == data
