@@ -150,11 +150,18 @@ class TooLarge(Exception):
 def complete(session):
     """Join the parts (from list_parts) into the object; a token naming it for the form."""
     storage, client = _client()
-    parts = uploaded_parts(session)
+    name = storage._normalize_name(session.key)
+    try:
+        parts = uploaded_parts(session)
+    except client.exceptions.ClientError:
+        # Completed already (the answer to the first call was lost on the way): the object.
+        head = client.head_object(Bucket=storage.bucket_name, Key=name)
+        if head["ContentLength"] != session.size:
+            raise
+        return kept.issue(kept.S3, session.key, name=session.name, size=session.size)
     wanted = range(1, session.parts + 1)
     if any(n not in parts or parts[n]["Size"] != session.part_length(n) for n in wanted):
         raise Incomplete
-    name = storage._normalize_name(session.key)
     client.complete_multipart_upload(
         Bucket=storage.bucket_name,
         Key=name,

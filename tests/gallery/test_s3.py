@@ -175,6 +175,9 @@ def test_a_direct_upload_resumes_from_the_parts_the_bucket_holds(
     assert set(send_parts(client, answer, data, rest)) == {200}
     token = ask(client, "complete/", answer["session"]).json()["token"]
     assert kept.read(token).size == len(data)
+    # Asked again (its answer was lost): the same object, named again.
+    again = ask(client, "complete/", answer["session"]).json()["token"]
+    assert kept.read(again).ref == kept.read(token).ref
 
 
 def test_a_cancelled_direct_upload_leaves_nothing(client, s3_media, eleven_mib, small_parts):
