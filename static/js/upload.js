@@ -268,7 +268,7 @@
 
     function run() {
       begin().then(function () { return round(); }).then(function (answer) {
-        if (answer.status === 409) { entry.doneParts = {}; return run(); }
+        if (answer.status === 409) throw { retryFresh: true }; // a part is missing: ask again
         if (answer.status !== 200 || !answer.token) throw { message: answer.error || strings.failed, final: true };
         try { localStorage.removeItem(storageKey(file)); } catch (e) { /* nothing kept */ }
         entry.token = answer.token;
