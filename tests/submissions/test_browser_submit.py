@@ -257,3 +257,21 @@ def test_several_files_are_each_their_own_upload_and_clip(page, live_server, cli
     expect(page).to_have_url(f"{live_server.url}/en/submit/thanks/", timeout=30_000)
     originals = sorted(clip.original.read() for clip in Clip.objects.all())
     assert originals == sorted([clip_file.read_bytes(), second.read_bytes()])
+
+
+def test_a_file_dropped_on_the_zone_is_sent(page, live_server, tmp_path):
+    small = synthesize(tmp_path / "dropped.mp4", seconds=1, width=320, height=240, seed=4)
+    page.goto(f"{live_server.url}/en/submit/")
+    dropped = page.evaluate_handle(
+        """bytes => {
+            const transfer = new DataTransfer();
+            transfer.items.add(new File([new Uint8Array(bytes)], "dropped.mp4", {type: "video/mp4"}));
+            return transfer;
+        }""",
+        list(small.read_bytes()),
+    )
+    page.dispatch_event("[data-drop-zone]", "drop", {"dataTransfer": dropped})
+    expect(page.locator("[data-state]")).to_have_text("Received")
+    expect(page.get_by_text(re.compile(r"dropped\.mp4, \d"))).to_be_visible()
+    [(offset, length, received)] = partials()
+    assert offset == length == received == small.stat().st_size
