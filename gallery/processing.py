@@ -7,13 +7,14 @@ import tempfile
 import time
 from pathlib import Path
 
+import av
 from django.conf import settings
 from django.core.files import File
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from gallery import fingerprint, media
+from gallery import fingerprint, media, telemetry
 from gallery.models import Clip, IllegalTransition
 from infra.storage import private_storage
 
@@ -67,6 +68,7 @@ def process(clip):
         clip.original_sha256 = fingerprint.sha256_of(source)
         Clip.objects.filter(pk=clip.pk).update(original_sha256=clip.original_sha256)
         fingerprint.find_duplicate(clip)
+        source = keep_drive_without_location(clip, source, work)
         try:
             info = media.probe(source, **probe_limits())
             poster = media.make_poster(source, work, probe_result=info)
@@ -100,6 +102,37 @@ def process(clip):
         for name in stored.values():
             private_storage().delete(name)
         raise
+
+
+def keep_drive_without_location(clip, source, work):
+    """Read the car's telemetry into `Clip.telemetry`, then replace the private original by a
+    copy whose SEI holds no latitude, longitude or heading (gallery/telemetry.py).
+
+    Returns the file to process from then on. A file without the car's SEI (a phone, an
+    older car) is left as it is, with no series.
+    """
+    series = telemetry.read_series(source)
+    stripped = work / "without-location.mp4"
+    try:
+        summary = telemetry.strip_location(source, stripped)
+    except (av.error.FFmpegError, OSError, ValueError):
+        log.info("clip %s: telemetry not rewritten, the file is not readable", clip.pk)
+        return source
+    Clip.objects.filter(pk=clip.pk).update(telemetry=series)
+    clip.telemetry = series
+    if not summary.changed:
+        return source
+    storage = private_storage()
+    old = clip.original.name
+    with stripped.open("rb") as fh:
+        new = storage.save(old, File(fh))
+    # Clips made of the same upload share its file: all of them move to the new one.
+    Clip.objects.filter(original=old).update(original=new)
+    clip.original.name = new
+    if new != old:
+        storage.delete(old)
+    log.info("clip %s: location removed from %s telemetry messages", clip.pk, summary.with_location)
+    return stripped
 
 
 class Heartbeat:

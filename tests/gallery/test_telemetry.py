@@ -1,0 +1,231 @@
+"""The car's SEI telemetry: read into a compact series, location removed everywhere."""
+
+import io
+import json
+import logging
+import re
+import struct
+from pathlib import Path
+
+import av
+import pytest
+from django.core.files import File
+from django.core.management import call_command
+
+from gallery import processing, telemetry
+from gallery.models import Clip
+from gallery.synth_telemetry import Drive, encode_message, synthesize_dashcam
+from infra.storage import private_storage
+from tests.factories import make_clip
+
+SECONDS = 6.0
+
+
+@pytest.fixture(scope="module")
+def dashcam(tmp_path_factory):
+    """One camera file with telemetry: speed ramp, Autopilot over the middle third, GPS."""
+    return synthesize_dashcam(tmp_path_factory.mktemp("dashcam") / "front.mp4", seconds=SECONDS)
+
+
+def location_needles(written):
+    """Every way the coordinates written could sit in bytes: the doubles as the protobuf
+    stores them (also with their field tags), as floats, and as text."""
+    needles = set()
+    for message in written.messages:
+        for number, name in ((11, "latitude_deg"), (12, "longitude_deg"), (13, "heading_deg")):
+            value = message[name]
+            needles.add(struct.pack("<d", value))
+            needles.add(bytes([number << 3 | 1]) + struct.pack("<d", value))
+            needles.add(struct.pack("<f", value))
+            needles.add(struct.pack(">d", value))
+    needles |= {b"48.8583", b"2.29448", b"123.456", b"48,8583"}
+    return needles
+
+
+def assert_no_location(data: bytes, written, where):
+    found = [n for n in location_needles(written) if n in data]
+    assert not found, f"coordinates found in {where}: {found[:3]}"
+
+
+def frames_in(path):
+    with av.open(str(path)) as container:
+        return sum(1 for _ in container.decode(video=0))
+
+
+def test_schema_matches_the_car_makers_proto():
+    text = (Path(telemetry.__file__).parent / "schema" / "dashcam.proto").read_text()
+    body = text.split("message SeiMetadata", 1)[1]
+    declared = {
+        name: int(number)
+        for kind, name, number in re.findall(r"^\s*(\w+) (\w+) = (\d+);", body, re.M)
+        if kind not in ("syntax",) and not name.isupper()
+    }
+    assert declared == {name: number for name, number, _, _ in telemetry.SCHEMA_FIELDS}
+    for enum_name, values in telemetry.SCHEMA_ENUMS.items():
+        block = body.split(f"enum {enum_name} {{", 1)[1].split("}", 1)[0]
+        assert dict(re.findall(r"(\w+) = (\d+);", block)) == {n: str(v) for n, v in values}
+
+
+def test_reader_reads_what_the_car_wrote(dashcam):
+    series = telemetry.read_series(dashcam.path)
+    assert series is not None
+    assert series["hz"] == 4
+    n = len(series["t"])
+    assert 4 * SECONDS - 1 <= n <= 4 * SECONDS + 1  # sampled, not 36 a second
+    assert all(len(series[k]) == n for k in ("speed", "autopilot", "gear", "blinker", "brake"))
+    for t, speed in zip(series["t"], series["speed"], strict=True):
+        assert speed == pytest.approx(3.0 + 2.0 * t, abs=0.05)
+    engaged = [t for t, state in zip(series["t"], series["autopilot"], strict=True) if state]
+    assert engaged[0] == pytest.approx(SECONDS / 3, abs=0.3)
+    assert engaged[-1] == pytest.approx(2 * SECONDS / 3, abs=0.3)
+    assert set(series["autopilot"]) == {0, 2}  # autosteer
+    assert set(series["gear"]) == {1}  # drive
+    assert 1 in series["blinker"] and 2 in series["blinker"]
+    assert series["brake"][-1] == 1 and series["brake"][0] == 0
+    summary = series["summary"]
+    assert summary["autopilot_share"] == pytest.approx(1 / 3, abs=0.02)
+    assert summary["max_speed"] == pytest.approx(3.0 + 2.0 * SECONDS, abs=0.1)
+    # No trace of where the car was, not even a key.
+    text = json.dumps(series)
+    assert "lat" not in text and "lon" not in text and "heading" not in text
+    assert not any(hasattr(s, "latitude_deg") for s in telemetry.read_samples(dashcam.path)[:3])
+
+
+def test_written_file_plays_and_needed_emulation_prevention(dashcam):
+    assert frames_in(dashcam.path) == round(SECONDS * 36)
+    with av.open(str(dashcam.path)) as container:
+        stream = container.streams.video[0]
+        assert stream.average_rate == 36
+        packet = next(p for p in container.demux(stream) if p.size)
+        nals = telemetry.split_nals(bytes(packet), 4)
+    sei = [nal for nal in nals if telemetry.tesla_messages(nal)]
+    assert len(sei) == 1
+    # 2.0 m/s² as a double is six zero bytes: the stored unit must carry escapes.
+    assert telemetry.unescape(sei[0]) != sei[0]
+    assert b"\x00\x00\x00" not in sei[0] and b"\x00\x00\x01" not in sei[0]
+
+
+def test_escape_round_trip():
+    for raw in (b"\x00\x00\x00", b"\x00\x00\x01\x00\x00\x02", b"\x00\x00\x03", b"ab\x00\x00"):
+        escaped = telemetry.escape(raw)
+        assert telemetry.unescape(escaped) == raw
+        assert not re.search(rb"\x00\x00[\x00-\x02]", escaped)
+
+
+def test_strip_location_keeps_the_story_and_drops_the_place(dashcam, tmp_path):
+    assert_needles_present(dashcam.path.read_bytes(), dashcam)
+    out = tmp_path / "stripped.mp4"
+    summary = telemetry.strip_location(dashcam.path, out)
+    assert summary.changed and summary.with_location == round(SECONDS * 36)
+    assert_no_location(out.read_bytes(), dashcam, "the rewritten file")
+    assert frames_in(out) == round(SECONDS * 36)
+    before, after = telemetry.read_series(dashcam.path), telemetry.read_series(out)
+    assert after == before
+    # Nothing left to remove: nothing written.
+    again = telemetry.strip_location(out, tmp_path / "again.mp4")
+    assert not again.changed and not (tmp_path / "again.mp4").exists()
+
+
+def assert_needles_present(data, written):
+    """The test file really holds the coordinates (else the absence checks prove nothing)."""
+    assert struct.pack("<d", written.messages[0]["latitude_deg"]) in data
+    assert struct.pack("<d", written.messages[-1]["longitude_deg"]) in data
+
+
+def test_theme_hints():
+    def hints(**summary):
+        base = {"duration": 60.0, "max_speed": 20.0, "autopilot_seconds": 0.0}
+        base |= {"autopilot_share": 0.0, "peak_accel": 1.0} | summary
+        return [(h.slug, h.reason) for h in telemetry.theme_hints({"summary": base})]
+
+    assert hints() == []
+    assert hints(autopilot_share=0.41, autopilot_seconds=24.6) == [("autopilot", "autopilot")]
+    assert hints(autopilot_share=0.1, autopilot_seconds=21) == [("autopilot", "autopilot")]
+    assert hints(autopilot_share=0.29, autopilot_seconds=10) == []
+    assert hints(peak_accel=6.2) == [("performance", "acceleration")]
+    assert telemetry.theme_hints(None) == []
+
+
+def test_hard_acceleration_read_from_the_drive(tmp_path):
+    fast = synthesize_dashcam(tmp_path / "fast.mp4", seconds=3, drive=Drive(accel=6.0))
+    series = telemetry.read_series(fast.path)
+    assert series["summary"]["peak_accel"] == pytest.approx(6.0, abs=0.2)
+    assert "performance" in [h.slug for h in telemetry.theme_hints(series)]
+
+
+def test_join_series_puts_minutes_end_to_end(dashcam):
+    series = telemetry.read_series(dashcam.path)
+    joined = telemetry.join_series([series, None, series])
+    assert len(joined["t"]) == 2 * len(series["t"])
+    assert joined["t"][len(series["t"])] == pytest.approx(SECONDS, abs=0.01)
+    assert joined["summary"]["duration"] == pytest.approx(2 * SECONDS, abs=0.1)
+    assert joined["summary"]["autopilot_share"] == pytest.approx(1 / 3, abs=0.02)
+
+
+def test_another_payload_is_not_the_cars():
+    other = telemetry.sei_nal(encode_message({"vehicle_speed_mps": 3.0}), identifier=b"x" * 16)
+    assert telemetry.tesla_messages(other) == []
+    # A payload over 255 bytes has its size written on several bytes.
+    speed = encode_message({"vehicle_speed_mps": 7.5})
+    padded = telemetry.sei_nal(speed, identifier=bytes([0x42] * 299 + [0x69]))
+    assert [m.vehicle_speed_mps for m in telemetry.tesla_messages(padded)] == [7.5]
+
+
+@pytest.mark.django_db
+def test_processing_keeps_the_series_and_no_location_anywhere(dashcam, media_storage, caplog):
+    caplog.set_level(logging.DEBUG)
+    clip = make_clip(status=Clip.Status.REVIEW, video=dashcam.path)
+    clip.refresh_from_db()
+
+    series = clip.telemetry
+    assert series["speed"][0] == pytest.approx(3.0, abs=0.05)
+    assert series["speed"][-1] == pytest.approx(3.0 + 2.0 * series["t"][-1], abs=0.05)
+    assert series["summary"]["autopilot_share"] == pytest.approx(1 / 3, abs=0.02)
+    assert not clip.shows_telemetry  # the owner has not turned it on
+
+    # The private original: no coordinates, still plays, still tells the drive's story.
+    original = media_storage / "private" / clip.original.name
+    assert_no_location(original.read_bytes(), dashcam, "the stored original")
+    assert frames_in(original) == round(SECONDS * 36)
+    assert telemetry.read_series(original) == series
+    assert len(list((media_storage / "private" / "originals").rglob("*.mp4"))) == len(
+        list(Clip.objects.exclude(original="").values_list("original", flat=True))
+    )
+
+    # Renditions, poster and thumbnails are re-encoded: no SEI of the car survives.
+    for name in clip.media_names:
+        data = (media_storage / "private" / name).read_bytes()
+        assert telemetry.TESLA_ID not in data, name
+        assert_no_location(data, dashcam, name)
+
+    # Nor the database, nor the logs.
+    dump = io.StringIO()
+    call_command("dumpdata", "gallery", stdout=dump)
+    assert_no_location(dump.getvalue().encode(), dashcam, "the database")
+    assert_no_location(caplog.text.encode(), dashcam, "the logs")
+
+
+@pytest.mark.django_db
+def test_file_without_sei_is_an_ordinary_clip(tmp_path, media_storage):
+    plain = synthesize_dashcam(tmp_path / "old-firmware.mp4", seconds=2, drive=None)
+    clip = make_clip(status=Clip.Status.REVIEW, video=plain.path)
+    clip.refresh_from_db()
+    assert clip.telemetry is None
+    assert not clip.shows_telemetry
+    stored = private_storage().open(clip.original.name).read()
+    assert stored == plain.path.read_bytes()  # left exactly as it came
+
+
+@pytest.mark.django_db
+def test_processing_on_s3_rewrites_the_private_original(dashcam, s3_media):
+    with dashcam.path.open("rb") as fh:
+        clip = Clip.objects.create(title="Front", credit_name="Camille")
+        clip.original.save("front.mp4", File(fh))
+    processing.process(clip)
+    clip.refresh_from_db()
+    assert clip.status == Clip.Status.REVIEW, clip.failure_reason
+    assert clip.telemetry["summary"]["autopilot_share"] == pytest.approx(1 / 3, abs=0.02)
+    body = s3_media.client().get_object(Bucket=s3_media.private_bucket, Key=clip.original.name)
+    data = body["Body"].read()
+    assert_no_location(data, dashcam, "the original in S3")
+    assert telemetry.TESLA_ID in data  # rewritten, not dropped
