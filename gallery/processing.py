@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from gallery import fingerprint, media, telemetry
-from gallery.models import Clip, IllegalTransition
+from gallery.models import Clip, IllegalTransition, Theme
 from infra.storage import private_storage
 
 log = logging.getLogger(__name__)
@@ -120,6 +120,10 @@ def keep_drive_without_location(clip, source, work):
         return source
     Clip.objects.filter(pk=clip.pk).update(telemetry=series)
     clip.telemetry = series
+    # Pre-ticked for staff, who see why on the review screen and can untick them.
+    hinted = [hint.slug for hint in telemetry.theme_hints(series)]
+    if hinted:
+        clip.themes.add(*Theme.objects.filter(slug__in=hinted))
     if not summary.changed:
         return source
     storage = private_storage()

@@ -9,14 +9,16 @@ from pathlib import Path
 
 import av
 import pytest
+from django.contrib.auth.models import Group, User
 from django.core.files import File
 from django.core.management import call_command
+from django.test import Client
 
 from gallery import processing, telemetry
 from gallery.models import Clip
 from gallery.synth_telemetry import Drive, encode_message, synthesize_dashcam
 from infra.storage import private_storage
-from tests.factories import make_clip
+from tests.factories import make_clip, owned_clip, said_in
 
 SECONDS = 6.0
 
@@ -229,3 +231,94 @@ def test_processing_on_s3_rewrites_the_private_original(dashcam, s3_media):
     data = body["Body"].read()
     assert_no_location(data, dashcam, "the original in S3")
     assert telemetry.TESLA_ID in data  # rewritten, not dropped
+
+
+def moderator_client():
+    staff = User.objects.create(username="mona", is_staff=True)
+    staff.groups.add(Group.objects.get(name="Moderators"))
+    moderator = Client(headers={"Accept-Language": "en"})
+    moderator.force_login(staff)
+    return moderator
+
+
+def admin_form_data(page_html, **changes):
+    """The clip's change form as the admin shows it (hidden inputs and the fields), changed."""
+    data = {
+        name: [value]
+        for name, value in re.findall(
+            r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page_html
+        )
+        if name != "csrfmiddlewaretoken"
+    }
+    return data | changes
+
+
+@pytest.mark.django_db
+def test_owner_shows_the_strip_and_staff_can_hide_it(client, dashcam, settings):
+    submission, clip = owned_clip(status=Clip.Status.PUBLISHED, video=dashcam.path)
+    clip.refresh_from_db()
+    page_url = f"/en/clips/{clip.pk}/"
+    assert "data-drive" not in client.get(page_url).content.decode()  # off until the owner says
+
+    status_url = submission.get_status_url()
+    assert "Show my car's data under the video" in client.get(status_url).content.decode()
+    done = client.post(status_url, {"action": "telemetry", "clip": clip.pk, "show": "1"})
+    assert done.status_code == 302
+    assert "will be shown under your video" in client.get(done["Location"]).content.decode()
+
+    top = clip.telemetry["summary"]["max_speed"]
+    english = client.get(page_url).content.decode()
+    assert f"Top speed {round(top * 2.2369363)} mph" in english
+    assert "Autopilot engaged 33 % of the time" in english
+    assert 'aria-live="off"' in english and "telemetry.js" in english
+    french = client.get(f"/fr/clips/{clip.pk}/").content.decode()
+    assert said_in("fr", "Top speed %(speed)s km/h", speed=round(top * 3.6)) in french
+
+    # No coordinate on any page or feed a visitor (or a crawler) can reach.
+    for url in (page_url, "/en/", "/en/feed/", "/en/feed/atom/", "/sitemap.xml", status_url):
+        assert_no_location(client.get(url).content, dashcam, url)
+    oembed = client.get("/oembed", {"url": f"http://testserver{page_url}", "format": "json"})
+    assert_no_location(oembed.content, dashcam, "oEmbed")
+
+    # Staff hide it, whatever the owner chose.
+    moderator = moderator_client()
+    change = f"/admin/gallery/clip/{clip.pk}/change/"
+    form = moderator.get(change).content.decode()
+    assert 'name="telemetry_hidden"' in form
+    assert "Speed strip: shown under the video" in form
+    data = admin_form_data(
+        form,
+        title=[clip.title],
+        description=[""],
+        themes=[str(t.pk) for t in clip.themes.all()],
+        credit_name=[clip.credit_name],
+        credit_country=[clip.credit_country],
+        language=[clip.language],
+        telemetry_hidden=["on"],
+    )
+    saved = moderator.post(change, data)
+    assert saved.status_code == 302, saved.context["adminform"].form.errors
+    assert Clip.objects.get(pk=clip.pk).telemetry_hidden
+    assert "data-drive" not in client.get(page_url).content.decode()
+    assert "Our team chose not to show it" in client.get(status_url).content.decode()
+
+    # The owner can turn it off too; another owner cannot touch it.
+    other, _ = owned_clip()
+    refused = client.post(
+        other.get_status_url(), {"action": "telemetry", "clip": clip.pk, "show": "0"}
+    )
+    assert refused.status_code == 404 and Clip.objects.get(pk=clip.pk).telemetry_public
+    client.post(status_url, {"action": "telemetry", "clip": clip.pk, "show": "0"})
+    assert not Clip.objects.get(pk=clip.pk).telemetry_public
+
+
+@pytest.mark.django_db
+def test_staff_see_the_suggested_theme_and_why(dashcam):
+    clip = make_clip(status=Clip.Status.REVIEW, video=dashcam.path, themes=["weekend"])
+    assert set(clip.themes.values_list("slug", flat=True)) == {"weekend", "autopilot"}
+    moderator = moderator_client()
+    page = moderator.get(f"/admin/gallery/clip/{clip.pk}/change/").content.decode()
+    hint = re.search(r'<li data-theme-hint="autopilot">(.*?)</li>', page, re.S).group(1)
+    assert "Autopilot" in hint and "Autopilot engaged 33 % of the drive (2 s)" in hint
+    assert "theme added" in hint
+    assert 'data-theme-hint="performance"' not in page  # a gentle 2 m/s² ramp
