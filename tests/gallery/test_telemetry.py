@@ -13,12 +13,22 @@ from django.contrib.auth.models import Group, User
 from django.core.files import File
 from django.core.management import call_command
 from django.test import Client
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gallery import processing, telemetry
 from gallery.models import Clip
 from gallery.synth_telemetry import Drive, encode_message, synthesize_dashcam
 from infra.storage import private_storage
-from tests.factories import make_clip, owned_clip, said_in
+from tests.factories import (
+    clip_mail,
+    form_data,
+    make_clip,
+    owned_clip,
+    post,
+    said_in,
+    upload,
+)
 
 SECONDS = 6.0
 
@@ -254,7 +264,7 @@ def admin_form_data(page_html, **changes):
 
 
 @pytest.mark.django_db
-def test_owner_shows_the_strip_and_staff_can_hide_it(client, dashcam, settings):
+def test_owner_shows_the_strip_and_staff_can_hide_it(client, dashcam):
     submission, clip = owned_clip(status=Clip.Status.PUBLISHED, video=dashcam.path)
     clip.refresh_from_db()
     page_url = f"/en/clips/{clip.pk}/"
@@ -322,3 +332,34 @@ def test_staff_see_the_suggested_theme_and_why(dashcam):
     assert "Autopilot" in hint and "Autopilot engaged 33 % of the drive (2 s)" in hint
     assert "theme added" in hint
     assert 'data-theme-hint="performance"' not in page  # a gentle 2 m/s² ramp
+
+
+@pytest.mark.django_db
+def test_one_camera_file_sent_on_the_web_or_by_mail_keeps_no_location(
+    client, dashcam, media_storage, deliver, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = post(client, form_data(upload(dashcam.path, "2026-11-20_10-30-00-front.mp4")))
+    assert sent.status_code == 302
+    deliver(clip_mail(dashcam.path.read_bytes(), filename="2026-11-20_10-30-00-front.mp4"))
+    clips = list(Clip.objects.order_by("pk"))
+    assert [c.source for c in clips] == [Clip.Source.WEB, Clip.Source.EMAIL]
+    for clip in clips:
+        processing.process(clip)
+        clip.refresh_from_db()
+        assert clip.status == Clip.Status.REVIEW, clip.failure_reason
+        assert clip.telemetry["summary"]["autopilot_share"] == pytest.approx(1 / 3, abs=0.02)
+        original = (media_storage / "private" / clip.original.name).read_bytes()
+        assert_no_location(original, dashcam, f"the {clip.source} original")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=400))
+def test_hostile_bytes_never_break_the_reader_or_the_rewriter(data):
+    nal = bytes([telemetry.NAL_SEI]) + data
+    telemetry.tesla_messages(nal)
+    telemetry.split_nals(data, 4)
+    telemetry.split_nals(data, None)
+    rewritten = telemetry._Rewriter(4).packet(len(nal).to_bytes(4, "big") + nal)
+    assert isinstance(rewritten, bytes)
+    assert telemetry.unescape(telemetry.escape(data)) == data
