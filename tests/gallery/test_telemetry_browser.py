@@ -4,6 +4,7 @@ import bisect
 
 import pytest
 from playwright.sync_api import expect
+from pytest_playwright_axe import Axe
 
 from gallery.models import Clip
 from gallery.synth_telemetry import synthesize_dashcam
@@ -63,3 +64,31 @@ def test_strip_shows_the_speed_and_autopilot_of_the_moment(page, live_server, dr
         str(round(series["speed"][i] * 2.2369363))
     )
     expect(strip.locator("[data-drive-unit]")).to_have_text("mph")
+    assert axe_violations(page) == []
+
+
+AXE_OPTIONS = {
+    "runOnly": {
+        "type": "tag",
+        "values": [
+            "wcag2a",
+            "wcag21a",
+            "wcag2aa",
+            "wcag21aa",
+            "wcag22a",
+            "wcag22aa",
+            "best-practice",
+        ],
+    },
+    "resultTypes": ["violations"],
+}
+
+
+def axe_violations(page):
+    results = Axe(use_minified_file=True).run(
+        page, options=AXE_OPTIONS, html_report_generated=False, json_report_generated=False
+    )
+    return [
+        f"{v['id']}: {v['help']} {[n['target'] for n in v['nodes'][:3]]}"
+        for v in results["violations"]
+    ]
