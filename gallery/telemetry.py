@@ -270,18 +270,24 @@ def tesla_messages(nal: bytes):
     return found
 
 
+def _finite(value) -> float:
+    # JSON (and PostgreSQL's jsonb) has no NaN or infinity; a damaged message may hold them.
+    value = float(value)
+    return value if math.isfinite(value) else 0.0
+
+
 def _sample(message, t: float) -> Sample:
     # Only the fields below are copied: the location never leaves this function.
     return Sample(
         t=t,
-        speed=float(message.vehicle_speed_mps),
+        speed=_finite(message.vehicle_speed_mps),
         autopilot=int(message.autopilot_state),
         gear=int(message.gear_state),
         blinker_left=bool(message.blinker_on_left),
         blinker_right=bool(message.blinker_on_right),
         brake=bool(message.brake_applied),
-        pedal=float(message.accelerator_pedal_position),
-        accel_x=float(message.linear_acceleration_mps2_x),
+        pedal=_finite(message.accelerator_pedal_position),
+        accel_x=_finite(message.linear_acceleration_mps2_x),
     )
 
 

@@ -375,3 +375,11 @@ def test_hostile_bytes_never_break_the_reader_or_the_rewriter(data):
     rewritten = telemetry._Rewriter(4).packet(len(nal).to_bytes(4, "big") + nal)
     assert isinstance(rewritten, bytes)
     assert telemetry.unescape(telemetry.escape(data)) == data
+
+
+def test_damaged_numbers_do_not_reach_the_database(tmp_path):
+    broken = Drive(accel=float("nan"))
+    written = synthesize_dashcam(tmp_path / "nan.mp4", seconds=1, drive=broken)
+    series = telemetry.read_series(written.path)
+    json.dumps(series, allow_nan=False)  # PostgreSQL's jsonb refuses NaN
+    assert set(series["speed"]) == {0.0} and set(series["accel"]) == {0.0}
