@@ -117,7 +117,7 @@ class Sample:
 
 @dataclass
 class StripSummary:
-    """What `strip_location` did. `changed` False: no location to remove, `path_out` not written."""
+    """What `strip_location` did. `changed` False: nothing to remove, `path_out` not written."""
 
     sei_messages: int = 0
     with_location: int = 0
@@ -457,41 +457,58 @@ def theme_hints(series: dict | None) -> list[ThemeHint]:
 # --- Removing the location -------------------------------------------------------------------
 
 
+def without_location(protobuf: bytes) -> bytes | None:
+    """The car's message re-serialised with the fields of dashcam.proto only (unknown ones,
+    which a newer firmware might add, are dropped too) and without latitude, longitude and
+    heading; None when it does not parse."""
+    message = _parse(protobuf)
+    if message is None:
+        return None
+    for name in LOCATION_FIELDS:
+        message.ClearField(name)
+    message.DiscardUnknownFields()
+    return message.SerializeToString()
+
+
 @dataclass
 class _Rewriter:
     length_size: int | None
     summary: StripSummary = field(default_factory=StripSummary)
 
     def packet(self, data: bytes) -> bytes:
-        nals = split_nals(data, self.length_size)
         out, changed = [], False
-        for nal in nals:
+        for nal in split_nals(data, self.length_size):
             if nal and nal[0] & 0x1F == NAL_SEI:
                 rewritten = self.sei(nal)
                 changed = changed or rewritten != nal
-                out.append(rewritten)
+                if rewritten:
+                    out.append(rewritten)
             else:
                 out.append(nal)
         return join_nals(out, self.length_size) if changed else data
 
     def sei(self, nal: bytes) -> bytes:
+        """The SEI unit with the car's messages cleaned; b"" when nothing is left of it."""
         messages, touched = [], False
         for kind, payload in _sei_messages(unescape(nal[1:])):
             protobuf = _tesla_protobuf(payload) if kind == SEI_USER_DATA_UNREGISTERED else None
-            message = _parse(protobuf) if protobuf is not None else None
-            if message is None:
+            if protobuf is None:
                 messages.append((kind, payload))
                 continue
             self.summary.sei_messages += 1
-            if _has_location(message):
+            parsed = _parse(protobuf)
+            if parsed is not None and _has_location(parsed):
                 self.summary.with_location += 1
-            for name in LOCATION_FIELDS:
-                message.ClearField(name)
+            cleaned = without_location(protobuf)
             touched = True
+            if cleaned is None:
+                continue  # the car's identifier but a damaged message: dropped, not kept
             identifier = payload[: len(payload) - len(protobuf)]
-            messages.append((kind, identifier + message.SerializeToString()))
+            messages.append((kind, identifier + cleaned))
         if not touched:
             return nal
+        if not messages:
+            return b""
         rbsp = bytearray()
         for kind, payload in messages:
             for value in (kind, len(payload)):
@@ -504,9 +521,21 @@ def _has_location(message) -> bool:
     return any(getattr(message, name) for name in LOCATION_FIELDS)
 
 
+def _needs_rewrite(nal: bytes) -> bool:
+    """Does this unit hold a message of the car that cleaning would change?"""
+    if not nal or nal[0] & 0x1F != NAL_SEI:
+        return False
+    for kind, payload in _sei_messages(unescape(nal[1:])):
+        protobuf = _tesla_protobuf(payload) if kind == SEI_USER_DATA_UNREGISTERED else None
+        if protobuf is not None and without_location(protobuf) != protobuf:
+            return True
+    return False
+
+
 def strip_location(path_in, path_out) -> StripSummary:
     """Copy `path_in` to `path_out` (MP4) with latitude, longitude and heading cleared from
-    every SEI message of the car, the rest of its telemetry kept.
+    every SEI message of the car, the rest of its telemetry kept (see `without_location`;
+    a message of the car that does not parse is dropped).
 
     We rewrite rather than drop the SEI so the private original still tells the drive's story
     (speed, Autopilot) should it be processed again. Packets are remuxed with PyAV (no
@@ -525,9 +554,7 @@ def strip_location(path_in, path_out) -> StripSummary:
         # First pass: is there anything to remove? Most files (phones, older cars) have none.
         for packet in source.demux(video):
             if packet.size and any(
-                _has_location(message)
-                for nal in split_nals(bytes(packet), rewriter.length_size)
-                for message in tesla_messages(nal)
+                _needs_rewrite(nal) for nal in split_nals(bytes(packet), rewriter.length_size)
             ):
                 break
         else:

@@ -383,3 +383,24 @@ def test_damaged_numbers_do_not_reach_the_database(tmp_path):
     series = telemetry.read_series(written.path)
     json.dumps(series, allow_nan=False)  # PostgreSQL's jsonb refuses NaN
     assert set(series["speed"]) == {0.0} and set(series["accel"]) == {0.0}
+
+
+def test_fields_unknown_to_us_and_damaged_messages_do_not_survive_the_rewrite():
+    secret = 47.1234567  # e.g. an altitude or a place in a field a newer firmware adds
+    known = encode_message({"vehicle_speed_mps": 12.5, "latitude_deg": 48.8583701})
+    unknown_field = b"\x89\x01" + struct.pack("<d", secret)  # field 17, 64-bit (varint tag)
+    units = [
+        telemetry.sei_nal(known + unknown_field),
+        telemetry.sei_nal(b"\xff\xff\xff" + struct.pack("<d", secret)),  # does not parse
+        telemetry.sei_nal(encode_message({"vehicle_speed_mps": 3.0}), identifier=b"x" * 16),
+    ]
+    packet = b"".join(len(u).to_bytes(4, "big") + u for u in units)
+    rewriter = telemetry._Rewriter(4)
+    cleaned = rewriter.packet(packet)
+    assert struct.pack("<d", secret) not in cleaned
+    assert struct.pack("<d", 48.8583701) not in cleaned
+    nals = telemetry.split_nals(cleaned, 4)
+    assert len(nals) == 2  # the damaged unit is gone, someone else's SEI is kept as it was
+    assert [m.vehicle_speed_mps for m in telemetry.tesla_messages(nals[0])] == [12.5]
+    assert nals[1] == units[2]
+    assert rewriter.summary.sei_messages == 2 and rewriter.summary.with_location == 1
