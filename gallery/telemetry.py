@@ -42,8 +42,6 @@ SEI_USER_DATA_UNREGISTERED = 5
 ID_FILL, ID_END = 0x42, 0x69
 TESLA_ID = bytes([ID_FILL] * 15 + [ID_END])
 
-GEARS = {0: "P", 1: "D", 2: "R", 3: "N"}
-AUTOPILOT = {0: "none", 1: "self_driving", 2: "autosteer", 3: "tacc"}
 # Fields of SeiMetadata that say where the car is; never kept, cleared by strip_location.
 LOCATION_FIELDS = ("latitude_deg", "longitude_deg", "heading_deg")
 
