@@ -126,7 +126,15 @@ class ClipAdmin(admin.ModelAdmin):
     list_filter = [StatusFilter, "themes", "featured", "source"]
     search_fields = ["title", "credit_name"]
     filter_horizontal = ["themes"]
-    fields = ["title", "description", "themes", "credit_name", "credit_country", "language"]
+    fields = [
+        "title",
+        "description",
+        "themes",
+        "credit_name",
+        "credit_country",
+        "language",
+        "telemetry_hidden",
+    ]
     inlines = [CaptionInline, TransitionInline]
     list_per_page = 50
     change_form_template = "admin/gallery/clip/change_form.html"

@@ -33,7 +33,12 @@ CARD_FIELDS = (
     "credit_name",
     "credit_country",
 )
-_BODY_TEMPLATES = (BODY_TEMPLATE, "includes/player.html", "includes/share.html")
+_BODY_TEMPLATES = (
+    BODY_TEMPLATE,
+    "includes/player.html",
+    "includes/share.html",
+    "includes/telemetry_strip.html",
+)
 
 
 @cache

@@ -207,6 +207,17 @@ class Clip(models.Model):
     # 1.0 for the same original bytes; else the share of sampled frames found in the other.
     duplicate_score = models.FloatField(null=True, blank=True, editable=False)
 
+    # The car's own telemetry (dashcam SEI), columns sampled 4 times a second, no location:
+    # shape in gallery/telemetry.py (read_series). Shown only when the owner chose to and
+    # staff did not hide it (speed can be sensitive).
+    telemetry = models.JSONField(null=True, blank=True, editable=False)
+    telemetry_public = models.BooleanField(_("owner shows the drive's data"), default=False)
+    telemetry_hidden = models.BooleanField(
+        _("drive's data hidden by staff"),
+        default=False,
+        help_text=_("Hide the speed and Autopilot strip, whatever the owner chose."),
+    )
+
     objects = ClipQuerySet.as_manager()
 
     class Meta:
@@ -499,6 +510,18 @@ class Clip(models.Model):
         # clips without one (demo data) need none.
         submission = getattr(self, "submission", None)
         return submission is None or submission.has_current_consent()
+
+    @property
+    def shows_telemetry(self):
+        """The strip under the player: the owner turned it on and staff did not hide it."""
+        return bool(self.telemetry) and self.telemetry_public and not self.telemetry_hidden
+
+    def set_telemetry_public(self, public):
+        """The owner's choice, from the status page."""
+        Clip.objects.filter(pk=self.pk).update(telemetry_public=public)
+        self.telemetry_public = public
+        if self.status == self.Status.PUBLISHED:
+            signals.catalogue_changed.send(sender=Clip)
 
     def set_featured(self, featured, *, by=None):
         """Feature a published clip (or stop): it is listed first in the gallery."""

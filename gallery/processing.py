@@ -7,14 +7,15 @@ import tempfile
 import time
 from pathlib import Path
 
+import av
 from django.conf import settings
 from django.core.files import File
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from gallery import fingerprint, media
-from gallery.models import Clip, IllegalTransition
+from gallery import fingerprint, media, telemetry
+from gallery.models import Clip, IllegalTransition, Theme
 from infra.storage import private_storage
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,7 @@ def process(clip):
         Clip.objects.filter(pk=clip.pk).update(original_sha256=clip.original_sha256)
         fingerprint.find_duplicate(clip)
         try:
+            source = keep_drive_without_location(clip, source, work)
             info = media.probe(source, **probe_limits())
             poster = media.make_poster(source, work, probe_result=info)
             renditions = media.transcode(
@@ -100,6 +102,59 @@ def process(clip):
         for name in stored.values():
             private_storage().delete(name)
         raise
+
+
+def keep_drive_without_location(clip, source, work):
+    """Read the car's telemetry into `Clip.telemetry`, then replace the private original by a
+    copy whose SEI holds no latitude, longitude or heading (gallery/telemetry.py).
+
+    Returns the file to process from then on. A file without the car's SEI (a phone, an
+    older car) is left as it is, with no series.
+    """
+    series = telemetry.read_series(source)
+    Clip.objects.filter(pk=clip.pk).update(telemetry=series)
+    clip.telemetry = series
+    # Pre-ticked for staff, who see why on the review screen and can untick them.
+    hinted = [hint.slug for hint in telemetry.theme_hints(series)]
+    if hinted:
+        clip.themes.add(*Theme.objects.filter(slug__in=hinted))
+    old = clip.original.name
+    stripped = work / "without-location.mp4"
+    try:
+        new = store_without_location(old, source, stripped)
+    except media.MediaError:
+        if series is not None:
+            raise  # the car's SEI is there but could not be rewritten: keep nothing public
+        return source  # not a video we can read: the probe says why
+    if new is None:
+        return source
+    # Clips made of the same upload share its file: all of them move to the new one.
+    Clip.objects.filter(original=old).update(original=new)
+    clip.original.name = new
+    if new != old:
+        private_storage().delete(old)
+    return stripped
+
+
+def store_without_location(name, source, out):
+    """Write `out`, a copy of the private file `name` (already downloaded at `source`) whose
+    SEI holds no location, and save it in private storage; returns its stored name, or None
+    when there was no location to remove (nothing written, nothing saved).
+
+    The caller points its rows at the new name, then deletes `name` if it differs (S3
+    overwrites in place; the local storage picks a new name). A file that cannot be read or
+    rewritten raises MediaError("corrupt").
+    """
+    try:
+        summary = telemetry.strip_location(source, out)
+    except (av.error.FFmpegError, OSError, ValueError) as error:
+        raise media.MediaError("corrupt", f"telemetry not rewritten: {error}") from error
+    if not summary.changed:
+        return None
+    with out.open("rb") as fh:
+        stored = private_storage().save(name, File(fh))
+    log.info("%s: location removed from %s telemetry messages", stored, summary.with_location)
+    return stored
 
 
 class Heartbeat:

@@ -11,7 +11,7 @@ from django.utils.translation import get_language, gettext
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from gallery.models import IllegalTransition
+from gallery.models import Clip, IllegalTransition
 from infra.bodies import accepts_body
 from infra.clients import client_ip
 from submissions import direct, ratelimit, tus
@@ -252,13 +252,14 @@ def status(request, token):
                 country=credit.cleaned_data["credit_country"],
             )
             message = "credited"
+        elif action == "telemetry":
+            clip = posted_clip(request, clips)
+            show = request.POST.get("show") == "1"
+            if clip.telemetry and clip.status != Clip.Status.WITHDRAWN:
+                clip.set_telemetry_public(show)
+            message = "telemetry_on" if show else "telemetry_off"
         elif action == "withdraw":
-            number = request.POST.get("clip", "")
-            # Not a whole number a row could have: no clip of theirs.
-            valid = number.isascii() and number.isdigit() and len(number) <= 18
-            clip = clips.filter(pk=int(number)).first() if valid else None
-            if clip is None:
-                raise Http404
+            clip = posted_clip(request, clips)
             if request.POST.get("confirm"):
                 with suppress(IllegalTransition):  # already withdrawn: say so all the same
                     clip.withdraw(reason="withdrawn by the owner")
@@ -271,6 +272,17 @@ def status(request, token):
                 )
         return redirect(request.path + (f"?done={message}" if message else ""))
     return status_page(request, submission, clips)
+
+
+def posted_clip(request, clips):
+    """The owner's clip named in the form, or a 404."""
+    number = request.POST.get("clip", "")
+    # Not a whole number a row could have: no clip of theirs.
+    valid = number.isascii() and number.isdigit() and len(number) <= 18
+    clip = clips.filter(pk=int(number)).first() if valid else None
+    if clip is None:
+        raise Http404
+    return clip
 
 
 def status_page(request, submission, clips, *, credit=None, status=200):
