@@ -76,7 +76,9 @@ def scan_pages(browser, live_server, site, *, scheme, viewport):
             problems["submit, checked in the browser"] = axe_violations(page)
             # The form as the server sends it back with errors (the browser's checks off).
             page.goto(live_server.url + path)
-            page.locator("[data-checked-form]").evaluate("f => f.removeAttribute('data-checked-form')")
+            page.locator("[data-checked-form]").evaluate(
+                "f => f.removeAttribute('data-checked-form')"
+            )
             send.click()
             expect(page.locator("[data-error-summary]")).to_be_focused()
             problems["submit with errors from the server"] = axe_violations(page)
