@@ -95,7 +95,6 @@ def test_plain_smtp_cannot_reach_a_server_that_wants_tls_first(settings, smtp_se
     assert server.received == []
 
 
-
 def receipt_printed_by(mailer, settings, client, capsys, sample_video, capture):
     """The French receipt of a web submission as a console mailer prints it."""
     settings.MAILERS = {"default": mailer}
