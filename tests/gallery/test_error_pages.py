@@ -141,3 +141,20 @@ def test_a_clip_no_longer_on_the_site_says_so_in_the_visitors_language(client, l
         "its owner may have withdrawn it.",
     ) in page  # fmt: skip
     assert "Col du Galibier" not in page and branded(page, language)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_withdrawn_clip_still_framed_on_another_site_says_so_in_the_frame(language):
+    clip = make_clip(title="Col du Galibier")
+    visitor = Client(headers={"Accept-Language": language})
+    assert visitor.get(f"/embed/{clip.pk}/").status_code == 200
+    clip.withdraw()
+    response = visitor.get(f"/embed/{clip.pk}/")
+    page = response.content.decode()
+    assert response.status_code == 404
+    assert said_in(language, "This clip is no longer available.") in page
+    assert f'<html lang="{language}">' in page and f'href="/{language}/"' in page
+    assert "Col du Galibier" not in page
+    # Framed like the player itself, where the site's other pages refuse to be.
+    assert "frame-ancestors *" in response["Content-Security-Policy"]
+    assert "X-Frame-Options" not in response
