@@ -258,7 +258,8 @@ def mailer_from_url(url):
     """
     parts = urlsplit(url)
     if parts.scheme == "console":
-        return {"BACKEND": "django.core.mail.backends.console.EmailBackend", "OPTIONS": {}}
+        # Django's, printing bodies readable (8-bit UTF-8) so a link copies from the terminal.
+        return {"BACKEND": "infra.mail.EmailBackend", "OPTIONS": {}}
     if parts.scheme not in ("smtp", "smtps"):
         raise ValueError(f"SMTP_URL scheme {parts.scheme!r} is not supported")
     return {

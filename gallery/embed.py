@@ -5,7 +5,6 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.http import Http404, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import Resolver404, resolve
 from django.utils.translation import get_language_from_path, override
@@ -24,7 +23,11 @@ EMBED_CSP = {**settings.SECURE_CSP, "frame-ancestors": ["*"]}
 @xframe_options_exempt
 @csp_override(EMBED_CSP)
 def player(request, pk):
-    clip = get_object_or_404(Clip.objects.published().prefetch_related("captions"), pk=pk)
+    clip = Clip.objects.published().prefetch_related("captions").filter(pk=pk).first()
+    if clip is None:
+        # Other sites keep framing a clip after it is withdrawn: the frame says so (the site's
+        # 404 page may not be framed, and would show as a broken frame).
+        return TemplateResponse(request, "gallery/embed_gone.html", status=404)
     return TemplateResponse(request, "gallery/embed.html", {"clip": clip})
 
 

@@ -4,22 +4,22 @@ page a locked-out client sees instead of the log-in form."""
 import math
 
 from django.conf import settings
-from django.contrib import admin
 from django.shortcuts import render
 from django.utils.translation import ngettext
 
 
 def locked_out(request, original_response=None, credentials=None):
-    minutes = math.ceil(settings.AXES_COOLOFF_TIME.total_seconds() / 60)
+    """The site's branded 429 page, saying when to come back."""
+    seconds = settings.AXES_COOLOFF_TIME.total_seconds()
+    minutes = math.ceil(seconds / 60)
     message = ngettext(
         "Too many failed attempts. Please try again in %(minutes)d minute.",
         "Too many failed attempts. Please try again in %(minutes)d minutes.",
         minutes,
     ) % {"minutes": minutes}
-    # Answered like any refused log-in form (200), so that the count of failures and the
-    # page a guesser sees do not tell the lock apart from a wrong password by status alone.
-    return render(
-        request,
-        "infra/locked_out.html",
-        admin.site.each_context(request) | {"message": message},
-    )
+    # The page says the log-in is locked, so its status may too: a wrong password and the
+    # lock are told apart by the text anyway, and a 429 is what clients and monitors expect.
+    # Rendered now: axes answers from its middleware, where no one renders a TemplateResponse.
+    response = render(request, "429.html", {"minutes": minutes, "message": message}, status=429)
+    response["Retry-After"] = str(math.ceil(seconds))
+    return response

@@ -67,8 +67,19 @@ class ThemeChoiceField(forms.ModelMultipleChoiceField):
         return theme.label
 
 
+class PillCheckboxes(forms.CheckboxSelectMultiple):
+    """Real checkboxes drawn as the gallery's theme pills (its `.chip` style)."""
+
+    template_name = "submissions/widgets/pills.html"
+    option_template_name = "submissions/widgets/pill.html"
+
+
 class SubmissionForm(forms.Form):
-    title = forms.CharField(label=_("Title"), max_length=120)
+    title = forms.CharField(
+        label=_("Title"),
+        max_length=120,
+        error_messages={"required": _("Give your clip a title.")},
+    )
     description = forms.CharField(
         label=_("Description"),
         required=False,
@@ -79,20 +90,29 @@ class SubmissionForm(forms.Form):
         label=_("Themes"),
         queryset=Theme.objects.all(),
         to_field_name="slug",
-        widget=forms.CheckboxSelectMultiple,
+        widget=PillCheckboxes,
         help_text=_("One to five."),
         error_messages={"required": _("Choose at least one theme.")},
     )
     credit_name = forms.CharField(
-        label=_("First name"), max_length=60, help_text=_("Shown with your clip.")
+        label=_("First name"),
+        max_length=60,
+        help_text=_("Shown with your clip."),
+        error_messages={"required": _("Enter your first name.")},
     )
     credit_country = forms.ChoiceField(
         label=_("Country"),
         choices=lambda: [("", "—"), *EuropeanCountries()],
         help_text=_("Shown with your clip."),
+        error_messages={"required": _("Choose your country.")},
     )
     email = forms.EmailField(
-        label=_("E-mail"), help_text=_("Never shown. We send your receipt and the decision there.")
+        label=_("E-mail"),
+        help_text=_("Never shown. We send your receipt and the decision there."),
+        error_messages={
+            "required": _("Enter your e-mail address."),
+            "invalid": _("Enter an e-mail address like name@example.org."),
+        },
     )
     consent = forms.BooleanField(
         label=_("I filmed this clip, and I accept the licence terms."),
@@ -100,8 +120,9 @@ class SubmissionForm(forms.Form):
     )
     video = MultipleFileField(
         label=_("Your clip"),
-        required=False,
+        required=False,  # the file or a ticket naming it: see clean()
         help_text=_("A video from your phone or camera, up to 10 minutes."),
+        error_messages={"required": _("Choose the video file to send.")},
     )
     # Tokens naming files the page's script already uploaded (tus, or S3 multipart), and
     # those kept from an earlier try; the template shows them beside the file input.
@@ -110,6 +131,7 @@ class SubmissionForm(forms.Form):
     website = forms.CharField(required=False, label=_("Leave this field empty"))
 
     def __init__(self, *args, upload_too_large=False, **kwargs):
+        kwargs.setdefault("label_suffix", "")  # labels without colons, in every language
         super().__init__(*args, **kwargs)
         self.upload_too_large = upload_too_large
         # The videos to make clips of, unpacked from the files, probed (probe.Video).
@@ -204,7 +226,7 @@ class SubmissionForm(forms.Form):
             self.add_error("video", self.too_large_message())
         elif "video" not in self.errors and "upload_ticket" not in self.errors:
             if not self._received:
-                self.add_error("video", forms.Field.default_error_messages["required"])
+                self.add_error("video", self.fields["video"].error_messages["required"])
             else:
                 try:
                     self.videos = self.examine()
@@ -286,6 +308,37 @@ class SubmissionForm(forms.Form):
             elif upload.ref not in originals:
                 direct.discard(upload.ref)
         self.cleanup()
+
+    # The order of the page's steps, which its error summary follows.
+    page_order = ("video", "title", "description", "themes", "credit_name", "credit_country")
+
+    def error_summary(self):
+        """(the id of the input to go to, the message) for each error, in the page's order."""
+        names = [*self.page_order, *(name for name in self.fields if name not in self.page_order)]
+        summary = [(None, message) for message in self.non_field_errors()]
+        for name in names:
+            if name in self.fields and name in self.errors and not self[name].is_hidden:
+                field = self[name]
+                # A group of checkboxes is reached through its first box.
+                boxes = isinstance(field.field.widget, forms.CheckboxSelectMultiple)
+                first = field.subwidgets[0].id_for_label if boxes and field.subwidgets else None
+                anchor = first or field.auto_id
+                summary += [(anchor, message) for message in field.errors]
+        return summary
+
+    def browser_checks(self):
+        """What the page's script checks before sending, with the server's own messages."""
+        return {
+            "required": {
+                name: str(field.error_messages["required"])
+                for name, field in self.fields.items()
+                if field.required and name != "video"  # the file is the upload script's
+            },
+            "email": str(self.fields["email"].error_messages["invalid"])
+            if "email" in self.fields
+            else "",
+            "file": str(self.fields["video"].error_messages["required"]),
+        }
 
     @staticmethod
     def too_large_message():

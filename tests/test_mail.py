@@ -2,14 +2,27 @@
 on the submission port, implicit TLS for smtps://, and a password given percent-encoded."""
 
 import email
+import importlib
+import re
+import signal
 import smtplib
+import socket
+import subprocess
+import threading
+import time
+import urllib.request
 from email import policy
 
 import pytest
+from django.apps import apps
+from django.contrib.auth.models import Group, User
 from django.core.mail import send_mail
+from playwright.sync_api import expect
 
 from config.settings import mailer_from_url
-from tests.factories import form_data, post, said_in, upload
+from gallery.models import Clip
+from submissions.models import Submission
+from tests.factories import form_data, manage, post, said_in, upload, worker_env
 
 pytestmark = pytest.mark.django_db
 
@@ -80,3 +93,177 @@ def test_plain_smtp_cannot_reach_a_server_that_wants_tls_first(settings, smtp_se
     with pytest.raises(smtplib.SMTPException):
         send_mail("Bonjour", "Corps", "site@example.org", ["owner@example.org"])
     assert server.received == []
+
+
+def receipt_printed_by(mailer, settings, client, capsys, sample_video, capture):
+    """The French receipt of a web submission as a console mailer prints it."""
+    settings.MAILERS = {"default": mailer}
+    settings.SITE_URL = "http://127.0.0.1:8811"
+    capsys.readouterr()
+    with capture(execute=True):
+        assert post(client, form_data(upload(sample_video)), lang="fr").status_code == 302
+    status_url = settings.SITE_URL + Submission.objects.get().get_status_url()
+    return capsys.readouterr().out, status_url
+
+
+def test_the_console_mailer_prints_bodies_a_person_can_read_and_copy_links_from(
+    settings, client, capsys, sample_video, django_capture_on_commit_callbacks
+):
+    printed, status_url = receipt_printed_by(
+        mailer_from_url("console://"),
+        settings,
+        client,
+        capsys,
+        sample_video,
+        django_capture_on_commit_callbacks,
+    )
+    assert len(status_url) > 78  # longer than a line of a quoted-printable body
+    assert "Content-Transfer-Encoding: 8bit" in printed
+    assert "quoted-printable" not in printed and "base64" not in printed
+    assert status_url in printed.splitlines()  # whole, on a line of its own
+    # The accented letters as they are, in UTF-8.
+    keep = said_in("fr", "Keep this link to yourself: anyone who has it can withdraw your clip.")
+    assert keep in printed and "è" in keep
+    # What it printed is the message itself: a mail reader reads the same text from it.
+    printed_message = printed.split("-" * 79)[0].encode()
+    message = email.message_from_bytes(printed_message, policy=policy.default)
+    assert status_url in message.get_content() and keep in message.get_content()
+
+
+def test_djangos_own_console_mailer_would_cut_the_link(
+    settings, client, capsys, sample_video, django_capture_on_commit_callbacks
+):
+    """The control for the test above: the same receipt through Django's console backend."""
+    printed, status_url = receipt_printed_by(
+        {"BACKEND": "django.core.mail.backends.console.EmailBackend", "OPTIONS": {}},
+        settings,
+        client,
+        capsys,
+        sample_video,
+        django_capture_on_commit_callbacks,
+    )
+    assert "quoted-printable" in printed and status_url not in printed.splitlines()
+
+
+# A whole submission on `make run`'s server (serve_all, debug on, the console mailer) on a port
+# other than 8000, with no SITE_URL: the links in its e-mails must lead back to that port.
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Terminal:
+    """What a server prints, as someone watching its terminal sees it."""
+
+    def __init__(self, process):
+        self.lines = []
+        self.thread = threading.Thread(target=self.read, args=(process.stdout,), daemon=True)
+        self.thread.start()
+
+    def read(self, stream):
+        for line in stream:
+            self.lines.append(line)
+
+    def mails(self):
+        """The e-mails printed so far, parsed from the text as it stands in the terminal."""
+        text = "".join(self.lines)
+        found = []
+        for chunk in text.split("-" * 79 + "\n")[:-1]:
+            start = chunk.find("Content-Type: text/plain")
+            if start >= 0:
+                raw = chunk[start:].encode()
+                found.append(email.message_from_bytes(raw, policy=policy.default))
+        return found
+
+    def wait_for_mail(self, subject, timeout=120):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for mail in self.mails():
+                if subject in mail["Subject"]:
+                    return mail
+            time.sleep(0.2)
+        raise AssertionError(f"no mail {subject!r} in:\n{''.join(self.lines)[-3000:]}")
+
+
+def wait_until_served(url, server, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert server.poll() is None, "the server stopped"
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=2) as answer:  # noqa: S310
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError("the server did not answer")
+
+
+@pytest.fixture
+def moderator():
+    importlib.import_module("gallery.migrations.0005_moderators_group").create_group(apps, None)
+    user = User.objects.create_user("mona", password="a-long-secret-42", is_staff=True)
+    user.groups.add(Group.objects.get(name="Moderators"))
+    return user
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_every_link_in_a_whole_submissions_mails_answers_on_the_port_the_site_is_served_on(
+    page, media_storage, sample_video, moderator, tmp_path
+):
+    port = free_port()
+    site = f"http://127.0.0.1:{port}"
+    env = worker_env(media_storage, PORT=str(port), DJANGO_DEBUG="1", PYTHONUNBUFFERED="1")
+    for name in ("SITE_URL", "SMTP_URL"):  # as `make run` starts it on a laptop
+        env.pop(name, None)
+    server = manage(
+        "serve_all", env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    terminal = Terminal(server)
+    try:
+        wait_until_served(site, server)
+        clip_file = tmp_path / "Galibier.mp4"
+        clip_file.write_bytes(sample_video.read_bytes())
+        page.goto(f"{site}/en/submit/")
+        page.get_by_label("Title").fill("Col du Galibier")
+        page.get_by_label("Weekend").check()
+        page.get_by_label("First name").fill("Lucía")
+        page.get_by_label("Country").select_option("ES")
+        page.get_by_label("E-mail").fill("lucia@example.org")
+        page.get_by_label("I filmed this clip").check()
+        page.get_by_label("Your clip").set_input_files(str(clip_file))
+        page.get_by_role("button", name="Send my clip").click()
+        expect(page).to_have_url(f"{site}/en/submit/thanks/", timeout=60_000)
+        receipt = terminal.wait_for_mail("We have received your clip")
+
+        # The clip is prepared by the server's worker, then a moderator publishes it.
+        deadline = time.monotonic() + 180
+        while Clip.objects.get().status != Clip.Status.REVIEW and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert Clip.objects.get().status == Clip.Status.REVIEW
+        page.goto(f"{site}/admin/login/")
+        page.get_by_label("Username").fill("mona")
+        page.get_by_label("Password").fill("a-long-secret-42")
+        page.get_by_role("button", name="Log in").click()
+        page.get_by_role("link", name="Open the queue").click()
+        page.get_by_role("link", name="Col du Galibier").click()
+        page.get_by_role("button", name="Approve and publish").click()
+        expect(page.locator(".messagelist")).to_contain_text("Published.")
+        published = terminal.wait_for_mail("is online")
+
+        links = []
+        for mail in (receipt, published):
+            links += re.findall(r"https?://\S+", mail.get_content())
+        status = Submission.objects.get().get_status_url()
+        clip = Clip.objects.get().get_absolute_url()
+        assert {site + status, site + clip} <= set(links)
+        for link in links:
+            assert link.startswith(site + "/"), link
+            with urllib.request.urlopen(link, timeout=30) as answer:  # noqa: S310
+                assert (answer.status, answer.url) == (200, link)  # there, not redirected
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)

@@ -1,8 +1,11 @@
 """Error pages speak the visitor's language, keep the site's header and offer a way back."""
 
+from datetime import timedelta
+
 import pytest
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 from django.utils import translation
 from django.views import defaults
 
@@ -65,3 +68,93 @@ def test_addresses_that_match_nothing_get_the_same_page(client, path):
     page = response.content.decode()
     language = page.split('<html lang="')[1][:2]
     assert said_in(language, "Page not found") in page
+
+
+def branded(page, language):
+    """The site's header, in `language`, with a way back to the gallery."""
+    return (
+        f'<html lang="{language}">' in page
+        and 'class="site-header"' in page
+        and f'href="/{language}/"' in page
+        and said_in(language, "Back to the gallery") in page
+    )
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_rate_limiters_refusal_is_the_branded_429(client, settings, language):
+    settings.RATE_LIMITS = settings.RATE_LIMITS | {"submit-ip": "0/600"}
+    refused = client.post(f"/{language}/submit/", {"title": "Col"})
+    page = refused.content.decode()
+    assert refused.status_code == 429 and refused["Retry-After"] == "600"
+    assert said_in(language, "Too many requests") in page
+    with translation.override(language):
+        later = translation.ngettext(
+            "You have sent a lot in a short time. Please try again in %(minutes)s minute.",
+            "You have sent a lot in a short time. Please try again in %(minutes)s minutes.",
+            10,
+        ) % {"minutes": 10}
+    assert later in page and branded(page, language)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_locked_out_log_in_gets_the_branded_429(settings, language):
+    settings.AXES_FAILURE_LIMIT = 2
+    settings.AXES_COOLOFF_TIME = timedelta(minutes=15)
+    User.objects.create_user("mona", password="a-long-secret-42", is_staff=True)
+    browser = Client(headers={"Accept-Language": language})
+    for _ in range(2):
+        assert browser.post("/admin/login/", {"username": "mona", "password": "no"}).status_code
+    refused = browser.post("/admin/login/", {"username": "mona", "password": "a-long-secret-42"})
+    page = refused.content.decode()
+    assert refused.status_code == 429 and refused["Retry-After"] == "900"
+    with translation.override(language):
+        message = translation.ngettext(
+            "Too many failed attempts. Please try again in %(minutes)d minute.",
+            "Too many failed attempts. Please try again in %(minutes)d minutes.",
+            15,
+        ) % {"minutes": 15}
+    assert language == "en" or "Too many failed attempts" not in message
+    assert message in page and said_in(language, "Too many requests") in page
+    assert branded(page, language)
+    assert "_auth_user_id" not in browser.session
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("taken_off", ["withdrawn", "unpublished", "never published"])
+def test_a_clip_no_longer_on_the_site_says_so_in_the_visitors_language(client, language, taken_off):
+    clip = make_clip(title="Col du Galibier", status=Clip.Status.PUBLISHED)
+    if taken_off == "never published":
+        clip = make_clip(title="Col du Galibier", status=Clip.Status.REVIEW)
+    url = f"/{language}/clips/{clip.pk}-{clip.slug}/"
+    if taken_off != "never published":
+        assert client.get(url).status_code == 200  # and now in the page cache
+    if taken_off == "withdrawn":
+        clip.withdraw()
+    elif taken_off == "unpublished":
+        clip.unpublish(by=None, reason="Shows a number plate.")
+    response = client.get(url)
+    page = response.content.decode()
+    assert response.status_code == 404
+    assert said_in(
+        language,
+        "This page does not exist, or the clip it showed is no longer available: "
+        "its owner may have withdrawn it.",
+    ) in page  # fmt: skip
+    assert "Col du Galibier" not in page and branded(page, language)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_withdrawn_clip_still_framed_on_another_site_says_so_in_the_frame(language):
+    clip = make_clip(title="Col du Galibier")
+    visitor = Client(headers={"Accept-Language": language})
+    assert visitor.get(f"/embed/{clip.pk}/").status_code == 200
+    clip.withdraw()
+    response = visitor.get(f"/embed/{clip.pk}/")
+    page = response.content.decode()
+    assert response.status_code == 404
+    assert said_in(language, "This clip is no longer available.") in page
+    assert f'<html lang="{language}">' in page and f'href="/{language}/"' in page
+    assert "Col du Galibier" not in page
+    # Framed like the player itself, where the site's other pages refuse to be.
+    assert "frame-ancestors *" in response["Content-Security-Policy"]
+    assert "X-Frame-Options" not in response

@@ -249,3 +249,50 @@ def test_no_english_ui_string_leaks_into_other_languages(client, language, path)
         phrase for phrase in ENGLISH_UI if re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", text)
     ]
     assert not leaks, f"/{language}/{path} shows English: {leaks}"
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", [360, 390, 430])
+def test_on_a_phone_the_header_is_one_row_and_the_language_menu_works(browser, live_server, width):
+    make_clip(title="Col du Galibier")
+    context = browser.new_context(viewport={"width": width, "height": 800}, is_mobile=True)
+    page = context.new_page()
+    for language in LANGUAGES:
+        page.goto(f"{live_server.url}/{language}/")
+        header = page.locator(".site-header").bounding_box()
+        parts = [
+            page.locator(selector).bounding_box()
+            for selector in (".brand img", ".site-nav", ".lang-switch summary")
+        ]
+        where = f"{language} at {width} px"
+        # One row: every part shares the header's one line, and nothing sticks out sideways.
+        middles = [part["y"] + part["height"] / 2 for part in parts]
+        assert max(middles) - min(middles) < 4, (where, parts)
+        assert header["height"] <= 64, (where, header)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, where
+        assert all(part["x"] >= 0 and part["x"] + part["width"] <= width for part in parts), where
+        assert parts[0]["y"] - header["y"] >= 8, where  # the logo clear of the top edge
+        # The site's and the language's names are still there for a screen reader.
+        brand = page.locator(".brand")
+        assert brand.evaluate("e => e.textContent.trim()") == said_in_page(language)
+        summary = page.locator(".lang-switch summary")
+        assert summary.evaluate("e => e.textContent").endswith(language.upper())
+
+    # The menu opens within the screen, each language a finger-sized link, and leads there.
+    page.locator(".lang-switch summary").click()
+    menu = page.locator(".lang-switch__list")
+    box = menu.bounding_box()
+    assert menu.is_visible() and box["x"] >= 0 and box["x"] + box["width"] <= width
+    links = menu.get_by_role("link")
+    assert links.count() == len(LANGUAGES)
+    assert all(link.bounding_box()["height"] >= 44 for link in links.all())
+    links.filter(has_text="Deutsch").click()
+    page.wait_for_url(f"{live_server.url}/de/")
+    assert page.locator("html").get_attribute("lang") == "de"
+    context.close()
+
+
+def said_in_page(language):
+    with translation.override(language):
+        return translation.gettext("La vie en Model 3")

@@ -339,10 +339,13 @@ def test_two_moderators_deciding_the_same_clip(moderator):
 def test_login_locks_after_repeated_failures(moderator, settings):
     settings.AXES_FAILURE_LIMIT = 3
     client = Client(headers={"Accept-Language": "en"})
-    for _ in range(3):
-        response = client.post("/admin/login/", {"username": "mona", "password": "wrong"})
-        assert response.status_code == 200
+    answers = [
+        client.post("/admin/login/", {"username": "mona", "password": "wrong"}).status_code
+        for _ in range(3)
+    ]
+    assert answers == [200, 200, 429]  # the third failure locks: the site's 429 page
     locked = client.post("/admin/login/", {"username": "mona", "password": "secret-pass-123"})
+    assert locked.status_code == 429
     assert "Too many failed attempts" in locked.content.decode()
     assert "_auth_user_id" not in client.session
     # django-axes needs the request an authentication comes with; the lock is on the

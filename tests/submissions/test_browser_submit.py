@@ -151,13 +151,16 @@ def test_a_form_with_a_missing_field_keeps_the_file(page, live_server, clip_file
         "request",
         lambda r: creations.append(r.url) if r.method == "POST" and "/submit/tus/" in r.url else 0,
     )
+    # Only the server checks here (the page's own checks would stop the send first).
+    page.route("**/js/submit-form*", lambda route: route.abort())
     page.goto(f"{live_server.url}/en/submit/")
     fill_details(page, first_name="")
     page.get_by_label("Your clip").set_input_files(str(clip_file))
     expect(page.locator("[data-state]")).to_have_text("Received")
     page.get_by_role("button", name="Send my clip").click()
 
-    expect(page.get_by_text("This field is required.")).to_be_visible()
+    expect(page.locator("[data-error-summary]")).to_be_focused()
+    expect(page.get_by_role("link", name="Enter your first name.")).to_be_visible()
     kept = page.get_by_label(re.compile(r"Kept: sunset\.mp4, \d"))
     expect(kept).to_be_checked()
     expect(page.locator("[data-progress]")).to_be_hidden()
@@ -275,3 +278,122 @@ def test_a_file_dropped_on_the_zone_is_sent(page, live_server, tmp_path):
     expect(page.get_by_text(re.compile(r"dropped\.mp4, \d"))).to_be_visible()
     [(offset, length, received)] = partials()
     assert offset == length == received == small.stat().st_size
+
+
+def focused(page):
+    return page.evaluate(
+        "document.activeElement.id || document.activeElement.className || document.activeElement.tagName"
+    )
+
+
+def test_the_browser_checks_the_form_first_in_the_pages_language(page, live_server, clip_file):
+    posts = []
+    page.on("request", lambda r: r.method == "POST" and posts.append(r.url))
+    page.goto(f"{live_server.url}/fr/submit/")
+    summary = page.locator("[data-error-summary]")
+    expect(summary).to_be_hidden()
+    page.get_by_label("E-mail").fill("camille@")
+    page.get_by_role("button", name="Envoyer mon clip").click()
+
+    # Nothing was sent; a summary at the top lists each problem and has the focus.
+    expect(summary).to_be_visible()
+    expect(summary.get_by_role("heading")).to_have_text("Il y a un problème")
+    assert focused(page) == "error-summary"
+    links = summary.get_by_role("link")
+    expect(links).to_have_text([
+        "Choisissez le fichier vidéo à envoyer.",
+        "Donnez un titre à votre clip.",
+        "Choisissez au moins un thème.",
+        "Indiquez votre prénom.",
+        "Choisissez votre pays.",
+        "Indiquez une adresse e-mail de la forme nom@example.org.",
+        "Veuillez accepter les conditions de licence pour envoyer votre clip.",
+    ])  # fmt: skip
+    # Each message also stands beside its field, which a screen reader hears it with.
+    title = page.get_by_label("Titre")
+    expect(title).to_have_attribute("aria-invalid", "true")
+    expect(title).to_have_accessible_description(re.compile("Donnez un titre à votre clip."))
+    # A link in the summary takes the focus to its field.
+    links.filter(has_text="prénom").click()
+    assert focused(page) == "id_credit_name"
+    assert posts == []
+
+    # Put right, the form goes: its messages go away as each field is fixed.
+    title.fill("Coucher de soleil")
+    expect(page.locator("#id_title_error")).to_have_count(0)
+    page.get_by_label("Week-end").check()
+    page.get_by_label("Prénom").fill("Camille")
+    page.get_by_label("Pays").select_option("FR")
+    page.get_by_label("E-mail").fill("camille@example.org")
+    page.get_by_label("J’ai filmé ce clip", exact=False).check()
+    page.get_by_label("Votre clip").set_input_files(str(clip_file))
+    page.get_by_role("button", name="Envoyer mon clip").click()
+    expect(page).to_have_url(f"{live_server.url}/fr/submit/thanks/", timeout=30_000)
+    assert Clip.objects.get().title == "Coucher de soleil"
+
+
+def test_the_servers_summary_is_focused_with_javascript(page, live_server, tmp_path):
+    fake = tmp_path / "holiday.mp4"
+    fake.write_text("not a video at all")
+    page.goto(f"{live_server.url}/en/submit/")
+    fill_details(page)
+    page.get_by_label("Your clip").set_input_files(str(fake))
+    page.get_by_role("button", name="Send my clip").click()
+    summary = page.locator("[data-error-summary]")
+    expect(summary.get_by_role("link")).to_have_text(["This file is not a video we can read."])
+    expect(summary).to_be_focused()
+
+
+def test_without_javascript_the_server_summary_shows_and_has_the_focus(browser, live_server):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/de/submit/")
+    page.get_by_label("Titel").fill("Sonnenuntergang")
+    page.get_by_label("E-Mail").fill("nicht-eine-adresse")
+    page.get_by_role("button", name="Meinen Clip senden").click()
+    summary = page.locator("[data-error-summary]")
+    expect(summary).to_be_visible()
+    expect(summary).to_be_focused()
+    expect(summary.get_by_role("link").first).to_have_attribute("href", "#id_video")
+    expect(summary).to_contain_text("Geben Sie eine E-Mail-Adresse wie name@example.org ein.")
+    expect(summary).not_to_contain_text("Geben Sie Ihrem Clip einen Titel.")  # it was given
+    expect(page.get_by_label("Titel")).to_have_value("Sonnenuntergang")
+    context.close()
+
+
+def test_themes_are_pills_that_work_from_the_keyboard(page, live_server):
+    page.goto(f"{live_server.url}/en/submit/")
+    weekend = page.get_by_role("checkbox", name="Weekend")
+    pill = page.locator("label.chip", has=weekend)
+    unchecked = pill.locator("> span").evaluate("e => getComputedStyle(e).backgroundColor")
+    assert pill.locator("> span").evaluate("e => getComputedStyle(e).borderRadius") == "999px"
+    weekend.focus()
+    page.keyboard.press("Space")
+    expect(weekend).to_be_checked()
+    checked = pill.locator("> span").evaluate("e => getComputedStyle(e).backgroundColor")
+    assert checked != unchecked  # the chosen pill is filled, as in the gallery
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("checkbox", name="Design")).to_be_focused()
+
+
+@pytest.mark.parametrize(("width", "columns"), [(390, 1), (1280, 2)])
+def test_the_form_uses_the_width_on_desktop_and_one_column_on_phones(
+    browser, live_server, width, columns
+):
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    page.goto(f"{live_server.url}/en/submit/")
+    title = page.get_by_label("Title").bounding_box()
+    themes = page.get_by_role("group", name="Themes").bounding_box()
+    name = page.get_by_label("First name").bounding_box()
+    country = page.get_by_label("Country").bounding_box()
+    side_by_side = themes["y"] < title["y"] + title["height"] and themes["x"] > title["x"]
+    assert side_by_side == (columns == 2)
+    assert (abs(name["y"] - country["y"]) < 2) == (columns == 2)
+    steps = page.locator(".step__title").all_inner_texts()
+    assert steps == ["Your clip", "About the clip", "About you", "Your consent"]
+    assert page.evaluate("document.documentElement.scrollWidth") <= width  # no sideways scroll
+    assert not [
+        t for t in page.locator("label, legend").all_inner_texts() if t.strip().endswith(":")
+    ]
+    context.close()

@@ -20,6 +20,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, port, host, **options):
         python = sys.executable
+        # Links in e-mails point where this server listens, unless SITE_URL says otherwise; the
+        # processes that send mail (the site, the worker) read it as they start.
+        os.environ.setdefault("SITE_URL", f"http://{host}:{port}")
         commands = [
             [
                 python,
