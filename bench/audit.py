@@ -1,6 +1,6 @@
 """Lighthouse (mobile) on the gallery and a clip page of a freshly seeded production-like server.
 
-    make audit          # or: .venv/bin/python bench/audit.py [--clips 12] [--runs 3] [--keep]
+    make audit          # or: .venv/bin/python bench/audit.py [--clips 24] [--runs 3] [--keep]
 
 Starts from an empty temporary VAR_DIR: migrate, collectstatic, `seed_demo --clips N`, then
 gunicorn with production settings (debug off, whitenoise serving the compressed, hashed static
@@ -94,7 +94,7 @@ def failing_audits(result, category):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clips", type=int, default=12)
+    parser.add_argument("--clips", type=int, default=24, help="24: a full first page")
     parser.add_argument(
         "--runs", type=int, default=3, help="Lighthouse runs a page; the median counts"
     )
