@@ -4,8 +4,9 @@
 queues the others as tasks for the worker (`build_demo_clip`), which generates, processes
 and publishes each in turn while the site is already being served.
 
-Every clip is 1280x720 (or a phone's 720x1280), so its main rendition really is 720p; its
-title and description are written in one language, and `language` says which.
+Most clips are 640x360 (or a phone's 360x640): cheap to make, and their rendition is named
+"360p.mp4" for the size it has; every eighth is 1280x720, whose rendition is a true "720p.mp4".
+Each clip's title and description are written in one language, and `language` says which.
 """
 
 import random
@@ -134,18 +135,21 @@ class Job:
 def plan(count, *, seed=3, offset=0, seconds=None):
     """`count` jobs after the `offset` clips that exist: mostly landscape, a few phone-shaped.
 
-    Clips last 6 to 7 s unless `seconds` says otherwise.
+    Clips last 6 to 7 s unless `seconds` says otherwise. The first ones (those `seed_demo`
+    makes before the site starts) are all small; the HD one of every eight comes later.
     """
     rng = random.Random(seed + offset)  # nosec B311 - demo data, not security
     jobs = []
     for i in range(offset, offset + count):
         kind = i % 8
         if kind == 5:
-            width, height, rotation = 720, 1280, 0  # portrait pixels
+            width, height, rotation = 360, 640, 0  # portrait pixels
         elif kind == 7:
-            width, height, rotation = 1280, 720, 90  # a phone's flag: shown portrait
+            width, height, rotation = 640, 360, 90  # a phone's flag: shown portrait
+        elif kind == 6:
+            width, height, rotation = 1280, 720, 0  # HD: a 720p rendition
         else:
-            width, height, rotation = 1280, 720, 0
+            width, height, rotation = 640, 360, 0
         length = rng.choice([6.0, 6.5, 7.0])
         jobs.append(Job(i, width, height, rotation, seconds or length, seed * 1000 + i))
     return jobs

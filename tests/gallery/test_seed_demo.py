@@ -57,17 +57,20 @@ def test_seed_demo_makes_moving_720p_scenes_with_sound_in_their_own_language(tmp
     shapes = []
     for clip in clips:
         name, (width, height), has_audio, frames = measure(clip, tmp_path)
-        # A file named 720p is 720 pixels on its short side: 1280x720, or 720x1280 upright.
-        assert name == "720p.mp4" and min(width, height) == 720 and max(width, height) == 1280
+        # A file's name says its short side: 360p.mp4 is 640x360 (or 360x640 upright), and
+        # 720p.mp4 is 1280x720.
+        assert name == f"{min(width, height)}p.mp4", (name, width, height)
+        assert max(width, height) * 9 == min(width, height) * 16
         assert (clip.width, clip.height) == (width, height)
-        shapes.append("landscape" if width > height else "portrait")
+        shapes.append((width, height))
         assert has_audio
         # Not a flat card: many colours in a frame, and the picture moves.
         first, last = frames[2], frames[-2]
         assert len(np.unique((first // 8).reshape(-1, 3), axis=0)) > 300
         assert (np.abs(last.astype(int) - first.astype(int)).max(axis=2) > 24).mean() > 0.01
         assert clip.poster and clip.duration == pytest.approx(1.0, abs=0.1)
-    assert shapes.count("portrait") == 2  # a portrait phone clip and a rotated one
+    # A portrait phone clip, a rotated one, an HD one; the others 640x360.
+    assert sorted(shapes) == [(360, 640)] * 2 + [(640, 360)] * 5 + [(1280, 720)]
 
     # Each title and description is written in the language the clip is marked with.
     detector = LanguageDetectorBuilder.from_languages(*LANGUAGES.values()).build()

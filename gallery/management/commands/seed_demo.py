@@ -10,8 +10,9 @@ from gallery.models import Clip
 
 class Command(BaseCommand):
     help = (
-        "Create published demo clips: generated scenes (1280x720, sound) run through the normal "
-        "processing. With --inline N, the first N are made here and the rest by the task worker."
+        "Create published demo clips: generated scenes (640x360 or 1280x720, sound) run "
+        "through the normal processing. With --inline N, the first N are made here and the "
+        "rest by the task worker."
     )
 
     def add_arguments(self, parser):
