@@ -61,8 +61,20 @@ def first_clip_url(gallery_url):
     return urllib.parse.urljoin(gallery_url, path)
 
 
-def lighthouse(url, report):
+def lighthouse(url, report, attempts=3):
+    """One Lighthouse run's result; a run that breaks (NO_NAVSTART on a busy machine) is redone."""
     env = {**os.environ, "CHROME_PATH": shutil.which("chromium") or "/usr/bin/chromium"}
+    for attempt in range(attempts):
+        try:
+            return _lighthouse(url, report, env)
+        except subprocess.CalledProcessError:
+            if attempt == attempts - 1:
+                raise
+            print(f"Lighthouse failed on {url}; again", file=sys.stderr)
+    return None
+
+
+def _lighthouse(url, report, env):
     subprocess.run(
         [
             str(LIGHTHOUSE),

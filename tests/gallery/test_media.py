@@ -329,6 +329,8 @@ def test_poster_hd_portrait_widths(hd_portrait, tmp_path):
     assert sizes == [
         (320, 569, "webp"),
         (320, 569, "jpeg"),
+        (400, 711, "webp"),
+        (400, 711, "jpeg"),
         (640, 1138, "webp"),
         (640, 1138, "jpeg"),
     ]
@@ -348,7 +350,7 @@ def test_poster_wider_than_1280_is_scaled(tmp_path):
     clip = synthesize(tmp_path / "wide.mp4", seconds=0.5, width=1600, height=400, fps=10)
     result = media.make_poster(clip, tmp_path / "out")
     assert (result.poster.width, result.poster.height) == (1280, 320)
-    assert [t.width for t in result.thumbnails] == [320, 320, 640, 640, 1280, 1280]
+    assert [t.width for t in result.thumbnails] == [320, 320, 400, 400, 640, 640, 1280, 1280]
 
 
 # --------------------------------------------------------------------------- transcode
