@@ -44,6 +44,24 @@ def fetch(url):
         return None, ""
 
 
+def cpu_seconds(session):
+    """CPU time (user + system) spent so far by every process of `session`, finished or not.
+
+    A live process's own time plus what it has reaped (cutime/cstime) covers each finished
+    child once; on a machine shared with other work this, not the wall time, is comparable.
+    """
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == session:  # field 6 of stat: the session id
+            total += sum(int(v) for v in fields[11:15])  # utime stime cutime cstime
+    return total / tick
+
+
 def cards(base, html):
     """(card count, how many of their poster images answer 200 with a picture)."""
     srcs = re.findall(r'<li class="card">.*?<img src="([^"]+)"', html, re.DOTALL)
@@ -102,12 +120,22 @@ def main():
                 now = time.monotonic() - start
                 if first is None and count and posters == count:
                     first = now
-                    print(f"{now:7.1f} s  first page: {count} cards, posters load", flush=True)
+                    print(
+                        f"{now:7.1f} s  first page: {count} cards, posters load "
+                        f"({cpu_seconds(make.pid):.1f} CPU s used; load average "
+                        f"{os.getloadavg()[0]:.1f})",
+                        flush=True,
+                    )
                     if not args.full:
                         break
                 if args.full and count >= args.clips and posters == count:
                     full = now
-                    print(f"{now:7.1f} s  full page: {count} cards, posters load", flush=True)
+                    print(
+                        f"{now:7.1f} s  full page: {count} cards, posters load "
+                        f"({cpu_seconds(make.pid):.1f} CPU s used; load average "
+                        f"{os.getloadavg()[0]:.1f})",
+                        flush=True,
+                    )
                     break
             time.sleep(0.5)
         if first is None:
