@@ -46,9 +46,11 @@ class Command(BaseCommand):
                 tempfile.TemporaryDirectory(prefix="demo-") as tmp,
                 ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool,
             ):
-                drawn = [demo.render(job, tmp, pool) for job in now]
-                for i, (job, future) in enumerate(zip(now, drawn, strict=True)):
-                    clip = demo.publish(job, future.result())
+                # The first is drawn here, while the helper starts and draws the next ones.
+                drawn = [None, *(demo.render(job, tmp, pool) for job in now[1:])]
+                for i, job in enumerate(now):
+                    path = drawn[i].result() if i else demo.render(job, tmp)
+                    clip = demo.publish(job, path)
                     self.stdout.write(
                         f"  [{i + 1}/{len(now)}] {clip.title}: {clip.get_status_display()}"
                     )
