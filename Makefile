@@ -30,7 +30,7 @@ run: export DJANGO_DEBUG ?= 1
 run: export SITE_URL ?= http://127.0.0.1:$(PORT)
 run: venv
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py seed_demo --if-empty
+	$(BIN)/python manage.py seed_demo --if-empty --inline 4
 	$(BIN)/python manage.py demo_staff
 	PORT=$(PORT) $(BIN)/python manage.py serve_all
 

@@ -85,7 +85,7 @@ def process(clip):
         if clip.duplicate_of is None:
             fingerprint.find_duplicate(clip)
     by_label = {r.label: r for r in renditions}
-    main = by_label["720p"]
+    main = renditions[0]  # 720p, or the source's own size when it is smaller
     try:
         clip.mark_processed(
             video=stored[main.path.name],

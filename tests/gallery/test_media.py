@@ -329,6 +329,8 @@ def test_poster_hd_portrait_widths(hd_portrait, tmp_path):
     assert sizes == [
         (320, 569, "webp"),
         (320, 569, "jpeg"),
+        (400, 711, "webp"),
+        (400, 711, "jpeg"),
         (640, 1138, "webp"),
         (640, 1138, "jpeg"),
     ]
@@ -348,7 +350,7 @@ def test_poster_wider_than_1280_is_scaled(tmp_path):
     clip = synthesize(tmp_path / "wide.mp4", seconds=0.5, width=1600, height=400, fps=10)
     result = media.make_poster(clip, tmp_path / "out")
     assert (result.poster.width, result.poster.height) == (1280, 320)
-    assert [t.width for t in result.thumbnails] == [320, 320, 640, 640, 1280, 1280]
+    assert [t.width for t in result.thumbnails] == [320, 320, 400, 400, 640, 640, 1280, 1280]
 
 
 # --------------------------------------------------------------------------- transcode
@@ -397,9 +399,10 @@ def assert_clean(path):
 
 def test_transcode_h264(clips, tmp_path):
     renditions = media.transcode(clips["h264"], tmp_path)
-    assert [r.label for r in renditions] == ["720p"]  # a 180p source makes no 1080p
+    # A 180p source makes one rendition, named for the size it has (not "720p").
+    assert [r.label for r in renditions] == ["180p"]
     r = renditions[0]
-    assert r.path == tmp_path / "720p.mp4" and (r.width, r.height) == (320, 180)
+    assert r.path == tmp_path / "180p.mp4" and (r.width, r.height) == (320, 180)
     assert r.size == r.path.stat().st_size > 5000
     assert r.duration == pytest.approx(2.0, abs=0.05)
     assert streams_of(r.path) == [
