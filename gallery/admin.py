@@ -114,6 +114,7 @@ class ClipAdmin(admin.ModelAdmin):
     list_display = [
         "poster_thumb",
         "title",
+        "bystanders",
         "waited",
         "length",
         "source",
@@ -123,7 +124,7 @@ class ClipAdmin(admin.ModelAdmin):
         "featured",
     ]
     list_display_links = ["poster_thumb", "title"]
-    list_filter = [StatusFilter, "themes", "featured", "source"]
+    list_filter = [StatusFilter, "themes", "featured", "source", "sentry"]
     search_fields = ["title", "credit_name"]
     filter_horizontal = ["themes"]
     fields = ["title", "description", "themes", "credit_name", "credit_country", "language"]
@@ -177,6 +178,16 @@ class ClipAdmin(admin.ModelAdmin):
         return format_html(
             '<img src="{}" alt="" width="96" height="54" loading="lazy" class="queue-thumb">',
             clip.review_thumbnail_url,
+        )
+
+    @admin.display(description=_("Sentry event"), ordering="sentry")
+    def bystanders(self, clip):
+        if not clip.sentry:
+            return ""
+        return format_html(
+            '<span class="sentry-pill" title="{}">{}</span>',
+            gettext("Recorded by the parked car’s Sentry Mode: likely to show bystanders."),
+            gettext("Sentry"),
         )
 
     @admin.display(description=_("waiting for"), ordering="status_changed_at")

@@ -11,7 +11,7 @@ from gallery import media
 from gallery.models import EuropeanCountries, Theme
 from gallery.processing import media_error_message, probe_limits
 from infra.storage import private_storage
-from submissions import direct, notifications, probe, unpack
+from submissions import dashcam, direct, notifications, probe, unpack
 from submissions.models import ClipDraft, Submission
 from submissions.receive import store_original
 
@@ -66,24 +66,31 @@ class SubmissionForm(forms.Form):
     def __init__(self, *args, upload_too_large=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.upload_too_large = upload_too_large
-        # The files to make clips of, unpacked from the upload and probed.
-        self.pieces = []
+        # The files to make clips of, unpacked from the upload and probed; the folders of
+        # Sentry events among them (dashcam.py).
+        self.pieces, self.sentry = [], set()
         self.fields["video"].widget.attrs["data-max-bytes"] = settings.MAX_UPLOAD_BYTES
 
     def clean_video(self):
         upload = self.cleaned_data["video"]
         if upload is None:
             return None
-        if upload.size > settings.MAX_UPLOAD_BYTES:
-            raise forms.ValidationError(self.too_large_message())
-        if upload.size == 0:
-            raise forms.ValidationError(media_error_message(media.MediaError("empty")))
-        received = unpack.Piece(
-            name=upload.name,
-            content_type=upload.content_type or "",
-            path=Path(upload.temporary_file_path()),
-        )
-        self.pieces = self.probed(unpack.unpack([received]))
+        # Several files at once (a dashcam event's cameras) are read together.
+        uploads = self.files.getlist(self.add_prefix("video")) or [upload]
+        received = []
+        for each in uploads:
+            if each.size > settings.MAX_UPLOAD_BYTES:
+                raise forms.ValidationError(self.too_large_message())
+            if each.size == 0:
+                raise forms.ValidationError(media_error_message(media.MediaError("empty")))
+            received.append(
+                unpack.Piece(
+                    name=each.name,
+                    content_type=each.content_type or "",
+                    path=Path(each.temporary_file_path()),
+                )
+            )
+        self.pieces = self.probed(unpack.unpack(received))
         return upload
 
     def clean_website(self):
@@ -115,10 +122,9 @@ class SubmissionForm(forms.Form):
             raise
         return upload.key
 
-    @staticmethod
-    def probed(pieces):
+    def probed(self, pieces):
         """The unpacked pieces, each a usable video; else the first reason why not."""
-        pieces = list(pieces)
+        pieces, self.sentry = dashcam.set_aside(pieces)
         for piece in pieces:
             if piece.skipped:
                 raise forms.ValidationError(
@@ -159,21 +165,27 @@ class SubmissionForm(forms.Form):
             for name in originals:
                 private_storage().delete(name)
             raise
+        groups = dashcam.group(
+            [piece.name for piece in self.pieces],
+            folders=[piece.folder for piece in self.pieces],
+            sentry_folders=self.sentry,
+        )
         submission = Submission.objects.create_with_clips(
             email=email or data["email"],
             language=language,
             source=source,
             consent=True,
             clips=[
-                ClipDraft(
-                    original=original,
+                ClipDraft.of(
+                    group,
+                    originals,
                     title=data["title"],
                     description=data["description"],
                     themes=tuple(theme.slug for theme in data["themes"]),
                     credit_name=data["credit_name"],
                     credit_country=data["credit_country"],
                 )
-                for original in originals
+                for group in groups
             ],
         )
         transaction.on_commit(lambda: notifications.send_receipt(submission), robust=True)
