@@ -226,7 +226,7 @@ class Clip(models.Model):
         _("Sentry event"),
         default=False,
         editable=False,
-        help_text=_("Recorded by the parked car's Sentry Mode: likely to show bystanders."),
+        help_text=_("Recorded by the parked car’s Sentry Mode: likely to show bystanders."),
     )
 
     objects = ClipQuerySet.as_manager()

@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='clip',
             name='sentry',
-            field=models.BooleanField(default=False, editable=False, help_text="Recorded by the parked car's Sentry Mode: likely to show bystanders.", verbose_name='Sentry event'),
+            field=models.BooleanField(default=False, editable=False, help_text="Recorded by the parked car’s Sentry Mode: likely to show bystanders.", verbose_name='Sentry event'),
         ),
         migrations.CreateModel(
             name='ClipAngle',

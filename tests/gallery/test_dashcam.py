@@ -2,6 +2,8 @@
 show, the poster from the front camera, minutes joined in order; every angle on the clip
 page (links without JavaScript); withdrawal deletes every angle's files; staff see Sentry."""
 
+import html
+
 import av
 import numpy as np
 import pytest
@@ -21,6 +23,7 @@ from tests.factories import (
     files_under,
     form_data,
     post,
+    said_in,
 )
 
 pytestmark = pytest.mark.django_db
@@ -180,7 +183,7 @@ def test_every_angle_is_a_link_on_the_clip_page(client, published_event, media_s
     assert "Arrière" in french
 
     # The embed plays the mosaic.
-    embed = client.get(f"/en/embed/{clip.pk}/").content.decode()
+    embed = client.get(f"/embed/{clip.pk}/").content.decode()
     assert clip.mosaic.url in embed
 
     for text in (page, on_back, french, embed):
@@ -212,7 +215,11 @@ def test_staff_see_the_sentry_flag_and_can_filter_by_it(client, published_event,
     flagged = client.get("/admin/gallery/clip/?status=all&sentry__exact=1").content.decode()
     assert published_event.title in flagged and ordinary.title not in flagged
     page = client.get(f"/admin/gallery/clip/{published_event.pk}/change/").content.decode()
-    assert "data-sentry" in page and "likely to show bystanders" in page
+    warning = said_in(
+        "fr",
+        "recorded by the parked car’s Sentry Mode, likely to show bystanders. Check every angle.",
+    )
+    assert "data-sentry" in page and html.escape(warning) in page
     assert (
         "data-sentry"
         not in client.get(f"/admin/gallery/clip/{ordinary.pk}/change/").content.decode()
