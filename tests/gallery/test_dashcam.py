@@ -186,7 +186,10 @@ def test_every_angle_is_a_link_on_the_clip_page(client, published_event, media_s
     embed = client.get(f"/embed/{clip.pk}/").content.decode()
     assert clip.mosaic.url in embed
 
-    for text in (page, on_back, french, embed):
+    gallery = client.get("/en/").content.decode()
+    assert clip.title in gallery
+    feed = client.get("/en/feed/").content.decode()
+    for text in (page, on_back, french, embed, gallery, feed):
         assert EVENT_CITY not in text and EVENT_LAT not in text and EVENT_LON not in text
 
 
@@ -224,3 +227,24 @@ def test_staff_see_the_sentry_flag_and_can_filter_by_it(client, published_event,
         "data-sentry"
         not in client.get(f"/admin/gallery/clip/{ordinary.pk}/change/").content.decode()
     )
+
+
+def test_on_s3_every_angle_is_published_and_withdrawal_empties_both_buckets(
+    client, s3_media, tmp_path, django_capture_on_commit_callbacks
+):
+    def keys(bucket):
+        listed = s3_media.client().list_objects_v2(Bucket=bucket).get("Contents", [])
+        return sorted(o["Key"] for o in listed)
+
+    clip = sent(client, dashcam_event(tmp_path, FOUR), django_capture_on_commit_callbacks)
+    assert len(clip.originals) == 4
+    assert set(clip.originals) <= set(keys(s3_media.private_bucket))
+    staff = User.objects.create_superuser("staff", "staff@example.org", "pw")
+    with django_capture_on_commit_callbacks(execute=True):
+        clip.approve(by=staff)
+    public = keys(s3_media.public_bucket)
+    assert {a.video.name for a in clip.angles.all()} | {clip.mosaic.name} <= set(public)
+    with django_capture_on_commit_callbacks(execute=True):
+        clip.withdraw()
+    assert keys(s3_media.public_bucket) == []
+    assert keys(s3_media.private_bucket) == []
