@@ -3,6 +3,7 @@ show, the poster from the front camera, minutes joined in order; every angle on 
 page (links without JavaScript); withdrawal deletes every angle's files; staff see Sentry."""
 
 import html
+import re
 
 import av
 import numpy as np
@@ -248,3 +249,21 @@ def test_on_s3_every_angle_is_published_and_withdrawal_empties_both_buckets(
         clip.withdraw()
     assert keys(s3_media.public_bucket) == []
     assert keys(s3_media.private_bucket) == []
+
+
+def test_staff_preview_links_every_angle_to_its_private_copy(
+    client, tmp_path, django_capture_on_commit_callbacks
+):
+    from gallery.preview import preview_url
+
+    clip = sent(
+        client, dashcam_event(tmp_path, ("front", "back")), django_capture_on_commit_callbacks
+    )
+    client.force_login(User.objects.create_superuser("staff", "staff@example.org", "pw"))
+    page = client.get(preview_url(clip, "en")).content.decode()
+    back = clip.angles.get(camera="back")
+    links = [html.unescape(m) for m in re.findall(r'data-src="([^"]+)"', page)]
+    assert len(links) == 2 and all("sig=" in link for link in links)
+    assert any(back.video.name.split("/")[-1] in link for link in links)
+    response = client.get(next(link for link in links if "angle-back" in link))
+    assert response.status_code in (200, 206)

@@ -108,3 +108,43 @@ def test_without_javascript_each_angle_is_a_link(browser, live_server, event_cli
     assert "angle-back" in page.locator("video source").last.get_attribute("src")
     expect(page.get_by_role("link", name="Rear")).to_have_attribute("aria-current", "true")
     context.close()
+
+
+def test_axe_and_the_validator_find_nothing_on_an_event_page(
+    browser, client, live_server, event_clip, tmp_path
+):
+    import json
+    import subprocess
+    from pathlib import Path
+
+    from pytest_playwright_axe import Axe
+
+    context = browser.new_context(bypass_csp=True)  # axe evaluates strings
+    page = context.new_page()
+    for query in ("", "?angle=back"):
+        page.goto(f"{live_server.url}{event_clip.get_absolute_url()}{query}")
+        expect(page.locator("[data-angle][aria-pressed=true]")).to_have_count(1)
+        results = Axe(use_minified_file=True).run(
+            page,
+            options={
+                "runOnly": {
+                    "type": "tag",
+                    "values": ["wcag2a", "wcag2aa", "wcag21aa", "wcag22aa", "best-practice"],
+                },
+                "resultTypes": ["violations"],
+            },
+            html_report_generated=False,
+            json_report_generated=False,
+        )
+        assert [v["id"] for v in results["violations"]] == [], query
+    context.close()
+
+    vnu = Path(__file__).resolve().parents[2] / "node_modules/vnu-jar/build/dist/vnu.jar"
+    target = tmp_path / "event.html"
+    target.write_bytes(client.get(event_clip.get_absolute_url() + "?angle=back").content)
+    result = subprocess.run(
+        ["java", "-jar", str(vnu), "--errors-only", "--format", "json", str(target)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    messages = json.loads(result.stderr or result.stdout)["messages"]
+    assert [m["message"] for m in messages if m.get("type") == "error"] == []
