@@ -8,6 +8,7 @@ import math
 import shutil
 from contextlib import ExitStack
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -87,9 +88,12 @@ def _copy_packets(paths, dst):
 
 def _reencode(paths, dst):
     _name, width, height, _extra = _describe(paths[0])
+    with av.open(str(paths[0]), options=OPEN_OPTIONS) as first:
+        rate = first.streams.video[0].average_rate or Fraction(MOSAIC_FPS)
     with av.open(str(dst), "w", format="mp4") as out:
-        stream = _add_h264(out, width, height, MOSAIC_FPS * 2, crf=18, preset="veryfast")
-        stream.codec_context.time_base = av.time_base_fraction(1, 1000)
+        # Nearly lossless: this is the source the renditions are made from.
+        stream = _add_h264(out, width, height, rate, crf=16, preset="veryfast")
+        stream.codec_context.time_base = Fraction(1, 1000)
         offset, last = 0.0, -1
         for path in paths:
             end = offset
@@ -102,7 +106,7 @@ def _reencode(paths, dst):
                     image.pts, image.time_base = pts, stream.codec_context.time_base
                     for packet in stream.encode(image):
                         out.mux(packet)
-                    end = max(end, seconds + 1 / MOSAIC_FPS)
+                    end = max(end, seconds + 1 / float(rate))
             offset = end
         for packet in stream.encode():
             out.mux(packet)

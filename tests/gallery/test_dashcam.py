@@ -267,3 +267,26 @@ def test_staff_preview_links_every_angle_to_its_private_copy(
     assert any(back.video.name.split("/")[-1] in link for link in links)
     response = client.get(next(link for link in links if "angle-back" in link))
     assert response.status_code in (200, 206)
+
+
+def test_minutes_encoded_differently_are_joined_by_decoding(tmp_path):
+    from tests.factories import dashcam_minute
+
+    first = dashcam_minute(tmp_path, "front", start="2026-06-01_10-42-12", seconds=1)
+    second = dashcam_minute(
+        tmp_path, "front", start="2026-06-01_10-43-12", seconds=1, size=(160, 120), shade=0.6
+    )
+    joined = mosaic.join([first, second], tmp_path / "joined.mp4")
+    with av.open(str(joined)) as container:
+        stream = container.streams.video[0]
+        assert (stream.width, stream.height) == (320, 240)
+    assert duration_of(joined) == pytest.approx(2, abs=0.1)
+    assert close(frame_at(joined, 0.2)[60, 80], CAMERA_COLOURS["front"])
+    assert close(frame_at(joined, 1.7)[60, 80], [round(c * 0.6) for c in CAMERA_COLOURS["front"]])
+
+
+def test_the_gallery_and_the_intake_know_the_same_cameras():
+    from gallery.models import Camera
+    from submissions.dashcam import CAMERAS
+
+    assert tuple(Camera.values) == CAMERAS
