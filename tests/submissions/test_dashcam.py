@@ -213,3 +213,13 @@ def test_a_sentry_event_by_e_mail_is_flagged(deliver, six_sentry):
     inbound = deliver(dashcam_mail(six_sentry))
     clip = inbound.submission.clips.get()
     assert clip.sentry and clip.angles.count() == 6
+
+
+def test_six_cameras_over_two_minutes_by_e_mail_are_one_clip(deliver, tmp_path, media_storage):
+    files = dashcam_event(
+        tmp_path, SIX, starts=("2026-06-01_10-42-12", "2026-06-01_10-43-12"), seconds=1
+    )
+    inbound = deliver(dashcam_mail(files))  # twelve videos: more than the clips allowed
+    assert inbound.status == InboundEmail.Status.PROCESSED, inbound.reason
+    clip = inbound.submission.clips.get()
+    assert_one_event_clip(clip, SIX, media_storage, minutes=2)
