@@ -148,3 +148,21 @@ def test_axe_and_the_validator_find_nothing_on_an_event_page(
     )  # fmt: skip
     messages = json.loads(result.stderr or result.stdout)["messages"]
     assert [m["message"] for m in messages if m.get("type") == "error"] == []
+
+
+def test_a_tap_switches_angle_on_a_phone(browser, live_server, event_clip):
+    context = browser.new_context(
+        has_touch=True, is_mobile=True, viewport={"width": 390, "height": 844}
+    )
+    page = context.new_page()
+    page.goto(f"{live_server.url}{event_clip.get_absolute_url()}")
+    group = page.get_by_role("group", name="Camera")
+    group.get_by_role("button", name="Right side, facing back").tap()
+    expect(group.get_by_role("button", name="Right side, facing back")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    expect(page).to_have_url(f"{live_server.url}{event_clip.get_absolute_url()}")  # no reload
+    assert "angle-right_repeater" in page.locator("video").evaluate("v => v.src")
+    box = group.get_by_role("button", name="Rear").bounding_box()
+    assert box["height"] >= 44  # a finger's size
+    context.close()
