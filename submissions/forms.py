@@ -125,6 +125,8 @@ class SubmissionForm(forms.Form):
     def probed(self, pieces):
         """The unpacked pieces, each a usable video; else the first reason why not."""
         pieces, self.sentry = dashcam.set_aside(pieces)
+        if not pieces:  # only an event's own files (event.json, thumb.png): no video
+            raise forms.ValidationError(media_error_message(media.MediaError("not_video")))
         for piece in pieces:
             if piece.skipped:
                 raise forms.ValidationError(

@@ -223,3 +223,19 @@ def test_six_cameras_over_two_minutes_by_e_mail_are_one_clip(deliver, tmp_path, 
     assert inbound.status == InboundEmail.Status.PROCESSED, inbound.reason
     clip = inbound.submission.clips.get()
     assert_one_event_clip(clip, SIX, media_storage, minutes=2)
+
+
+def test_an_event_folder_without_its_videos_is_refused_on_the_web(client, four):
+    kept = {n: d for n, d in four.items() if not n.endswith(".mp4")}
+    response = post(client, form_data(uploads(kept)), lang="en")
+    assert response.status_code == 400  # the form again, with the reason
+    assert "This file is not a video we can read." in response.content.decode()
+    assert Clip.objects.count() == 0
+
+
+def test_an_event_folder_without_its_videos_by_e_mail_is_no_video_and_not_kept(deliver, four):
+    kept = {n: d for n, d in four.items() if not n.endswith(".mp4")}
+    inbound = deliver(dashcam_mail(kept))
+    assert inbound.status == InboundEmail.Status.IGNORED and inbound.submission is None
+    assert "thumb.png" not in inbound.reason and "event.json" not in inbound.reason
+    assert not inbound.raw  # it held the car's position
