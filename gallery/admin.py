@@ -114,7 +114,6 @@ class ClipAdmin(admin.ModelAdmin):
     list_display = [
         "poster_thumb",
         "title",
-        "bystanders",
         "waited",
         "length",
         "source",
@@ -173,21 +172,22 @@ class ClipAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("poster"))
     def poster_thumb(self, clip):
-        if not clip.thumbnails:
-            return "—"
-        return format_html(
-            '<img src="{}" alt="" width="96" height="54" loading="lazy" class="queue-thumb">',
-            clip.review_thumbnail_url,
+        # A Sentry event is marked under its picture: no column of its own (the queue's width).
+        sentry = (
+            format_html(
+                '<br><span class="sentry-pill" title="{}">{}</span>',
+                gettext("Recorded by the parked car’s Sentry Mode: likely to show bystanders."),
+                gettext("Sentry"),
+            )
+            if clip.sentry
+            else ""
         )
-
-    @admin.display(description=_("Sentry event"), ordering="sentry")
-    def bystanders(self, clip):
-        if not clip.sentry:
-            return ""
+        if not clip.thumbnails:
+            return format_html("—{}", sentry)
         return format_html(
-            '<span class="sentry-pill" title="{}">{}</span>',
-            gettext("Recorded by the parked car’s Sentry Mode: likely to show bystanders."),
-            gettext("Sentry"),
+            '<img src="{}" alt="" width="96" height="54" loading="lazy" class="queue-thumb">{}',
+            clip.review_thumbnail_url,
+            sentry,
         )
 
     @admin.display(description=_("waiting for"), ordering="status_changed_at")
