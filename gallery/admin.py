@@ -123,7 +123,7 @@ class ClipAdmin(admin.ModelAdmin):
         "featured",
     ]
     list_display_links = ["poster_thumb", "title"]
-    list_filter = [StatusFilter, "themes", "featured", "source"]
+    list_filter = [StatusFilter, "themes", "featured", "source", "sentry"]
     search_fields = ["title", "credit_name"]
     filter_horizontal = ["themes"]
     fields = [
@@ -180,11 +180,22 @@ class ClipAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("poster"))
     def poster_thumb(self, clip):
+        # A Sentry event is marked under its picture: no column of its own (the queue's width).
+        sentry = (
+            format_html(
+                '<br><span class="sentry-pill" title="{}">{}</span>',
+                gettext("Recorded by the parked car’s Sentry Mode: likely to show bystanders."),
+                gettext("Sentry"),
+            )
+            if clip.sentry
+            else ""
+        )
         if not clip.thumbnails:
-            return "—"
+            return format_html("—{}", sentry)
         return format_html(
-            '<img src="{}" alt="" width="96" height="54" loading="lazy" class="queue-thumb">',
+            '<img src="{}" alt="" width="96" height="54" loading="lazy" class="queue-thumb">{}',
             clip.review_thumbnail_url,
+            sentry,
         )
 
     @admin.display(description=_("waiting for"), ordering="status_changed_at")

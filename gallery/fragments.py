@@ -78,10 +78,11 @@ def cards(clips, *, eager_first=False):
     return [mark_safe(found[key]) for key, _clip, _eager in wanted]  # noqa: S308  # nosec B308 B703 - rendered by our template
 
 
-def body(request, clip, origin):
-    """The clip page's <article> (player, text, themes, share links). Its absolute links use
-    `origin`; with None (a host kept out of the cache) it is rendered and not kept."""
-    context = {"clip": clip, "request": request, "LANGUAGE_CODE": get_language()}
+def body(request, clip, origin, *, angle=None):
+    """The clip page's <article> (player, angles, text, themes, share links), opening on
+    `angle` (a ClipAngle; None for the leading one). Its absolute links use `origin`; with
+    None (a host kept out of the cache) it is rendered and not kept."""
+    context = {"clip": clip, "angle": angle, "request": request, "LANGUAGE_CODE": get_language()}
     if origin is None:
         return mark_safe(render_to_string(BODY_TEMPLATE, context))  # noqa: S308  # nosec B308 B703
     key = _key(
@@ -92,6 +93,8 @@ def body(request, clip, origin):
         {k: v for k, v in clip.__dict__.items() if not k.startswith("_")},
         [(t.pk, t.slug, t.label) for t in clip.themes.all()],
         [(c.pk, c.language, c.label, c.file.name) for c in clip.captions.all()],
+        [(a.pk, a.camera, a.order, a.video.name) for a in clip.angles.all()],
+        angle.camera if angle else "",
     )
     html = read_many([key]).get(key)
     if html is None:

@@ -148,6 +148,17 @@ class ClipSource(models.TextChoices):
     DEMO = "demo", _("Demo")
 
 
+class Camera(models.TextChoices):
+    """The car's own cameras, in the order the player and the mosaic show them."""
+
+    FRONT = "front", _("Front")
+    BACK = "back", _("Rear")
+    LEFT_REPEATER = "left_repeater", _("Left side, facing back")
+    RIGHT_REPEATER = "right_repeater", _("Right side, facing back")
+    LEFT_PILLAR = "left_pillar", _("Left pillar")
+    RIGHT_PILLAR = "right_pillar", _("Right pillar")
+
+
 class Clip(models.Model):
     Status = ClipStatus
     Source = ClipSource
@@ -218,6 +229,17 @@ class Clip(models.Model):
         help_text=_("Hide the speed and Autopilot strip, whatever the owner chose."),
     )
 
+    # A dashcam event with several angles (ClipAngle): every angle side by side, what the
+    # gallery card and the embed show.
+    mosaic = models.FileField(blank=True, editable=False)
+    # Recorded by Sentry Mode (the car parked, people walking by): likely to show bystanders.
+    sentry = models.BooleanField(
+        _("Sentry event"),
+        default=False,
+        editable=False,
+        help_text=_("Recorded by the parked car’s Sentry Mode: likely to show bystanders."),
+    )
+
     objects = ClipQuerySet.as_manager()
 
     class Meta:
@@ -277,6 +299,10 @@ class Clip(models.Model):
         return self.private_url(self.video.name)
 
     @property
+    def review_mosaic_url(self):
+        return self.private_url(self.mosaic.name)
+
+    @property
     def review_poster_url(self):
         return self.private_url(self.poster.name)
 
@@ -317,12 +343,41 @@ class Clip(models.Model):
     @property
     def media_names(self):
         """Every stored public file of this clip (renditions, poster, thumbnails, captions)."""
-        names = [f.name for f in (self.video, self.video_hd, self.poster) if f]
+        names = [f.name for f in (self.video, self.video_hd, self.poster, self.mosaic) if f]
         for thumb in self.thumbnails:
             names += [thumb["webp"], thumb["jpeg"]]
         if self.pk:
             names += [caption.file.name for caption in self.captions.all() if caption.file]
+            names += [
+                angle.video.name
+                for angle in self.angles.all()
+                if angle.video and angle.video.name not in names
+            ]
         return names
+
+    @property
+    def originals(self):
+        """Every private original: the clip's, and each angle's minutes."""
+        names = [self.original.name] if self.original else []
+        if self.pk:
+            for angle in self.angles.all():
+                names += [name for name in angle.originals if name not in names]
+        return names
+
+    @property
+    def angle_list(self):
+        """The angles visitors can switch between (none unless there are two or more)."""
+        angles = [angle for angle in self.angles.all() if angle.video]
+        return angles if len(angles) > 1 else []
+
+    def angle_named(self, camera):
+        """The angle of that camera visitors can switch to; None for the leading one or none."""
+        angles = self.angle_list
+        return next((a for a in angles[1:] if a.camera == camera), None) if camera else None
+
+    @property
+    def mosaic_url(self):
+        return self._url(self.mosaic.name) if self.mosaic else ""
 
     # --- Status transitions. `status` changes here and nowhere else. ---
 
@@ -377,7 +432,7 @@ class Clip(models.Model):
         }
 
     def mark_processed(
-        self, *, video, poster, thumbnails, duration, width, height, size, video_hd=""
+        self, *, video, poster, thumbnails, duration, width, height, size, video_hd="", mosaic=""
     ):
         self._transition(
             self.Status.REVIEW,
@@ -390,6 +445,7 @@ class Clip(models.Model):
             width=width,
             height=height,
             size=size,
+            mosaic=mosaic,
             failure_reason="",
         )
 
@@ -536,13 +592,15 @@ class Clip(models.Model):
     def delete_media(self, *, original=False):
         """Delete the stored files (after commit, so a rollback loses nothing)."""
         public = [name for name in self.media_names]
-        private = [self.original.name] if original and self.original else []
+        private = self.originals if original else []
         if private and Clip.objects.filter(original=private[0]).exclude(pk=self.pk).exists():
             private = []  # another clip was made of the same upload: it keeps its original
-        cleared = {"video": "", "video_hd": "", "poster": "", "thumbnails": []}
+        cleared = {"video": "", "video_hd": "", "poster": "", "thumbnails": [], "mosaic": ""}
         if original:
             cleared["original"] = ""
+            self.angles.update(originals=[])
         Clip.objects.filter(pk=self.pk).update(**cleared)
+        self.angles.update(video="")
         for name, value in cleared.items():
             setattr(self, name, value)
         # Their files are in `public`, deleted below.
@@ -555,6 +613,43 @@ class Clip(models.Model):
                 hidden.delete(name)
 
         transaction.on_commit(remove)
+
+
+class ClipAngle(models.Model):
+    """One camera of a dashcam event: its minutes (private originals) and its rendition.
+
+    The leading angle (order 0, the front camera when sent) shares the clip's own video.
+    """
+
+    clip = models.ForeignKey(Clip, on_delete=models.CASCADE, related_name="angles")
+    camera = models.CharField(_("camera"), max_length=20, choices=Camera)
+    order = models.PositiveSmallIntegerField(default=0)
+    # Private storage names of the camera's minutes, in order.
+    originals = models.JSONField(default=list, blank=True, editable=False)
+    video = models.FileField(blank=True, editable=False)
+
+    class Meta:
+        ordering = ["order", "pk"]
+        verbose_name = _("angle")
+        verbose_name_plural = _("angles")
+        constraints = [
+            models.UniqueConstraint(fields=["clip", "camera"], name="clip_angle_once"),
+            models.CheckConstraint(
+                condition=Q(camera__in=Camera.values), name="clip_angle_camera_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return self.get_camera_display()
+
+    @property
+    def url(self):
+        # Through the clip: a preview swaps its clip's storage for the private one.
+        return self.clip._url(self.video.name) if self.video else ""
+
+    @property
+    def review_url(self):
+        return private_storage().url(self.video.name) if self.video else ""
 
 
 class ClipTransition(models.Model):

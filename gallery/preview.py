@@ -33,7 +33,7 @@ def clip_pk_from(token):
 def with_private_media(clip):
     """Have the clip's files link to their private, signed copies (it has no public ones yet)."""
     hidden = private_storage()
-    for field in (clip.video, clip.video_hd, clip.poster):
+    for field in (clip.video, clip.video_hd, clip.poster, clip.mosaic):
         field.storage = hidden
     clip._url = hidden.url
     return clip

@@ -5,17 +5,19 @@ import secrets
 import shutil
 import tempfile
 import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import av
 from django.conf import settings
 from django.core.files import File
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from gallery import fingerprint, media, telemetry
-from gallery.models import Clip, IllegalTransition, Theme
+from gallery import fingerprint, media, mosaic, telemetry
+from gallery.models import Clip, ClipAngle, IllegalTransition, Theme
 from infra.storage import private_storage
 
 log = logging.getLogger(__name__)
@@ -59,44 +61,64 @@ def process(clip):
     Clip.objects.filter(pk=clip.pk).update(
         processing_attempts=F("processing_attempts") + 1, status_changed_at=timezone.now()
     )
+    angles = list(clip.angles.all())
     with tempfile.TemporaryDirectory(prefix="clip-") as tmp:
         work = Path(tmp)
         source = work / ("original" + Path(clip.original.name).suffix.lower()[:8])
-        with clip.original.open("rb") as src, source.open("wb") as dst:
-            shutil.copyfileobj(src, dst, 1024 * 1024)
+        try:
+            if angles:  # a dashcam event: the leading camera's minutes, joined
+                fetch_joined(angles[0].originals, source, work)
+            else:
+                fetch(clip.original.name, source)
+        except media.MediaError as error:
+            clip.mark_failed(media_error_message(error))
+            return
         # An exact copy of an earlier original is linked before any decoding.
         clip.original_sha256 = fingerprint.sha256_of(source)
         Clip.objects.filter(pk=clip.pk).update(original_sha256=clip.original_sha256)
         fingerprint.find_duplicate(clip)
         try:
-            source = keep_drive_without_location(clip, source, work)
+            source = keep_drive_without_location(clip, source, work, angles)
             info = media.probe(source, **probe_limits())
             poster = media.make_poster(source, work, probe_result=info)
             renditions = media.transcode(
                 source, work, probe_result=info, on_progress=Heartbeat(clip)
             )
+            main = renditions[0]  # 720p, or the source's own size when it is smaller
+            event = make_event(clip, angles, main.path, work) if len(angles) > 1 else None
         except media.MediaError as error:
             log.info("clip %s refused: %s %s", clip.pk, error.code, error)
             clip.mark_failed(media_error_message(error))
             return
-        stored = store_outputs(clip, poster, renditions)
+        if event:  # the card's pictures are the mosaic's: the lead's own are not kept
+            poster = replace(poster, thumbnails=())
+        stored = store_outputs(clip, poster, renditions, event.files if event else ())
         clip.fingerprint = fingerprint.frame_hashes(source)
         Clip.objects.filter(pk=clip.pk).update(fingerprint=clip.fingerprint)
         if clip.duplicate_of is None:
             fingerprint.find_duplicate(clip)
     by_label = {r.label: r for r in renditions}
-    main = renditions[0]  # 720p, or the source's own size when it is smaller
     try:
-        clip.mark_processed(
-            video=stored[main.path.name],
-            video_hd=stored[by_label["1080p"].path.name] if "1080p" in by_label else "",
-            poster=stored[poster.poster.path.name],
-            thumbnails=thumbnail_index(poster.thumbnails, stored),
-            duration=round(info.duration, 2),
-            width=main.width,
-            height=main.height,
-            size=main.size,
-        )
+        # The angles' videos and the clip's change together, or not at all.
+        with transaction.atomic():
+            if event:
+                for angle in angles:
+                    path = event.videos.get(angle.camera, main.path)
+                    ClipAngle.objects.filter(pk=angle.pk).update(video=stored[path.name])
+            clip.mark_processed(
+                video=stored[main.path.name],
+                video_hd=stored[by_label["1080p"].path.name] if "1080p" in by_label else "",
+                poster=stored[poster.poster.path.name],
+                # The gallery card shows every angle: its pictures are the mosaic's.
+                thumbnails=thumbnail_index(
+                    event.thumbnails if event else poster.thumbnails, stored
+                ),
+                duration=round(info.duration, 2),
+                width=main.width,
+                height=main.height,
+                size=main.size,
+                mosaic=stored[event.mosaic.name] if event else "",
+            )
     except IllegalTransition:
         # Withdrawn (or otherwise decided) while we worked: keep nothing.
         for name in stored.values():
@@ -104,10 +126,12 @@ def process(clip):
         raise
 
 
-def keep_drive_without_location(clip, source, work):
+def keep_drive_without_location(clip, source, work, angles=()):
     """Read the car's telemetry into `Clip.telemetry`, then replace the private original by a
     copy whose SEI holds no latitude, longitude or heading (gallery/telemetry.py).
 
+    `source` is the local copy of the original, or for a dashcam event (`angles`, ClipAngle
+    rows) the leading camera's minutes joined; then every minute of every angle is rewritten.
     Returns the file to process from then on. A file without the car's SEI (a phone, an
     older car) is left as it is, with no series.
     """
@@ -118,6 +142,10 @@ def keep_drive_without_location(clip, source, work):
     hinted = [hint.slug for hint in telemetry.theme_hints(series)]
     if hinted:
         clip.themes.add(*Theme.objects.filter(slug__in=hinted))
+    if angles:
+        strip_angles(angles, work)
+        clip.refresh_from_db(fields=["original"])
+        return source
     old = clip.original.name
     stripped = work / "without-location.mp4"
     try:
@@ -134,6 +162,31 @@ def keep_drive_without_location(clip, source, work):
     if new != old:
         private_storage().delete(old)
     return stripped
+
+
+def strip_angles(angles, work):
+    """Every minute of every angle of a dashcam event rewritten without location, the rows
+    (ClipAngle.originals, Clip.original) pointed at the new files, the old ones deleted.
+
+    Raises MediaError("corrupt") when a minute cannot be read or rewritten: the event is
+    then refused whole rather than kept with a location.
+    """
+    for angle in angles:
+        names = []
+        for index, old in enumerate(angle.originals):
+            local = fetch(old, work / f"strip-{angle.camera}-{index}{Path(old).suffix.lower()[:8]}")
+            try:
+                new = store_without_location(old, local, work / f"stripped-{angle.pk}-{index}.mp4")
+            finally:
+                local.unlink(missing_ok=True)
+                (work / f"stripped-{angle.pk}-{index}.mp4").unlink(missing_ok=True)
+            names.append(new or old)
+            if new is not None and new != old:
+                Clip.objects.filter(original=old).update(original=new)
+                private_storage().delete(old)
+        if names != angle.originals:
+            ClipAngle.objects.filter(pk=angle.pk).update(originals=names)
+            angle.originals = names
 
 
 def store_without_location(name, source, out):
@@ -171,7 +224,7 @@ class Heartbeat:
             )
 
 
-def store_outputs(clip, poster, renditions):
+def store_outputs(clip, poster, renditions, extra=()):
     """Save the outputs privately under a fresh folder; returns {file name: stored name}.
 
     They become public only when the clip is approved.
@@ -183,6 +236,7 @@ def store_outputs(clip, poster, renditions):
         poster.poster.path,
         *(t.path for t in poster.thumbnails),
         *(r.path for r in renditions),
+        *extra,
     ]:
         with path.open("rb") as fh:
             stored[path.name] = hidden.save(f"{folder}/{path.name}", File(fh))
@@ -195,3 +249,61 @@ def thumbnail_index(thumbnails, stored):
         entry = by_width.setdefault(thumb.width, {"width": thumb.width, "height": thumb.height})
         entry[thumb.format] = stored[thumb.path.name]
     return [by_width[w] for w in sorted(by_width)]
+
+
+def fetch(name, dst):
+    """Copy a private original to a local file for decoding."""
+    with private_storage().open(name, "rb") as src, Path(dst).open("wb") as out:
+        shutil.copyfileobj(src, out, 1024 * 1024)
+    return Path(dst)
+
+
+def fetch_joined(names, dst, work):
+    """A camera's minutes, fetched and joined in order into `dst`."""
+    if len(names) == 1:
+        return fetch(names[0], dst)
+    parts = []
+    for index, name in enumerate(names):
+        parts.append(fetch(name, work / f"minute-{index}{Path(name).suffix.lower()[:8]}"))
+    mosaic.join(parts, dst)
+    for part in parts:
+        part.unlink()
+    return Path(dst)
+
+
+@dataclass
+class Event:
+    """A dashcam event's outputs beside the clip's own: each other angle's rendition, the
+    mosaic and the mosaic's thumbnails (what the gallery card shows)."""
+
+    videos: dict  # camera -> rendition path
+    mosaic: Path
+    thumbnails: tuple
+
+    @property
+    def files(self):
+        return [*self.videos.values(), self.mosaic, *(t.path for t in self.thumbnails)]
+
+
+def make_event(clip, angles, lead_rendition, work):
+    """Every other angle transcoded like the lead (720p at most), then the mosaic."""
+    heartbeat = Heartbeat(clip)
+    videos = {}
+    for angle in angles[1:]:
+        folder = work / f"angle-{angle.camera}"
+        folder.mkdir()
+        source = fetch_joined(angle.originals, folder / "source.mp4", folder)
+        info = media.probe(source, **probe_limits())
+        rendition = media.transcode(
+            source, folder, probe_result=info, heights=(720,), on_progress=heartbeat
+        )[0]
+        source.unlink()
+        videos[angle.camera] = rendition.path.rename(work / f"angle-{angle.camera}.mp4")
+    tiles = [lead_rendition, *videos.values()]
+    combined = mosaic.make_mosaic(tiles, work / "mosaic.mp4", on_progress=heartbeat)
+    stills = media.make_poster(combined, work / "mosaic-stills")
+    thumbnails = tuple(
+        replace(thumb, path=thumb.path.rename(work / f"mosaic-{thumb.path.name}"))
+        for thumb in stills.thumbnails
+    )
+    return Event(videos=videos, mosaic=combined, thumbnails=thumbnails)

@@ -7,7 +7,7 @@ from django.views.decorators.http import require_safe
 
 from gallery import fragments
 from gallery.filters import POPULAR, GalleryFilter
-from gallery.models import Clip
+from gallery.models import Camera, Clip
 from gallery.pages import gallery_page, gallery_themes
 from gallery.plays import gallery_page_query
 from gallery.preview import clip_pk_from, with_private_media
@@ -49,16 +49,25 @@ def gallery(request):
     return TemplateResponse(request, template, context)
 
 
+def angle_query(request):
+    """The clip page's cache key query: the camera it opens on (?angle=back), if one."""
+    camera = request.GET.get("angle", "")
+    return f"?angle={camera}" if camera in Camera.values else ""
+
+
 @require_safe
-@cached_page
+@cached_page(query=angle_query)
 def clip_detail(request, pk, slug=None):
-    clip = get_object_or_404(Clip.objects.published().prefetch_related("themes", "captions"), pk=pk)
+    clip = get_object_or_404(
+        Clip.objects.published().prefetch_related("themes", "captions", "angles"), pk=pk
+    )
     if slug is not None and slug != clip.slug:
         return redirect(clip, permanent=True)
     related = list(Clip.objects.related_to(clip).only(*fragments.CARD_FIELDS)[:4])
+    angle = clip.angle_named(request.GET.get("angle"))
     context = {
         "clip": clip,
-        "body": fragments.body(request, clip, page_origin(request)),
+        "body": fragments.body(request, clip, page_origin(request), angle=angle),
         "related": related,
         "related_cards": fragments.cards(related),
     }
@@ -71,14 +80,16 @@ def clip_preview(request, token):
     pk = clip_pk_from(token)
     if pk is None or not request.user.has_perm("gallery.view_clip"):
         raise Http404
-    clip = get_object_or_404(Clip.objects.prefetch_related("themes", "captions"), pk=pk)
+    clip = get_object_or_404(Clip.objects.prefetch_related("themes", "captions", "angles"), pk=pk)
     if clip.status == Clip.Status.PUBLISHED:
         return redirect(clip)
     clip = with_private_media(clip)
     # Rendered for this request only: private links never reach the fragment cache.
     context = {
         "clip": clip,
-        "body": fragments.body(request, clip, None),
+        "body": fragments.body(
+            request, clip, None, angle=clip.angle_named(request.GET.get("angle"))
+        ),
         "related": [],
         "related_cards": [],
         "preview": True,

@@ -11,7 +11,7 @@ from gallery import media
 from gallery.models import EuropeanCountries, Theme
 from gallery.processing import media_error_message
 from infra.storage import private_storage
-from submissions import direct, kept, notifications, probe, tus, unpack
+from submissions import dashcam, direct, kept, notifications, probe, tus, unpack
 from submissions.models import ClipDraft, Submission
 from submissions.receive import store_original
 
@@ -47,18 +47,25 @@ class KeptUploadsInput(forms.MultipleHiddenInput):
         return ""
 
 
-def drafts(videos, originals, data):
-    """One clip per video, with the form's details (dashcam angles may later share one)."""
+def drafts(videos, originals, data, *, sentry=()):
+    """One clip per video, or per dashcam event (its cameras' files, dashcam.py), each with
+    the form's details; `originals` are the videos' stored names, by index."""
+    groups = dashcam.group(
+        [video.piece.name for video in videos],
+        folders=[video.piece.folder for video in videos],
+        sentry_folders=sentry,
+    )
     return [
-        ClipDraft(
-            original=original,
+        ClipDraft.of(
+            group,
+            originals,
             title=data["title"],
             description=data["description"],
             themes=tuple(theme.slug for theme in data["themes"]),
             credit_name=data["credit_name"],
             credit_country=data["credit_country"],
         )
-        for original in originals
+        for group in groups
     ]
 
 
@@ -140,6 +147,7 @@ class SubmissionForm(forms.Form):
         self.kept_uploads = []
         self._received = []  # unpack.Piece for every file received, plain or by token
         self._folder = None
+        self.sentry = set()  # folders of Sentry events among the files (dashcam.py)
         self.fields["video"].widget.attrs["data-max-bytes"] = settings.MAX_UPLOAD_BYTES
 
     def clean_video(self):
@@ -212,6 +220,11 @@ class SubmissionForm(forms.Form):
             folder = tus.root() if not direct.enabled() else None
             self._folder = tempfile.TemporaryDirectory(prefix="examine-", dir=folder)
         pieces = list(unpack.unpack(self._received))
+        # A dashcam event's own files (event.json, thumb.png) are read for the Sentry mark
+        # only, never kept (event.json holds the car's location).
+        pieces, self.sentry = dashcam.set_aside(pieces)
+        if not pieces:
+            raise forms.ValidationError(media_error_message(media.MediaError("not_video")))
         videos, problems, ignored = probe.examine(pieces, Path(self._folder.name))
         if problems:
             raise forms.ValidationError([problem.message() for problem in problems[:3]])
@@ -286,7 +299,7 @@ class SubmissionForm(forms.Form):
                     language=language,
                     source=source,
                     consent=True,
-                    clips=drafts(self.videos, originals, data),
+                    clips=drafts(self.videos, originals, data, sentry=self.sentry),
                 )
         except BaseException:
             stored = {video.stored for video in self.videos}

@@ -17,7 +17,7 @@ from django.utils import timezone, translation
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
-from gallery.models import Clip, Theme
+from gallery.models import Clip, ClipAngle, Theme
 from infra.storage import private_storage
 from submissions import signals
 
@@ -40,6 +40,29 @@ class ClipDraft:
     themes: tuple[str, ...] = ()  # theme slugs
     credit_name: str = ""
     credit_country: str = ""
+    # A dashcam event: (camera, its minutes' stored originals in order), leading camera
+    # first; `original` is the lead's first minute. Empty for an ordinary clip.
+    angles: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    sentry: bool = False  # recorded by Sentry Mode: likely to show bystanders
+
+    @classmethod
+    def of(cls, group, originals, **fields):
+        """The clip a dashcam.Group makes of files stored as `originals` (by index)."""
+        return cls(
+            original=originals[group.lead],
+            angles=tuple(
+                (camera, tuple(originals[i] for i in indices)) for camera, indices in group.angles
+            ),
+            sentry=group.sentry,
+            **fields,
+        )
+
+    @property
+    def originals(self):
+        names = [self.original]
+        for _camera, minutes in self.angles:
+            names += [name for name in minutes if name not in names]
+        return names
 
 
 class SubmissionManager(models.Manager):
@@ -70,13 +93,19 @@ class SubmissionManager(models.Manager):
                         source=Clip.Source(source),
                         submission=submission,
                         original=draft.original,
+                        sentry=draft.sentry,
+                    )
+                    ClipAngle.objects.bulk_create(
+                        ClipAngle(clip=clip, camera=camera, order=order, originals=list(minutes))
+                        for order, (camera, minutes) in enumerate(draft.angles)
                     )
                     if draft.themes:
                         clip.themes.set(themes[draft.themes])
                     clip.queue_processing()
         except BaseException:
             for draft in clips:
-                private_storage().delete(draft.original)
+                for name in draft.originals:
+                    private_storage().delete(name)
             raise
         return submission
 

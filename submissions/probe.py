@@ -12,7 +12,7 @@ from django.utils.translation import gettext
 
 from gallery import media
 from gallery.processing import media_error_message, probe_limits, recovery_message
-from submissions import unpack
+from submissions import dashcam, unpack
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ def examine(pieces, folder):
     videos, problems, ignored, cut_off = [], [], [], []
     for index, piece in enumerate(pieces):
         label = piece.where
-        if index >= MAX_PARTS_PROBED or len(videos) >= MAX_CLIPS_PER_MESSAGE:
+        if index >= MAX_PARTS_PROBED or clips_made(videos) >= MAX_CLIPS_PER_MESSAGE:
             ignored.append(label)
             continue
         if piece.skipped:
@@ -170,6 +170,13 @@ def materialise(piece, path):
             shutil.copyfileobj(piece.file, out, 1024 * 1024)
     else:
         path.write_bytes(piece.data)
+
+
+def clips_made(videos):
+    """How many clips the videos make: a dashcam event's files make one (dashcam.py)."""
+    return len(
+        dashcam.group([v.piece.name for v in videos], folders=[v.piece.folder for v in videos])
+    )
 
 
 def rescue_cut_off(cut_off, healthy):

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils.translation import gettext, ngettext
 
 from infra.storage import private_storage
-from submissions import parse, probe, reply, route, unpack
+from submissions import dashcam, parse, probe, reply, route, unpack
 from submissions.models import ClipDraft, InboundEmail, Submission
 from submissions.receive import store_original
 
@@ -35,16 +35,20 @@ def process(inbound_id):
     try:
         with tempfile.TemporaryDirectory(prefix="inbound-") as tmp:
             parsed = parse.parse(read_raw(inbound), trusted_authserv_ids=trusted_authserv_ids())
-            problems, ignored, found = [], [], {}
+            problems, ignored, found, sentry, located = [], [], {}, set(), False
             if not route.ignore_reason(inbound, parsed):
                 pieces = list(unpack.unpack(parsed.parts))
+                located = dashcam.carries_place(pieces)
+                pieces, sentry = dashcam.set_aside(pieces)
                 found = unpack.found_inside(pieces)
                 videos, problems, ignored = probe.examine(pieces, Path(tmp))
             for index, video in enumerate(videos):
                 video.stored = store_original(
                     video.path, name=probe.original_name(video.piece, index)
                 )
-            committed = record(inbound, parsed, videos, problems, ignored, found=found)
+            committed = record(
+                inbound, parsed, videos, problems, ignored, found=found, sentry=sentry
+            )
     except Exception as error:
         if isinstance(error, parse.Unreadable):
             log.warning("inbound e-mail %s refused: %s", inbound_id, error.code)
@@ -59,6 +63,10 @@ def process(inbound_id):
         return
     if not committed:
         _forget(videos)
+    elif located:
+        # A dashcam event.json holds the car's city and position: its message is not kept
+        # for the retention period like others (what it made of it is recorded).
+        inbound.delete_raw()
 
 
 def failure_reason(error):
@@ -88,7 +96,7 @@ def _forget(videos):
             private_storage().delete(video.stored)
 
 
-def record(inbound, parsed, videos, problems, ignored, *, found=None):
+def record(inbound, parsed, videos, problems, ignored, *, found=None, sentry=()):
     """Write the outcome in one transaction; False if another run got there first."""
     found = found or {}
     # The message's own language, else the sender's earlier one; "" (then French) if neither.
@@ -115,16 +123,17 @@ def record(inbound, parsed, videos, problems, ignored, *, found=None):
             transaction.on_commit(lambda: _forget(videos))
             return True
         if videos:
+            clips = drafts(parsed, videos, sentry=sentry)
             submission = Submission.objects.create_with_clips(
                 email=parsed.sender,
                 language=language or settings.LANGUAGE_CODE,
                 source=Submission.Source.EMAIL,
-                clips=drafts(parsed, videos),
+                clips=clips,
             )
             reason = "\n".join(
                 [
-                    ngettext("%(count)d clip imported.", "%(count)d clips imported.", len(videos))
-                    % {"count": len(videos)},
+                    ngettext("%(count)d clip imported.", "%(count)d clips imported.", len(clips))
+                    % {"count": len(clips)},
                     *notes,
                 ]
             )
@@ -138,17 +147,23 @@ def record(inbound, parsed, videos, problems, ignored, *, found=None):
     return True
 
 
-def drafts(parsed, videos):
-    """What the message says about each clip: one per video."""
+def drafts(parsed, videos, *, sentry=()):
+    """What the message says about each clip: one per video, or per dashcam event."""
+    groups = dashcam.group(
+        [video.piece.name for video in videos],
+        folders=[video.piece.folder for video in videos],
+        sentry_folders=sentry,
+    )
     return [
-        ClipDraft(
-            original=video.stored,
-            title=clip_title(parsed, video.piece, index, len(videos)),
+        ClipDraft.of(
+            group,
+            [video.stored for video in videos],
+            title=clip_title(parsed, videos[group.lead].piece, index, len(groups)),
             description=parsed.description or gateway_text(parsed),
             themes=parsed.themes,
             credit_name=parsed.credit_name,
         )
-        for index, video in enumerate(videos)
+        for index, group in enumerate(groups)
     ]
 
 

@@ -70,6 +70,9 @@ class Piece:
     details: dict = field(default_factory=dict, compare=False)
     # The archives (zip, TNEF) it came out of, outermost first, by their labels.
     inside: tuple[str, ...] = ()
+    # The folder it sat in inside its archive ("TeslaCam/SentryClips/<event>"): dashcam.py
+    # groups an event's files by it.
+    folder: str = ""
 
     @property
     def label(self):
@@ -317,7 +320,14 @@ def _members(piece, archive):
         if len(data) > info.file_size or total > MAX_ARCHIVE_BYTES:
             return skipped(piece, ARCHIVE_TOO_LARGE, size=total, max=MAX_ARCHIVE_BYTES)
         if data:
-            members.append(Piece(name=_member_name(info.filename), data=data, inside=inside))
+            members.append(
+                Piece(
+                    name=_member_name(info.filename),
+                    data=data,
+                    inside=inside,
+                    folder=_member_folder(info.filename),
+                )
+            )
     return members
 
 
@@ -333,6 +343,11 @@ def _safe_member_name(name: str) -> bool:
         if flavour.is_absolute() or flavour.drive or flavour.root or ".." in flavour.parts:
             return False
     return True
+
+
+def _member_folder(name: str) -> str:
+    parent = PurePosixPath(" ".join(str(name).split()).replace("\\", "/")).parent
+    return "" if str(parent) == "." else str(parent)[:300]
 
 
 def _member_name(name: str) -> str:

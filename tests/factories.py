@@ -5,6 +5,7 @@ and the worker processes. Servers (S3, IMAP, SMTP) are fixtures in conftest.py."
 import base64
 import io
 import itertools
+import json
 import os
 import struct
 import subprocess
@@ -753,3 +754,92 @@ def add_published_clips(count, themes):
         for theme in Theme.objects.filter(slug__in=themes)
     )
     recount_themes()
+
+
+# Dashcam events (the car's own cameras)
+
+# One colour per camera, so a picture tells which camera it came from.
+CAMERA_COLOURS = {
+    "front": (220, 40, 40),
+    "back": (40, 200, 40),
+    "left_repeater": (40, 40, 220),
+    "right_repeater": (230, 220, 40),
+    "left_pillar": (220, 40, 220),
+    "right_pillar": (40, 210, 220),
+}
+# A made-up event's place: it must appear nowhere we store or show.
+EVENT_CITY = "Villefranche-sur-Saône-Zzyzx"
+EVENT_LAT = "45.987654"
+EVENT_LON = "4.712345"
+
+
+def dashcam_minute(folder, camera, *, start="2026-06-01_10-42-12", seconds=2.0, size=(320, 240),
+                   fps=36, shade=1.0):  # fmt: skip
+    """One camera's minute as the car writes it: H.264 MP4, no audio, its colour filling the
+    picture (scaled by `shade`) with a white bar moving across it."""
+    import av
+    import numpy as np
+
+    path = Path(folder) / f"{start}-{camera}.mp4"
+    width, height = size
+    colour = np.array([round(c * shade) for c in CAMERA_COLOURS[camera]], dtype=np.uint8)
+    with av.open(str(path), "w", format="mp4") as out:
+        stream = out.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.options = {"preset": "ultrafast", "crf": "28"}
+        frames = round(seconds * fps)
+        for n in range(frames):
+            picture = np.empty((height, width, 3), dtype=np.uint8)
+            picture[:] = colour
+            x = (n * 7) % max(1, width - 8)
+            picture[height - 12 :, x : x + 8] = 255
+            frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
+            frame.pts = n
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path
+
+
+def dashcam_event(folder, cameras=("front", "back", "left_repeater", "right_repeater"), *,
+                  starts=("2026-06-01_10-42-12",), reason="user_interaction_honk", **kwargs):  # fmt: skip
+    """An event folder: each camera's minutes, event.json (with a city and position), thumb.png.
+
+    Returns {file name: bytes}, in the order the car lists them.
+    """
+    from PIL import Image
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {}
+    for index, start in enumerate(starts):
+        for camera in cameras:
+            path = dashcam_minute(folder, camera, start=start, shade=1.0 - 0.4 * index, **kwargs)
+            files[path.name] = path.read_bytes()
+    event = {
+        "timestamp": starts[0].replace("_", "T").replace("-", ":").replace(":", "-", 2),
+        "city": EVENT_CITY,
+        "est_lat": EVENT_LAT,
+        "est_lon": EVENT_LON,
+        "reason": reason,
+        "camera": "0",
+    }
+    files["event.json"] = json.dumps(event).encode()
+    thumb = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 0, 0)).save(thumb, "PNG")
+    files["thumb.png"] = thumb.getvalue()
+    return files
+
+
+def dashcam_mail(files, **kwargs):
+    """An e-mail with the event's files attached one by one."""
+    msg = mail_message(**kwargs)
+    for name, data in files.items():
+        maintype, subtype = {
+            ".mp4": ("video", "mp4"),
+            ".json": ("application", "json"),
+            ".png": ("image", "png"),
+        }[Path(name).suffix]
+        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+    return msg.as_bytes()

@@ -406,3 +406,35 @@ def test_fields_unknown_to_us_and_damaged_messages_do_not_survive_the_rewrite():
     assert [m.vehicle_speed_mps for m in telemetry.tesla_messages(nals[0])] == [12.5]
     assert nals[1] == units[2]
     assert rewriter.summary.sei_messages == 2 and rewriter.summary.with_location == 1
+
+
+@pytest.mark.django_db
+def test_every_angle_of_an_event_is_kept_without_location(
+    client, tmp_path, media_storage, django_capture_on_commit_callbacks
+):
+    cameras = ("front", "back", "left_repeater", "right_repeater")
+    written = {
+        camera: synthesize_dashcam(
+            tmp_path / f"2026-11-20_10-30-00-{camera}.mp4", seconds=2.0, seed=index
+        )
+        for index, camera in enumerate(cameras)
+    }
+    files = [upload(w.path, w.path.name) for w in written.values()]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post(client, form_data(files)).status_code == 302
+    clip = Clip.objects.get()
+    processing.process(clip)
+    clip.refresh_from_db()
+    assert clip.status == Clip.Status.REVIEW, clip.failure_reason
+    assert clip.telemetry["summary"]["duration"] == pytest.approx(2.0, abs=0.1)
+    angles = list(clip.angles.all())
+    assert [angle.camera for angle in angles] == list(cameras)
+    for angle in angles:
+        [name] = angle.originals
+        data = (media_storage / "private" / name).read_bytes()
+        assert_no_location(data, written[angle.camera], f"the {angle.camera} original")
+        assert telemetry.read_series(media_storage / "private" / name) is not None
+    assert clip.original.name == angles[0].originals[0]
+    # Only the rewritten files are kept: nothing as it arrived.
+    kept = {n for n in files_under(media_storage / "private") if n.startswith("originals/")}
+    assert kept == {angle.originals[0] for angle in angles}

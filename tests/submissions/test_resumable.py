@@ -231,7 +231,10 @@ def test_a_zip_and_a_cut_off_dashcam_file_work_from_the_web_too(client, tmp_path
     fields = form_data([upload(cut)], upload_ticket=token)
     response = post(client, fields, lang="en")
     assert response.status_code == 302, response.context["form"].errors
-    assert Clip.objects.count() == 2
+    # Two minutes of one camera: one clip, the rescued minute joined after the healthy one.
+    clip = Clip.objects.get()
+    [angle] = clip.angles.all()
+    assert angle.camera == "front" and len(angle.originals) == 2
 
 
 def test_clean_uploads_removes_stale_partial_uploads_only(client, settings):

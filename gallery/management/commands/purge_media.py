@@ -30,7 +30,7 @@ class Command(BaseCommand):
         ).order_by("pk")
         purged = 0
         for clip in expired:
-            files = len(clip.media_names) + (1 if clip.original else 0)
+            files = len(clip.media_names) + len(clip.originals)
             verb = "would delete" if dry_run else "deleted"
             self.stdout.write(f"clip {clip.pk} ({clip.status}): {verb} {files} files")
             if not dry_run:
