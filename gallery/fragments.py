@@ -11,7 +11,10 @@ Fragments never hold a CSP nonce: they are rendered without the request's nonce.
 import hashlib
 import json
 from functools import cache
+from pathlib import Path
 
+from django.conf import settings
+from django.contrib.staticfiles.storage import staticfiles_storage
 from django.template.loader import get_template, render_to_string
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
@@ -37,6 +40,22 @@ _BODY_TEMPLATES = (BODY_TEMPLATE, "includes/player.html", "includes/share.html")
 
 
 @cache
+def release():
+    """What a deploy changes besides the code: templates, translations, static file names."""
+    digest = hashlib.blake2s(digest_size=8)
+    folders = [Path(d) for t in settings.TEMPLATES for d in t.get("DIRS", ())]
+    for folder in folders:
+        for path in sorted(folder.rglob("*.html")):
+            digest.update(path.read_bytes())
+    for folder in settings.LOCALE_PATHS:
+        for path in sorted(Path(folder).rglob("*.mo")):
+            stat = path.stat()
+            digest.update(f"{path}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    digest.update(str(getattr(staticfiles_storage, "manifest_hash", "")).encode())
+    return digest.hexdigest()
+
+
+@cache
 def _templates_digest(names):
     """Templates change with a deploy: new templates, new keys (old fragments age out)."""
     sources = [get_template(name).template.source for name in names]
@@ -44,7 +63,7 @@ def _templates_digest(names):
 
 
 def _key(kind, *parts):
-    payload = json.dumps(parts, default=str, separators=(",", ":"))
+    payload = json.dumps([release(), *parts], default=str, separators=(",", ":"))
     return f"frag:{kind}:" + hashlib.blake2s(payload.encode(), digest_size=16).hexdigest()
 
 
@@ -73,13 +92,10 @@ def cards(clips, *, eager_first=False):
     return [mark_safe(found[key]) for key, _clip, _eager in wanted]  # noqa: S308  # nosec B308 B703 - rendered by our template
 
 
-def body(request, clip, origin):
-    """The clip page's <article> (player, text, themes, share links). Its absolute links use
-    `origin`; with None (a host kept out of the cache) it is rendered and not kept."""
-    context = {"clip": clip, "request": request, "LANGUAGE_CODE": get_language()}
-    if origin is None:
-        return mark_safe(render_to_string(BODY_TEMPLATE, context))  # noqa: S308  # nosec B308 B703
-    key = _key(
+def body_key(clip, origin):
+    """The key of a clip's body: everything it shows (its columns, themes and captions), the
+    language and the origin of its absolute links. Pages built around the body extend it."""
+    return _key(
         "body",
         get_language(),
         origin,
@@ -88,6 +104,15 @@ def body(request, clip, origin):
         [(t.pk, t.slug, t.label) for t in clip.themes.all()],
         [(c.pk, c.language, c.label, c.file.name) for c in clip.captions.all()],
     )
+
+
+def body(request, clip, origin):
+    """The clip page's <article> (player, text, themes, share links). Its absolute links use
+    `origin`; with None (a host kept out of the cache) it is rendered and not kept."""
+    context = {"clip": clip, "request": request, "LANGUAGE_CODE": get_language()}
+    if origin is None:
+        return mark_safe(render_to_string(BODY_TEMPLATE, context))  # noqa: S308  # nosec B308 B703
+    key = body_key(clip, origin)
     html = read_many([key]).get(key)
     if html is None:
         html = render_to_string(BODY_TEMPLATE, context)

@@ -1,11 +1,11 @@
 from django.conf import settings
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_safe
 
-from gallery import fragments
+from gallery import fragments, shells
 from gallery.filters import POPULAR, GalleryFilter
 from gallery.models import Clip
 from gallery.pages import gallery_page, gallery_themes
@@ -46,6 +46,8 @@ def gallery(request):
     template = "gallery/gallery.html"
     if request.headers.get("X-Partial") == "results":
         template += "#results"
+    if (origin := page_origin(request)) is not None:
+        return HttpResponse(shells.gallery(request, origin, template, context))
     return TemplateResponse(request, template, context)
 
 
@@ -56,9 +58,11 @@ def clip_detail(request, pk, slug=None):
     if slug is not None and slug != clip.slug:
         return redirect(clip, permanent=True)
     related = list(Clip.objects.related_to(clip).only(*fragments.CARD_FIELDS)[:4])
+    if (origin := page_origin(request)) is not None:
+        return HttpResponse(shells.clip_page(request, origin, clip, related))
     context = {
         "clip": clip,
-        "body": fragments.body(request, clip, page_origin(request)),
+        "body": fragments.body(request, clip, origin),
         "related": related,
         "related_cards": fragments.cards(related),
     }
