@@ -57,7 +57,11 @@ def run(args):
     client = Client()
     for path in ["/__floor__", "/fr/terms/", *gallery, *clips]:  # fragments rendered once
         assert client.get(path).status_code == 200, path
-    for name, paths in (("floor", ["/__floor__"] * args.pages), ("gallery", gallery), ("clip", clips)):
+    for name, paths in (
+        ("floor", ["/__floor__"] * args.pages),
+        ("gallery", gallery),
+        ("clip", clips),
+    ):
         _bump()
         time.sleep(0.01)
         profile = cProfile.Profile()

@@ -31,10 +31,7 @@ from infra.cache import keep_many, read_many
 # text a visitor or an owner typed (a clip's title) can spell one. Hex and letters only: they
 # pass unchanged through HTML escaping and URL quoting.
 _TOKEN = "s" + secrets.token_hex(8)
-_SLOTS = re.compile(f"{_TOKEN}([a-z]+){_TOKEN}")
-# A page number no catalogue reaches, grouped in the active language, stands for the page's
-# number while a shell is rendered (the template groups its digits).
-_NUMBER = 987_654_321
+_SLOTS = re.compile(f"{_TOKEN}([a-z0-9]+?){_TOKEN}")
 # Shells this process keeps without asking the cache (a few KB each).
 _NEAR_LIMIT = 2048
 _near = {}
@@ -76,15 +73,23 @@ def _nonce(request, pieces):
     return str(get_nonce(request)) if "nonce" in pieces[1::2] else ""
 
 
+# Numbers no catalogue reaches stand for a gallery page's numbers while its shell is
+# rendered (the template groups their digits the active language's way); each is then
+# replaced by a slot. All nine digits long: none is a part of another.
+_NUMBER, _TOTAL, _PAGES, _THEME_COUNT = 987_654_321, 987_654_322, 987_654_323, 987_654_330
+
+
 class _ShellPaginator:
     def __init__(self, page):
-        self.count = page.paginator.count
-        self.num_pages = page.paginator.num_pages
+        count = page.paginator.count
+        # 0 and 1 choose their own plural form and no pager: kept as they are.
+        self.count = count if count < 2 else _TOTAL
+        self.num_pages = _PAGES
 
 
 class _ShellPage:
     """Stands for a gallery page while its shell is rendered: the same place in the pages
-    (previous? next? empty?), its number a marker."""
+    (previous? next? empty?), its numbers markers."""
 
     def __init__(self, page):
         self.paginator = _ShellPaginator(page)
@@ -102,21 +107,31 @@ class _ShellPage:
         return self._previous or self._next
 
 
+class _ShellTheme:
+    def __init__(self, theme, i):
+        self.slug, self.label, self.published_count = theme.slug, theme.label, _THEME_COUNT + i
+
+
+def _grouped(number):
+    return str(conditional_escape(grouped(number)))
+
+
 def gallery(request, origin, template, context):
     """A gallery page (or its results partial, `template` "...#results") from its shell.
-    `context` is what the template would be given; its page-specific values become slots."""
-    page = context["page"]
-    themes = tuple((t.slug, t.label, t.published_count) for t in context["themes"])
+    `context` is what the template would be given; its page-specific values become slots.
+    A shell serves every page of a selection at the same place in the pages (first, middle,
+    last), whatever the counts: a publish changes counts, not shells."""
+    page, themes = context["page"], context["themes"]
+    total = page.paginator.count
     key = fragments._key(
         "gallery-shell",
-        fragments.release(),
         get_language(),
         origin,
         template,
         sorted(set(context["selected"])),
         context["order"],
-        themes,
-        page.paginator.count,
+        [(t.slug, t.label) for t in themes],
+        min(total, 2),
         bool(page.object_list),
         page.has_previous(),
         page.has_next(),
@@ -125,6 +140,7 @@ def gallery(request, origin, template, context):
     def render():
         shell_context = context | {
             "page": _ShellPage(page),
+            "themes": [_ShellTheme(theme, i) for i, theme in enumerate(themes)],
             "cards": [slot("cards")],
             "canonical_query": slot("query"),
             "previous_query": page.has_previous() and slot("previous"),
@@ -132,28 +148,31 @@ def gallery(request, origin, template, context):
             "csp_nonce": slot("nonce"),
         }
         html = render_to_string(template, shell_context, request)
-        return html.replace(str(conditional_escape(grouped(_NUMBER))), slot("number"))
+        numbers = {_NUMBER: "number", _TOTAL: "total", _PAGES: "pages"}
+        numbers |= {_THEME_COUNT + i: f"theme{i}" for i in range(len(themes))}
+        for number, name in numbers.items():
+            html = html.replace(_grouped(number), slot(name))
+        return html
 
     pieces = _shell(key, render)
-    return fill(
-        pieces,
-        {
-            "cards": "".join(context["cards"]),
-            "query": conditional_escape(context["canonical_query"]),
-            "previous": conditional_escape(context["previous_query"] or ""),
-            "next": conditional_escape(context["next_query"] or ""),
-            "number": conditional_escape(grouped(page.number)),
-            "nonce": _nonce(request, pieces),
-        },
-    )
+    values = {
+        "cards": "".join(context["cards"]),
+        "query": conditional_escape(context["canonical_query"]),
+        "previous": conditional_escape(context["previous_query"] or ""),
+        "next": conditional_escape(context["next_query"] or ""),
+        "number": _grouped(page.number),
+        "total": _grouped(total),
+        "pages": _grouped(page.paginator.num_pages),
+        "nonce": _nonce(request, pieces),
+    }
+    values |= {f"theme{i}": _grouped(theme.published_count) for i, theme in enumerate(themes)}
+    return fill(pieces, values)
 
 
 def clip_page(request, origin, clip, related):
     """A clip's page: its shell (all but the related clips' cards) is kept per clip content
     and language, like its body."""
-    key = fragments._key(
-        "clip-shell", fragments.body_key(clip, origin), bool(related)
-    )
+    key = fragments._key("clip-shell", fragments.body_key(clip, origin), bool(related))
 
     def render():
         context = {

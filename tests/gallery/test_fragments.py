@@ -2,6 +2,7 @@
 change to one clip renders that clip again, everywhere at once, and nothing else."""
 
 import os
+import re
 from contextlib import contextmanager
 
 import pytest
@@ -200,6 +201,8 @@ def test_a_page_assembled_from_its_shell_is_the_page_the_templates_render(
     star = make_clip(title="Étoile <b>&\"'", themes=["performance", "design"], featured=True)
     star.set_featured(True)
     lonely = make_clip(title="Seul", themes=["technology"])
+    # Digits grouped the language's way (12 345, 12,345, 12.345).
+    Theme.objects.filter(slug="design").update(published_count=12345)
     queries = [
         {},
         {"page": "2"},
@@ -252,6 +255,19 @@ def test_a_cold_page_whose_shell_and_fragments_are_kept_renders_no_template(clie
     try:
         for url in urls:
             assert client.get(url).status_code == 200
+        assert rendered == []
+        # A publish changes the counts on every gallery page, and the pages listing the
+        # newcomer: only its card is rendered, the pages around it are their shells.
+        newcomer = make_clip(title="Newcomer", themes=["design"])
+        for url in urls:
+            page = client.get(url).content.decode()
+            if "/clips/" not in url:
+                assert "Newcomer" in page or "weekend" in url, url
     finally:
         template_rendered.disconnect(record)
-    assert rendered == []
+    assert set(rendered) == {"includes/clip_card.html"}
+    gallery = client.get("/en/").content.decode()
+    design = re.search(
+        r'value="design"[^>]*>\s*<span>[^<]*<span class="chip__count">(\d+)<', gallery
+    )
+    assert newcomer.status == Clip.Status.PUBLISHED and design.group(1) == "7"  # 5 + 1 + 1
