@@ -29,6 +29,7 @@ def main():
     parser.add_argument("--clips", type=int, default=10_000)
     parser.add_argument("--pages", type=int, default=60)
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--sort", default="cumulative")
     args = parser.parse_args()
 
     var_dir = tempfile.mkdtemp(prefix="bench-profile-")
@@ -74,7 +75,7 @@ def run(args):
         ms = (time.process_time() - started) * 1000 / len(paths)
         print(f"\n== {name}, cold after a publish: {ms:.2f} ms CPU per page (with the profiler), "
               f"{len(queries.captured_queries) / len(paths):.1f} queries per page")  # fmt: skip
-        stats = pstats.Stats(profile).strip_dirs().sort_stats("cumulative")
+        stats = pstats.Stats(profile).strip_dirs().sort_stats(args.sort)
         stats.print_stats(args.top)
 
 

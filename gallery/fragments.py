@@ -19,6 +19,7 @@ from django.template.loader import get_template, render_to_string
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 
+from gallery.models import Clip
 from infra.cache import keep_many, read_many
 
 # Kept for a week at most; the cache also drops the least used ones first.
@@ -67,24 +68,34 @@ def _key(kind, *parts):
     return f"frag:{kind}:" + hashlib.blake2s(payload.encode(), digest_size=16).hexdigest()
 
 
-def _columns(clip, names):
-    return [clip.__dict__.get(name) for name in names]
+def _card_values(clip):
+    """A card's columns: a row of CARD_FIELDS as the gallery reads it, or a clip's."""
+    if isinstance(clip, tuple):
+        return clip
+    return tuple(clip.__dict__.get(name) for name in CARD_FIELDS)
+
+
+def _card_key(language, eager, values):
+    # repr, not JSON: the gallery computes 24 of these a page. The values are plain Python
+    # (str, float, bool, lists and dicts from JSON) whose repr is the same in every process.
+    payload = repr((release(), _templates_digest((CARD_TEMPLATE,)), language, eager, values))
+    return "frag:card:" + hashlib.blake2s(payload.encode(), digest_size=16).hexdigest()
 
 
 def cards(clips, *, eager_first=False):
-    """Each clip's card (an <li>), from the cache or rendered and kept: one cache read."""
+    """Each clip's card (an <li>), from the cache or rendered and kept: one cache read.
+    `clips` are Clip objects or rows of CARD_FIELDS (the gallery reads rows: cheaper)."""
     language = get_language()
-    templates = _templates_digest((CARD_TEMPLATE,))
     wanted = []
     for i, clip in enumerate(clips):
         eager = eager_first and i == 0
-        wanted.append(
-            (_key("card", language, templates, eager, _columns(clip, CARD_FIELDS)), clip, eager)
-        )
+        wanted.append((_card_key(language, eager, _card_values(clip)), clip, eager))
     found = read_many([key for key, _clip, _eager in wanted]) if wanted else {}
     rendered = {}
     for key, clip, eager in wanted:
         if key not in found:
+            if isinstance(clip, tuple):
+                clip = Clip(**dict(zip(CARD_FIELDS, clip, strict=True)))
             rendered[key] = render_to_string(CARD_TEMPLATE, {"clip": clip, "eager": eager})
     if rendered:
         keep_many(rendered, timeout=FRAGMENT_TIMEOUT)

@@ -86,19 +86,21 @@ def gallery_ids(selected):
 
 
 def gallery_page(selected, number, order=""):
-    """One page of the gallery's clips (the card columns only) with the selection's total:
-    one query, the total counted within it (once per page version) when not known. `order`
-    is "" (newest first) or POPULAR (most watched first)."""
+    """One page of the gallery's clips, as rows of the card columns (fragments.CARD_FIELDS),
+    with the selection's total: one query, the total counted within it (once per page
+    version) when not known. `order` is "" (newest first) or POPULAR (most watched first)."""
     matching = Clip.objects.published().with_any_theme(selected)
     ordered = matching.most_watched() if order == POPULAR else matching.for_gallery()
-    clips = ordered.only(*fragments.CARD_FIELDS)
+    clips = ordered.values_list(*fragments.CARD_FIELDS)
     size = settings.GALLERY_PAGE_SIZE
     ids = gallery_ids(selected) if order != POPULAR else None
     if ids is not None:
         paginator = KnownCountPaginator(clips, size, count=len(ids))
         number = paginator.validate_number(max(1, min(number, paginator.num_pages)))
-        chunk = ids[(number - 1) * size : number * size]
-        found = Clip.objects.published().only(*fragments.CARD_FIELDS).in_bulk(chunk.tolist())
+        chunk = ids[(number - 1) * size : number * size].tolist()
+        # By primary key alone: the list holds published clips of this page version.
+        rows = Clip.objects.filter(pk__in=chunk).values_list(*fragments.CARD_FIELDS)
+        found = {row[0]: row for row in rows}
         return Page([found[pk] for pk in chunk if pk in found], number, paginator)
     total = _selection_total(selected)
     if total is None:
@@ -106,10 +108,13 @@ def gallery_page(selected, number, order=""):
         # which the database works out once for the whole query.
         count = matching.order_by().values("status").annotate(n=Count("pk")).values("n")
         start = (number - 1) * size
-        rows = list(clips.annotate(total=Subquery(count))[start : start + size])
+        rows = list(
+            ordered.values_list(*fragments.CARD_FIELDS, Subquery(count))[start : start + size]
+        )
         if rows or number == 1:  # else the page is past the end: count, then show the last
-            total = rows[0].total if rows else 0
+            total = rows[0][-1] if rows else 0
             per_version("count:" + ",".join(sorted(selected)), lambda: total)
+            rows = [row[:-1] for row in rows]
             return Page(rows, number, KnownCountPaginator(clips, size, count=total))
         total = matching.count()
     paginator = KnownCountPaginator(clips, size, count=total)

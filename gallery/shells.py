@@ -16,6 +16,7 @@ file names), so a deploy starts new shells.
 
 import re
 import secrets
+from functools import lru_cache
 
 from django.middleware.csp import get_nonce
 from django.template.loader import render_to_string
@@ -113,6 +114,11 @@ class _ShellTheme:
 
 
 def _grouped(number):
+    return _grouped_in(get_language(), number)
+
+
+@lru_cache(maxsize=8192)
+def _grouped_in(language, number):
     return str(conditional_escape(grouped(number)))
 
 
