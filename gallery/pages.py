@@ -30,6 +30,15 @@ def gallery_themes():
     return per_version("theme-counts", lambda: list(theme_counts()))
 
 
+def first_gallery_page_of_version():
+    """True for the first gallery page this process serves under the current page version
+    (it reads the themes, which leaves one query for its clips), then False."""
+    if per_version_known("gallery-served") is None:
+        per_version("gallery-served", lambda: True)
+        return True
+    return False
+
+
 class KnownCountPaginator(Paginator):
     """A paginator told its total, so it does not count again."""
 
@@ -63,20 +72,20 @@ def _catalogue():
     return ids, masks
 
 
-def gallery_ids(selected):
-    """The ids of a selection's published clips in the gallery's order, kept once per page
-    version in this process, or None the first time a selection is asked for (its first page
-    is then one query, its total within it). A page read from the list is one query by
-    primary key whatever its depth, and its total is the list's length: no count, no OFFSET.
-    Memory: 16 bytes per published clip, and 8 per clip of each selection asked for."""
+def gallery_ids(selected, *, may_read=True):
+    """The ids of a selection's published clips in the gallery's order, from the catalogue
+    kept once per page version in this process; None when the catalogue is not read yet and
+    `may_read` is false (the page is then one query, its total within it). A page read from
+    the list is one query by primary key whatever its depth, and its total is the list's
+    length: no count, no OFFSET. Memory: 16 bytes per published clip, and 8 per clip of each
+    selection asked for (at most one list per theme selection)."""
     chosen = sorted(set(selected))
     name = "ids:" + ",".join(chosen)
     if (known := per_version_known(name)) is not None:
         return known
-    if per_version_known("seen:" + name) is None:
-        per_version("seen:" + name, lambda: True)
-        return None
     if len(gallery_themes()) > 64:  # one bit per theme in the masks
+        return None
+    if per_version_known("catalogue") is None and not may_read:
         return None
     ids, masks = per_version("catalogue", _catalogue)
     if not chosen:
@@ -85,15 +94,16 @@ def gallery_ids(selected):
     return per_version(name, lambda: array("q", compress(ids, [m & want for m in masks])))
 
 
-def gallery_page(selected, number, order=""):
+def gallery_page(selected, number, order="", *, may_read_catalogue=True):
     """One page of the gallery's clips, as rows of the card columns (fragments.CARD_FIELDS),
-    with the selection's total: one query, the total counted within it (once per page
-    version) when not known. `order` is "" (newest first) or POPULAR (most watched first)."""
+    with the selection's total. Newest first, from the catalogue's list (gallery_ids) when it
+    is read or `may_read_catalogue`; else, and for POPULAR (most watched first), one query,
+    the total counted within it (once per page version) when not known."""
     matching = Clip.objects.published().with_any_theme(selected)
     ordered = matching.most_watched() if order == POPULAR else matching.for_gallery()
     clips = ordered.values_list(*fragments.CARD_FIELDS)
     size = settings.GALLERY_PAGE_SIZE
-    ids = gallery_ids(selected) if order != POPULAR else None
+    ids = gallery_ids(selected, may_read=may_read_catalogue) if order != POPULAR else None
     if ids is not None:
         paginator = KnownCountPaginator(clips, size, count=len(ids))
         number = paginator.validate_number(max(1, min(number, paginator.num_pages)))
@@ -121,6 +131,19 @@ def gallery_page(selected, number, order=""):
     number = paginator.validate_number(max(1, min(number, paginator.num_pages)))
     start = (number - 1) * size
     return Page(list(clips[start : start + size]), number, paginator)
+
+
+def related_clips(clip, count=4):
+    """Rows of card columns of the newest clips sharing a theme with `clip`: the first of its
+    themes' selection, read once per theme set and page version in this process."""
+    slugs = sorted(theme.slug for theme in clip.themes.all())
+
+    def first():
+        matching = Clip.objects.published().with_any_theme(slugs).for_gallery()
+        return list(matching.values_list(*fragments.CARD_FIELDS)[: count + 1])
+
+    rows = per_version("related:" + ",".join(slugs), first)
+    return [row for row in rows if row[0] != clip.pk][:count]
 
 
 def _selected_themes(request):
