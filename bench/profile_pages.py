@@ -77,6 +77,7 @@ def run(args):
               f"{len(queries.captured_queries) / len(paths):.1f} queries per page")  # fmt: skip
         stats = pstats.Stats(profile).strip_dirs().sort_stats(args.sort)
         stats.print_stats(args.top)
+        profile.dump_stats(f"/tmp/profile-{name}.pstats")
 
 
 if __name__ == "__main__":

@@ -99,19 +99,19 @@ def gallery_page(selected, number, order="", *, may_read_catalogue=True):
     with the selection's total. Newest first, from the catalogue's list (gallery_ids) when it
     is read or `may_read_catalogue`; else, and for POPULAR (most watched first), one query,
     the total counted within it (once per page version) when not known."""
-    matching = Clip.objects.published().with_any_theme(selected)
-    ordered = matching.most_watched() if order == POPULAR else matching.for_gallery()
-    clips = ordered.values_list(*fragments.CARD_FIELDS)
     size = settings.GALLERY_PAGE_SIZE
     ids = gallery_ids(selected, may_read=may_read_catalogue) if order != POPULAR else None
     if ids is not None:
-        paginator = KnownCountPaginator(clips, size, count=len(ids))
+        paginator = KnownCountPaginator((), size, count=len(ids))
         number = paginator.validate_number(max(1, min(number, paginator.num_pages)))
         chunk = ids[(number - 1) * size : number * size].tolist()
         # By primary key alone: the list holds published clips of this page version.
         rows = Clip.objects.filter(pk__in=chunk).values_list(*fragments.CARD_FIELDS)
         found = {row[0]: row for row in rows}
         return Page([found[pk] for pk in chunk if pk in found], number, paginator)
+    matching = Clip.objects.published().with_any_theme(selected)
+    ordered = matching.most_watched() if order == POPULAR else matching.for_gallery()
+    clips = ordered.values_list(*fragments.CARD_FIELDS)
     total = _selection_total(selected)
     if total is None:
         # All published clips share one status: grouping by it gives one row, the count,
