@@ -13,9 +13,19 @@ from itertools import compress
 
 from django.conf import settings
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Subquery
+from django.db.models import (
+    CharField,
+    Count,
+    OuterRef,
+    StringAgg,
+    Subquery,
+    Value,
+    prefetch_related_objects,
+)
+from django.db.models.functions import Cast
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
+from django.shortcuts import get_object_or_404
 
 from gallery import fragments
 from gallery.filters import POPULAR, page_number
@@ -131,6 +141,38 @@ def gallery_page(selected, number, order="", *, may_read_catalogue=True):
     number = paginator.validate_number(max(1, min(number, paginator.num_pages)))
     start = (number - 1) * size
     return Page(list(clips[start : start + size]), number, paginator)
+
+
+def published_clip(pk):
+    """A published clip for its page, or 404: one query. Its themes come from the themes
+    kept for the page version and its captions' count with it, so that a clip without
+    captions needs nothing more (`clip.themes.all()` and `clip.captions.all()` read no row)."""
+    links = Clip.themes.through.objects.filter(clip_id=OuterRef("pk")).order_by()
+    captions = Caption.objects.filter(clip_id=OuterRef("pk")).order_by()
+    theme_ids = StringAgg(Cast("theme_id", CharField()), Value(","))
+    clip = get_object_or_404(
+        Clip.objects.published().annotate(
+            theme_ids=Subquery(links.values("clip_id").annotate(ids=theme_ids).values("ids")),
+            caption_count=Subquery(captions.values("clip_id").annotate(n=Count("pk")).values("n")),
+        ),
+        pk=pk,
+    )
+    wanted = {int(i) for i in (clip.theme_ids or "").split(",") if i}
+    themes = [theme for theme in gallery_themes() if theme.pk in wanted]
+    if len(themes) == len(wanted):
+        _prefetched(clip, "themes", Theme, themes)
+    if not clip.caption_count:
+        _prefetched(clip, "captions", Caption, [])
+    prefetch_related_objects([clip], *(name for name in ("themes", "captions")
+                                       if name not in clip._prefetched_objects_cache))  # fmt: skip
+    return clip
+
+
+def _prefetched(clip, name, model, rows):
+    """What prefetch_related leaves on `clip` for `name`, from rows already at hand."""
+    rows_qs = model.objects.all()
+    rows_qs._result_cache, rows_qs._prefetch_done = list(rows), True
+    clip.__dict__.setdefault("_prefetched_objects_cache", {})[name] = rows_qs
 
 
 def related_clips(clip, count=4):

@@ -12,6 +12,7 @@ from gallery.pages import (
     first_gallery_page_of_version,
     gallery_page,
     gallery_themes,
+    published_clip,
     related_clips,
 )
 from gallery.plays import gallery_page_query
@@ -64,7 +65,7 @@ def gallery(request):
 @require_safe
 @cached_page
 def clip_detail(request, pk, slug=None):
-    clip = get_object_or_404(Clip.objects.published().prefetch_related("themes", "captions"), pk=pk)
+    clip = published_clip(pk)
     if slug is not None and slug != clip.slug:
         return redirect(clip, permanent=True)
     related = related_clips(clip)
