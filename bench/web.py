@@ -229,10 +229,11 @@ def count_renders(run_env, paths, repeats, cache_url):
         return sum("rendering page" in line for line in log)
 
 
-def cpu_per_request(gallery, clip_paths, count=60):
+def cpu_per_request(gallery, clip_paths, count=300):
     """CPU milliseconds per request in this process (Django's test client, same settings):
     what a page costs whatever else the machine runs, which wall-clock rates on a shared
-    machine do not show."""
+    machine do not show. `count` cold pages each: the one-off costs of a page version (the
+    themes, the catalogue read once per process) spread over them as over a crawler's walk."""
     from django.test import Client
 
     from infra.cache import _bump
@@ -246,14 +247,14 @@ def cpu_per_request(gallery, clip_paths, count=60):
         return (time.process_time() - started) * 1000 / len(paths)
 
     cpu(["/__floor__", "/fr/terms/", "/de/"])  # templates loaded
-    figures = {"floor (bare view)": cpu(["/__floor__"] * count)}
+    figures = {"floor (bare view)": cpu(["/__floor__"] * 60)}
     figures["gallery, cold, empty cache"] = cpu(gallery[:count])
     figures["clip page, cold, empty cache"] = cpu(clip_paths[:count])
     _bump()
     figures["gallery, cold, after a publish"] = cpu(gallery[:count])
     figures["clip page, cold, after a publish"] = cpu(clip_paths[:count])
-    figures["gallery, warm"] = cpu(gallery[:1] * count)
-    figures["clip page, warm"] = cpu(clip_paths[:1] * count)
+    figures["gallery, warm"] = cpu(gallery[:1] * 60)
+    figures["clip page, warm"] = cpu(clip_paths[:1] * 60)
     return figures
 
 
@@ -282,6 +283,7 @@ def main():
     parser.add_argument("--cache", choices=["memory", "redis"], default="memory")
     parser.add_argument("--no-warm", action="store_true", help="cold pages and renders only")
     parser.add_argument("--cpu-only", action="store_true", help="CPU per request, in-process")
+    parser.add_argument("--cpu-pages", type=int, default=300, help="cold pages per CPU figure")
     args = parser.parse_args()
 
     var_dir = tempfile.mkdtemp(prefix="bench-web-")
@@ -345,7 +347,7 @@ def run(args, run_env, media, redis_url, var_dir):
             for pk in Clip.objects.published().order_by("?").values_list("pk", flat=True)
         ]
         flush(redis_url)
-        cpu[size] = cpu_per_request(gallery, clip_paths)
+        cpu[size] = cpu_per_request(gallery, clip_paths, args.cpu_pages)
         flush(redis_url)
         if args.cpu_only:
             continue
@@ -398,7 +400,10 @@ def run(args, run_env, media, redis_url, var_dir):
 
     database = connection.vendor
     print()
-    print(f"CPU ms per request, in-process ({database}, cache: {args.cache}):")
+    print(
+        f"CPU ms per request, in-process ({database}, cache: {args.cache}; "
+        f"{args.cpu_pages} cold pages each, 60 warm):"
+    )
     for size, figures in cpu.items():
         floor = figures["floor (bare view)"]
         for name, ms in figures.items():
