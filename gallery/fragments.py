@@ -6,6 +6,8 @@ body, its themes and captions), the language, the templates, and for a body the 
 absolute links use. An edit of one clip changes its keys, so that clip alone is rendered
 again, at once and on every node, and nothing has to be retired; stale fragments age out.
 Fragments never hold a CSP nonce: they are rendered without the request's nonce.
+Pages are put together from these fragments and a shell (gallery/shells.py) by joining
+strings; every key also carries the release (templates, translations, static file names).
 """
 
 import hashlib

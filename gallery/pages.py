@@ -1,6 +1,10 @@
 """The gallery's side of the page cache (infra/cache.py): what its pages depend on, when
 they are retired, and the one query a gallery page needs (gallery_page; its cards come from
-gallery/fragments.py).
+gallery/fragments.py, the page around them from gallery/shells.py).
+
+Once per page version each process reads the catalogue (every published clip's id in the
+gallery's order with a bit per theme): a theme selection's list is then a filter in memory,
+a page of it one query by primary key, its total the list's length.
 
 Cached pages are retired only by changes a visitor can see: a clip published, unpublished,
 withdrawn or featured (the model sends `catalogue_changed`), an edit of a published clip,
