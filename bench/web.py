@@ -123,7 +123,7 @@ def make_media(var_dir):
 
 def wrk(url, seconds, connections):
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "--latency", url],
         capture_output=True,
         text=True,
         check=True,
@@ -196,7 +196,8 @@ def wrk_each_once(port, paths, seconds, connections):
     )
     try:
         out = subprocess.run(
-            ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script),
+            ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "--latency",
+             "-s", str(script),
              f"http://127.0.0.1:{port}/"],
             capture_output=True, text=True, check=True,
         ).stdout  # fmt: skip
@@ -368,17 +369,24 @@ def run(args, run_env, media, redis_url, var_dir):
             # Workers load the site after the port opens: let them (and the templates) load.
             for path in ("/__floor__", "/fr/terms/", "/de/", "/de/clips/1/"):
                 wrk(f"http://127.0.0.1:{port}{path}", 2, 4)
+
             # Cold first, on an empty cache: every request a page not served before.
-            measure("floor, -c16", "/__floor__", connections=args.cold_connections)
-            measure("gallery, cold, empty cache", paths=gallery, connections=args.cold_connections)
-            measure("clip page, cold, empty cache", paths=clip_paths, connections=16)
-            # A publish retires every page; the fragments stay. The same addresses again, in
-            # the same order: every page cold, its clips' cards and bodies already rendered.
+            # Each cold run right after a floor run of the same length: on a shared machine
+            # the two then see the same load, and the ratio is taken between them.
+            def cold(name, paths, size=size):
+                measure(f"floor, -c16, before: {name}", "/__floor__", connections=16)
+                measure(name, paths=paths, connections=args.cold_connections)
+                results[(size, name)]["floor"] = f"floor, -c16, before: {name}"
+
+            cold("gallery, cold, empty cache", gallery)
+            cold("clip page, cold, empty cache", clip_paths)
+            # A publish retires every page; the fragments and shells stay. The same addresses
+            # again, in the same order: every page cold, its cards and shell already rendered.
             _bump()
             connection.close()
             time.sleep(1.5)  # PAGE_CACHE_VERSION_TTL: the server reads the new version
-            measure("gallery, cold, after a publish", paths=gallery, connections=16)
-            measure("clip page, cold, after a publish", paths=clip_paths, connections=16)
+            cold("gallery, cold, after a publish", gallery)
+            cold("clip page, cold, after a publish", clip_paths)
             if not args.no_warm:
                 for path in pages.values():  # warm every worker's cache
                     wrk(f"http://127.0.0.1:{port}{path}", 2, args.connections)
@@ -421,12 +429,13 @@ def run(args, run_env, media, redis_url, var_dir):
         f"{'queries':>9} {'errors':>6}"
     )
     for (size, name), r in results.items():
-        floor_name = "floor (bare view)" if (size, "floor (bare view)") in results else ""
-        if "cold" in name or not floor_name:
-            floor_name = "floor, -c16"
-        ratio = r["rps"] / results[(size, floor_name)]["rps"]
+        floor_name = r.get("floor") or "floor (bare view)"
+        floor_rps = results.get((size, floor_name), {}).get("rps") or float("nan")
+        ratio = r["rps"] / floor_rps
         cold, warm = r["queries"]
         note = " (wrapped: some pages asked twice)" if r.get("wrapped") else ""
+        if r.get("socket"):
+            note += f" socket errors: {r['socket']}"
         print(
             f"{size:>7}  {name:<34} {r['rps']:>8.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} "
             f"{ratio:>7.3f}x {cold!s:>4}/{warm!s:<4} {r['errors']:>6}{note}"

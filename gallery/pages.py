@@ -17,6 +17,7 @@ from itertools import compress
 
 from django.conf import settings
 from django.core.paginator import Page, Paginator
+from django.db import connections
 from django.db.models import (
     CharField,
     Count,
@@ -76,13 +77,19 @@ def _catalogue():
     bits = {theme.pk: 1 << i for i, theme in enumerate(gallery_themes())}
     ids, masks, last = array("q"), array("Q"), None
     rows = Clip.objects.published().for_gallery().values_list("pk", "themes__id")
-    for pk, theme_id in rows.iterator(chunk_size=20_000):
-        if pk != last:
-            ids.append(pk)
-            masks.append(0)
-            last = pk
-        if theme_id is not None:
-            masks[-1] |= bits.get(theme_id, 0)
+    # Read through the cursor: two integers a row need no converting, and at 100,000 clips
+    # the ORM's work per row would cost more than the query.
+    sql, params = rows.query.sql_with_params()
+    with connections[rows.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        while chunk := cursor.fetchmany(20_000):
+            for pk, theme_id in chunk:
+                if pk != last:
+                    ids.append(pk)
+                    masks.append(0)
+                    last = pk
+                if theme_id is not None:
+                    masks[-1] |= bits.get(theme_id, 0)
     return ids, masks
 
 
