@@ -97,7 +97,10 @@ def cards(clips, *, eager_first=False):
     for key, clip, eager in wanted:
         if key not in found:
             if isinstance(clip, tuple):
-                clip = Clip(**dict(zip(CARD_FIELDS, clip, strict=True)))
+                columns = dict(zip(CARD_FIELDS, clip, strict=True))
+                if isinstance(columns["thumbnails"], str):  # read as its JSON text
+                    columns["thumbnails"] = json.loads(columns["thumbnails"])
+                clip = Clip(**columns)
             rendered[key] = render_to_string(CARD_TEMPLATE, {"clip": clip, "eager": eager})
     if rendered:
         keep_many(rendered, timeout=FRAGMENT_TIMEOUT)

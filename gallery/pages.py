@@ -13,24 +13,26 @@ decision that publishes nothing leaves them alone.
 """
 
 from array import array
+from functools import lru_cache
 from itertools import compress
 
 from django.conf import settings
 from django.core.paginator import Page, Paginator
-from django.db import connections
+from django.db import connections, router
 from django.db.models import (
     CharField,
     Count,
     OuterRef,
     StringAgg,
     Subquery,
+    TextField,
     Value,
     prefetch_related_objects,
 )
 from django.db.models.functions import Cast
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
-from django.shortcuts import get_object_or_404
+from django.http import Http404
 
 from gallery import fragments
 from gallery.filters import POPULAR, page_number
@@ -125,49 +127,105 @@ def gallery_page(selected, number, order="", *, may_read_catalogue=True):
     if ids is not None:
         paginator = KnownCountPaginator((), size, count=len(ids))
         number = paginator.validate_number(max(1, min(number, paginator.num_pages)))
-        chunk = ids[(number - 1) * size : number * size].tolist()
         # By primary key alone: the list holds published clips of this page version.
-        rows = Clip.objects.filter(pk__in=chunk).values_list(*fragments.CARD_FIELDS)
-        found = {row[0]: row for row in rows}
-        return Page([found[pk] for pk in chunk if pk in found], number, paginator)
+        chunk = rows_by_pk(ids[(number - 1) * size : number * size].tolist())
+        return Page(chunk, number, paginator)
     matching = Clip.objects.published().with_any_theme(selected)
     ordered = matching.most_watched() if order == POPULAR else matching.for_gallery()
-    clips = ordered.values_list(*fragments.CARD_FIELDS)
+    clips = ordered.values_list(*card_columns())
     total = _selection_total(selected)
     if total is None:
         # All published clips share one status: grouping by it gives one row, the count,
         # which the database works out once for the whole query.
         count = matching.order_by().values("status").annotate(n=Count("pk")).values("n")
         start = (number - 1) * size
-        rows = list(
-            ordered.values_list(*fragments.CARD_FIELDS, Subquery(count))[start : start + size]
-        )
+        rows = list(ordered.values_list(*card_columns(), Subquery(count))[start : start + size])
         if rows or number == 1:  # else the page is past the end: count, then show the last
             total = rows[0][-1] if rows else 0
             per_version("count:" + ",".join(sorted(selected)), lambda: total)
-            rows = [row[:-1] for row in rows]
+            rows = [card_row(row[:-1]) for row in rows]
             return Page(rows, number, KnownCountPaginator(clips, size, count=total))
         total = matching.count()
     paginator = KnownCountPaginator(clips, size, count=total)
     number = paginator.validate_number(max(1, min(number, paginator.num_pages)))
     start = (number - 1) * size
-    return Page(list(clips[start : start + size]), number, paginator)
+    return Page([card_row(row) for row in clips[start : start + size]], number, paginator)
+
+
+# Stands for the values a prepared query is run with (no clip has a negative id).
+_SENTINEL = -987_654_321
+
+
+@lru_cache(maxsize=64)
+def _prepared(alias, kind, n=1):
+    """SQL compiled once per database and shape, and where its values go: the ORM's compiling
+    costs more than these queries themselves (a page by primary key, a clip by its id)."""
+    sentinels = [_SENTINEL - i for i in range(n)]
+    if kind == "rows":
+        query = Clip.objects.using(alias).filter(pk__in=sentinels).values_list(*card_columns())
+    else:
+        links = Clip.themes.through.objects.filter(clip_id=OuterRef("pk")).order_by()
+        captions = Caption.objects.filter(clip_id=OuterRef("pk")).order_by()
+        theme_ids = StringAgg(Cast("theme_id", CharField()), Value(","))
+        query = (
+            Clip.objects.using(alias)
+            .published()
+            .annotate(
+                theme_ids=Subquery(links.values("clip_id").annotate(ids=theme_ids).values("ids")),
+                caption_count=Subquery(
+                    captions.values("clip_id").annotate(n=Count("pk")).values("n")
+                ),
+            )
+            .filter(pk=sentinels[0])
+        )
+    sql, params = query.query.sql_with_params()
+    return sql, tuple(params), tuple(params.index(s) for s in sentinels)
+
+
+def _params(prepared, values):
+    sql, params, at = prepared
+    params = list(params)
+    for i, value in zip(at, values, strict=True):
+        params[i] = value
+    return sql, params
+
+
+def card_columns():
+    """The card's columns as pages read them: the thumbnails as their JSON text (decoded
+    only for a card not kept)."""
+    return [
+        Cast("thumbnails", TextField()) if name == "thumbnails" else name
+        for name in fragments.CARD_FIELDS
+    ]
+
+
+def card_row(row):
+    """A row of card columns in one form whichever way it was read (its cache key)."""
+    pk, title, language, thumbnails, duration, featured, credit_name, credit_country = row
+    return (pk, title, language, thumbnails, duration, bool(featured), credit_name, credit_country)
+
+
+def rows_by_pk(pks):
+    """Card rows of these clips, in this order (those that exist)."""
+    if not pks:
+        return []
+    alias = router.db_for_read(Clip)
+    sql, params = _params(_prepared(alias, "rows", len(pks)), pks)
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql, params)
+        found = {row[0]: card_row(row) for row in cursor.fetchall()}
+    return [found[pk] for pk in pks if pk in found]
 
 
 def published_clip(pk):
     """A published clip for its page, or 404: one query. Its themes come from the themes
     kept for the page version and its captions' count with it, so that a clip without
     captions needs nothing more (`clip.themes.all()` and `clip.captions.all()` read no row)."""
-    links = Clip.themes.through.objects.filter(clip_id=OuterRef("pk")).order_by()
-    captions = Caption.objects.filter(clip_id=OuterRef("pk")).order_by()
-    theme_ids = StringAgg(Cast("theme_id", CharField()), Value(","))
-    clip = get_object_or_404(
-        Clip.objects.published().annotate(
-            theme_ids=Subquery(links.values("clip_id").annotate(ids=theme_ids).values("ids")),
-            caption_count=Subquery(captions.values("clip_id").annotate(n=Count("pk")).values("n")),
-        ),
-        pk=pk,
-    )
+    sql, params = _params(_prepared(router.db_for_read(Clip), "clip"), [pk])
+    found = list(Clip.objects.raw(sql, params))
+    if not found:
+        raise Http404
+    clip = found[0]
     wanted = {int(i) for i in (clip.theme_ids or "").split(",") if i}
     themes = [theme for theme in gallery_themes() if theme.pk in wanted]
     if len(themes) == len(wanted):
@@ -193,7 +251,7 @@ def related_clips(clip, count=4):
 
     def first():
         matching = Clip.objects.published().with_any_theme(slugs).for_gallery()
-        return list(matching.values_list(*fragments.CARD_FIELDS)[: count + 1])
+        return [card_row(row) for row in matching.values_list(*card_columns())[: count + 1]]
 
     rows = per_version("related:" + ",".join(slugs), first)
     return [row for row in rows if row[0] != clip.pk][:count]
