@@ -268,6 +268,14 @@ def prime(paths):
         assert client.get(path).status_code == 200, path
 
 
+def prime_over_http(port, paths):
+    import urllib.request
+
+    for path in paths:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}") as response:
+            response.read()
+
+
 def queries_per_request(path):
     from django.db import connection
     from django.test import Client
@@ -397,7 +405,10 @@ def run(args, run_env, media, redis_url, var_dir):
             # cache), as a crawler's first pass would; then a publish, and wrk walks them
             # again: every page cold, its cards and shell already rendered.
             primed_gallery, primed_clips = gallery[: args.primed], clip_paths[: args.primed]
-            prime(primed_gallery + primed_clips)
+            if args.cache == "redis":
+                prime(primed_gallery + primed_clips)
+            else:  # each process keeps its own: visit them through the server, twice
+                prime_over_http(port, (primed_gallery + primed_clips) * 2)
             _bump()
             connection.close()
             time.sleep(1.5)  # PAGE_CACHE_VERSION_TTL: the server reads the new version
