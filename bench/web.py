@@ -456,8 +456,8 @@ def run(args, run_env, media, redis_url, var_dir):
         f"{'queries':>9} {'errors':>6}"
     )
     for (size, name), r in results.items():
-        floor_name = r.get("floor") or "floor (bare view)"
-        floor_rps = results.get((size, floor_name), {}).get("rps") or float("nan")
+        floor_name = r.get("floor") or ("" if name.startswith("floor") else "floor (bare view)")
+        floor_rps = results.get((size, floor_name), {}).get("rps") or r["rps"]
         ratio = r["rps"] / floor_rps
         cold, warm = r["queries"]
         note = " (wrapped: some pages asked twice)" if r.get("wrapped") else ""
