@@ -242,3 +242,22 @@ def test_themes_are_labelled_in_french_by_default(client):
     html = client.get("/fr/").content.decode()
     assert "Pilotage automatique" in html and "Conception" in html
     assert reverse("gallery:index") == "/fr/"
+
+
+def test_a_cold_clip_page_costs_one_query_once_its_themes_are_read(
+    client, settings, django_assert_max_num_queries
+):
+    from infra.cache import bump_version
+
+    settings.PAGE_CACHE_VERSION_TTL = 0  # the version is read on every visit
+    first, second, third = (make_clip(title=f"Col {i}", themes=["design"]) for i in range(3))
+    bump_version()
+    assert client.get(first.get_absolute_url()).status_code == 200
+    # The version and the clip: its themes, its related clips' cards and the page around
+    # them were read or kept by the first visit.
+    with django_assert_max_num_queries(2):
+        response = client.get(second.get_absolute_url())
+    html = response.content.decode()
+    assert response.status_code == 200 and "Col 1</h1>" in html
+    assert titles(response) == ["Col 2", "Col 0"]  # the related clips, newest first
+    assert '/?theme=design"' in html  # its themes, shown
