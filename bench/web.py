@@ -123,7 +123,7 @@ def make_media(var_dir):
 
 def wrk(url, seconds, connections):
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "--latency", url],
         capture_output=True,
         text=True,
         check=True,
@@ -196,7 +196,8 @@ def wrk_each_once(port, paths, seconds, connections):
     )
     try:
         out = subprocess.run(
-            ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script),
+            ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "--latency",
+             "-s", str(script),
              f"http://127.0.0.1:{port}/"],
             capture_output=True, text=True, check=True,
         ).stdout  # fmt: skip
@@ -229,10 +230,11 @@ def count_renders(run_env, paths, repeats, cache_url):
         return sum("rendering page" in line for line in log)
 
 
-def cpu_per_request(gallery, clip_paths, count=60):
+def cpu_per_request(gallery, clip_paths, count=300):
     """CPU milliseconds per request in this process (Django's test client, same settings):
     what a page costs whatever else the machine runs, which wall-clock rates on a shared
-    machine do not show."""
+    machine do not show. `count` cold pages each: the one-off costs of a page version (the
+    themes, the catalogue read once per process) spread over them as over a crawler's walk."""
     from django.test import Client
 
     from infra.cache import _bump
@@ -246,15 +248,32 @@ def cpu_per_request(gallery, clip_paths, count=60):
         return (time.process_time() - started) * 1000 / len(paths)
 
     cpu(["/__floor__", "/fr/terms/", "/de/"])  # templates loaded
-    figures = {"floor (bare view)": cpu(["/__floor__"] * count)}
+    figures = {"floor (bare view)": cpu(["/__floor__"] * 60)}
     figures["gallery, cold, empty cache"] = cpu(gallery[:count])
     figures["clip page, cold, empty cache"] = cpu(clip_paths[:count])
     _bump()
     figures["gallery, cold, after a publish"] = cpu(gallery[:count])
     figures["clip page, cold, after a publish"] = cpu(clip_paths[:count])
-    figures["gallery, warm"] = cpu(gallery[:1] * count)
-    figures["clip page, warm"] = cpu(clip_paths[:1] * count)
+    figures["gallery, warm"] = cpu(gallery[:1] * 60)
+    figures["clip page, warm"] = cpu(clip_paths[:1] * 60)
     return figures
+
+
+def prime(paths):
+    """Visit each address once in this process (its cards, bodies and shells kept)."""
+    from django.test import Client
+
+    client = Client()
+    for path in paths:
+        assert client.get(path).status_code == 200, path
+
+
+def prime_over_http(port, paths):
+    import urllib.request
+
+    for path in paths:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}") as response:
+            response.read()
 
 
 def queries_per_request(path):
@@ -282,6 +301,10 @@ def main():
     parser.add_argument("--cache", choices=["memory", "redis"], default="memory")
     parser.add_argument("--no-warm", action="store_true", help="cold pages and renders only")
     parser.add_argument("--cpu-only", action="store_true", help="CPU per request, in-process")
+    parser.add_argument("--cpu-pages", type=int, default=300, help="cold pages per CPU figure")
+    parser.add_argument(
+        "--primed", type=int, default=1500, help="addresses walked again after a publish"
+    )
     args = parser.parse_args()
 
     var_dir = tempfile.mkdtemp(prefix="bench-web-")
@@ -345,7 +368,7 @@ def run(args, run_env, media, redis_url, var_dir):
             for pk in Clip.objects.published().order_by("?").values_list("pk", flat=True)
         ]
         flush(redis_url)
-        cpu[size] = cpu_per_request(gallery, clip_paths)
+        cpu[size] = cpu_per_request(gallery, clip_paths, args.cpu_pages)
         flush(redis_url)
         if args.cpu_only:
             continue
@@ -366,17 +389,31 @@ def run(args, run_env, media, redis_url, var_dir):
             # Workers load the site after the port opens: let them (and the templates) load.
             for path in ("/__floor__", "/fr/terms/", "/de/", "/de/clips/1/"):
                 wrk(f"http://127.0.0.1:{port}{path}", 2, 4)
+
             # Cold first, on an empty cache: every request a page not served before.
-            measure("floor, -c16", "/__floor__", connections=args.cold_connections)
-            measure("gallery, cold, empty cache", paths=gallery, connections=args.cold_connections)
-            measure("clip page, cold, empty cache", paths=clip_paths, connections=16)
-            # A publish retires every page; the fragments stay. The same addresses again, in
-            # the same order: every page cold, its clips' cards and bodies already rendered.
+            # Each cold run right after a floor run of the same length: on a shared machine
+            # the two then see the same load, and the ratio is taken between them.
+            def cold(name, paths, size=size):
+                measure(f"floor, -c16, before: {name}", "/__floor__", connections=16)
+                measure(name, paths=paths, connections=args.cold_connections)
+                results[(size, name)]["floor"] = f"floor, -c16, before: {name}"
+
+            cold("gallery, cold, empty cache", gallery)
+            cold("clip page, cold, empty cache", clip_paths)
+            # A publish retires every page; the fragments and shells stay. The first
+            # --primed addresses are visited once (in this process, through the same
+            # cache), as a crawler's first pass would; then a publish, and wrk walks them
+            # again: every page cold, its cards and shell already rendered.
+            primed_gallery, primed_clips = gallery[: args.primed], clip_paths[: args.primed]
+            if args.cache == "redis":
+                prime(primed_gallery + primed_clips)
+            else:  # each process keeps its own: visit them through the server, twice
+                prime_over_http(port, (primed_gallery + primed_clips) * 2)
             _bump()
             connection.close()
             time.sleep(1.5)  # PAGE_CACHE_VERSION_TTL: the server reads the new version
-            measure("gallery, cold, after a publish", paths=gallery, connections=16)
-            measure("clip page, cold, after a publish", paths=clip_paths, connections=16)
+            cold("gallery, cold, after a publish", primed_gallery)
+            cold("clip page, cold, after a publish", primed_clips)
             if not args.no_warm:
                 for path in pages.values():  # warm every worker's cache
                     wrk(f"http://127.0.0.1:{port}{path}", 2, args.connections)
@@ -398,7 +435,10 @@ def run(args, run_env, media, redis_url, var_dir):
 
     database = connection.vendor
     print()
-    print(f"CPU ms per request, in-process ({database}, cache: {args.cache}):")
+    print(
+        f"CPU ms per request, in-process ({database}, cache: {args.cache}; "
+        f"{args.cpu_pages} cold pages each, 60 warm):"
+    )
     for size, figures in cpu.items():
         floor = figures["floor (bare view)"]
         for name, ms in figures.items():
@@ -416,12 +456,13 @@ def run(args, run_env, media, redis_url, var_dir):
         f"{'queries':>9} {'errors':>6}"
     )
     for (size, name), r in results.items():
-        floor_name = "floor (bare view)" if (size, "floor (bare view)") in results else ""
-        if "cold" in name or not floor_name:
-            floor_name = "floor, -c16"
-        ratio = r["rps"] / results[(size, floor_name)]["rps"]
+        floor_name = r.get("floor") or ("" if name.startswith("floor") else "floor (bare view)")
+        floor_rps = results.get((size, floor_name), {}).get("rps") or r["rps"]
+        ratio = r["rps"] / floor_rps
         cold, warm = r["queries"]
         note = " (wrapped: some pages asked twice)" if r.get("wrapped") else ""
+        if r.get("socket"):
+            note += f" socket errors: {r['socket']}"
         print(
             f"{size:>7}  {name:<34} {r['rps']:>8.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} "
             f"{ratio:>7.3f}x {cold!s:>4}/{warm!s:<4} {r['errors']:>6}{note}"

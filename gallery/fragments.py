@@ -6,16 +6,22 @@ body, its themes and captions), the language, the templates, and for a body the 
 absolute links use. An edit of one clip changes its keys, so that clip alone is rendered
 again, at once and on every node, and nothing has to be retired; stale fragments age out.
 Fragments never hold a CSP nonce: they are rendered without the request's nonce.
+Pages are put together from these fragments and a shell (gallery/shells.py) by joining
+strings; every key also carries the release (templates, translations, static file names).
 """
 
 import hashlib
 import json
 from functools import cache
+from pathlib import Path
 
+from django.conf import settings
+from django.contrib.staticfiles.storage import staticfiles_storage
 from django.template.loader import get_template, render_to_string
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 
+from gallery.models import Clip
 from infra.cache import keep_many, read_many
 
 # Kept for a week at most; the cache also drops the least used ones first.
@@ -42,6 +48,22 @@ _BODY_TEMPLATES = (
 
 
 @cache
+def release():
+    """What a deploy changes besides the code: templates, translations, static file names."""
+    digest = hashlib.blake2s(digest_size=8)
+    folders = [Path(d) for t in settings.TEMPLATES for d in t.get("DIRS", ())]
+    for folder in folders:
+        for path in sorted(folder.rglob("*.html")):
+            digest.update(path.read_bytes())
+    for folder in settings.LOCALE_PATHS:
+        for path in sorted(Path(folder).rglob("*.mo")):
+            stat = path.stat()
+            digest.update(f"{path}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    digest.update(str(getattr(staticfiles_storage, "manifest_hash", "")).encode())
+    return digest.hexdigest()
+
+
+@cache
 def _templates_digest(names):
     """Templates change with a deploy: new templates, new keys (old fragments age out)."""
     sources = [get_template(name).template.source for name in names]
@@ -49,28 +71,41 @@ def _templates_digest(names):
 
 
 def _key(kind, *parts):
-    payload = json.dumps(parts, default=str, separators=(",", ":"))
+    payload = json.dumps([release(), *parts], default=str, separators=(",", ":"))
     return f"frag:{kind}:" + hashlib.blake2s(payload.encode(), digest_size=16).hexdigest()
 
 
-def _columns(clip, names):
-    return [clip.__dict__.get(name) for name in names]
+def _card_values(clip):
+    """A card's columns: a row of CARD_FIELDS as the gallery reads it, or a clip's."""
+    if isinstance(clip, tuple):
+        return clip
+    return tuple(clip.__dict__.get(name) for name in CARD_FIELDS)
+
+
+def _card_key(language, eager, values):
+    # repr, not JSON: the gallery computes 24 of these a page. The values are plain Python
+    # (str, float, bool, lists and dicts from JSON) whose repr is the same in every process.
+    payload = repr((release(), _templates_digest((CARD_TEMPLATE,)), language, eager, values))
+    return "frag:card:" + hashlib.blake2s(payload.encode(), digest_size=16).hexdigest()
 
 
 def cards(clips, *, eager_first=False):
-    """Each clip's card (an <li>), from the cache or rendered and kept: one cache read."""
+    """Each clip's card (an <li>), from the cache or rendered and kept: one cache read.
+    `clips` are Clip objects or rows of CARD_FIELDS (the gallery reads rows: cheaper)."""
     language = get_language()
-    templates = _templates_digest((CARD_TEMPLATE,))
     wanted = []
     for i, clip in enumerate(clips):
         eager = eager_first and i == 0
-        wanted.append(
-            (_key("card", language, templates, eager, _columns(clip, CARD_FIELDS)), clip, eager)
-        )
+        wanted.append((_card_key(language, eager, _card_values(clip)), clip, eager))
     found = read_many([key for key, _clip, _eager in wanted]) if wanted else {}
     rendered = {}
     for key, clip, eager in wanted:
         if key not in found:
+            if isinstance(clip, tuple):
+                columns = dict(zip(CARD_FIELDS, clip, strict=True))
+                if isinstance(columns["thumbnails"], str):  # read as its JSON text
+                    columns["thumbnails"] = json.loads(columns["thumbnails"])
+                clip = Clip(**columns)
             rendered[key] = render_to_string(CARD_TEMPLATE, {"clip": clip, "eager": eager})
     if rendered:
         keep_many(rendered, timeout=FRAGMENT_TIMEOUT)
@@ -78,14 +113,11 @@ def cards(clips, *, eager_first=False):
     return [mark_safe(found[key]) for key, _clip, _eager in wanted]  # noqa: S308  # nosec B308 B703 - rendered by our template
 
 
-def body(request, clip, origin, *, angle=None):
-    """The clip page's <article> (player, angles, text, themes, share links), opening on
-    `angle` (a ClipAngle; None for the leading one). Its absolute links use `origin`; with
-    None (a host kept out of the cache) it is rendered and not kept."""
-    context = {"clip": clip, "angle": angle, "request": request, "LANGUAGE_CODE": get_language()}
-    if origin is None:
-        return mark_safe(render_to_string(BODY_TEMPLATE, context))  # noqa: S308  # nosec B308 B703
-    key = _key(
+def body_key(clip, origin, angle=None):
+    """The key of a clip's body: everything it shows (its columns, themes, captions and
+    angles), the angle it opens on, the language and the origin of its absolute links.
+    Pages built around the body extend it."""
+    return _key(
         "body",
         get_language(),
         origin,
@@ -96,6 +128,16 @@ def body(request, clip, origin, *, angle=None):
         [(a.pk, a.camera, a.order, a.video.name) for a in clip.angles.all()],
         angle.camera if angle else "",
     )
+
+
+def body(request, clip, origin, *, angle=None):
+    """The clip page's <article> (player, angles, text, themes, share links), opening on
+    `angle` (a ClipAngle; None for the leading one). Its absolute links use `origin`; with
+    None (a host kept out of the cache) it is rendered and not kept."""
+    context = {"clip": clip, "angle": angle, "request": request, "LANGUAGE_CODE": get_language()}
+    if origin is None:
+        return mark_safe(render_to_string(BODY_TEMPLATE, context))  # noqa: S308  # nosec B308 B703
+    key = body_key(clip, origin, angle)
     html = read_many([key]).get(key)
     if html is None:
         html = render_to_string(BODY_TEMPLATE, context)

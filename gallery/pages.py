@@ -1,6 +1,10 @@
 """The gallery's side of the page cache (infra/cache.py): what its pages depend on, when
 they are retired, and the one query a gallery page needs (gallery_page; its cards come from
-gallery/fragments.py).
+gallery/fragments.py, the page around them from gallery/shells.py).
+
+Once per page version each process reads the catalogue (every published clip's id in the
+gallery's order with a bit per theme): a theme selection's list is then a filter in memory,
+a page of it one query by primary key, its total the list's length.
 
 Cached pages are retired only by changes a visitor can see: a clip published, unpublished,
 withdrawn or featured (the model sends `catalogue_changed`), an edit of a published clip,
@@ -8,15 +12,31 @@ its themes or captions, and any change to a theme. An upload, a processing step 
 decision that publishes nothing leaves them alone.
 """
 
+from array import array
+from functools import lru_cache
+from itertools import compress
+
 from django.conf import settings
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Subquery
+from django.db import connections, router
+from django.db.models import (
+    CharField,
+    Count,
+    OuterRef,
+    StringAgg,
+    Subquery,
+    TextField,
+    Value,
+    prefetch_related_objects,
+)
+from django.db.models.functions import Cast
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
+from django.http import Http404
 
 from gallery import fragments
 from gallery.filters import POPULAR, page_number
-from gallery.models import Caption, Clip, Theme, theme_counts
+from gallery.models import Caption, Clip, ClipAngle, Theme, theme_counts
 from gallery.seo import canonical_gallery_query
 from gallery.signals import catalogue_changed
 from infra.cache import bump_version, per_version, per_version_known
@@ -25,6 +45,15 @@ from infra.cache import bump_version, per_version, per_version_known
 def gallery_themes():
     """The themes with their counts of published clips, once per page version."""
     return per_version("theme-counts", lambda: list(theme_counts()))
+
+
+def first_gallery_page_of_version():
+    """True for the first gallery page this process serves under the current page version
+    (it reads the themes, which leaves one query for its clips), then False."""
+    if per_version_known("gallery-served") is None:
+        per_version("gallery-served", lambda: True)
+        return True
+    return False
 
 
 class KnownCountPaginator(Paginator):
@@ -43,30 +72,193 @@ def _selection_total(selected):
     return per_version_known("count:" + ",".join(sorted(selected)))
 
 
-def gallery_page(selected, number, order=""):
-    """One page of the gallery's clips (the card columns only) with the selection's total:
-    one query, the total counted within it (once per page version) when not known. `order`
-    is "" (newest first) or POPULAR (most watched first)."""
+def _catalogue():
+    """Every published clip's id in the gallery's order, and beside each a bit per theme it
+    has (one query, one row per clip and theme): a selection's list is then a filter in
+    memory, not a query of its own."""
+    bits = {theme.pk: 1 << i for i, theme in enumerate(gallery_themes())}
+    ids, masks, last = array("q"), array("Q"), None
+    rows = Clip.objects.published().for_gallery().values_list("pk", "themes__id")
+    # Read through the cursor: two integers a row need no converting, and at 100,000 clips
+    # the ORM's work per row would cost more than the query.
+    sql, params = rows.query.sql_with_params()
+    with connections[rows.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        while chunk := cursor.fetchmany(20_000):
+            for pk, theme_id in chunk:
+                if pk != last:
+                    ids.append(pk)
+                    masks.append(0)
+                    last = pk
+                if theme_id is not None:
+                    masks[-1] |= bits.get(theme_id, 0)
+    return ids, masks
+
+
+def gallery_ids(selected, *, may_read=True):
+    """The ids of a selection's published clips in the gallery's order, from the catalogue
+    kept once per page version in this process; None when the catalogue is not read yet and
+    `may_read` is false (the page is then one query, its total within it). A page read from
+    the list is one query by primary key whatever its depth, and its total is the list's
+    length: no count, no OFFSET. Memory: 16 bytes per published clip, and 8 per clip of each
+    selection asked for (at most one list per theme selection)."""
+    chosen = sorted(set(selected))
+    name = "ids:" + ",".join(chosen)
+    if (known := per_version_known(name)) is not None:
+        return known
+    if len(gallery_themes()) > 64:  # one bit per theme in the masks
+        return None
+    if per_version_known("catalogue") is None and not may_read:
+        return None
+    ids, masks = per_version("catalogue", _catalogue)
+    if not chosen:
+        return ids
+    want = sum(1 << i for i, theme in enumerate(gallery_themes()) if theme.slug in chosen)
+    return per_version(name, lambda: array("q", compress(ids, [m & want for m in masks])))
+
+
+def gallery_page(selected, number, order="", *, may_read_catalogue=True):
+    """One page of the gallery's clips, as rows of the card columns (fragments.CARD_FIELDS),
+    with the selection's total. Newest first, from the catalogue's list (gallery_ids) when it
+    is read or `may_read_catalogue`; else, and for POPULAR (most watched first), one query,
+    the total counted within it (once per page version) when not known."""
+    size = settings.GALLERY_PAGE_SIZE
+    ids = gallery_ids(selected, may_read=may_read_catalogue) if order != POPULAR else None
+    if ids is not None:
+        paginator = KnownCountPaginator((), size, count=len(ids))
+        number = paginator.validate_number(max(1, min(number, paginator.num_pages)))
+        # By primary key alone: the list holds published clips of this page version.
+        chunk = rows_by_pk(ids[(number - 1) * size : number * size].tolist())
+        return Page(chunk, number, paginator)
     matching = Clip.objects.published().with_any_theme(selected)
     ordered = matching.most_watched() if order == POPULAR else matching.for_gallery()
-    clips = ordered.only(*fragments.CARD_FIELDS)
-    size = settings.GALLERY_PAGE_SIZE
+    clips = ordered.values_list(*card_columns())
     total = _selection_total(selected)
     if total is None:
         # All published clips share one status: grouping by it gives one row, the count,
         # which the database works out once for the whole query.
         count = matching.order_by().values("status").annotate(n=Count("pk")).values("n")
         start = (number - 1) * size
-        rows = list(clips.annotate(total=Subquery(count))[start : start + size])
+        rows = list(ordered.values_list(*card_columns(), Subquery(count))[start : start + size])
         if rows or number == 1:  # else the page is past the end: count, then show the last
-            total = rows[0].total if rows else 0
+            total = rows[0][-1] if rows else 0
             per_version("count:" + ",".join(sorted(selected)), lambda: total)
+            rows = [card_row(row[:-1]) for row in rows]
             return Page(rows, number, KnownCountPaginator(clips, size, count=total))
         total = matching.count()
     paginator = KnownCountPaginator(clips, size, count=total)
     number = paginator.validate_number(max(1, min(number, paginator.num_pages)))
     start = (number - 1) * size
-    return Page(list(clips[start : start + size]), number, paginator)
+    return Page([card_row(row) for row in clips[start : start + size]], number, paginator)
+
+
+# Stands for the values a prepared query is run with (no clip has a negative id).
+_SENTINEL = -987_654_321
+
+
+@lru_cache(maxsize=64)
+def _prepared(alias, kind, n=1):
+    """SQL compiled once per database and shape, and where its values go: the ORM's compiling
+    costs more than these queries themselves (a page by primary key, a clip by its id)."""
+    sentinels = [_SENTINEL - i for i in range(n)]
+    if kind == "rows":
+        query = Clip.objects.using(alias).filter(pk__in=sentinels).values_list(*card_columns())
+    else:
+        links = Clip.themes.through.objects.filter(clip_id=OuterRef("pk")).order_by()
+        captions = Caption.objects.filter(clip_id=OuterRef("pk")).order_by()
+        angles = ClipAngle.objects.filter(clip_id=OuterRef("pk")).order_by()
+        theme_ids = StringAgg(Cast("theme_id", CharField()), Value(","))
+        query = (
+            Clip.objects.using(alias)
+            .published()
+            .annotate(
+                theme_ids=Subquery(links.values("clip_id").annotate(ids=theme_ids).values("ids")),
+                caption_count=Subquery(
+                    captions.values("clip_id").annotate(n=Count("pk")).values("n")
+                ),
+                angle_count=Subquery(angles.values("clip_id").annotate(n=Count("pk")).values("n")),
+            )
+            .filter(pk=sentinels[0])
+        )
+    sql, params = query.query.sql_with_params()
+    return sql, tuple(params), tuple(params.index(s) for s in sentinels)
+
+
+def _params(prepared, values):
+    sql, params, at = prepared
+    params = list(params)
+    for i, value in zip(at, values, strict=True):
+        params[i] = value
+    return sql, params
+
+
+def card_columns():
+    """The card's columns as pages read them: the thumbnails as their JSON text (decoded
+    only for a card not kept)."""
+    return [
+        Cast("thumbnails", TextField()) if name == "thumbnails" else name
+        for name in fragments.CARD_FIELDS
+    ]
+
+
+def card_row(row):
+    """A row of card columns in one form whichever way it was read (its cache key)."""
+    pk, title, language, thumbnails, duration, featured, credit_name, credit_country = row
+    return (pk, title, language, thumbnails, duration, bool(featured), credit_name, credit_country)
+
+
+def rows_by_pk(pks):
+    """Card rows of these clips, in this order (those that exist)."""
+    if not pks:
+        return []
+    alias = router.db_for_read(Clip)
+    sql, params = _params(_prepared(alias, "rows", len(pks)), pks)
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql, params)
+        found = {row[0]: card_row(row) for row in cursor.fetchall()}
+    return [found[pk] for pk in pks if pk in found]
+
+
+def published_clip(pk):
+    """A published clip for its page, or 404: one query. Its themes come from the themes
+    kept for the page version and its captions' count with it, so that a clip without
+    captions needs nothing more (`clip.themes.all()` and `clip.captions.all()` read no row)."""
+    sql, params = _params(_prepared(router.db_for_read(Clip), "clip"), [pk])
+    found = list(Clip.objects.raw(sql, params))
+    if not found:
+        raise Http404
+    clip = found[0]
+    wanted = {int(i) for i in (clip.theme_ids or "").split(",") if i}
+    themes = [theme for theme in gallery_themes() if theme.pk in wanted]
+    if len(themes) == len(wanted):
+        _prefetched(clip, "themes", Theme, themes)
+    if not clip.caption_count:
+        _prefetched(clip, "captions", Caption, [])
+    if not clip.angle_count:
+        _prefetched(clip, "angles", ClipAngle, [])
+    prefetch_related_objects([clip], *(name for name in ("themes", "captions", "angles")
+                                       if name not in clip._prefetched_objects_cache))  # fmt: skip
+    return clip
+
+
+def _prefetched(clip, name, model, rows):
+    """What prefetch_related leaves on `clip` for `name`, from rows already at hand."""
+    rows_qs = model.objects.all()
+    rows_qs._result_cache, rows_qs._prefetch_done = list(rows), True
+    clip.__dict__.setdefault("_prefetched_objects_cache", {})[name] = rows_qs
+
+
+def related_clips(clip, count=4):
+    """Rows of card columns of the newest clips sharing a theme with `clip`: the first of its
+    themes' selection, read once per theme set and page version in this process."""
+    slugs = sorted(theme.slug for theme in clip.themes.all())
+
+    def first():
+        matching = Clip.objects.published().with_any_theme(slugs).for_gallery()
+        return [card_row(row) for row in matching.values_list(*card_columns())[: count + 1]]
+
+    rows = per_version("related:" + ",".join(slugs), first)
+    return [row for row in rows if row[0] != clip.pk][:count]
 
 
 def _selected_themes(request):

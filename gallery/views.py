@@ -1,14 +1,20 @@
 from django.conf import settings
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_safe
 
-from gallery import fragments
+from gallery import fragments, shells
 from gallery.filters import POPULAR, GalleryFilter
 from gallery.models import Camera, Clip
-from gallery.pages import gallery_page, gallery_themes
+from gallery.pages import (
+    first_gallery_page_of_version,
+    gallery_page,
+    gallery_themes,
+    published_clip,
+    related_clips,
+)
 from gallery.plays import gallery_page_query
 from gallery.preview import clip_pk_from, with_private_media
 from gallery.seo import canonical_gallery_query
@@ -22,11 +28,16 @@ PRIVATE_CACHE = "private, no-store"
 @require_safe
 @cached_page(query=gallery_page_query, partials=("results",))
 def gallery(request):
+    # The first page of a page version in this process reads the themes; the next ones read
+    # the catalogue once (gallery.pages.gallery_ids): at most 3 queries a page either way.
+    first_of_version = first_gallery_page_of_version()
     themes = gallery_themes()
     filters = GalleryFilter(request.GET, themes=themes)
     selected = filters.selected()
     order = filters.selected_order()
-    page = gallery_page(selected, filters.page_number(), order)
+    page = gallery_page(
+        selected, filters.page_number(), order, may_read_catalogue=not first_of_version
+    )
     context = {
         "themes": themes,
         "selected": selected,
@@ -46,6 +57,8 @@ def gallery(request):
     template = "gallery/gallery.html"
     if request.headers.get("X-Partial") == "results":
         template += "#results"
+    if (origin := page_origin(request)) is not None:
+        return HttpResponse(shells.gallery(request, origin, template, context))
     return TemplateResponse(request, template, context)
 
 
@@ -58,16 +71,16 @@ def angle_query(request):
 @require_safe
 @cached_page(query=angle_query)
 def clip_detail(request, pk, slug=None):
-    clip = get_object_or_404(
-        Clip.objects.published().prefetch_related("themes", "captions", "angles"), pk=pk
-    )
+    clip = published_clip(pk)
     if slug is not None and slug != clip.slug:
         return redirect(clip, permanent=True)
-    related = list(Clip.objects.related_to(clip).only(*fragments.CARD_FIELDS)[:4])
+    related = related_clips(clip)
     angle = clip.angle_named(request.GET.get("angle"))
+    if (origin := page_origin(request)) is not None:
+        return HttpResponse(shells.clip_page(request, origin, clip, related, angle=angle))
     context = {
         "clip": clip,
-        "body": fragments.body(request, clip, page_origin(request), angle=angle),
+        "body": fragments.body(request, clip, origin, angle=angle),
         "related": related,
         "related_cards": fragments.cards(related),
     }

@@ -2,6 +2,7 @@
 change to one clip renders that clip again, everywhere at once, and nothing else."""
 
 import os
+import re
 from contextlib import contextmanager
 
 import pytest
@@ -162,3 +163,111 @@ def test_the_suite_uses_the_cache_it_was_asked_for():
 
     backend = type(caches["default"]).__name__
     assert backend == ("RedisCache" if os.environ.get("TEST_CACHE") == "redis" else "LocMemCache")
+
+
+def without_nonce(response):
+    """The page with its CSP nonce (its own to each answer) replaced by a fixed word."""
+    policy = response.get("Content-Security-Policy", "")
+    html = response.content.decode()
+    if "nonce-" in policy:
+        html = html.replace(policy.split("nonce-")[1].split("'")[0], "NONCE")
+    return html
+
+
+def rendered_by_the_templates(client, monkeypatch, url, **kwargs):
+    """The page as the template engine renders it whole (the path for hosts that are not
+    kept), asked with an empty cache."""
+    from django.core.cache import caches
+
+    from gallery import views
+
+    caches["default"].clear()
+    with monkeypatch.context() as patch:
+        patch.setattr(views, "page_origin", lambda request: None)
+        whole = client.get(url, **kwargs)
+    caches["default"].clear()
+    return whole
+
+
+def test_a_page_assembled_from_its_shell_is_the_page_the_templates_render(
+    client, settings, monkeypatch
+):
+    from django.core.cache import caches
+
+    from tests.factories import add_published_clips
+
+    settings.GALLERY_PAGE_SIZE = 2
+    add_published_clips(7, ["design", "weekend"])
+    star = make_clip(title="Étoile <b>&\"'", themes=["performance", "design"], featured=True)
+    star.set_featured(True)
+    lonely = make_clip(title="Seul", themes=["technology"])
+    # Digits grouped the language's way (12 345, 12,345, 12.345).
+    Theme.objects.filter(slug="design").update(published_count=12345)
+    queries = [
+        {},
+        {"page": "2"},
+        {"page": "4"},  # the last
+        {"page": "99"},  # past the end: the last
+        {"theme": ["weekend", "design"], "page": "3"},
+        {"theme": "performance"},
+        {"theme": "autopilot"},  # no clip
+        {"order": "popular", "page": "2"},
+    ]
+    for language in ("fr", "en", "de"):
+        for query in queries:
+            for headers in ({}, {"X-Partial": "results"}):
+                url = f"/{language}/"
+                whole = rendered_by_the_templates(
+                    client, monkeypatch, url, query_params=query, headers=headers
+                )
+                # With the shell rendered, then kept; the first page of a selection from one
+                # query, the next ones from the selection's list (gallery.pages.gallery_ids).
+                for _ in range(2):
+                    assembled = client.get(url, query_params=query, headers=headers)
+                    assert without_nonce(assembled) == without_nonce(whole), (url, query)
+                    caches["default"].clear()
+        for clip in (star, lonely):  # with related clips, and with none
+            url = f"/{language}/clips/{clip.pk}/"
+            whole = rendered_by_the_templates(client, monkeypatch, url)
+            assert "nonce-" in whole["Content-Security-Policy"]
+            for _ in range(2):
+                assembled = client.get(url)
+                assert without_nonce(assembled) == without_nonce(whole), url
+                assert 'nonce="' in assembled.content.decode()
+                assert assembled["Content-Security-Policy"] != whole["Content-Security-Policy"]
+                caches["default"].clear()
+
+
+def test_a_cold_page_whose_shell_and_fragments_are_kept_renders_no_template(client):
+    from infra.cache import bump_version
+
+    edited, others = catalogue()
+    urls = [u for language in LANGUAGES for u in pages_showing(edited, others, language)]
+    for url in urls:
+        client.get(url)
+    rendered = []
+
+    def record(sender, template, context, **kwargs):
+        rendered.append(template.name)
+
+    bump_version()  # every page retired: each visit below is a cold page
+    template_rendered.connect(record)
+    try:
+        for url in urls:
+            assert client.get(url).status_code == 200
+        assert rendered == []
+        # A publish changes the counts on every gallery page, and the pages listing the
+        # newcomer: only its card is rendered, the pages around it are their shells.
+        newcomer = make_clip(title="Newcomer", themes=["design"])
+        for url in urls:
+            page = client.get(url).content.decode()
+            if "/clips/" not in url:
+                assert "Newcomer" in page or "weekend" in url, url
+    finally:
+        template_rendered.disconnect(record)
+    assert set(rendered) == {"includes/clip_card.html"}
+    gallery = client.get("/en/").content.decode()
+    design = re.search(
+        r'value="design"[^>]*>\s*<span>[^<]*<span class="chip__count">(\d+)<', gallery
+    )
+    assert newcomer.status == Clip.Status.PUBLISHED and design.group(1) == "7"  # 5 + 1 + 1

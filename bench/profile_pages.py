@@ -1,0 +1,84 @@
+"""Where a cold page's time goes: cProfile and query counts, in-process, SQLite.
+
+Seeds published clips, renders every card and clip body once (as a crawler's first pass
+would), retires the pages (a publish), then profiles cold gallery pages (each a distinct
+theme/page combination) and cold clip pages (each a distinct clip). Run:
+    .venv/bin/python bench/profile_pages.py [--clips 10000] [--pages 60] [--top 25]
+"""
+
+import argparse
+import cProfile
+import os
+import pstats
+import random
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.common import prepare_site, production_env  # noqa: E402
+from bench.web import gallery_paths, make_media, seed, selections, setup_django  # noqa: E402
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--clips", type=int, default=10_000)
+    parser.add_argument("--pages", type=int, default=60)
+    parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--sort", default="cumulative")
+    args = parser.parse_args()
+
+    var_dir = tempfile.mkdtemp(prefix="bench-profile-")
+    env = production_env(var_dir, DJANGO_SETTINGS_MODULE="bench.settings")
+    os.environ.pop("DJANGO_DEBUG", None)
+    try:
+        prepare_site(os.environ | env)
+        setup_django(env)
+        seed(args.clips, make_media(var_dir))
+        run(args)
+    finally:
+        shutil.rmtree(var_dir, ignore_errors=True)
+
+
+def run(args):
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from gallery.models import Clip
+    from infra.cache import _bump
+
+    gallery = gallery_paths(selections())[: args.pages]
+    ids = list(Clip.objects.published().values_list("pk", flat=True))
+    clips = [f"/fr/clips/{pk}/" for pk in random.Random(3).sample(ids, args.pages)]
+    client = Client()
+    for path in ["/__floor__", "/fr/terms/", *gallery, *clips]:  # fragments rendered once
+        assert client.get(path).status_code == 200, path
+    for name, paths in (
+        ("floor", ["/__floor__"] * args.pages),
+        ("gallery", gallery),
+        ("clip", clips),
+    ):
+        _bump()
+        time.sleep(0.01)
+        profile = cProfile.Profile()
+        started = time.process_time()
+        with CaptureQueriesContext(connection) as queries:
+            profile.enable()
+            for path in paths:
+                client.get(path)
+            profile.disable()
+        ms = (time.process_time() - started) * 1000 / len(paths)
+        print(f"\n== {name}, cold after a publish: {ms:.2f} ms CPU per page (with the profiler), "
+              f"{len(queries.captured_queries) / len(paths):.1f} queries per page")  # fmt: skip
+        stats = pstats.Stats(profile).strip_dirs().sort_stats(args.sort)
+        stats.print_stats(args.top)
+        profile.dump_stats(f"/tmp/profile-{name}.pstats")
+
+
+if __name__ == "__main__":
+    main()
