@@ -13,7 +13,8 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from gallery import fingerprint, media
+from gallery import blurring, fingerprint, media
+from gallery import regions as region_sets
 from gallery.models import Clip, IllegalTransition
 from infra.storage import private_storage
 
@@ -69,9 +70,15 @@ def process(clip):
         fingerprint.find_duplicate(clip)
         try:
             info = media.probe(source, **probe_limits())
-            poster = media.make_poster(source, work, probe_result=info)
-            renditions = media.transcode(
-                source, work, probe_result=info, on_progress=Heartbeat(clip)
+            heartbeat = Heartbeat(clip)
+            # Faces and plates are tracked on the source; every output has them blurred.
+            region_set = find_regions(clip, source, info, heartbeat)
+            poster, renditions = blurring.render_outputs(
+                source,
+                work,
+                info=info,
+                region_set=region_set if clip.blurring else None,
+                on_progress=heartbeat,
             )
         except media.MediaError as error:
             log.info("clip %s refused: %s %s", clip.pk, error.code, error)
@@ -100,6 +107,46 @@ def process(clip):
         for name in stored.values():
             private_storage().delete(name)
         raise
+
+
+def find_regions(clip, source, info, on_progress=None, *, detect=True):
+    """Detect (or, with detect=False, reuse) the clip's regions, carry staff boxes along the
+    clip, and store them on the clip; returns the region set."""
+    stored = clip.regions if clip.regions.get("tracks") is not None else None
+    if detect or stored is None:
+        found = blurring.detect(source, rotation=info.rotation, on_progress=on_progress)
+        region_set = region_sets.with_detected(stored, found) if stored else found
+    else:
+        region_set = stored
+    region_set = blurring.carry_staff_boxes(region_set, source, rotation=info.rotation)
+    clip.regions = region_set
+    Clip.objects.filter(pk=clip.pk).update(regions=region_set)
+    return region_set
+
+
+def render(clip, *, detect=False):
+    """Make a processed clip's outputs again from its original and its stored regions (after
+    staff edited them or turned blurring off or on), and swap them in."""
+    with tempfile.TemporaryDirectory(prefix="clip-") as tmp:
+        work = Path(tmp)
+        source = work / ("original" + Path(clip.original.name).suffix.lower()[:8])
+        with clip.original.open("rb") as src, source.open("wb") as dst:
+            shutil.copyfileobj(src, dst, 1024 * 1024)
+        info = media.probe(source, **probe_limits())
+        region_set = find_regions(clip, source, info, detect=detect)
+        poster, renditions = blurring.render_outputs(
+            source, work, info=info, region_set=region_set if clip.blurring else None
+        )
+        stored = store_outputs(clip, poster, renditions)
+    by_label = {r.label: r for r in renditions}
+    replaced = clip.replace_outputs(
+        video=stored[by_label["720p"].path.name],
+        video_hd=stored[by_label["1080p"].path.name] if "1080p" in by_label else "",
+        poster=stored[poster.poster.path.name],
+        thumbnails=thumbnail_index(poster.thumbnails, stored),
+    )
+    for name in replaced:
+        private_storage().delete(name)
 
 
 class Heartbeat:
