@@ -243,8 +243,11 @@ class PlateDetector:
         self.min_contrast = min_contrast
         self.max_candidates = max_candidates
 
-    def __call__(self, rgb, known=()):
-        """[(box, score)]; a candidate on a plate already `known` (boxes) is not read again."""
+    def __call__(self, rgb, known=(), skip=()):
+        """[(box, score)]; a candidate on a plate already `known` (boxes) is not read again,
+        one on a place read lately as no plate (`skip`) is not read at all. The candidates
+        read as no plate are left in `self.rejected`."""
+        self.rejected = []
         h, w = rgb.shape[:2]
         scale = min(1.0, self.max_side / max(h, w))
         gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
@@ -265,6 +268,8 @@ class PlateDetector:
             if any(_iou((x1, y1, x2, y2), other) >= 0.3 for other in known):
                 found.append(((x1, y1, x2, y2), 1.0))
                 continue
+            if any(_iou((x1, y1, x2, y2), other) >= 0.3 for other in skip):
+                continue
             mx, my = (x2 - x1) * 0.06, (y2 - y1) * 0.25
             crop = rgb[
                 max(0, int(y1 - my)) : min(h, int(np.ceil(y2 + my))),
@@ -276,6 +281,8 @@ class PlateDetector:
         for box, (text, score) in zip(kept, recognise(crops), strict=True):
             if score >= self.min_score and plate_like(text):
                 found.append((box, score))
+            else:
+                self.rejected.append(box)
         return found
 
 
@@ -352,6 +359,9 @@ def _iou(a, b):
     return inter / union if union > 0 else 0.0
 
 
+# A place read as no plate: followed, never blurred (see Anonymiser._detect).
+_NOT_PLATE = "not-plate"
+
 # How much larger than the detector's box the blurred area is: hair, ears, plate frame.
 PADDING = {FACE: (0.2, 0.22), PLATE: (0.15, 0.3), MANUAL: (0.0, 0.0)}
 
@@ -366,13 +376,14 @@ class Anonymiser:
         self,
         *,
         sample_every_s=1.0,
-        plate_every_s=0.5,
+        plate_every_s=1.0,
         faces=True,
         plates=True,
         face_detector=None,
         plate_detector=None,
-        track_side=480,
+        track_side=640,
         max_misses=1,
+        reject_samples=0,
     ):
         self.sample_every_s = sample_every_s
         # Cars pass quickly and plates are cheap to look for: they are looked for more often.
@@ -382,6 +393,7 @@ class Anonymiser:
         self.plate_detector = (plate_detector or PlateDetector()) if plates else None
         self.track_side = track_side
         self.max_misses = max_misses
+        self.reject_samples = reject_samples
         self.tracks: list[_Track] = []
         self._next_id = 1
         self._gray = None
@@ -423,14 +435,14 @@ class Anonymiser:
         if self.sampled:
             self._detect(rgb, gray, kinds)
         w, h = size or (rgb.shape[1], rgb.shape[0])
-        return [self._region(track, w, h) for track in self.tracks]
+        return [self._region(track, w, h) for track in self.tracks if track.kind != _NOT_PLATE]
 
     def sample_now(self, rgb):
         """Run the detectors on the frame last given to `regions()` (the clip's last one)."""
         self.born = []
         self._detect(rgb, self._gray, [FACE, PLATE])
         h, w = rgb.shape[:2]
-        return [self._region(track, w, h) for track in self.tracks]
+        return [self._region(track, w, h) for track in self.tracks if track.kind != _NOT_PLATE]
 
     def add(self, rgb, box, kind=MANUAL):
         """Follow a box drawn by a person from this frame on; returns its track id."""
@@ -462,8 +474,15 @@ class Anonymiser:
             found += [(FACE, box) for box, _ in self.face_detector(rgb)]
         if self.plate_detector is not None and PLATE in kinds:
             known = [_unpad(t.box, PLATE) for t in self.tracks if t.kind == PLATE]
-            plates = _merge([box for box, _ in self.plate_detector(rgb, known)])
+            skip = [t.box for t in self.tracks if t.kind == _NOT_PLATE]
+            plates = _merge([box for box, _ in self.plate_detector(rgb, known, skip)])
             found += [(PLATE, box) for box in plates]
+            # What read as no plate is followed for a while and not read again meanwhile:
+            # the same sign, grille or wall would otherwise cost an OCR reading each sample.
+            for box in getattr(self.plate_detector, "rejected", []):
+                track = self._new_track(_NOT_PLATE, np.asarray(box, float), gray)
+                track.misses = -self.reject_samples
+                self.tracks.append(track)
         matched = set()
         for kind, box in found:
             box = _clip(_pad(np.asarray(box, float), kind), w, h)
@@ -484,7 +503,7 @@ class Anonymiser:
                 self._seed(best, gray)
                 matched.add(best.id)
         for track in self.tracks:
-            if track.id not in matched and track.kind in kinds:
+            if track.id not in matched and (track.kind in kinds or track.kind == _NOT_PLATE):
                 track.misses += 1
         self.tracks = [t for t in self.tracks if t.misses <= self.max_misses]
 
