@@ -597,7 +597,7 @@ def _features(gray, box):
 
 
 _LK = {
-    "winSize": (21, 21),
+    "winSize": (15, 15),
     "maxLevel": 3,
     "criteria": (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03),
 }
@@ -656,7 +656,11 @@ def _apply(track, old, new, good, scale):
 
 def blur(rgb, regions):
     """A copy of the frame with every region pixelated then smoothed: unreadable, not ugly."""
-    out = rgb.copy()
+    return blur_in_place(rgb.copy(), regions)
+
+
+def blur_in_place(out, regions):
+    """`blur` on the picture itself (an RGB frame or one plane); returns it."""
     h, w = out.shape[:2]
     for region in regions:
         x1, y1 = max(0, region.x1), max(0, region.y1)
@@ -689,12 +693,11 @@ def blur_frame(frame, regions):
     w, h = frame.width, frame.height
     if frame.format.name == "yuv420p" and w % 2 == 0 and h % 2 == 0:
         # The renditions' own planes, blurred each at its size: no round trip through RGB.
-        planes = frame.to_ndarray()
-        planes[:h] = blur(planes[:h], regions)
+        planes = frame.to_ndarray()  # a copy: the decoder's frames stay as they are
+        blur_in_place(planes[:h], regions)
         half = [r.scaled(0.5, 0.5) for r in regions]
         for top in (h, h + h // 4):
-            chroma = planes[top : top + h // 4].reshape(h // 2, w // 2)
-            planes[top : top + h // 4] = blur(chroma, half).reshape(h // 4, w)
+            blur_in_place(planes[top : top + h // 4].reshape(h // 2, w // 2), half)
         out = av.VideoFrame.from_ndarray(planes, format="yuv420p")
     else:
         rgb = blur(frame.to_ndarray(format="rgb24"), regions)
