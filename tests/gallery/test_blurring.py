@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gallery import processing
+from gallery import processing, tasks
 from gallery import synth_bystanders as sb
 from gallery.anonymise import read_text
 from gallery.models import Clip
@@ -207,9 +207,12 @@ def test_blurring_turned_off_with_a_reason_leaves_the_outputs_clear(
     with pytest.raises(ValueError):
         clip.set_blurring(False, by=staff, reason="  ")
     clip.set_blurring(False, by=staff, reason="The people filmed signed a release.")
-    processing.render(Clip.objects.get(pk=clip.pk))
+    clip.queue_rendering()
+    assert Clip.objects.get(pk=clip.pk).rendering_queued
+    # What the worker runs for the queued task.
+    tasks.render_clip.call(clip.pk)
     clip.refresh_from_db()
-    assert clip.blurring is False
+    assert clip.blurring is False and not clip.rendering_queued and not clip.outputs_outdated
     assert clip.blurring_changed_by == staff
     assert clip.blurring_reason == "The people filmed signed a release."
     assert clip.blurring_changed_at is not None
