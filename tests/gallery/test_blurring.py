@@ -220,3 +220,24 @@ def test_blurring_turned_off_with_a_reason_leaves_the_outputs_clear(
     rendition = _frames(_stored(media_storage, clip.video.name))
     for index, face in _face_frames(truths)[::5]:
         assert _difference(rendition[index], original[index], face.box) < 8, index
+
+
+def test_only_moderators_change_the_blurring_and_never_without_a_reason(
+    client, admin_client, django_user_model
+):
+    clip = make_clip(status=Clip.Status.REVIEW)
+    url = f"/admin/gallery/clip/{clip.pk}/regions/"
+    viewer = django_user_model.objects.create_user(
+        "viewer", password="x-long-pass-1", is_staff=True
+    )
+    client.force_login(viewer)
+    assert client.post(url, {"action": "blur_off", "reason": "agreed"}).status_code == 403
+
+    page = admin_client.post(url, {"action": "blur_off", "reason": " "}, follow=True)
+    # The admin speaks the site's default language, French.
+    assert "Indiquez pourquoi les visages et les plaques peuvent être montrés." in (
+        page.content.decode()
+    )
+    assert Clip.objects.get(pk=clip.pk).blurring is True
+    admin_client.post(url, {"action": "add", "time": "1.5", "x1": "10", "y1": "10", "x2": "5"})
+    assert Clip.objects.get(pk=clip.pk).regions == {}  # a box needs its four sides
