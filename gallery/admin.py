@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import SimpleListFilter
 from django.core.exceptions import PermissionDenied
@@ -107,6 +108,58 @@ class StatusFilter(SimpleListFilter):
 UNFINISHED_DECISION = "gallery_unfinished_decision"
 # Clips a moderator skipped in this session: the queue offers them again only at its end.
 SKIPPED = "gallery_skipped_clips"
+
+
+class RegionForm(forms.Form):
+    """One change to what is blurred in a clip (the review page's regions panel)."""
+
+    ACTIONS = ["remove", "restore", "add", "blur_off", "blur_on", "render"]
+
+    action = forms.ChoiceField(choices=[(a, a) for a in ACTIONS])
+    track = forms.IntegerField(required=False)
+    time = forms.FloatField(label=_("At (seconds)"), required=False, min_value=0)
+    x1 = forms.FloatField(label=_("Left"), required=False, min_value=0)
+    y1 = forms.FloatField(label=_("Top"), required=False, min_value=0)
+    x2 = forms.FloatField(label=_("Right"), required=False, min_value=0)
+    y2 = forms.FloatField(label=_("Bottom"), required=False, min_value=0)
+    reason = forms.CharField(
+        label=_("Why may faces and plates be shown?"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    detect = forms.BooleanField(label=_("Detect faces and plates again"), required=False)
+    render_now = forms.BooleanField(required=False)
+
+    def clean(self):
+        data = super().clean()
+        action = data.get("action")
+        needed = {
+            "remove": ["track"],
+            "restore": ["track"],
+            "add": ["time", "x1", "y1", "x2", "y2"],
+        }.get(action, [])
+        if any(data.get(name) is None for name in needed):
+            raise forms.ValidationError(gettext("Some values are missing."))
+        return data
+
+
+def region_rows(clip):
+    """The clip's regions as the review page lists them: kind, times, who, removed."""
+    kinds = {"face": _("Face"), "plate": _("Number plate"), "manual": _("Box drawn by staff")}
+    rows = []
+    for track in (clip.regions or {}).get("tracks", []):
+        keys = track.get("keys") or [[0]]
+        rows.append(
+            {
+                "id": track["id"],
+                "kind": kinds.get(track["kind"], track["kind"]),
+                "start": keys[0][0],
+                "end": keys[-1][0],
+                "staff": track.get("source") == "staff",
+                "removed": track.get("removed", False),
+            }
+        )
+    return rows
 
 
 @admin.register(Clip)
@@ -264,8 +317,10 @@ class ClipAdmin(admin.ModelAdmin):
     def get_urls(self):
         decide = self.admin_site.admin_view(require_POST(self.decide_view))
         skip = self.admin_site.admin_view(require_POST(self.skip_view))
+        blur = self.admin_site.admin_view(require_POST(self.regions_view))
         return [
             path("<int:pk>/decide/", decide, name="gallery_clip_decide"),
+            path("<int:pk>/regions/", blur, name="gallery_clip_regions"),
             path("<int:pk>/skip/", skip, name="gallery_clip_skip"),
             *super().get_urls(),
         ]
@@ -286,6 +341,8 @@ class ClipAdmin(admin.ModelAdmin):
             "other_reason": RejectionReason.OTHER,
             "preview_url": clip and clip.status != Clip.Status.PUBLISHED and preview_url(clip),
             "duplicate_percent": round((clip.duplicate_score or 0) * 100) if clip else 0,
+            "region_tracks": region_rows(clip) if clip else [],
+            "regions_form": RegionForm(),
         }
         return super().change_view(
             request, object_id, form_url, extra_context={**extra, **(extra_context or {})}
@@ -318,6 +375,49 @@ class ClipAdmin(admin.ModelAdmin):
         self.message_user(request, f"{clip}: {decision.done}", messages.SUCCESS)
         if decision.then is Then.NEXT_IN_QUEUE:
             return HttpResponseRedirect(self.next_in_queue_url(clip, request))
+        return HttpResponseRedirect(here)
+
+    def regions_view(self, request, pk):
+        """Staff's say on what is blurred: remove or put back a region, add a box, turn
+        blurring off (with a reason) or on, and have the outputs made again."""
+        if not self.has_moderate_permission(request):
+            raise PermissionDenied
+        clip = get_object_or_404(Clip, pk=pk)
+        here = reverse("admin:gallery_clip_change", args=[clip.pk]) + "#regions"
+        form = RegionForm(request.POST)
+        if not form.is_valid():
+            for errors in form.errors.values():
+                self.message_user(request, " ".join(errors), messages.ERROR)
+            return HttpResponseRedirect(here)
+        data, action = form.cleaned_data, form.cleaned_data["action"]
+        try:
+            if action in ("remove", "restore"):
+                clip.remove_region(data["track"], removed=action == "remove")
+                done = (
+                    gettext("Region removed.")
+                    if action == "remove"
+                    else gettext("Region put back.")
+                )
+            elif action == "add":
+                clip.add_region(data["time"], (data["x1"], data["y1"], data["x2"], data["y2"]))
+                done = gettext("Box added; it will be followed along the clip.")
+            elif action in ("blur_off", "blur_on"):
+                clip.set_blurring(action == "blur_on", by=request.user, reason=data["reason"])
+                done = (
+                    gettext("Blurring turned on.")
+                    if action == "blur_on"
+                    else gettext("Blurring turned off.")
+                )
+            else:
+                done = ""
+        except (KeyError, ValueError) as refused:
+            message = refused.args[0] if isinstance(refused, ValueError) else ""
+            self.message_user(request, str(message) or gettext("No such region."), messages.ERROR)
+            return HttpResponseRedirect(here)
+        if action == "render" or data.get("render_now"):
+            clip.queue_rendering(detect=data["detect"])
+            done = " ".join(filter(None, [done, gettext("The outputs are being made again.")]))
+        self.message_user(request, done, messages.SUCCESS)
         return HttpResponseRedirect(here)
 
     def skip_view(self, request, pk):

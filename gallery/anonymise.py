@@ -175,6 +175,10 @@ def _ocr_engine():
             "Global.max_side_len": 4096,
             "Det.limit_type": "max",
             "Det.limit_side_len": 4096,
+            # One thread: the crops are small, and onnxruntime's pool spins idle threads,
+            # burning CPU that the transcode (and the neighbours) need.
+            "EngineConfig.onnxruntime.intra_op_num_threads": 1,
+            "EngineConfig.onnxruntime.inter_op_num_threads": 1,
         }
     )
 
@@ -239,8 +243,11 @@ class PlateDetector:
         self.min_contrast = min_contrast
         self.max_candidates = max_candidates
 
-    def __call__(self, rgb, known=()):
-        """[(box, score)]; a candidate on a plate already `known` (boxes) is not read again."""
+    def __call__(self, rgb, known=(), skip=()):
+        """[(box, score)]; a candidate on a plate already `known` (boxes) is not read again,
+        one on a place read lately as no plate (`skip`) is not read at all. The candidates
+        read as no plate are left in `self.rejected`."""
+        self.rejected = []
         h, w = rgb.shape[:2]
         scale = min(1.0, self.max_side / max(h, w))
         gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
@@ -261,6 +268,8 @@ class PlateDetector:
             if any(_iou((x1, y1, x2, y2), other) >= 0.3 for other in known):
                 found.append(((x1, y1, x2, y2), 1.0))
                 continue
+            if any(_iou((x1, y1, x2, y2), other) >= 0.3 for other in skip):
+                continue
             mx, my = (x2 - x1) * 0.06, (y2 - y1) * 0.25
             crop = rgb[
                 max(0, int(y1 - my)) : min(h, int(np.ceil(y2 + my))),
@@ -272,6 +281,8 @@ class PlateDetector:
         for box, (text, score) in zip(kept, recognise(crops), strict=True):
             if score >= self.min_score and plate_like(text):
                 found.append((box, score))
+            else:
+                self.rejected.append(box)
         return found
 
 
@@ -348,6 +359,9 @@ def _iou(a, b):
     return inter / union if union > 0 else 0.0
 
 
+# A place read as no plate: followed, never blurred (see Anonymiser._detect).
+_NOT_PLATE = "not-plate"
+
 # How much larger than the detector's box the blurred area is: hair, ears, plate frame.
 PADDING = {FACE: (0.2, 0.22), PLATE: (0.15, 0.3), MANUAL: (0.0, 0.0)}
 
@@ -362,13 +376,14 @@ class Anonymiser:
         self,
         *,
         sample_every_s=1.0,
-        plate_every_s=0.5,
+        plate_every_s=1.0,
         faces=True,
         plates=True,
         face_detector=None,
         plate_detector=None,
-        track_side=960,
+        track_side=640,
         max_misses=1,
+        reject_samples=0,
     ):
         self.sample_every_s = sample_every_s
         # Cars pass quickly and plates are cheap to look for: they are looked for more often.
@@ -378,6 +393,7 @@ class Anonymiser:
         self.plate_detector = (plate_detector or PlateDetector()) if plates else None
         self.track_side = track_side
         self.max_misses = max_misses
+        self.reject_samples = reject_samples
         self.tracks: list[_Track] = []
         self._next_id = 1
         self._gray = None
@@ -388,9 +404,26 @@ class Anonymiser:
 
     # -- public
 
-    def regions(self, rgb, t):
-        """The regions to blur on this frame (`t` in seconds, increasing)."""
-        gray = self._tracking_gray(rgb)
+    def due(self, t):
+        """Whether the frame at `t` goes through the detectors (and so needs its full picture)."""
+        return any(due is None or t >= due - 1e-6 for due in self._due.values())
+
+    def tracking_size(self, width, height):
+        """The size of the grey pictures the tracker follows things on."""
+        scale = min(1.0, self.track_side / max(width, height))
+        return max(8, round(width * scale)), max(8, round(height * scale))
+
+    def regions(self, rgb, t, *, gray=None, size=None):
+        """The regions to blur on this frame (`t` in seconds, increasing).
+
+        On a frame that is not `due`, `rgb` may be None when its small grey picture
+        (`tracking_size`) and the frame's `size` are given: decoding straight to a small grey
+        picture costs a fraction of a full-size RGB one.
+        """
+        if gray is None:
+            gray = self._tracking_gray(rgb)
+        else:
+            self._scale = gray.shape[1] / size[0]
         if self._gray is not None:
             self._follow(self._gray, gray)
         self._gray = gray
@@ -401,15 +434,15 @@ class Anonymiser:
         self.sampled = bool(kinds)
         if self.sampled:
             self._detect(rgb, gray, kinds)
-        h, w = rgb.shape[:2]
-        return [self._region(track, w, h) for track in self.tracks]
+        w, h = size or (rgb.shape[1], rgb.shape[0])
+        return [self._region(track, w, h) for track in self.tracks if track.kind != _NOT_PLATE]
 
     def sample_now(self, rgb):
         """Run the detectors on the frame last given to `regions()` (the clip's last one)."""
         self.born = []
         self._detect(rgb, self._gray, [FACE, PLATE])
         h, w = rgb.shape[:2]
-        return [self._region(track, w, h) for track in self.tracks]
+        return [self._region(track, w, h) for track in self.tracks if track.kind != _NOT_PLATE]
 
     def add(self, rgb, box, kind=MANUAL):
         """Follow a box drawn by a person from this frame on; returns its track id."""
@@ -426,12 +459,11 @@ class Anonymiser:
 
     def _tracking_gray(self, rgb):
         h, w = rgb.shape[:2]
-        self._scale = min(1.0, self.track_side / max(h, w))
+        tw, th = self.tracking_size(w, h)
+        self._scale = tw / w
         gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-        if self._scale < 1:
-            gray = cv2.resize(
-                gray, None, fx=self._scale, fy=self._scale, interpolation=cv2.INTER_AREA
-            )
+        if (tw, th) != (w, h):
+            gray = cv2.resize(gray, (tw, th), interpolation=cv2.INTER_AREA)
         return gray
 
     def _detect(self, rgb, gray, kinds):
@@ -442,8 +474,15 @@ class Anonymiser:
             found += [(FACE, box) for box, _ in self.face_detector(rgb)]
         if self.plate_detector is not None and PLATE in kinds:
             known = [_unpad(t.box, PLATE) for t in self.tracks if t.kind == PLATE]
-            plates = _merge([box for box, _ in self.plate_detector(rgb, known)])
+            skip = [t.box for t in self.tracks if t.kind == _NOT_PLATE]
+            plates = _merge([box for box, _ in self.plate_detector(rgb, known, skip)])
             found += [(PLATE, box) for box in plates]
+            # What read as no plate is followed for a while and not read again meanwhile:
+            # the same sign, grille or wall would otherwise cost an OCR reading each sample.
+            for box in getattr(self.plate_detector, "rejected", []):
+                track = self._new_track(_NOT_PLATE, np.asarray(box, float), gray)
+                track.misses = -self.reject_samples
+                self.tracks.append(track)
         matched = set()
         for kind, box in found:
             box = _clip(_pad(np.asarray(box, float), kind), w, h)
@@ -464,7 +503,7 @@ class Anonymiser:
                 self._seed(best, gray)
                 matched.add(best.id)
         for track in self.tracks:
-            if track.id not in matched and track.kind in kinds:
+            if track.id not in matched and (track.kind in kinds or track.kind == _NOT_PLATE):
                 track.misses += 1
         self.tracks = [t for t in self.tracks if t.misses <= self.max_misses]
 
@@ -558,7 +597,7 @@ def _features(gray, box):
 
 
 _LK = {
-    "winSize": (21, 21),
+    "winSize": (15, 15),
     "maxLevel": 3,
     "criteria": (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03),
 }
@@ -617,7 +656,11 @@ def _apply(track, old, new, good, scale):
 
 def blur(rgb, regions):
     """A copy of the frame with every region pixelated then smoothed: unreadable, not ugly."""
-    out = rgb.copy()
+    return blur_in_place(rgb.copy(), regions)
+
+
+def blur_in_place(out, regions):
+    """`blur` on the picture itself (an RGB frame or one plane); returns it."""
     h, w = out.shape[:2]
     for region in regions:
         x1, y1 = max(0, region.x1), max(0, region.y1)
@@ -647,8 +690,18 @@ def blur_frame(frame, regions):
     timing; the frame itself when there is nothing to blur, so clean frames cost nothing."""
     if not regions:
         return frame
-    rgb = blur(frame.to_ndarray(format="rgb24"), regions)
-    out = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format=frame.format.name)
+    w, h = frame.width, frame.height
+    if frame.format.name == "yuv420p" and w % 2 == 0 and h % 2 == 0:
+        # The renditions' own planes, blurred each at its size: no round trip through RGB.
+        planes = frame.to_ndarray()  # a copy: the decoder's frames stay as they are
+        blur_in_place(planes[:h], regions)
+        half = [r.scaled(0.5, 0.5) for r in regions]
+        for top in (h, h + h // 4):
+            blur_in_place(planes[top : top + h // 4].reshape(h // 2, w // 2), half)
+        out = av.VideoFrame.from_ndarray(planes, format="yuv420p")
+    else:
+        rgb = blur(frame.to_ndarray(format="rgb24"), regions)
+        out = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format=frame.format.name)
     out.pts = frame.pts
     if frame.time_base is not None:
         out.time_base = frame.time_base
@@ -675,7 +728,7 @@ def _upright(rgb, rotation):
     return np.ascontiguousarray(np.rot90(rgb, k=-(rotation // 90) % 4)) if rotation else rgb
 
 
-def track_video(path, *, anonymiser=None, rotation=0, backfill=True):
+def track_video(path, *, anonymiser=None, rotation=0, backfill=True, on_progress=None):
     """The regions of every frame of a video file, as a RegionTrack.
 
     With `backfill`, a thing first detected at a sample is also followed back through the
@@ -687,28 +740,104 @@ def track_video(path, *, anonymiser=None, rotation=0, backfill=True):
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
+        turned = rotation in (90, 270)
+        start = None
         for frame in container.decode(stream):
-            rgb = _upright(frame.to_ndarray(format="rgb24"), rotation)
+            size = (frame.height, frame.width) if turned else (frame.width, frame.height)
             if track is None:
-                track = RegionTrack(rgb.shape[1], rgb.shape[0])
+                track = RegionTrack(*size)
             t = frame.time if frame.time is not None else len(track.times) / 30
-            regions = anonymiser.regions(rgb, t)
+            # Times count from the first frame, as in the renditions.
+            start = t if start is None else start
+            t -= start
+            if anonymiser.due(t):
+                rgb = _upright(frame.to_ndarray(format="rgb24"), rotation)
+                regions = anonymiser.regions(rgb, t)
+            else:
+                gray = _small_gray(frame, anonymiser, size, rotation)
+                regions = anonymiser.regions(None, t, gray=gray, size=size)
             track.times.append(float(t))
             track.frames.append(regions)
             index = len(track.frames) - 1
             if anonymiser.born and backfill:
                 _backfill(track, anonymiser, recent, t)
             recent.append((index, float(t), anonymiser._gray))
+            if on_progress is not None and index % 60 == 0:
+                on_progress(t)
             while recent and recent[0][1] < t - max(anonymiser.every.values()) - 1e-6:
                 recent.popleft()
     if track is None:
         raise ValueError("no video frame")
     if not anonymiser.sampled:
         # What came in after the last sample would never be seen: look at the last frame too.
-        track.frames[-1] = anonymiser.sample_now(rgb)
+        track.frames[-1] = anonymiser.sample_now(
+            _upright(frame.to_ndarray(format="rgb24"), rotation)
+        )
         if anonymiser.born and backfill:
             _backfill(track, anonymiser, list(recent)[:-1], track.times[-1])
     return track
+
+
+def _small_gray(frame, anonymiser, size, rotation):
+    turned = rotation in (90, 270)
+    tw, th = anonymiser.tracking_size(*size)
+    small = frame.reformat(width=th if turned else tw, height=tw if turned else th, format="gray")
+    return _upright(small.to_ndarray(), rotation)
+
+
+def carry(path, t0, box, *, rotation=0, before_s=10.0):
+    """[(t, box)]: a box drawn on the frame at `t0` followed through the clip, forwards to
+    the end and backwards up to `before_s`, for as long as what it covers stays in view."""
+    anonymiser = Anonymiser(faces=False, plates=False)
+    anonymiser._due = {FACE: float("inf"), PLATE: float("inf")}
+    earlier, keys, track = deque(), [], None
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        start = None
+        for frame in container.decode(stream):
+            size = (
+                (frame.height, frame.width)
+                if rotation in (90, 270)
+                else (frame.width, frame.height)
+            )
+            t = frame.time if frame.time is not None else 0.0
+            start = t if start is None else start
+            t -= start
+            gray = _small_gray(frame, anonymiser, size, rotation)
+            if track is None and t < t0 - 0.02:
+                earlier.append((t, gray))
+                while earlier and earlier[0][0] < t0 - before_s:
+                    earlier.popleft()
+                continue
+            if track is None:
+                anonymiser._scale = gray.shape[1] / size[0]
+                anonymiser._gray = gray
+                track = anonymiser._new_track(MANUAL, np.asarray(box, float), gray)
+                anonymiser.tracks = [track]
+                keys.append((t, tuple(box)))
+                first = (gray, size)
+                continue
+            regions = anonymiser.regions(None, t, gray=gray, size=size)
+            if not regions:
+                break
+            keys.append((t, regions[0].box))
+    if track is None:
+        return []
+    gray, size = first
+    scale = gray.shape[1] / size[0]
+    follower = _Track(0, MANUAL, np.asarray(box, float), _features(gray, np.asarray(box) * scale))
+    back, later = [], gray
+    for t, earlier_gray in reversed(earlier):
+        _move_all([follower], later, earlier_gray, scale)
+        if follower.points is None or len(follower.points) < 4:
+            follower.points = _features(earlier_gray, follower.box * scale)
+        x1, y1, x2, y2 = _clip(follower.box, *size)
+        if x2 - x1 < 2 or y2 - y1 < 2:
+            break
+        back.append((t, (x1, y1, x2, y2)))
+        later = earlier_gray
+    return [*reversed(back), *keys]
 
 
 def _backfill(track, anonymiser, recent, now):

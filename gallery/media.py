@@ -732,9 +732,18 @@ THUMBNAIL_WIDTHS = (320, 400, 640, 1280)
 
 
 def make_poster(
-    src, out_dir, *, probe_result: ProbeResult | None = None, widths=THUMBNAIL_WIDTHS
+    src,
+    out_dir,
+    *,
+    probe_result: ProbeResult | None = None,
+    widths=THUMBNAIL_WIDTHS,
+    picture_filter=None,
 ) -> Poster:
-    """An upright JPEG poster from about a tenth in (never black) plus WebP/JPEG thumbnails."""
+    """An upright JPEG poster from about a tenth in (never black) plus WebP/JPEG thumbnails.
+
+    `picture_filter(image, seconds)` may change the upright picture (at `seconds` from the
+    clip's start) before the poster and thumbnails are made of it, e.g. to blur faces.
+    """
     info = probe_result or probe(src)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -746,6 +755,7 @@ def make_poster(
 
     image = None
     fallback = None
+    at = fallback_at = 0.0
     with open_input(str(src)) as container:
         vstream = _video_stream(container)
         _limit_decoder_threads(vstream, info)
@@ -755,14 +765,19 @@ def make_poster(
             if frame is None:
                 continue
             candidate = _upright(_to_rgb(frame, info.colour, sw, sh), info.rotation)
+            seconds = frame.time - start if frame.time is not None else 0.0
             if not frame_is_black(candidate):
-                image = candidate
+                image, at = candidate, seconds
                 break
-            fallback = fallback or candidate
-    image = image or fallback
+            if fallback is None:
+                fallback, fallback_at = candidate, seconds
+    if image is None:
+        image, at = fallback, fallback_at
     release_freed_memory()
     if image is None:
         raise MediaError("corrupt", "no frame for a poster")
+    if picture_filter is not None:
+        image = picture_filter(image, at)
 
     poster = Image(out_dir / "poster.jpg", image.width, image.height, "jpeg")
     image.save(poster.path, "JPEG", quality=85, optimize=True, progressive=True)
@@ -828,6 +843,7 @@ def transcode(
     crf: int = 23,
     preset: str = "veryfast",
     on_progress=None,
+    frame_filter=None,
 ) -> list[Rendition]:
     """Upright SDR BT.709 H.264 High/AAC MP4 renditions (moov first, no source metadata), one pass.
 
@@ -835,6 +851,8 @@ def transcode(
     is faster than 60), keeping every kept frame's own time, so duration and sync hold.
     A source without sound gives renditions without an audio track (no invented silence).
     `on_progress(seconds_done)` is called every 2 s of source video, to show the work lives.
+    `frame_filter(frame)` may replace each upright rendition frame (its time counts from the
+    clip's start), e.g. to blur faces and plates in every rendition.
     """
     info = probe_result or probe(src)
     out_dir = Path(out_dir)
@@ -903,7 +921,7 @@ def transcode(
                     if not thinning.keep(pts):
                         continue
                     graph.push(frame)
-                    _drain_video(sinks, outputs)
+                    _drain_video(sinks, outputs, frame_filter)
                     if frame.time is not None and frame.time >= next_report:
                         release_freed_memory()
                         if on_progress is not None:
@@ -920,7 +938,7 @@ def transcode(
             raise MediaError("corrupt", "no decodable video frame")
 
         graph.push(None)
-        _drain_video(sinks, outputs)
+        _drain_video(sinks, outputs, frame_filter)
         if audio_next is not None:
             _encode_audio(resampler.resample(None), outputs, audio_next)
         for o in outputs:
@@ -1110,7 +1128,7 @@ def _chain(graph, node, filters):
     return node
 
 
-def _drain_video(sinks, outputs):
+def _drain_video(sinks, outputs, frame_filter=None):
     for sink, output in zip(sinks, outputs, strict=True):
         while True:
             try:
@@ -1119,6 +1137,8 @@ def _drain_video(sinks, outputs):
                 break
             if not output.frames.keep(frame.pts):
                 continue
+            if frame_filter is not None:
+                frame = frame_filter(frame)
             # The decoder's I/P/B marks would force x264's frame types; let it choose.
             frame.pict_type = av.video.frame.PictureType.NONE
             for packet in output.vstream.encode(frame):

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django_countries import Countries
 from django_countries.fields import CountryField
 
+from gallery import regions as region_sets
 from gallery import signals
 from gallery.captions import caption_path, validate_webvtt
 from gallery.seo import language_name
@@ -239,6 +240,25 @@ class Clip(models.Model):
         editable=False,
         help_text=_("Recorded by the parked car’s Sentry Mode: likely to show bystanders."),
     )
+
+    # Faces and number plates found by processing and edited by staff (gallery/regions.py
+    # gives the format); every public output has them blurred unless staff turn it off,
+    # saying who and why (the people filmed agreed).
+    regions = models.JSONField(default=dict, blank=True, editable=False)
+    blurring = models.BooleanField(_("blur faces and plates"), default=True, editable=False)
+    blurring_changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    blurring_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    blurring_reason = models.TextField(blank=True, editable=False)
+    # The regions or the blurring changed since the outputs were made; a render is queued.
+    outputs_outdated = models.BooleanField(default=False, editable=False)
+    rendering_queued = models.BooleanField(default=False, editable=False)
 
     objects = ClipQuerySet.as_manager()
 
@@ -471,6 +491,100 @@ class Clip(models.Model):
     def queue_processing(self):
         """Have the clip processed once the transaction commits (gallery/tasks.py listens)."""
         signals.processing_requested.send(sender=Clip, clip=self)
+
+    # --- Blurring: staff edit the regions; the outputs are made again from the original. ---
+
+    def _save_regions(self, region_set, **fields):
+        self.regions = region_set
+        fields |= {"regions": region_set, "outputs_outdated": True}
+        Clip.objects.filter(pk=self.pk).update(**fields)
+        for name, value in fields.items():
+            setattr(self, name, value)
+
+    def remove_region(self, track_id, *, removed=True):
+        """Stop (or start again) blurring one region track; KeyError if there is none."""
+        self._save_regions(region_sets.set_removed(dict(self.regions), track_id, removed))
+
+    def add_region(self, t, box):
+        """A box staff drew on the frame at `t`; the next render carries it along the clip."""
+        region_set = dict(self.regions) if self.regions.get("tracks") is not None else None
+        if region_set is None:
+            region_set = region_sets.empty(self.source_width or 1, self.source_height or 1)
+        track = region_sets.add_box(region_set, t, box)
+        self._save_regions(region_set)
+        return track
+
+    @property
+    def source_width(self):
+        return self.regions.get("width") or self.width
+
+    @property
+    def source_height(self):
+        return self.regions.get("height") or self.height
+
+    def set_blurring(self, on, *, by, reason=""):
+        """Blur faces and plates, or not (the people agreed): who and why are kept."""
+        reason = reason.strip()
+        if not on and not reason:
+            raise ValueError(gettext("Say why the faces and plates may be shown."))
+        self._save_regions(
+            self.regions,
+            blurring=bool(on),
+            blurring_changed_by=by,
+            blurring_changed_at=timezone.now(),
+            blurring_reason=reason,
+        )
+
+    def queue_rendering(self, *, detect=False):
+        """Make the outputs again from the original and the stored regions (re-detecting them
+        only when asked), once the transaction commits (gallery/tasks.py listens)."""
+        Clip.objects.filter(pk=self.pk).update(rendering_queued=True)
+        self.rendering_queued = True
+        signals.rendering_requested.send(sender=Clip, clip=self, detect=detect)
+
+    def replace_outputs(self, *, video, poster, thumbnails, video_hd="", mosaic=None, angles=None):
+        """Swap in outputs made again; a published clip's public copies follow. Returns the
+        names of the files replaced, for the caller to delete.
+
+        For a dashcam event, `mosaic` is the new mosaic's name and `angles` maps each other
+        angle's ClipAngle pk to its new video's name.
+        """
+        old = self.media_names
+        fields = {
+            "video": video,
+            "video_hd": video_hd,
+            "poster": poster,
+            "thumbnails": thumbnails,
+            "outputs_outdated": False,
+            "rendering_queued": False,
+        }
+        if mosaic is not None:
+            fields["mosaic"] = mosaic
+        angles = angles or {}
+        published = Clip.objects.filter(pk=self.pk, status=self.Status.PUBLISHED).exists()
+        if published:
+            publish_files(
+                [
+                    video,
+                    video_hd,
+                    poster,
+                    mosaic or "",
+                    *angles.values(),
+                    *(t[f] for t in thumbnails for f in ("webp", "jpeg")),
+                ]
+            )
+        with transaction.atomic():
+            Clip.objects.filter(pk=self.pk).update(**fields)
+            for pk, name in angles.items():
+                ClipAngle.objects.filter(pk=pk, clip=self).update(video=name)
+        for name, value in fields.items():
+            setattr(self, name, value)
+        if angles and hasattr(self, "_prefetched_objects_cache"):
+            self._prefetched_objects_cache.pop("angles", None)
+        if published:
+            unpublish_files([name for name in old if name and name not in self.media_names])
+            signals.catalogue_changed.send(sender=Clip)
+        return [name for name in old if name not in self.media_names]
 
     def approve(self, *, by):
         if not self.has_consent():

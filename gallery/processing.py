@@ -16,7 +16,8 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from gallery import fingerprint, media, mosaic, telemetry
+from gallery import blurring, fingerprint, media, mosaic, telemetry
+from gallery import regions as region_sets
 from gallery.models import Clip, ClipAngle, IllegalTransition, Theme
 from infra.storage import private_storage
 
@@ -80,9 +81,15 @@ def process(clip):
         try:
             source = keep_drive_without_location(clip, source, work, angles)
             info = media.probe(source, **probe_limits())
-            poster = media.make_poster(source, work, probe_result=info)
-            renditions = media.transcode(
-                source, work, probe_result=info, on_progress=Heartbeat(clip)
+            heartbeat = Heartbeat(clip)
+            # Faces and plates are tracked on the source; every output has them blurred.
+            region_set = find_regions(clip, source, info, heartbeat)
+            poster, renditions = blurring.render_outputs(
+                source,
+                work,
+                info=info,
+                region_set=region_set if clip.blurring else None,
+                on_progress=heartbeat,
             )
             main = renditions[0]  # 720p, or the source's own size when it is smaller
             event = make_event(clip, angles, main.path, work) if len(angles) > 1 else None
@@ -210,6 +217,58 @@ def store_without_location(name, source, out):
     return stored
 
 
+def find_regions(clip, source, info, on_progress=None, *, detect=True):
+    """Detect (or, with detect=False, reuse) the clip's regions, carry staff boxes along the
+    clip, and store them on the clip; returns the region set."""
+    stored = clip.regions if clip.regions.get("tracks") is not None else None
+    if detect or stored is None:
+        found = blurring.detect(source, rotation=info.rotation, on_progress=on_progress)
+        region_set = region_sets.with_detected(stored, found) if stored else found
+    else:
+        region_set = stored
+    region_set = blurring.carry_staff_boxes(region_set, source, rotation=info.rotation)
+    clip.regions = region_set
+    Clip.objects.filter(pk=clip.pk).update(regions=region_set)
+    return region_set
+
+
+def render(clip, *, detect=False):
+    """Make a processed clip's outputs again from its original(s) and its stored regions
+    (after staff edited them or turned blurring off or on), and swap them in; for a dashcam
+    event, every angle's video and the mosaic too."""
+    angles = list(clip.angles.all())
+    with tempfile.TemporaryDirectory(prefix="clip-") as tmp:
+        work = Path(tmp)
+        source = work / ("original" + Path(clip.original.name).suffix.lower()[:8])
+        if angles:
+            fetch_joined(angles[0].originals, source, work)
+        else:
+            fetch(clip.original.name, source)
+        info = media.probe(source, **probe_limits())
+        region_set = find_regions(clip, source, info, detect=detect)
+        poster, renditions = blurring.render_outputs(
+            source, work, info=info, region_set=region_set if clip.blurring else None
+        )
+        main = renditions[0]  # 720p, or the source's own size when it is smaller
+        event = make_event(clip, angles, main.path, work) if len(angles) > 1 else None
+        if event:  # the card's pictures are the mosaic's: the lead's own are not kept
+            poster = replace(poster, thumbnails=())
+        stored = store_outputs(clip, poster, renditions, event.files if event else ())
+    by_label = {r.label: r for r in renditions}
+    replaced = clip.replace_outputs(
+        video=stored[main.path.name],
+        video_hd=stored[by_label["1080p"].path.name] if "1080p" in by_label else "",
+        poster=stored[poster.poster.path.name],
+        thumbnails=thumbnail_index(event.thumbnails if event else poster.thumbnails, stored),
+        mosaic=stored[event.mosaic.name] if event else None,
+        angles={a.pk: stored[event.videos.get(a.camera, main.path).name] for a in angles}
+        if event
+        else None,
+    )
+    for name in replaced:
+        private_storage().delete(name)
+
+
 class Heartbeat:
     """Tells the watchdog a long transcode is still alive (at most once a minute)."""
 
@@ -285,6 +344,15 @@ class Event:
         return [*self.videos.values(), self.mosaic, *(t.path for t in self.thumbnails)]
 
 
+def angle_blurring(clip, source, info, on_progress=None):
+    """The frame filter that blurs faces and plates found on another angle of an event (its
+    regions are detected for this rendition, not stored), or None when blurring is off."""
+    if not clip.blurring:
+        return None
+    found = blurring.detect(source, rotation=info.rotation, on_progress=on_progress)
+    return blurring.Blurrer(found).frame if region_sets.active(found) else None
+
+
 def make_event(clip, angles, lead_rendition, work):
     """Every other angle transcoded like the lead (720p at most), then the mosaic."""
     heartbeat = Heartbeat(clip)
@@ -295,7 +363,12 @@ def make_event(clip, angles, lead_rendition, work):
         source = fetch_joined(angle.originals, folder / "source.mp4", folder)
         info = media.probe(source, **probe_limits())
         rendition = media.transcode(
-            source, folder, probe_result=info, heights=(720,), on_progress=heartbeat
+            source,
+            folder,
+            probe_result=info,
+            heights=(720,),
+            on_progress=heartbeat,
+            frame_filter=angle_blurring(clip, source, info, heartbeat),
         )[0]
         source.unlink()
         videos[angle.camera] = rendition.path.rename(work / f"angle-{angle.camera}.mp4")

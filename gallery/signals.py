@@ -11,7 +11,9 @@ edits of published clips, their themes or captions, or of a theme (gallery/pages
 those). ``sender`` is the model that changed. The page cache listens and retires its pages.
 
 ``processing_requested`` is sent with ``clip`` when a clip goes (back) to processing; the
-task module queues ``process_clip`` once the transaction commits.
+task module queues ``process_clip`` once the transaction commits. ``rendering_requested``
+is sent with ``clip`` and ``detect`` when staff changed what is blurred; the task module
+queues ``render_clip``, which makes the outputs again from the original.
 """
 
 from django.dispatch import Signal
@@ -21,3 +23,4 @@ clip_rejected = Signal()
 clip_withdrawn = Signal()
 catalogue_changed = Signal()
 processing_requested = Signal()
+rendering_requested = Signal()

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from gallery import processing
 from gallery.models import Clip, IllegalTransition
-from gallery.signals import processing_requested
+from gallery.signals import processing_requested, rendering_requested
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +30,22 @@ def process_clip(clip_id):
 def queue_processing(sender, clip, **kwargs):
     # Robust: the clip exists once this commits; the watchdog requeues a task that was lost.
     transaction.on_commit(lambda: process_clip.enqueue(clip.pk), robust=True)
+
+
+@task
+def render_clip(clip_id, detect=False):
+    """Make a clip's outputs again from its original and stored regions (staff asked)."""
+    clip = Clip.objects.filter(pk=clip_id).exclude(video="").first()
+    if clip is None or clip.status in (Clip.Status.PROCESSING, Clip.Status.WITHDRAWN):
+        log.info("clip %s has no outputs to make again", clip_id)
+        Clip.objects.filter(pk=clip_id).update(rendering_queued=False)
+        return
+    processing.render(clip, detect=detect)
+
+
+@receiver(rendering_requested, dispatch_uid="tasks-rendering-requested")
+def queue_rendering(sender, clip, detect=False, **kwargs):
+    transaction.on_commit(lambda: render_clip.enqueue(clip.pk, detect), robust=True)
 
 
 @task

@@ -81,6 +81,101 @@
     });
   }
 
+  // Faces and plates: the regions drawn over the player as it plays, and a box drawn on a
+  // paused frame to add one (the form below the list takes it; typing it works as well).
+  const svg = review.querySelector("[data-review-regions]");
+  const regionData = document.getElementById("clip-regions");
+  const regionSet = regionData ? JSON.parse(regionData.textContent) : null;
+  const addForm = document.getElementById("region-add");
+  const SVG = "http://www.w3.org/2000/svg";
+  const GAP = 0.3; // keys further apart: the thing was not there in between (gallery/regions.py)
+  const boxAt = (track, t, frame = 1 / 24) => {
+    const keys = track.keys || [];
+    if (!keys.length || t < keys[0][0] - frame / 2 || t > keys[keys.length - 1][0] + frame / 2) return null;
+    let i = keys.findIndex((key) => key[0] > t);
+    if (i === -1) return keys[keys.length - 1].slice(1);
+    if (i === 0) return keys[0].slice(1);
+    const [before, after] = [keys[i - 1], keys[i]];
+    if (after[0] - before[0] > GAP) {
+      const near = t - before[0] <= after[0] - t ? before : after;
+      return Math.abs(t - near[0]) <= frame / 2 ? near.slice(1) : null;
+    }
+    const f = (t - before[0]) / (after[0] - before[0]);
+    return before.slice(1).map((v, k) => v + (after[k + 1] - v) * f);
+  };
+  const rect = (box, className, track) => {
+    const r = document.createElementNS(SVG, "rect");
+    r.setAttribute("x", box[0]);
+    r.setAttribute("y", box[1]);
+    r.setAttribute("width", Math.max(1, box[2] - box[0]));
+    r.setAttribute("height", Math.max(1, box[3] - box[1]));
+    r.setAttribute("class", className);
+    if (track !== undefined) r.dataset.track = track;
+    return r;
+  };
+  let drawn = null; // the box being drawn, in source pixels
+  const drawRegions = () => {
+    if (!svg || !regionSet || !video) return;
+    const t = video.currentTime;
+    const shapes = [];
+    for (const track of regionSet.tracks || []) {
+      const box = boxAt(track, t);
+      if (!box) continue;
+      const kind = track.removed ? "removed" : track.kind;
+      shapes.push(rect(box, `review-regions__box review-regions__box--${kind}`, track.id));
+    }
+    if (drawn) shapes.push(rect(drawn, "review-regions__box review-regions__box--new"));
+    svg.replaceChildren(...shapes);
+  };
+  if (svg && video) {
+    ["timeupdate", "seeked", "loadedmetadata", "pause"].forEach((name) => video.addEventListener(name, drawRegions));
+    const follow = () => {
+      drawRegions();
+      if (!video.paused && !video.ended) window.requestAnimationFrame(follow);
+    };
+    video.addEventListener("play", () => window.requestAnimationFrame(follow));
+    drawRegions();
+  }
+  const field = (name) => addForm && addForm.querySelector(`[name=${name}]`);
+  const startDrawing = () => {
+    if (!addForm) return;
+    if (video) video.pause();
+    if (svg) svg.classList.add("is-drawing");
+    field("time").value = video ? video.currentTime.toFixed(2) : 0;
+    // The picture stays in view to draw on; the fields take the keys to type the box.
+    field("time").focus({preventScroll: true});
+    (svg || addForm).scrollIntoView({block: "nearest"});
+    announce(addForm.dataset.drawing);
+  };
+  if (svg && addForm) {
+    const point = (event) => {
+      const p = new DOMPoint(event.clientX, event.clientY).matrixTransform(svg.getScreenCTM().inverse());
+      return [Math.max(0, Math.min(regionSet.width, p.x)), Math.max(0, Math.min(regionSet.height, p.y))];
+    };
+    let from = null;
+    svg.addEventListener("pointerdown", (event) => {
+      if (!svg.classList.contains("is-drawing")) return;
+      event.preventDefault();
+      svg.setPointerCapture(event.pointerId);
+      from = point(event);
+    });
+    svg.addEventListener("pointermove", (event) => {
+      if (!from) return;
+      const to = point(event);
+      drawn = [Math.min(from[0], to[0]), Math.min(from[1], to[1]), Math.max(from[0], to[0]), Math.max(from[1], to[1])];
+      drawRegions();
+    });
+    svg.addEventListener("pointerup", () => {
+      if (!from || !drawn) return;
+      from = null;
+      ["x1", "y1", "x2", "y2"].forEach((name, k) => { field(name).value = Math.round(drawn[k]); });
+      field("time").value = video.currentTime.toFixed(2);
+      svg.classList.remove("is-drawing");
+      addForm.querySelector("button[name=action]").focus();
+      announce(addForm.dataset.drawn);
+    });
+  }
+
   document.addEventListener("keydown", (event) => {
     if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
     const target = event.target;
@@ -118,6 +213,7 @@
       ArrowLeft: () => seek(-5),
       ArrowRight: () => seek(5),
       m: () => { if (video) video.muted = !video.muted; },
+      b: startDrawing,
       e: () => {
         const title = document.getElementById("id_title");
         if (title) { title.focus(); title.select(); }

@@ -14,7 +14,7 @@ from PIL import Image
 
 from gallery import mosaic
 from gallery.models import Clip
-from gallery.processing import process
+from gallery.processing import process, render
 from tests.factories import (
     CAMERA_COLOURS,
     EVENT_CITY,
@@ -290,3 +290,28 @@ def test_the_gallery_and_the_intake_know_the_same_cameras():
     from submissions.dashcam import CAMERAS
 
     assert tuple(Camera.values) == CAMERAS
+
+
+@pytest.mark.django_db
+def test_making_an_events_outputs_again_renews_every_angle_and_the_mosaic(
+    client, published_event, media_storage
+):
+    """Staff turning blurring off or editing regions remakes a published event whole."""
+    clip = published_event
+    before = {a.camera: a.video.name for a in clip.angles.all()}
+    old_names = set(clip.media_names)
+    render(clip)
+    clip.refresh_from_db()
+    after = {a.camera: a.video.name for a in clip.angles.all()}
+    assert set(after) == set(before) and all(after[c] != before[c] for c in after)
+    assert after["front"] == clip.video.name
+    assert clip.mosaic.name not in old_names
+    # Every name the clip points at is there; the replaced files are gone.
+    for name in clip.media_names:
+        assert private(media_storage, name).is_file(), name
+    for name in old_names - set(clip.media_names):
+        assert not private(media_storage, name).exists(), name
+    # The public copies follow: the clip page's angles play the new files.
+    page = client.get(clip.get_absolute_url()).content.decode()
+    for camera, name in after.items():
+        assert name.rsplit("/", 1)[-1] in page, camera

@@ -94,3 +94,43 @@ def test_terms_page(client, settings):
     response = client.get("/en/terms/")
     assert response.status_code == 200
     assert settings.TERMS_VERSION in response.content.decode()
+
+
+BLURRED = {
+    "en": "Other people’s faces and number plates in your clip are blurred before it is published.",
+    "fr": "Les visages et les plaques d’immatriculation d’autres personnes dans votre vidéo sont "
+    "floutés avant sa publication.",
+    "de": "Gesichter und Kennzeichen anderer Personen in Ihrem Clip werden vor der "
+    "Veröffentlichung unkenntlich gemacht.",
+    "nl": "Gezichten en kentekens van andere mensen in uw clip worden vervaagd voordat hij wordt "
+    "gepubliceerd.",
+    "it": "I volti e le targhe di altre persone nel tuo video vengono sfocati prima della "
+    "pubblicazione.",
+    "es": "Las caras y las matrículas de otras personas en su vídeo se difuminan antes de "
+    "publicarlo.",
+}
+AGREED = {
+    "en": "our team noted that the people filmed agreed",
+    "fr": "notre équipe a noté que les personnes filmées étaient d’accord",
+    "de": "Unser Team hat festgehalten, dass die gefilmten Personen zugestimmt haben",
+    "nl": "ons team heeft vastgelegd dat de gefilmde mensen toestemming gaven",
+    "it": "il nostro team ha registrato che le persone riprese hanno acconsentito",
+    "es": "nuestro equipo registró que las personas grabadas estaban de acuerdo",
+}
+
+
+@pytest.mark.parametrize("language", sorted(BLURRED))
+def test_the_owner_reads_that_faces_and_plates_are_blurred_unless_staff_noted_consent(
+    client, django_user_model, language
+):
+    submission, clip = owned_clip(status=Clip.Status.REVIEW)
+    url = submission.get_status_url(language=language)
+    html = client.get(url).content.decode()
+    assert BLURRED[language] in html and AGREED[language] not in html
+
+    staff = django_user_model.objects.create_user("moderator", is_staff=True)
+    clip.set_blurring(False, by=staff, reason="Family, everyone agreed.")
+    html = client.get(url).content.decode()
+    assert AGREED[language] in html and BLURRED[language] not in html
+    # Staff's own words stay with staff.
+    assert "Family, everyone agreed." not in html
