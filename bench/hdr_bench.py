@@ -7,7 +7,8 @@ The source (3840x2160 HEVC Main10 HLG in MOV, hvc1, rotation 90, Apple tags, AAC
 the colour pattern panning sideways) is made once and cached in the temp dir, then repeated
 to each length. What a worker does with it (probe, poster and thumbnails, both renditions,
 the fingerprint) runs in a child process with Django loaded, so its peak resident memory
-(VmHWM after each step, ru_maxrss overall) is a worker's. The ffmpeg command line doing the
+(VmHWM after each step) is a worker's. Not ru_maxrss: Linux carries it across exec from the
+process that forked the child, which here had just encoded the 4K source (1.7 GB). The ffmpeg command line doing the
 same job (zscale + tonemap, split, two x264 and AAC encodes) runs under the same kind of
 child. Then the colour error of every test case (the numbers tests/gallery/test_media.py
 checks) is printed as a Markdown table. Other work on the machine slows every time here:
@@ -65,7 +66,7 @@ result["fingerprint"] = time.perf_counter() - t
 result["fingerprint_peak_mb"] = peak()
 result.update({"duration": info.duration, "colour": info.colour.dynamic_range,
     "renditions": [[r.label, r.width, r.height, r.size] for r in made],
-    "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    "peak_rss_mb": peak(),
     "cpu_s": sum(resource.getrusage(resource.RUSAGE_SELF)[:2])})
 print(json.dumps(result))
 """
