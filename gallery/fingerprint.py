@@ -10,6 +10,7 @@ import hashlib
 import av
 import imagehash
 
+from gallery import media
 from gallery.models import Clip
 
 # A frame is sampled every SAMPLE_SECONDS of the clip, at most MAX_SAMPLES of them.
@@ -40,7 +41,7 @@ def frame_hashes(path):
         if not container.streams.video:
             return hashes
         stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
+        media.limit_decoder_threads(stream)
         next_at = 0.0
         for frame in container.decode(stream):
             if frame.time is None or frame.time + 1e-6 < next_at:

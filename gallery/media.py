@@ -25,6 +25,18 @@ try:
 except (OSError, AttributeError):
     _LIBC = None
 
+# glibc serves a block above its "mmap threshold" straight from the system and gives it back
+# when freed; below it, from heaps it keeps. The threshold starts at 128 KiB but rises to
+# the size of any such block freed (up to 32 MiB): after the first 4K frame (25 MB) is
+# freed, every later one came from the heaps, which kept what probe and poster had used
+# (250-300 MB) under the transcode's own 500 MB. Setting it fixes it (and turns the rise
+# off): pictures and codec buffers of 1 MiB or more go back to the system when freed.
+# Measured in bench/hdr_bench.py (BENCHMARKS.md).
+M_MMAP_THRESHOLD = -3
+MMAP_THRESHOLD = 1024 * 1024
+if _LIBC is not None and hasattr(_LIBC, "mallopt"):
+    _LIBC.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+
 # Only demuxers for real audio/video containers: image, text (tty), playlist (hls, concat)
 # and other exotic demuxers never run on an upload, so a renamed PNG or a playlist that
 # points at other files is refused before any of it is read.
@@ -191,6 +203,7 @@ def probe(path, *, max_seconds: float | None = None, max_side: int | None = None
         if not cc.width or not cc.height:
             raise MediaError("corrupt", "no picture size")
         astream = _audio_stream(container)
+        limit_decoder_threads(vstream)
 
         stored_w, stored_h = cc.width, cc.height
         sar = vstream.sample_aspect_ratio
@@ -431,7 +444,8 @@ class _Mp4Claims:
 
 def _mp4_claims(fh, size, head):
     """Walk an MP4/MOV's box headers (FFmpeg forgives what we refuse); raise if it was cut."""
-    if head[4:8] not in _MP4_HEADS:
+    if head[4:8] not in _MP4_HEADS or head[8:12] in _HEIF_STILL + _HEIF_SEQUENCE:
+        # A HEIF picture is boxes too (ftyp, meta, mdat) but has no movie index to miss.
         return _Mp4Claims()
     duration, side = 0.0, 0
     seen = set()
@@ -758,7 +772,7 @@ def make_poster(
     at = fallback_at = 0.0
     with open_input(str(src)) as container:
         vstream = _video_stream(container)
-        _limit_decoder_threads(vstream, info)
+        limit_decoder_threads(vstream)
         start = _start_seconds(container, vstream)
         for fraction in (0.1, 0.2, 0.35, 0.5, 0.7, 0.9):
             frame = _frame_near(container, vstream, start + info.duration * fraction, info.fps)
@@ -862,7 +876,7 @@ def transcode(
     with open_input(str(src)) as inp, ExitStack() as closing:
         vin = _video_stream(inp)
         ain = _audio_stream(inp)
-        _limit_decoder_threads(vin, info)
+        limit_decoder_threads(vin)
         origin = _start_seconds(inp, vin)
         rate = vin.average_rate or vin.guessed_rate or Fraction(30)
 
@@ -968,7 +982,7 @@ def _add_h264(out, vin, rate, width, height, crf, preset, threads):
         "preset": preset,
         "crf": str(crf),
         "profile": "high",
-        "x264-params": "rc-lookahead=5:sync-lookahead=0",
+        "x264-params": X264_BIG_PICTURE if is_big_picture(vin) else X264_PARAMS,
     }
     return stream
 
@@ -1024,6 +1038,19 @@ ENCODER_THREADS = min(4, os.cpu_count() or 1)
 # 4K60 HDR clip stays under 500 MB resident (bench/hdr_bench.py, BENCHMARKS.md).
 BIG_PICTURE_THREADS = ("FRAME", 2)
 BIG_PICTURE_ENCODER_THREADS = 1
+BIG_PICTURE_GRAPH_THREADS = 1
+# x264 holds about 10 MB a 1080p frame it keeps in flight: look-ahead, B-frames, references.
+# Beside a 4K decoder (~210 MB) and the HDR conversion (~60 MB), a 1080p encoder with three
+# B-frames and a look-ahead of 5 took 123 MB; without B-frames and a look-ahead of 2 (still
+# enough for mb-tree), 62 MB, for files a few per cent larger at the same CRF.
+X264_PARAMS = "rc-lookahead=5:sync-lookahead=0"
+X264_BIG_PICTURE = "rc-lookahead=2:sync-lookahead=0:bframes=0"
+
+
+def is_big_picture(stream):
+    """True for a video stream larger than 1080p (4K phones): its memory is rationed."""
+    cc = stream.codec_context
+    return cc.width * cc.height > 1920 * 1088
 
 
 def release_freed_memory():
@@ -1036,17 +1063,18 @@ def release_freed_memory():
         _LIBC.malloc_trim(0)
 
 
-def _limit_decoder_threads(vin, info):
+def limit_decoder_threads(stream):
     """Decode with as many threads as cores, except above 1080p, where each costs too much.
 
     A 4K 10-bit frame is 25 MB and FFmpeg's frame threading holds frames in flight per
     thread: on a many-core worker the default thread count alone pushes a 4K60 HEVC
-    transcode past 600 MB. Measured in bench/hdr_bench.py, BENCHMARKS.md.
+    transcode past 600 MB. Every full decode of an upload (probe, poster, transcode,
+    fingerprint) goes through here. Measured in bench/hdr_bench.py, BENCHMARKS.md.
     """
-    if info.width * info.height > 1920 * 1088:
-        vin.thread_type, vin.codec_context.thread_count = BIG_PICTURE_THREADS
+    if is_big_picture(stream):
+        stream.thread_type, stream.codec_context.thread_count = BIG_PICTURE_THREADS
     else:
-        vin.thread_type = "AUTO"
+        stream.thread_type = "AUTO"
 
 
 def _rendition_sizes(width, height, heights):
@@ -1082,7 +1110,8 @@ def _video_graph(vin, rotation, sizes, colour=SDR_BT709, threads=0):
     before anything else holds it. Turning comes last, so the transpose moves small frames.
     """
     graph = av.filter.Graph()
-    graph.threads = threads
+    # Slice threads each keep their own conversion buffers: above 1080p one, not one a core.
+    graph.threads = threads or (BIG_PICTURE_GRAPH_THREADS if is_big_picture(vin) else 0)
 
     def stored(w, h):
         return (h, w) if rotation in (90, 270) else (w, h)

@@ -19,14 +19,17 @@ from email.utils import format_datetime, make_msgid
 from html.parser import HTMLParser
 from pathlib import Path
 
+import pillow_heif
 from django.conf import settings
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db import connection
+from PIL import Image as PILImage
 
 from gallery.models import Caption, Clip, Theme
+from gallery.synth import colour_pattern
 from submissions.models import InboundEmail, Submission
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -206,6 +209,14 @@ def upload(path, name=None, content_type="video/mp4"):
     return SimpleUploadedFile(
         name or Path(path).name, Path(path).read_bytes(), content_type=content_type
     )
+
+
+def heic_photo(path, width=320, height=240):
+    """A real HEIC photo (an HEVC still in HEIF), as an iPhone takes it and keeps a Live
+    Photo's still."""
+    picture = PILImage.fromarray(colour_pattern(width, height))
+    pillow_heif.from_pillow(picture).save(path, quality=80)
+    return Path(path)
 
 
 def post(client, data, lang="fr"):

@@ -1,12 +1,14 @@
 """gallery.media on real files: probe judges content, posters stand upright, outputs are clean."""
 
 import io
+import json
 import os
 import shutil
 import struct
 import subprocess
 import zipfile
 from fractions import Fraction
+from pathlib import Path
 
 import av
 import numpy as np
@@ -18,6 +20,7 @@ from PIL import ImageStat
 from gallery import media, synth
 from gallery.processing import media_error_message, recovery_message
 from gallery.synth import MARKER_RGB, synthesize
+from tests.factories import heic_photo
 
 PHONE_TAGS = {
     "location": "+48.8584+002.2945/",
@@ -606,8 +609,18 @@ COLOUR_CASES = {
         "metadata": APPLE_TAGS,
     },
     "pq": {"kind": "pq", "name": "android-pq.mp4", "size": (320, 180), "metadata": PHONE_TAGS},
+    # An iPhone's Dolby Vision: profile 8.4, an HLG base layer with a dvvC box in its hvc1
+    # sample entry. Players without Dolby Vision show the HLG picture: so must we.
+    "dv84": {
+        "kind": "hlg",
+        "name": "iphone-dv84.mov",
+        "size": (180, 320),
+        "rotation": 90,
+        "metadata": APPLE_TAGS,
+        "dolby_vision": True,
+    },
 }
-DELTA_E_LIMIT = {"sdr": 3, "bt601": 3, "hlg": 10, "pq": 10}
+DELTA_E_LIMIT = {"sdr": 3, "bt601": 3, "hlg": 10, "pq": 10, "dv84": 10}
 
 
 @pytest.fixture(scope="module")
@@ -626,6 +639,8 @@ def colour_outputs(tmp_path_factory):
             rotation=spec.get("rotation", 0),
             metadata=spec.get("metadata"),
         )
+        if spec.get("dolby_vision"):
+            src = with_dolby_vision_84(src)
         info = media.probe(src)
         poster = media.make_poster(src, d / case, probe_result=info)
         (rendition,) = media.transcode(src, d / case, probe_result=info)
@@ -636,6 +651,55 @@ def colour_outputs(tmp_path_factory):
             rendition.path,
         )
     return outputs
+
+
+def dolby_vision_record(profile=8, level=1, compatibility=4):
+    """A DOVIDecoderConfigurationRecord (Dolby Vision streams within ISOBMFF): 24 bytes.
+
+    version 1.0; profile (7 bits), level (6), RPU, EL and BL present flags (1 each),
+    dv_bl_signal_compatibility_id (4): 4 is an HLG base layer; the rest reserved zeros.
+    """
+    flags = profile << 9 | level << 3 | 1 << 2 | 0 << 1 | 1  # an RPU, no EL, a BL
+    return bytes([1, 0]) + flags.to_bytes(2, "big") + bytes([compatibility << 4]) + bytes(19)
+
+
+def with_dolby_vision_84(src):
+    """`src` (an HLG hvc1 MOV, index last) with a `dvvC` box in its video sample entry.
+
+    The box goes at the end of the hvc1 entry and every box around it grows by its size;
+    the index comes after the media data, so no chunk offset moves.
+    """
+    data = bytearray(src.read_bytes())
+    box = struct.pack(">I4s", 8 + 24, b"dvvC") + dolby_vision_record()
+
+    def children(start, end, skip=0):
+        pos = start + skip
+        while pos + 8 <= end:
+            size, kind = struct.unpack(">I4s", data[pos : pos + 8])
+            yield kind, pos, pos + size
+            pos += size
+
+    path, found = [], None
+    top = [(k, a, b) for k, a, b in children(0, len(data))]
+    assert [k for k, _, _ in top].index(b"mdat") < [k for k, _, _ in top].index(b"moov")
+    (moov,) = [(a, b) for k, a, b in top if k == b"moov"]
+    for _, trak_start, trak_end in (c for c in children(*moov, 8) if c[0] == b"trak"):
+        stack = [(b"trak", trak_start, trak_end)]
+        for kind, skip in ((b"mdia", 8), (b"minf", 8), (b"stbl", 8), (b"stsd", 8), (b"hvc1", 16)):
+            matches = [c for c in children(stack[-1][1], stack[-1][2], skip) if c[0] == kind]
+            if not matches:
+                break
+            stack.append(matches[0])
+        else:
+            path, found = [(b"moov", *moov), *stack], stack[-1]
+    assert found, "no hvc1 sample entry"
+    data[found[2] : found[2]] = box
+    for _, start, _ in path:
+        size = struct.unpack(">I", data[start : start + 4])[0]
+        data[start : start + 4] = struct.pack(">I", size + len(box))
+    dst = src.with_name(src.stem + "-dv.mov")
+    dst.write_bytes(bytes(data))
+    return dst
 
 
 def rendition_rgb(path, index=0):
@@ -681,7 +745,28 @@ def test_colour_is_detected_from_the_source(colour_outputs):
     assert detected["bt601"] == media.Colour(matrix="bt601")
     assert detected["hlg"] == media.Colour("arib-std-b67", "bt2020", "bt2020nc")
     assert detected["pq"] == media.Colour("smpte2084", "bt2020", "bt2020nc")
+    assert detected["dv84"] == detected["hlg"]  # its base layer, read as HLG
     assert colour_outputs["hlg"][0].bit_depth == 10
+
+
+def test_dolby_vision_source_really_says_so_and_no_output_does(colour_outputs):
+    # Read back by Debian's ffprobe, an independent reader of the configuration box.
+    rendition = colour_outputs["dv84"][3]
+    src = rendition.parents[1] / "iphone-dv84-dv.mov"
+    ffprobe = str(Path(debian_ffmpeg()).with_name("ffprobe"))
+    shown = subprocess.run(
+        [ffprobe, "-v", "error", "-show_streams", "-select_streams", "v", "-of", "json", src],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    side_data = json.loads(shown)["streams"][0]["side_data_list"]
+    (side,) = [sd for sd in side_data if sd["side_data_type"] == "DOVI configuration record"]
+    assert (side["dv_profile"], side["dv_bl_signal_compatibility_id"]) == (8, 4)
+    assert side["rpu_present_flag"] == 1 and side["bl_present_flag"] == 1
+    # Our renditions are plain SDR H.264: no Dolby Vision box may follow.
+    data = rendition.read_bytes()
+    assert b"dvvC" not in data and b"dvcC" not in data and b"dvh1" not in data
 
 
 @pytest.mark.parametrize("case", COLOUR_CASES)
@@ -843,6 +928,21 @@ def test_dashcam_file_whose_index_never_came_is_rebuilt_whole(dashcam, tmp_path)
 
 
 # --------------------------------------------------------------------------- near-videos
+
+
+def test_heic_photo_is_a_single_picture_even_named_as_a_video(tmp_path):
+    # An iPhone photo or a Live Photo's still: HEVC in HEIF boxes (ftyp, meta, mdat), which
+    # must not read as a movie cut off before its index.
+    photo = heic_photo(tmp_path / "IMG_0001.HEIC")
+    assert photo.read_bytes()[4:12] == b"ftypheic"
+    assert code_of(photo) == "still_image"
+    renamed = photo.with_name("IMG_0001.MOV")
+    shutil.copy(photo, renamed)
+    assert code_of(renamed) == "still_image"
+    assert not media.is_cut_off(renamed)
+    with open(renamed, "rb") as fh, pytest.raises(media.MediaError) as caught:
+        media.probe(fh)  # a file object, as read from S3
+    assert caught.value.code == "still_image"
 
 
 def test_single_frame_video_is_a_still_picture(tmp_path):

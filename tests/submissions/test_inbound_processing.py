@@ -3,6 +3,7 @@
 import os
 
 import pytest
+from django.core import mail
 
 from gallery.models import Clip
 from submissions.models import InboundEmail, Submission
@@ -16,6 +17,7 @@ from tests.factories import (
     encoded_names_mail,
     files_under,
     forwarded_mail,
+    heic_photo,
     html_only_mail,
     mail_message,
     queued,
@@ -191,6 +193,25 @@ def test_a_broken_video_is_recorded_with_its_reason(deliver, tiny_video):
     # Half an MP4 whose index comes last: what a camera leaves when it is cut off.
     assert "coupé.mp4: The recording was cut off before the camera" in inbound.reason
     assert Clip.objects.count() == 0
+
+
+def test_a_heic_photo_gets_the_single_picture_answer_and_leaves_nothing(
+    deliver, tmp_path, media_storage
+):
+    # An iPhone photo (or a Live Photo's still) sent in place of the video.
+    msg = mail_message(subject="My Model 3", body="Here is the picture of my car, enjoy it!")
+    photo = heic_photo(tmp_path / "IMG_0042.HEIC").read_bytes()
+    msg.add_attachment(photo, maintype="image", subtype="heic", filename="IMG_0042.HEIC")
+    before = files_under(media_storage)
+    inbound = deliver(msg.as_bytes())
+    assert inbound.status == InboundEmail.Status.IGNORED and inbound.reply == "no_video"
+    assert "IMG_0042.HEIC: This is a single picture, not a video." in inbound.reason
+    (reply,) = mail.outbox
+    assert "IMG_0042.HEIC: This is a single picture, not a video." in reply.body
+    # Only the raw message is kept (as for every message): no clip, no file of one.
+    assert Clip.objects.count() == 0 and Submission.objects.count() == 0
+    (kept,) = [path for path in files_under(media_storage) if path not in before]
+    assert kept.endswith(inbound.raw.name)
 
 
 def test_an_oversized_attachment_is_noted_not_imported(deliver, tiny_video, settings):

@@ -10,7 +10,7 @@ from django.test import Client
 
 from gallery.models import Clip
 from submissions.models import Submission
-from tests.factories import files_under, form_data, post, upload
+from tests.factories import files_under, form_data, heic_photo, post, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -103,8 +103,10 @@ def make_long(tmp_path):
         (lambda s, t: (t / "empty.mp4").write_bytes(b"") is not None and t / "empty.mp4", None),
         (lambda s, t: make_audio_only(t), "This file holds sound only, without any picture."),
         (lambda s, t: make_long(t), "This clip is too long"),
+        # An iPhone photo (or a Live Photo's still) picked instead of the video.
+        (lambda s, t: heic_photo(t / "IMG_0001.HEIC"), "This is a single picture, not a video."),
     ],
-    ids=["text-renamed", "truncated", "empty", "audio-only", "too-long"],
+    ids=["text-renamed", "truncated", "empty", "audio-only", "too-long", "heic-photo"],
 )
 def test_bad_files_are_refused_with_a_message_and_leave_nothing(
     client, settings, sample_video, tmp_path, media_storage, make, expected
