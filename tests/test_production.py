@@ -94,6 +94,7 @@ def test_check_deploy_passes_in_object_storage_mode(tmp_path):
     )
     assert json.loads(shown.stdout.strip().splitlines()[-1]) == [
         "'self'",
+        "blob:",  # the preview of a picked clip, read in the browser before it is sent
         "https://cdn.example.org",
         "https://s3.example.org",
     ]
