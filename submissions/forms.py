@@ -24,8 +24,11 @@ class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
 
     def __init__(self, attrs=None):
-        # No `capture`: phones offer the camera roll as well as the camera.
-        super().__init__({"accept": "video/*", "multiple": True, **(attrs or {})})
+        # No `capture`: phones offer the camera roll as well as the camera. A zip too: the
+        # car's dashcam event copied from its USB drive, or clips packed on a computer.
+        super().__init__(
+            {"accept": "video/*,.zip,application/zip", "multiple": True, **(attrs or {})}
+        )
 
 
 class MultipleFileField(forms.FileField):

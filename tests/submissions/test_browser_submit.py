@@ -249,7 +249,7 @@ def test_several_files_are_each_their_own_upload_and_clip(page, live_server, cli
     page.goto(f"{live_server.url}/en/submit/")
     picker = page.get_by_label("Your clip")
     # Phones offer the camera roll (no `capture`), and several files may be picked.
-    assert picker.get_attribute("accept") == "video/*"
+    assert picker.get_attribute("accept") == "video/*,.zip,application/zip"
     assert picker.get_attribute("multiple") is not None
     assert picker.get_attribute("capture") is None
     fill_details(page)
