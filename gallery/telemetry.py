@@ -519,6 +519,26 @@ def _has_location(message) -> bool:
     return any(getattr(message, name) for name in LOCATION_FIELDS)
 
 
+def carries_location(path) -> bool:
+    """Whether any SEI message of the car in the H.264 file at `path` holds a latitude,
+    longitude or heading (demux only; stops at the first). False for anything unreadable."""
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                return False
+            stream = container.streams.video[0]
+            if stream.codec_context.name != "h264":
+                return False
+            length_size = _length_size(stream.codec_context.extradata)
+            for packet in container.demux(stream):
+                for nal in split_nals(bytes(packet), length_size):
+                    if _needs_rewrite(nal):
+                        return True
+    except (av.error.FFmpegError, OSError, ValueError):
+        return False
+    return False
+
+
 def _needs_rewrite(nal: bytes) -> bool:
     """Does this unit hold a message of the car that cleaning would change?"""
     if not nal or nal[0] & 0x1F != NAL_SEI:

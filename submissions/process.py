@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext, ngettext
 
+from gallery import telemetry
 from infra.storage import private_storage
 from submissions import dashcam, parse, probe, reply, route, unpack
 from submissions.models import ClipDraft, InboundEmail, Submission
@@ -42,6 +43,9 @@ def process(inbound_id):
                 pieces, sentry = dashcam.set_aside(pieces)
                 found = unpack.found_inside(pieces)
                 videos, problems, ignored = probe.examine(pieces, Path(tmp))
+                # The car's telemetry may carry its position: such a message is not kept
+                # either (its clips' originals are rewritten without it).
+                located = located or any(telemetry.carries_location(v.path) for v in videos)
             for index, video in enumerate(videos):
                 video.stored = store_original(
                     video.path, name=probe.original_name(video.piece, index)
@@ -64,8 +68,8 @@ def process(inbound_id):
     if not committed:
         _forget(videos)
     elif located:
-        # A dashcam event.json holds the car's city and position: its message is not kept
-        # for the retention period like others (what it made of it is recorded).
+        # A dashcam event.json, or the car's telemetry, holds its position: the message is
+        # not kept for the retention period like others (what it made of it is recorded).
         inbound.delete_raw()
 
 

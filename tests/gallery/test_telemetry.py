@@ -358,6 +358,8 @@ def test_one_camera_file_sent_on_the_web_or_by_mail_keeps_no_location(
     deliver(clip_mail(dashcam.path.read_bytes(), filename="2026-11-20_10-30-00-front.mp4"))
     clips = list(Clip.objects.order_by("pk"))
     assert [c.source for c in clips] == [Clip.Source.WEB, Clip.Source.EMAIL]
+    # The raw message held the car's position in its attachment: it is not kept.
+    assert not clips[1].submission.inbound_emails.get().raw
     for clip in clips:
         processing.process(clip)
         clip.refresh_from_db()
