@@ -45,6 +45,10 @@
       var wasPlaying = !video.paused && !video.ended;
       var rate = video.playbackRate;
       show(choice);
+      // The address follows (a reload or a bookmark opens the same camera), not the history.
+      if (window.history && history.replaceState && choice.href) {
+        history.replaceState(history.state, "", choice.href);
+      }
       video.setAttribute("data-angle", choice.getAttribute("data-angle"));
       if (start) start.href = src;
       video.src = src;  // overrides the <source> children

@@ -1,6 +1,8 @@
 """In Chromium: a dashcam event's player switches angle at the same moment, by pointer and by
 keyboard, keeping its play state; without JavaScript each angle is a link."""
 
+import re
+
 import pytest
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -64,6 +66,8 @@ def test_switching_angle_keeps_the_moment(page, live_server, event_clip):
     group.get_by_role("button", name="Rear").click()
     expect(group.get_by_role("button", name="Rear")).to_have_attribute("aria-pressed", "true")
     expect(front).to_have_attribute("aria-pressed", "false")
+    # The address follows the camera: a reload or a bookmark opens the same one.
+    expect(page).to_have_url(re.compile(r"\?angle=back$"))
     page.wait_for_function(
         "v => v.currentSrc.includes('angle-back') && v.readyState >= 1 && !v.seeking",
         arg=video.element_handle(),
@@ -157,11 +161,14 @@ def test_a_tap_switches_angle_on_a_phone(browser, live_server, event_clip):
     page = context.new_page()
     page.goto(f"{live_server.url}{event_clip.get_absolute_url()}")
     group = page.get_by_role("group", name="Camera")
+    page.evaluate("window.stillThisPage = true")
     group.get_by_role("button", name="Right side, facing back").tap()
     expect(group.get_by_role("button", name="Right side, facing back")).to_have_attribute(
         "aria-pressed", "true"
     )
-    expect(page).to_have_url(f"{live_server.url}{event_clip.get_absolute_url()}")  # no reload
+    url = f"{live_server.url}{event_clip.get_absolute_url()}?angle=right_repeater"
+    expect(page).to_have_url(url)
+    assert page.evaluate("window.stillThisPage")  # the address changed without a reload
     assert "angle-right_repeater" in page.locator("video").evaluate("v => v.src")
     box = group.get_by_role("button", name="Rear").bounding_box()
     assert box["height"] >= 44  # a finger's size
