@@ -94,7 +94,8 @@ def test_site_recovers_by_itself_after_a_database_restart(live_server_factory_en
     threads = [threading.Thread(target=load) for _ in range(4)]
     for thread in threads:
         thread.start()
-    assert wait_for(lambda: len(results) >= 20, timeout=30), "the load never got going"
+    # Long enough that both workers have served (and kept) every page the load asks for.
+    assert wait_for(lambda: len(results) >= 200, timeout=60), "the load never got going"
     restarted = time.monotonic()
     # The server keeps its output open: send it to its log, not to a pipe we would wait on.
     subprocess.run(
