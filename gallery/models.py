@@ -104,14 +104,6 @@ class ClipQuerySet(models.QuerySet):
         """The most played first over the ranking window; then the newest."""
         return self.with_recent_plays().order_by("-recent_plays", "-published_at", "-pk")
 
-    def related_to(self, clip):
-        return (
-            self.published()
-            .exclude(pk=clip.pk)
-            .with_any_theme([theme.slug for theme in clip.themes.all()])
-            .for_gallery()
-        )
-
 
 class RejectionReason(models.TextChoices):
     """Reasons staff pick from; owners read them in their own language."""
