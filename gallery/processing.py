@@ -163,12 +163,17 @@ def keep_drive_without_location(clip, source, work, angles=()):
         return source  # not a video we can read: the probe says why
     if new is None:
         return source
-    # Clips made of the same upload share its file: all of them move to the new one.
-    Clip.objects.filter(original=old).update(original=new)
+    move_original(old, new)
     clip.original.name = new
+    return stripped
+
+
+def move_original(old, new):
+    """Point every clip made of the private file `old` (clips of one upload share it) at its
+    rewritten copy `new`, then delete `old` (unless S3 rewrote it in place: same name)."""
+    Clip.objects.filter(original=old).update(original=new)
     if new != old:
         private_storage().delete(old)
-    return stripped
 
 
 def strip_angles(angles, work):
@@ -188,9 +193,8 @@ def strip_angles(angles, work):
                 local.unlink(missing_ok=True)
                 (work / f"stripped-{angle.pk}-{index}.mp4").unlink(missing_ok=True)
             names.append(new or old)
-            if new is not None and new != old:
-                Clip.objects.filter(original=old).update(original=new)
-                private_storage().delete(old)
+            if new is not None:
+                move_original(old, new)
         if names != angle.originals:
             ClipAngle.objects.filter(pk=angle.pk).update(originals=names)
             angle.originals = names
