@@ -76,6 +76,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A view that fails for want of the database answers 503 and a page, not a 500.
+    "infra.middleware.DatabaseAwayMiddleware",
     # Last: it turns a locked-out log-in into the lock-out page.
     "axes.middleware.AxesMiddleware",
 ]

@@ -62,15 +62,40 @@ def current_version():
             cursor.execute("SELECT version FROM infra_pageversion WHERE id = 1")
             row = cursor.fetchone()
     except DatabaseError:
-        if _known["version"] is None:
+        # The database is away (a restart, a failover): keep serving the pages we have, of
+        # the version this process read last or, in a process that has read none yet, the
+        # one the shared cache keeps (a page of an older version is better than an error).
+        version = _known["version"]
+        if version is None:
+            version = _shared_version()
+        if version is None:
             raise
-        # The database is away (a restart, a failover): keep serving the pages we have.
-        log.warning(
-            "page version unavailable; serving cached pages of version %s", _known["version"]
-        )
-        return _known["version"]
-    _known.update(version=row[0] if row else 0, read_at=now)
-    return _known["version"]
+        log.warning("page version unavailable; serving cached pages of version %s", version)
+        return version
+    version = row[0] if row else 0
+    if version != _known["version"]:
+        _share_version(version)
+    _known.update(version=version, read_at=now)
+    return version
+
+
+VERSION_KEY = "page-version"
+
+
+def _shared_version():
+    try:
+        return caches["default"].get(VERSION_KEY)
+    except Exception:  # the backends raise their own client's errors
+        return None
+
+
+def _share_version(version):
+    """Keep the version read last where a process that starts while the database is away
+    can find it (with CACHE_URL, every process and node)."""
+    try:
+        caches["default"].set(VERSION_KEY, version, timeout=None)
+    except Exception:
+        log.warning("cache unavailable: page version not kept", exc_info=True)
 
 
 def forget_version():

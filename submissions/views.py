@@ -3,7 +3,7 @@ from contextlib import suppress
 
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -21,7 +21,9 @@ from submissions.uploads import ENVELOPE
 
 THANKS_SESSION_KEY = "submitted_token"
 # What a storage outage looks like: a disk error, or the object store out of reach.
-STORAGE_ERRORS = (OSError, BotoCoreError, ClientError)
+# What stops a clip from being kept for now (the file storage or the database out of reach):
+# the owner is told that nothing was kept and to send it again in a few minutes.
+STORAGE_ERRORS = (OSError, BotoCoreError, ClientError, OperationalError, InterfaceError)
 log = logging.getLogger(__name__)
 
 
@@ -62,7 +64,7 @@ def already_sent_message():
 
 
 def storage_unavailable(request, form, *, inbound=None):
-    log.exception("storage unavailable while receiving a clip")
+    log.exception("storage or database unavailable while receiving a clip")
     form.add_error(
         None,
         gettext(
