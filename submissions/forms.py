@@ -84,17 +84,23 @@ class PillCheckboxes(forms.CheckboxSelectMultiple):
     option_template_name = "submissions/widgets/pill.html"
 
 
+# Said when a text is longer than its field holds, by the server and by the page's script.
+TOO_LONG = _("At most %(limit_value)d characters, this one has %(show_value)d: please shorten it.")
+
+
 class SubmissionForm(forms.Form):
     title = forms.CharField(
         label=_("Title"),
         max_length=120,
-        error_messages={"required": _("Give your clip a title.")},
+        help_text=_("At most 120 characters."),
+        error_messages={"required": _("Give your clip a title."), "max_length": TOO_LONG},
     )
     description = forms.CharField(
         label=_("Description"),
         required=False,
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={"max_length": TOO_LONG},
     )
     themes = ThemeChoiceField(
         label=_("Themes"),
@@ -108,7 +114,7 @@ class SubmissionForm(forms.Form):
         label=_("First name"),
         max_length=60,
         help_text=_("Shown with your clip."),
-        error_messages={"required": _("Enter your first name.")},
+        error_messages={"required": _("Enter your first name."), "max_length": TOO_LONG},
     )
     credit_country = forms.ChoiceField(
         label=_("Country"),
@@ -152,6 +158,12 @@ class SubmissionForm(forms.Form):
         self._folder = None
         self.sentry = set()  # folders of Sentry events among the files (dashcam.py)
         self.fields["video"].widget.attrs["data-max-bytes"] = settings.MAX_UPLOAD_BYTES
+        # No `maxlength`: the browser would cut a pasted text without a word. The server says
+        # how long it may be, and the page's script counts as the owner types (data-max-length).
+        for field in self.fields.values():
+            if type(field) is forms.CharField and field.max_length and not field.widget.is_hidden:
+                field.widget.attrs.pop("maxlength", None)
+                field.widget.attrs["data-max-length"] = field.max_length
 
     def clean_video(self):
         uploads = self.cleaned_data["video"]
@@ -354,6 +366,9 @@ class SubmissionForm(forms.Form):
             if "email" in self.fields
             else "",
             "file": str(self.fields["video"].error_messages["required"]),
+            # Filled in by the script: %(limit_value)d, %(show_value)d, %(count)s, %(max)s.
+            "too_long": str(TOO_LONG),
+            "count": str(_("%(count)s of %(max)s characters")),
         }
 
     @staticmethod
