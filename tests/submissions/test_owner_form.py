@@ -13,9 +13,7 @@ LANGUAGES = ["fr", "en", "de", "nl", "it", "es"]
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_a_title_longer_than_it_may_be_is_refused_with_its_length(
-    client, sample_video, language
-):
+def test_a_title_longer_than_it_may_be_is_refused_with_its_length(client, sample_video, language):
     """A client that sends more than fits (no script, no `maxlength`) hears how long it is."""
     response = post(client, form_data(upload(sample_video), title="x" * 1600), lang=language)
     assert response.status_code == 400
