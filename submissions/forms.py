@@ -73,8 +73,27 @@ def drafts(videos, originals, data, *, sentry=()):
 
 
 class ThemeChoiceField(forms.ModelMultipleChoiceField):
+    """The gallery's themes, one to MAX_THEMES of them (the help text says so), each once."""
+
+    MAX_THEMES = 5
+    default_error_messages = {
+        "too_many": _("Choose at most five themes."),
+        "duplicate": _("Choose each theme only once."),
+    }
+
     def label_from_instance(self, theme):
         return theme.label
+
+    def clean(self, value):
+        # The base field folds repeated values into one and counts nothing: a hand-made post
+        # could send the same theme twice or any number of them.
+        if isinstance(value, list | tuple):
+            given = [str(one) for one in value]
+            if len(set(given)) != len(given):
+                raise forms.ValidationError(self.error_messages["duplicate"], code="duplicate")
+            if len(given) > self.MAX_THEMES:
+                raise forms.ValidationError(self.error_messages["too_many"], code="too_many")
+        return super().clean(value)
 
 
 class PillCheckboxes(forms.CheckboxSelectMultiple):

@@ -4,7 +4,7 @@ import html
 
 import pytest
 
-from gallery.models import Clip
+from gallery.models import Clip, Theme
 from tests.factories import form_data, post, said_in, upload
 
 pytestmark = pytest.mark.django_db
@@ -34,3 +34,37 @@ def test_the_title_field_cuts_nothing_and_says_its_limit(client):
     title = page[page.index('name="title"') - 200 : page.index('name="title"') + 300]
     assert "maxlength" not in title and 'data-max-length="120"' in title
     assert "At most 120 characters." in page
+
+
+@pytest.mark.parametrize(
+    "themes, message",
+    [
+        (["weekend", "weekend"], "Choose each theme only once."),
+        (
+            ["weekend", "design", "weekend", "design", "weekend", "design"],
+            "Choose each theme only once.",
+        ),
+        ([], "Choose at least one theme."),
+    ],
+)
+def test_themes_posted_twice_or_none_are_refused_in_words(client, sample_video, themes, message):
+    response = post(client, form_data(upload(sample_video), themes=themes), lang="de")
+    assert response.status_code == 400
+    assert response.context["form"].errors["themes"] == [said_in("de", message)]
+    assert said_in("de", message) in html.unescape(response.content.decode())
+    assert Clip.objects.count() == 0
+
+
+def test_more_than_five_themes_are_refused(client, sample_video):
+    for index in range(3):
+        Theme.objects.create(slug=f"extra-{index}", name=f"Extra {index}")
+    slugs = list(Theme.objects.values_list("slug", flat=True))
+    assert len(slugs) > 5
+    response = post(client, form_data(upload(sample_video), themes=slugs[:6]), lang="it")
+    assert response.status_code == 400
+    assert response.context["form"].errors["themes"] == [
+        said_in("it", "Choose at most five themes.")
+    ]
+    assert Clip.objects.count() == 0
+    five = post(client, form_data(upload(sample_video), themes=slugs[:5]), lang="it")
+    assert five.status_code == 302 and Clip.objects.count() == 1
