@@ -337,6 +337,68 @@
     return item;
   }
 
+  // A dashcam event: the car saves one file per camera, `YYYY-MM-DD_HH-MM-SS-<camera>.mp4`
+  // (submissions/dashcam.py). Files of one moment make one clip: listed as one item.
+  var DASHCAM = /^(\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d)-(front|back|left_repeater|right_repeater|left_pillar|right_pillar)\.mp4$/i;
+  var CAMERAS = {
+    front: "cameraFront", back: "cameraBack", left_repeater: "cameraLeft",
+    right_repeater: "cameraRight", left_pillar: "cameraLeftPillar", right_pillar: "cameraRightPillar",
+  };
+  var CAMERA_ORDER = Object.keys(CAMERAS);
+
+  // The picked files as the list shows them: [file] alone, or an event's files together.
+  function groups(files) {
+    var found = [], events = {};
+    Array.prototype.forEach.call(files, function (file) {
+      var match = DASHCAM.exec(file.name);
+      if (!match) { found.push({ files: [file] }); return; }
+      var group = events[match[1]];
+      if (!group) { group = events[match[1]] = { files: [], cameras: [] }; found.push(group); }
+      group.files.push(file);
+      group.cameras.push(match[2].toLowerCase());
+    });
+    found.forEach(function (group) {
+      if (!group.cameras) return;
+      var order = group.files.map(function (file, k) { return k; }).sort(function (a, b) {
+        return CAMERA_ORDER.indexOf(group.cameras[a]) - CAMERA_ORDER.indexOf(group.cameras[b]);
+      });
+      group.files = order.map(function (k) { return group.files[k]; });
+      group.cameras = order.map(function (k) { return group.cameras[k]; });
+      var distinct = group.cameras.filter(function (c, k) { return group.cameras.indexOf(c) === k; });
+      if (distinct.length < 2) delete group.cameras; // one camera: a clip like any other
+      else group.distinct = distinct;
+    });
+    return found.reduce(function (all, group) {
+      if (group.cameras) return all.concat([group]);
+      return all.concat(group.files.map(function (file) { return { files: [file] }; }));
+    }, []);
+  }
+
+  function eventItem(group) {
+    var item = listItem(group.files[0]);
+    item.classList.add("upload__file--event");
+    var name = item.querySelector(".upload__name");
+    name.textContent = strings.event.replace("%(count)s", group.distinct.length)
+      .replace("%(cameras)s", group.distinct.map(function (camera) {
+        return strings[CAMERAS[camera]] || camera;
+      }).join(", "));
+    item.querySelector("[data-state]").remove();
+    var parts = document.createElement("ul");
+    parts.className = "upload__cameras";
+    group.files.forEach(function (file) {
+      var part = document.createElement("li");
+      var label = document.createElement("span");
+      label.textContent = file.name + ", " + humanSize(file.size);
+      var state = document.createElement("span");
+      state.className = "upload__state";
+      state.setAttribute("data-state", "");
+      part.append(label, " ", state);
+      parts.appendChild(part);
+    });
+    item.querySelector(".upload__about").appendChild(parts);
+    return item;
+  }
+
   function clear(terminate) {
     entries.forEach(function (entry) {
       entry.cancelled = true;
@@ -366,16 +428,19 @@
     text.textContent = strings.starting;
     bar.value = 0;
     box.hidden = false;
-    Array.prototype.forEach.call(files, function (file) {
-      var item = listItem(file);
+    groups(files).forEach(function (group) {
+      var item = group.cameras ? eventItem(group) : listItem(group.files[0]);
       list.appendChild(item);
-      preview(file, item);
-      var entry = {
-        file: file, total: file.size, loaded: 0, base: null, done: false, failed: false,
-        item: item, state: item.querySelector("[data-state]"),
-      };
-      entries.push(entry);
-      if (direct) startS3(entry); else startTus(entry);
+      preview(group.files[0], item);
+      var states = item.querySelectorAll("[data-state]");
+      group.files.forEach(function (file, k) {
+        var entry = {
+          file: file, total: file.size, loaded: 0, base: null, done: false, failed: false,
+          item: item, state: states[k],
+        };
+        entries.push(entry);
+        if (direct) startS3(entry); else startTus(entry);
+      });
     });
   }
 

@@ -1,10 +1,29 @@
 """In Chromium: the submission form says at once what it cannot take, and shows what it will
 make of the files picked."""
 
+import re
+
 import pytest
+from django.utils import translation
 from playwright.sync_api import expect
 
+from gallery.models import Clip
+from gallery.synth import synthesize
+from submissions.models import Submission
+from tests.factories import dashcam_event
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CAMERAS = ("front", "back", "left_repeater", "right_repeater")
+WORDS = ("front", "back", "left", "right")  # how the list names them
+
+
+def said_in(language, text, context=None):
+    """`text` as the catalogue says it in `language` (checked to be translated)."""
+    with translation.override(language):
+        said = translation.pgettext(context, text) if context else translation.gettext(text)
+    assert language == "en" or said != text, f"no {language} translation of {text!r}"
+    return said
 
 
 def test_a_pasted_title_longer_than_it_may_be_is_kept_and_counted(page, live_server):
@@ -30,3 +49,42 @@ def test_a_pasted_title_longer_than_it_may_be_is_kept_and_counted(page, live_ser
     expect(page.locator("#id_title_count")).to_have_text("19 of 120 characters")
     expect(page.locator("#id_title_error")).to_have_count(0)
     expect(title).not_to_have_attribute("aria-invalid", "true")
+
+
+def fill_details(page):
+    page.get_by_label("Title").fill("Honk at the roundabout")
+    page.get_by_label("Weekend").check()
+    page.get_by_label("First name").fill("Lucía")
+    page.get_by_label("Country").select_option("ES")
+    page.get_by_label("E-mail").fill("lucia@example.org")
+    page.get_by_label("I filmed this clip").check()
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_an_events_camera_files_are_listed_as_the_one_clip_they_make(
+    page, live_server, tmp_path, language
+):
+    files = dashcam_event(tmp_path, CAMERAS, seconds=1)
+    other = synthesize(tmp_path / "sunset.mp4", seconds=1, width=320, height=180, seed=3)
+    page.goto(f"{live_server.url}/{language}/submit/")
+    # Picked in any order, with another clip among them.
+    picked = [tmp_path / name for name in reversed(list(files)) if name.endswith(".mp4")]
+    page.locator('input[type="file"]').set_input_files([picked[0], other, *picked[1:]])
+    items = page.locator("[data-files] > li")
+    expect(items).to_have_count(2)
+    event = items.filter(has=page.locator(".upload__cameras"))
+    names = ", ".join(said_in(language, word, context="camera") for word in WORDS)
+    expect(event.locator(".upload__name")).to_have_text(
+        # A template's string: its % doubled in the catalogue.
+        said_in(language, "One event, %%(count)s cameras: %%(cameras)s").replace("%%", "%")
+        % {"count": 4, "cameras": names}
+    )
+    expect(event.locator(".upload__cameras li")).to_have_count(4)
+    received = said_in(language, "Received", context="a file, uploaded")
+    expect(page.locator("[data-files] [data-state]")).to_have_text([received] * 5)
+    if language == "en":
+        fill_details(page)
+        page.get_by_role("button", name="Send my clip").click()
+        expect(page).to_have_url(re.compile(r"/en/submit/thanks/"))
+        assert Submission.objects.count() == 1
+        assert Clip.objects.count() == 2  # the event, and the other clip
