@@ -325,8 +325,9 @@ class SubmissionForm(forms.Form):
                     video.stored
                     or store_original(video.path, name=probe.original_name(video.piece, index))
                 )
+            contents = self.content_keys(email or data["email"])
             with transaction.atomic():
-                if not kept.claim(self.kept_uploads):
+                if not kept.claim(self.kept_uploads) or not kept.claim_content(contents):
                     raise AlreadySent
                 submission = Submission.objects.create_with_clips(
                     email=email or data["email"],
@@ -344,6 +345,17 @@ class SubmissionForm(forms.Form):
         transaction.on_commit(lambda: self.release(originals), robust=True)
         transaction.on_commit(lambda: notifications.send_receipt(submission), robust=True)
         return submission
+
+    def content_keys(self, email):
+        """What names each video's content from this address (kept.content_key)."""
+        keys = []
+        for video in self.videos:
+            if video.path is not None:
+                with video.path.open("rb") as file:
+                    keys.append(kept.content_key(email, file, video.path.stat().st_size))
+            elif video.piece.file is not None:
+                keys.append(kept.content_key(email, video.piece.file, video.piece.size))
+        return keys
 
     def release(self, originals):
         """Remove the uploads clips were made of, but those kept as originals."""

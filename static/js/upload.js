@@ -412,6 +412,52 @@
     box.hidden = true;
   }
 
+  // Is it a video at all? Its first bytes name its container (the name and the type the
+  // system gives are only hints); the server checks every file again, far more closely.
+  function ascii(bytes, from, to) {
+    return String.fromCharCode.apply(null, Array.prototype.slice.call(bytes, from, to));
+  }
+
+  function looksLikeVideo(bytes) {
+    var box = ascii(bytes, 4, 8);
+    return ["ftyp", "moov", "mdat", "free", "wide", "skip", "pnot"].indexOf(box) >= 0 // MP4, MOV, 3GP
+      || (bytes[0] === 0x1a && bytes[1] === 0x45 && bytes[2] === 0xdf && bytes[3] === 0xa3) // WebM, MKV
+      || (ascii(bytes, 0, 4) === "RIFF" && ascii(bytes, 8, 12) === "AVI ")
+      || (bytes[0] === 0x47 && (bytes.length < 189 || bytes[188] === 0x47)) // MPEG-TS
+      || (bytes[0] === 0 && bytes[1] === 0 && bytes[2] === 1 && (bytes[3] === 0xba || bytes[3] === 0xb3)) // MPEG-PS
+      || ascii(bytes, 0, 3) === "FLV" || ascii(bytes, 0, 4) === "OggS"
+      || (bytes[0] === 0x30 && bytes[1] === 0x26 && bytes[2] === 0xb2 && bytes[3] === 0x75) // WMV
+      || ascii(bytes, 0, 4) === "PK\u0003\u0004"; // a zip: the car's event folder, or clips
+  }
+
+  function firstBytes(file) {
+    var head = file.slice(0, 192);
+    if (head.arrayBuffer) return head.arrayBuffer().then(function (b) { return new Uint8Array(b); });
+    return new Promise(function (resolve) {
+      var reader = new FileReader();
+      reader.onload = function () { resolve(new Uint8Array(reader.result)); };
+      reader.onerror = function () { resolve(null); };
+      reader.readAsArrayBuffer(head);
+    });
+  }
+
+  // The first picked file that is not a video (null: all are). A dashcam event's own files
+  // (event.json, thumb.png) go with its videos: the server sets them aside.
+  function notVideo(files) {
+    var list = Array.prototype.slice.call(files);
+    var event = list.some(function (file) { return DASHCAM.test(file.name); });
+    return Promise.all(list.map(function (file) {
+      if (event && /^(event\.json|thumb\.png)$/i.test(file.name)) return true;
+      if (!file.size) return false;
+      return firstBytes(file).then(function (bytes) { return !bytes || looksLikeVideo(bytes); },
+        function () { return true; });
+    })).then(function (good) {
+      var k = good.indexOf(false);
+      return k < 0 ? null : list[k];
+    });
+  }
+
+  var picking = 0;
   function pick(files) {
     clear(true);
     showProblem("");
@@ -423,6 +469,20 @@
     for (var k = 0; k < files.length; k++) {
       if (max && files[k].size > max) { showProblem(strings.tooLarge); return; }
     }
+    var turn = ++picking;
+    files = Array.prototype.slice.call(files);
+    notVideo(files).then(function (bad) {
+      if (turn !== picking) return; // picked again meanwhile
+      if (bad) {
+        input.value = ""; // not sent with the form either
+        showProblem(strings.notVideo.replace("%(name)s", bad.name));
+        return;
+      }
+      send(files);
+    });
+  }
+
+  function send(files) {
     startedAt = Date.now();
     list.hidden = false;
     text.textContent = strings.starting;
@@ -482,6 +542,12 @@
     // The files are already on the server: send their tokens, not the files again.
     if (entries.length) input.disabled = true;
   });
-  // Back from the page cache after sending: the file input must work again.
-  window.addEventListener("pageshow", function () { input.disabled = false; });
+  // Back from the page cache after sending: the file input must work again. Back to a page
+  // loaded again, the browser may put the files picked before back in the input, without a
+  // change event: list and send them as any pick (the site knows a file it already has).
+  function restored() {
+    if (input.files && input.files.length && !entries.length) pick(input.files);
+  }
+  window.addEventListener("pageshow", function () { input.disabled = false; restored(); });
+  restored();
 })();

@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 
 from gallery.models import Clip
 from gallery.synth import synthesize
+from submissions import tus
 from submissions.models import Submission
 from tests.factories import dashcam_event
 
@@ -88,3 +89,56 @@ def test_an_events_camera_files_are_listed_as_the_one_clip_they_make(
         expect(page).to_have_url(re.compile(r"/en/submit/thanks/"))
         assert Submission.objects.count() == 1
         assert Clip.objects.count() == 2  # the event, and the other clip
+
+
+def test_back_after_sending_then_sending_again_makes_no_second_submission(
+    page, live_server, tmp_path
+):
+    clip = synthesize(tmp_path / "sunset.mp4", seconds=1, width=320, height=180, seed=4)
+    page.goto(f"{live_server.url}/en/submit/")
+    page.locator('input[type="file"]').set_input_files(clip)
+    expect(page.locator("[data-files] [data-state]")).to_have_text(["Received"])
+    fill_details(page)
+    page.get_by_role("button", name="Send my clip").click()
+    expect(page).to_have_url(re.compile(r"/en/submit/thanks/"))
+    assert Submission.objects.count() == 1
+
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"/en/submit/"))
+    # The browser put the file back: it is listed and sent again, under a new token.
+    expect(page.locator("[data-files] [data-state]")).to_have_text(["Received"])
+    fill_details(page)
+    page.get_by_role("button", name="Send my clip").click()
+    summary = page.locator("[data-error-summary]")
+    expect(summary).to_contain_text("This file was already sent: its clip is with our team.")
+    expect(summary).to_be_focused()
+    assert Submission.objects.count() == 1 and Clip.objects.count() == 1
+
+
+@pytest.mark.parametrize("language", ["en", "nl"])
+def test_a_file_that_is_no_video_is_refused_when_picked(page, live_server, tmp_path, language):
+    notes = tmp_path / "notes.mp4"  # named and typed as a video, holding text
+    notes.write_text("Shopping list: milk, bread, a charging cable.")
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF" + bytes(200))
+    before = set(tus.root().glob("*.part"))
+    page.goto(f"{live_server.url}/{language}/submit/")
+    problem = page.locator("[data-upload-error]")
+    for fake in (notes, photo):
+        page.locator('input[type="file"]').set_input_files(fake)
+        message = said_in(
+            language, "%%(name)s is not a video. Please choose a video file."
+        ).replace("%%(name)s", fake.name)
+        expect(problem).to_have_text(message)
+        expect(problem).to_have_attribute("role", "alert")
+        expect(page.locator("[data-files] li")).to_have_count(0)  # nothing is sent
+        expect(page.locator("[data-progress]")).to_be_hidden()
+        assert page.locator('input[type="file"]').evaluate("i => i.files.length") == 0
+    assert set(tus.root().glob("*.part")) == before
+
+    # A real video is taken at once, as before.
+    clip = synthesize(tmp_path / "sunset.mp4", seconds=1, width=320, height=180, seed=4)
+    page.locator('input[type="file"]').set_input_files(clip)
+    expect(problem).to_be_hidden()
+    received = said_in(language, "Received", context="a file, uploaded")
+    expect(page.locator("[data-files] [data-state]")).to_have_text([received])

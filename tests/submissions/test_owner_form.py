@@ -1,10 +1,15 @@
 """The form tells the owner what it will not take, in words, instead of cutting or guessing."""
 
 import html
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from gallery.models import Clip, Theme
+from gallery.synth import synthesize
+from submissions import kept
+from submissions.models import Submission, UploadClaim
 from tests.factories import form_data, post, said_in, upload
 
 pytestmark = pytest.mark.django_db
@@ -68,3 +73,34 @@ def test_more_than_five_themes_are_refused(client, sample_video):
     assert Clip.objects.count() == 0
     five = post(client, form_data(upload(sample_video), themes=slugs[:5]), lang="it")
     assert five.status_code == 302 and Clip.objects.count() == 1
+
+
+def test_the_same_file_sent_again_by_its_owner_is_recognised(
+    client, sample_video, settings, media_storage
+):
+    """Back, then send again: the same bytes from the same address make no second clip."""
+    assert post(client, form_data(upload(sample_video)), lang="en").status_code == 302
+    again = post(client, form_data(upload(sample_video, name="renamed.mp4")), lang="en")
+    assert again.status_code == 400
+    assert again.context["form"].errors["video"] == [
+        "This file was already sent: its clip is with our team."
+    ]
+    assert Submission.objects.count() == 1 and Clip.objects.count() == 1
+    # Someone else may send the same file (a friend's copy): its own submission.
+    other = form_data(upload(sample_video), email="friend@example.org")
+    assert post(client, other, lang="en").status_code == 302
+    assert Submission.objects.count() == 2
+
+
+def test_the_same_file_long_after_is_a_new_submission(client, sample_video, media_storage):
+    assert post(client, form_data(upload(sample_video)), lang="en").status_code == 302
+    UploadClaim.objects.update(at=timezone.now() - kept.RESEND_WINDOW - timedelta(minutes=1))
+    assert post(client, form_data(upload(sample_video)), lang="en").status_code == 302
+    assert Submission.objects.count() == 2
+
+
+def test_another_file_from_the_same_owner_is_welcome(client, sample_video, tmp_path):
+    other = synthesize(tmp_path / "other.mp4", seconds=1, width=320, height=180, seed=11)
+    assert post(client, form_data(upload(sample_video)), lang="en").status_code == 302
+    assert post(client, form_data(upload(other)), lang="en").status_code == 302
+    assert Submission.objects.count() == 2
