@@ -77,6 +77,10 @@ class ClipQuerySet(models.QuerySet):
     def published(self):
         return self.filter(status=Clip.Status.PUBLISHED)
 
+    def once_public_then_withdrawn(self):
+        """Clips whose owner took them back after visitors could see them (410 Gone)."""
+        return self.filter(status=Clip.Status.WITHDRAWN, published_at__isnull=False)
+
     def with_any_theme(self, slugs):
         if not slugs:
             return self

@@ -71,7 +71,12 @@ def angle_query(request):
 @require_safe
 @cached_page(query=angle_query)
 def clip_detail(request, pk, slug=None):
-    clip = published_clip(pk)
+    try:
+        clip = published_clip(pk)
+    except Http404:
+        if Clip.objects.filter(pk=pk).once_public_then_withdrawn().exists():
+            return clip_gone(request)
+        raise
     if slug is not None and slug != clip.slug:
         return redirect(clip, permanent=True)
     related = related_clips(clip)
@@ -85,6 +90,14 @@ def clip_detail(request, pk, slug=None):
         "related_cards": fragments.cards(related),
     }
     return TemplateResponse(request, "gallery/clip_detail.html", context)
+
+
+def clip_gone(request):
+    """410 Gone: the owner withdrew a clip that was public, so links and search engines learn
+    that it will not come back. Never kept by the page cache (it keeps 200s only)."""
+    response = TemplateResponse(request, "gallery/clip_gone.html", status=410)
+    add_never_cache_headers(response)
+    return response
 
 
 @require_safe

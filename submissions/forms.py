@@ -73,8 +73,27 @@ def drafts(videos, originals, data, *, sentry=()):
 
 
 class ThemeChoiceField(forms.ModelMultipleChoiceField):
+    """The gallery's themes, one to MAX_THEMES of them (the help text says so), each once."""
+
+    MAX_THEMES = 5
+    default_error_messages = {
+        "too_many": _("Choose at most five themes."),
+        "duplicate": _("Choose each theme only once."),
+    }
+
     def label_from_instance(self, theme):
         return theme.label
+
+    def clean(self, value):
+        # The base field folds repeated values into one and counts nothing: a hand-made post
+        # could send the same theme twice or any number of them.
+        if isinstance(value, list | tuple):
+            given = [str(one) for one in value]
+            if len(set(given)) != len(given):
+                raise forms.ValidationError(self.error_messages["duplicate"], code="duplicate")
+            if len(given) > self.MAX_THEMES:
+                raise forms.ValidationError(self.error_messages["too_many"], code="too_many")
+        return super().clean(value)
 
 
 class PillCheckboxes(forms.CheckboxSelectMultiple):
@@ -84,17 +103,23 @@ class PillCheckboxes(forms.CheckboxSelectMultiple):
     option_template_name = "submissions/widgets/pill.html"
 
 
+# Said when a text is longer than its field holds, by the server and by the page's script.
+TOO_LONG = _("At most %(limit_value)d characters, this one has %(show_value)d: please shorten it.")
+
+
 class SubmissionForm(forms.Form):
     title = forms.CharField(
         label=_("Title"),
         max_length=120,
-        error_messages={"required": _("Give your clip a title.")},
+        help_text=_("At most 120 characters."),
+        error_messages={"required": _("Give your clip a title."), "max_length": TOO_LONG},
     )
     description = forms.CharField(
         label=_("Description"),
         required=False,
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={"max_length": TOO_LONG},
     )
     themes = ThemeChoiceField(
         label=_("Themes"),
@@ -108,7 +133,7 @@ class SubmissionForm(forms.Form):
         label=_("First name"),
         max_length=60,
         help_text=_("Shown with your clip."),
-        error_messages={"required": _("Enter your first name.")},
+        error_messages={"required": _("Enter your first name."), "max_length": TOO_LONG},
     )
     credit_country = forms.ChoiceField(
         label=_("Country"),
@@ -152,6 +177,12 @@ class SubmissionForm(forms.Form):
         self._folder = None
         self.sentry = set()  # folders of Sentry events among the files (dashcam.py)
         self.fields["video"].widget.attrs["data-max-bytes"] = settings.MAX_UPLOAD_BYTES
+        # No `maxlength`: the browser would cut a pasted text without a word. The server says
+        # how long it may be, and the page's script counts as the owner types (data-max-length).
+        for field in self.fields.values():
+            if type(field) is forms.CharField and field.max_length and not field.widget.is_hidden:
+                field.widget.attrs.pop("maxlength", None)
+                field.widget.attrs["data-max-length"] = field.max_length
 
     def clean_video(self):
         uploads = self.cleaned_data["video"]
@@ -294,8 +325,9 @@ class SubmissionForm(forms.Form):
                     video.stored
                     or store_original(video.path, name=probe.original_name(video.piece, index))
                 )
+            contents = self.content_keys(email or data["email"])
             with transaction.atomic():
-                if not kept.claim(self.kept_uploads):
+                if not kept.claim(self.kept_uploads) or not kept.claim_content(contents):
                     raise AlreadySent
                 submission = Submission.objects.create_with_clips(
                     email=email or data["email"],
@@ -313,6 +345,17 @@ class SubmissionForm(forms.Form):
         transaction.on_commit(lambda: self.release(originals), robust=True)
         transaction.on_commit(lambda: notifications.send_receipt(submission), robust=True)
         return submission
+
+    def content_keys(self, email):
+        """What names each video's content from this address (kept.content_key)."""
+        keys = []
+        for video in self.videos:
+            if video.path is not None:
+                with video.path.open("rb") as file:
+                    keys.append(kept.content_key(email, file, video.path.stat().st_size))
+            elif video.piece.file is not None:
+                keys.append(kept.content_key(email, video.piece.file, video.piece.size))
+        return keys
 
     def release(self, originals):
         """Remove the uploads clips were made of, but those kept as originals."""
@@ -354,6 +397,9 @@ class SubmissionForm(forms.Form):
             if "email" in self.fields
             else "",
             "file": str(self.fields["video"].error_messages["required"]),
+            # Filled in by the script: %(limit_value)d, %(show_value)d, %(count)s, %(max)s.
+            "too_long": str(TOO_LONG),
+            "count": str(_("%(count)s of %(max)s characters")),
         }
 
     @staticmethod

@@ -5,14 +5,22 @@ names each file by a token: signed (the browser cannot name another file), expir
 day, and good for one submission (the claim is recorded with the clips it made).
 """
 
+import hashlib
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.core import signing
 from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from submissions.models import UploadClaim
 
 SALT = "submissions.kept-upload"
+# The same file from the same address within this time is the same form sent twice (back,
+# then send again: the browser restores the file and sends it under a new token, or plainly).
+RESEND_WINDOW = timedelta(hours=6)
+SAMPLE_BYTES = 1024 * 1024
 MAX_AGE = 24 * 3600
 LOCAL = "tus"  # an upload to the site: its tus id
 S3 = "s3"  # an object sent straight to the bucket: its key
@@ -64,5 +72,32 @@ def claim(uploads):
             for upload in uploads:
                 UploadClaim.objects.create(key=upload.claim_key)
     except IntegrityError:
+        return False
+    return True
+
+
+def content_key(email, file, size):
+    """A key naming one file's content sent from one address: its size and three samples
+    (start, middle, end), so a big upload or an object in the bucket is not read whole.
+    Salted: the key tells nothing of the address."""
+    digest = hashlib.sha256(str(size).encode())
+    for offset in sorted({0, max(0, size // 2 - SAMPLE_BYTES // 2), max(0, size - SAMPLE_BYTES)}):
+        file.seek(offset)
+        digest.update(file.read(SAMPLE_BYTES))
+    owner = salted_hmac(SALT, f"{email.strip().lower()}|{digest.hexdigest()}", algorithm="sha256")
+    return "content:" + owner.hexdigest()
+
+
+def claim_content(keys, *, now=None):
+    """Record that files of these contents made clips; False when one of them did so within
+    RESEND_WINDOW (nothing recorded). Call inside the transaction that records the clips."""
+    now = now or timezone.now()
+    if UploadClaim.objects.filter(key__in=keys, at__gte=now - RESEND_WINDOW).exists():
+        return False
+    try:
+        with transaction.atomic():
+            for key in dict.fromkeys(keys):
+                UploadClaim.objects.update_or_create(key=key, defaults={"at": now})
+    except IntegrityError:  # the same content claimed at this very moment by another request
         return False
     return True

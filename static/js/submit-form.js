@@ -36,12 +36,36 @@
         found.push({ name: name, input: first, message: checks.email });
       }
     });
+    each(form.querySelectorAll("[data-max-length]"), function (input) {
+      var message = tooLong(input);
+      if (message) found.push({ name: input.name, input: input, message: message });
+    });
     var file = form.querySelector('input[type="file"]');
     if (file && !fileGiven(form)) found.push({ name: file.name, input: file, message: checks.file });
     found.sort(function (a, b) {
       return a.input.compareDocumentPosition(b.input) & Node.DOCUMENT_POSITION_FOLLOWING ? -1 : 1;
     });
     return found;
+  }
+
+  function format(template, values) {
+    return template.replace(/%\((\w+)\)[sd]/g, function (all, key) {
+      return key in values ? values[key] : all;
+    });
+  }
+
+  // Characters as the server counts them: code points, the text trimmed, a line break sent
+  // as two (CR LF).
+  function length(input) {
+    var value = input.value.trim().replace(/\r?\n/g, "\r\n");
+    return Array.from ? Array.from(value).length : value.length;
+  }
+
+  function tooLong(input) {
+    var max = parseInt(input.getAttribute("data-max-length"), 10);
+    var count = length(input);
+    return max && count > max && checks.too_long
+      ? format(checks.too_long, { limit_value: max, show_value: count }) : "";
   }
 
   function describedBy(input, id, add) {
@@ -112,6 +136,7 @@
     if (!form.matches || !form.matches("[data-checked-form]")) return;
     var found = problems(form);
     var checked = Object.keys(checks.required);
+    each(form.querySelectorAll("[data-max-length]"), function (input) { checked.push(input.name); });
     var file = form.querySelector('input[type="file"]');
     if (file) checked.push(file.name);
     checked.forEach(function (name) {
@@ -150,6 +175,33 @@
   }
   document.addEventListener("input", recheck);
   document.addEventListener("change", recheck);
+
+  // A text with a limit (the server leaves out `maxlength`, which cuts a pasted text without
+  // a word): a count under it as the owner types, and the message at once when it is over.
+  each(document.querySelectorAll("[data-checked-form] [data-max-length]"), function (input) {
+    if (!checks.count) return;
+    var counter = document.createElement("p");
+    counter.className = "field__count";
+    counter.id = input.id + "_count";
+    input.parentNode.insertBefore(counter, input.nextSibling);
+    describedBy(input, counter.id, true);
+    var wasOver = false;
+    function update() {
+      var max = parseInt(input.getAttribute("data-max-length"), 10);
+      var count = length(input);
+      counter.textContent = format(checks.count, { count: count, max: max });
+      var message = tooLong(input);
+      counter.classList.toggle("field__count--over", Boolean(message));
+      if (message) showError(input.form, input.name, message);
+      else if (wasOver) {
+        var still = problems(input.form).filter(function (one) { return one.name === input.name; })[0];
+        showError(input.form, input.name, still ? still.message : "");
+      }
+      wasOver = Boolean(message);
+    }
+    input.addEventListener("input", update);
+    update();
+  });
 
   // The server's summary: on the page as it loads, or in a form the upload script put back.
   function focusServerSummary(root) {

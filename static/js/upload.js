@@ -337,6 +337,68 @@
     return item;
   }
 
+  // A dashcam event: the car saves one file per camera, `YYYY-MM-DD_HH-MM-SS-<camera>.mp4`
+  // (submissions/dashcam.py). Files of one moment make one clip: listed as one item.
+  var DASHCAM = /^(\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d)-(front|back|left_repeater|right_repeater|left_pillar|right_pillar)\.mp4$/i;
+  var CAMERAS = {
+    front: "cameraFront", back: "cameraBack", left_repeater: "cameraLeft",
+    right_repeater: "cameraRight", left_pillar: "cameraLeftPillar", right_pillar: "cameraRightPillar",
+  };
+  var CAMERA_ORDER = Object.keys(CAMERAS);
+
+  // The picked files as the list shows them: [file] alone, or an event's files together.
+  function groups(files) {
+    var found = [], events = {};
+    Array.prototype.forEach.call(files, function (file) {
+      var match = DASHCAM.exec(file.name);
+      if (!match) { found.push({ files: [file] }); return; }
+      var group = events[match[1]];
+      if (!group) { group = events[match[1]] = { files: [], cameras: [] }; found.push(group); }
+      group.files.push(file);
+      group.cameras.push(match[2].toLowerCase());
+    });
+    found.forEach(function (group) {
+      if (!group.cameras) return;
+      var order = group.files.map(function (file, k) { return k; }).sort(function (a, b) {
+        return CAMERA_ORDER.indexOf(group.cameras[a]) - CAMERA_ORDER.indexOf(group.cameras[b]);
+      });
+      group.files = order.map(function (k) { return group.files[k]; });
+      group.cameras = order.map(function (k) { return group.cameras[k]; });
+      var distinct = group.cameras.filter(function (c, k) { return group.cameras.indexOf(c) === k; });
+      if (distinct.length < 2) delete group.cameras; // one camera: a clip like any other
+      else group.distinct = distinct;
+    });
+    return found.reduce(function (all, group) {
+      if (group.cameras) return all.concat([group]);
+      return all.concat(group.files.map(function (file) { return { files: [file] }; }));
+    }, []);
+  }
+
+  function eventItem(group) {
+    var item = listItem(group.files[0]);
+    item.classList.add("upload__file--event");
+    var name = item.querySelector(".upload__name");
+    name.textContent = strings.event.replace("%(count)s", group.distinct.length)
+      .replace("%(cameras)s", group.distinct.map(function (camera) {
+        return strings[CAMERAS[camera]] || camera;
+      }).join(", "));
+    item.querySelector("[data-state]").remove();
+    var parts = document.createElement("ul");
+    parts.className = "upload__cameras";
+    group.files.forEach(function (file) {
+      var part = document.createElement("li");
+      var label = document.createElement("span");
+      label.textContent = file.name + ", " + humanSize(file.size);
+      var state = document.createElement("span");
+      state.className = "upload__state";
+      state.setAttribute("data-state", "");
+      part.append(label, " ", state);
+      parts.appendChild(part);
+    });
+    item.querySelector(".upload__about").appendChild(parts);
+    return item;
+  }
+
   function clear(terminate) {
     entries.forEach(function (entry) {
       entry.cancelled = true;
@@ -350,6 +412,52 @@
     box.hidden = true;
   }
 
+  // Is it a video at all? Its first bytes name its container (the name and the type the
+  // system gives are only hints); the server checks every file again, far more closely.
+  function ascii(bytes, from, to) {
+    return String.fromCharCode.apply(null, Array.prototype.slice.call(bytes, from, to));
+  }
+
+  function looksLikeVideo(bytes) {
+    var box = ascii(bytes, 4, 8);
+    return ["ftyp", "moov", "mdat", "free", "wide", "skip", "pnot"].indexOf(box) >= 0 // MP4, MOV, 3GP
+      || (bytes[0] === 0x1a && bytes[1] === 0x45 && bytes[2] === 0xdf && bytes[3] === 0xa3) // WebM, MKV
+      || (ascii(bytes, 0, 4) === "RIFF" && ascii(bytes, 8, 12) === "AVI ")
+      || (bytes[0] === 0x47 && (bytes.length < 189 || bytes[188] === 0x47)) // MPEG-TS
+      || (bytes[0] === 0 && bytes[1] === 0 && bytes[2] === 1 && (bytes[3] === 0xba || bytes[3] === 0xb3)) // MPEG-PS
+      || ascii(bytes, 0, 3) === "FLV" || ascii(bytes, 0, 4) === "OggS"
+      || (bytes[0] === 0x30 && bytes[1] === 0x26 && bytes[2] === 0xb2 && bytes[3] === 0x75) // WMV
+      || ascii(bytes, 0, 4) === "PK\u0003\u0004"; // a zip: the car's event folder, or clips
+  }
+
+  function firstBytes(file) {
+    var head = file.slice(0, 192);
+    if (head.arrayBuffer) return head.arrayBuffer().then(function (b) { return new Uint8Array(b); });
+    return new Promise(function (resolve) {
+      var reader = new FileReader();
+      reader.onload = function () { resolve(new Uint8Array(reader.result)); };
+      reader.onerror = function () { resolve(null); };
+      reader.readAsArrayBuffer(head);
+    });
+  }
+
+  // The first picked file that is not a video (null: all are). A dashcam event's own files
+  // (event.json, thumb.png) go with its videos: the server sets them aside.
+  function notVideo(files) {
+    var list = Array.prototype.slice.call(files);
+    var event = list.some(function (file) { return DASHCAM.test(file.name); });
+    return Promise.all(list.map(function (file) {
+      if (event && /^(event\.json|thumb\.png)$/i.test(file.name)) return true;
+      if (!file.size) return false;
+      return firstBytes(file).then(function (bytes) { return !bytes || looksLikeVideo(bytes); },
+        function () { return true; });
+    })).then(function (good) {
+      var k = good.indexOf(false);
+      return k < 0 ? null : list[k];
+    });
+  }
+
+  var picking = 0;
   function pick(files) {
     clear(true);
     showProblem("");
@@ -361,21 +469,38 @@
     for (var k = 0; k < files.length; k++) {
       if (max && files[k].size > max) { showProblem(strings.tooLarge); return; }
     }
+    var turn = ++picking;
+    files = Array.prototype.slice.call(files);
+    notVideo(files).then(function (bad) {
+      if (turn !== picking) return; // picked again meanwhile
+      if (bad) {
+        input.value = ""; // not sent with the form either
+        showProblem(strings.notVideo.replace("%(name)s", bad.name));
+        return;
+      }
+      send(files);
+    });
+  }
+
+  function send(files) {
     startedAt = Date.now();
     list.hidden = false;
     text.textContent = strings.starting;
     bar.value = 0;
     box.hidden = false;
-    Array.prototype.forEach.call(files, function (file) {
-      var item = listItem(file);
+    groups(files).forEach(function (group) {
+      var item = group.cameras ? eventItem(group) : listItem(group.files[0]);
       list.appendChild(item);
-      preview(file, item);
-      var entry = {
-        file: file, total: file.size, loaded: 0, base: null, done: false, failed: false,
-        item: item, state: item.querySelector("[data-state]"),
-      };
-      entries.push(entry);
-      if (direct) startS3(entry); else startTus(entry);
+      preview(group.files[0], item);
+      var states = item.querySelectorAll("[data-state]");
+      group.files.forEach(function (file, k) {
+        var entry = {
+          file: file, total: file.size, loaded: 0, base: null, done: false, failed: false,
+          item: item, state: states[k],
+        };
+        entries.push(entry);
+        if (direct) startS3(entry); else startTus(entry);
+      });
     });
   }
 
@@ -417,6 +542,12 @@
     // The files are already on the server: send their tokens, not the files again.
     if (entries.length) input.disabled = true;
   });
-  // Back from the page cache after sending: the file input must work again.
-  window.addEventListener("pageshow", function () { input.disabled = false; });
+  // Back from the page cache after sending: the file input must work again. Back to a page
+  // loaded again, the browser may put the files picked before back in the input, without a
+  // change event: list and send them as any pick (the site knows a file it already has).
+  function restored() {
+    if (input.files && input.files.length && !entries.length) pick(input.files);
+  }
+  window.addEventListener("pageshow", function () { input.disabled = false; restored(); });
+  restored();
 })();

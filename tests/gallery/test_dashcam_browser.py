@@ -173,3 +173,29 @@ def test_a_tap_switches_angle_on_a_phone(browser, live_server, event_clip):
     box = group.get_by_role("button", name="Rear").bounding_box()
     assert box["height"] >= 44  # a finger's size
     context.close()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_angles_stay_under_the_player_and_the_title_where_it_was(
+    browser, live_server, event_clip, width
+):
+    """The camera chips belong to the player: on a wide screen the title keeps the right-hand
+    column beside the video (as on a one-camera clip), on a phone it follows the chips."""
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    page.goto(f"{live_server.url}{event_clip.get_absolute_url()}")
+    player = page.locator(".player").bounding_box()
+    chips = page.get_by_role("group", name="Camera").bounding_box()
+    title = page.get_by_role("heading", level=1).bounding_box()
+
+    # The chips sit under the video, inside its column.
+    assert chips["y"] >= player["y"] + player["height"] - 1
+    assert chips["x"] >= player["x"] - 1
+    assert chips["x"] + chips["width"] <= player["x"] + player["width"] + 1
+    if width >= 1000:
+        # Beside the player, level with its top: not pushed under the video by the chips.
+        assert title["x"] >= player["x"] + player["width"]
+        assert abs(title["y"] - player["y"]) < 40
+    else:
+        assert title["y"] >= chips["y"] + chips["height"]
+    context.close()

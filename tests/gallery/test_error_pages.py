@@ -28,23 +28,34 @@ def test_a_missing_page_is_a_404_in_the_visitors_language(client, language):
     assert 'class="site-header"' in page and 'name="robots" content="noindex"' in page
 
 
-def test_a_withdrawn_clip_says_it_is_no_longer_available(client):
+def test_a_withdrawn_clip_is_gone_not_missing(client):
+    """410 Gone, not 404: links and search engines learn the clip will not come back."""
     clip = make_clip(title="Col du Galibier")
     url = clip.get_absolute_url()
-    assert client.get(url).status_code == 200
+    assert client.get(url).status_code == 200  # and now in the page cache
+    media = clip.video.url
+    assert client.get(media).status_code == 200
     clip.withdraw()
     assert Clip.objects.get(pk=clip.pk).status == Clip.Status.WITHDRAWN
-    response = client.get(url)
-    assert response.status_code == 404
-    assert (
-        said_in(
-            "en",  # the clip's address is in the language active here
-            "This page does not exist, or the clip it showed is no longer available: "
-            "its owner may have withdrawn it.",
-        )
-        in response.content.decode()
-    )
-    assert "Col du Galibier" not in response.content.decode()
+    for _ in range(2):  # the page cache keeps neither the clip nor its absence
+        response = client.get(url)
+        page = response.content.decode()
+        assert response.status_code == 410
+        assert said_in("en", "This clip is no longer available.") in page
+        assert said_in("en", "Its owner has withdrawn it from the gallery.") in page
+        assert "Col du Galibier" not in page and branded(page, "en")
+        assert "no-cache" in response["Cache-Control"] and "ETag" not in response
+    # Its media stays a plain 404, as for any clip visitors cannot see.
+    assert client.get(media).status_code == 404
+
+
+@pytest.mark.parametrize("status", [Clip.Status.REVIEW, Clip.Status.WITHDRAWN])
+def test_a_clip_never_public_stays_a_404_even_when_withdrawn(client, status):
+    clip = make_clip(title="Col du Galibier", status=status)
+    for _ in range(2):
+        response = client.get(clip.get_absolute_url())
+        assert response.status_code == 404
+        assert said_in("en", "Page not found") in response.content.decode()
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -132,15 +143,21 @@ def test_a_clip_no_longer_on_the_site_says_so_in_the_visitors_language(client, l
         clip.withdraw()
     elif taken_off == "unpublished":
         clip.unpublish(by=None, reason="Shows a number plate.")
-    response = client.get(url)
-    page = response.content.decode()
-    assert response.status_code == 404
-    assert said_in(
-        language,
-        "This page does not exist, or the clip it showed is no longer available: "
-        "its owner may have withdrawn it.",
-    ) in page  # fmt: skip
-    assert "Col du Galibier" not in page and branded(page, language)
+    for _ in range(2):  # neither answer is kept by the page cache
+        response = client.get(url)
+        page = response.content.decode()
+        if taken_off == "withdrawn":
+            assert response.status_code == 410
+            assert said_in(language, "This clip is no longer available.") in page
+            assert said_in(language, "Its owner has withdrawn it from the gallery.") in page
+        else:
+            assert response.status_code == 404
+            assert said_in(
+                language,
+                "This page does not exist, or the clip it showed is no longer available: "
+                "its owner may have withdrawn it.",
+            ) in page  # fmt: skip
+        assert "Col du Galibier" not in page and branded(page, language)
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

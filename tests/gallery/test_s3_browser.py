@@ -96,7 +96,10 @@ def s3_parts(monkeypatch, tmp_path):
     """Parts of 5 MiB (the least S3 takes) and a file of three of them."""
     monkeypatch.setattr(direct, "part_size", lambda: 5 * 1024 * 1024)
     path = tmp_path / "long-drive.mp4"
-    path.write_bytes(os.urandom(11 * 1024 * 1024))
+    # Starts with an MP4's first box: the page checks that a picked file is a video.
+    path.write_bytes(
+        b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + os.urandom(11 * 1024 * 1024)
+    )
     return path
 
 

@@ -76,7 +76,8 @@ def test_every_visible_change_shows_at_once(client, change, django_assert_num_qu
         assert b"Edited title" in page and b"Original title" not in page
     elif change in ("unpublish", "withdraw"):
         assert b"Original title" not in page
-        assert client.get(clip.get_absolute_url()).status_code == 404
+        gone = client.get(clip.get_absolute_url()).status_code
+        assert gone == (410 if change == "withdraw" else 404)
     elif change == "feature":
         assert b"card__badge" in page
     elif change == "themes":

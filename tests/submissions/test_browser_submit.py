@@ -13,6 +13,9 @@ from submissions import tus
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
+# How an MP4 file starts (its `ftyp` box): the page's check lets such a file through.
+MP4_START = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"
+
 
 @pytest.fixture(scope="module")
 def clip_file(tmp_path_factory):
@@ -26,7 +29,8 @@ def clip_file(tmp_path_factory):
 def big_file(tmp_path):
     """Bytes enough for a cut to land in the middle of a throttled upload."""
     path = tmp_path / "long-drive.mp4"
-    path.write_bytes(os.urandom(3 * 1024 * 1024))
+    # An MP4's first box, so that the page takes it for a video; the server will not.
+    path.write_bytes(MP4_START + os.urandom(3 * 1024 * 1024))
     return path
 
 
@@ -219,13 +223,14 @@ def test_a_file_over_the_cap_is_refused_before_sending(page, live_server, big_fi
 
 def test_errors_come_back_beside_the_field(page, live_server, tmp_path):
     fake = tmp_path / "holiday.mp4"
-    fake.write_text("not a video at all")
+    # Starts like an MP4 (the page lets it through): only the server can tell.
+    fake.write_bytes(MP4_START + b"not a video at all")
     page.goto(f"{live_server.url}/en/submit/")
     fill_details(page)
     page.get_by_label("Your clip").set_input_files(str(fake))
     page.get_by_role("button", name="Send my clip").click()
     expect(page.locator(".field--error .errorlist")).to_have_text(
-        "This file is not a video we can read."
+        "This video is damaged or incomplete (was the upload cut short?)."
     )
     expect(page.locator("[data-progress]")).to_be_hidden()
     assert Clip.objects.count() == 0
@@ -334,13 +339,16 @@ def test_the_browser_checks_the_form_first_in_the_pages_language(page, live_serv
 
 def test_the_servers_summary_is_focused_with_javascript(page, live_server, tmp_path):
     fake = tmp_path / "holiday.mp4"
-    fake.write_text("not a video at all")
+    # Starts like an MP4 (the page lets it through): only the server can tell.
+    fake.write_bytes(MP4_START + b"not a video at all")
     page.goto(f"{live_server.url}/en/submit/")
     fill_details(page)
     page.get_by_label("Your clip").set_input_files(str(fake))
     page.get_by_role("button", name="Send my clip").click()
     summary = page.locator("[data-error-summary]")
-    expect(summary.get_by_role("link")).to_have_text(["This file is not a video we can read."])
+    expect(summary.get_by_role("link")).to_have_text(
+        ["This video is damaged or incomplete (was the upload cut short?)."]
+    )
     expect(summary).to_be_focused()
 
 

@@ -9,6 +9,7 @@ from django.core import mail
 from django.test import Client
 
 from gallery.models import Clip
+from gallery.synth import synthesize
 from submissions.models import Submission
 from tests.factories import files_under, form_data, heic_photo, post, upload
 
@@ -198,7 +199,7 @@ def test_errors_are_translated(client, tmp_path):
     ]
 
 
-def test_without_javascript_the_form_posts_its_csrf_token_in_its_address(sample_video):
+def test_without_javascript_the_form_posts_its_csrf_token_in_its_address(sample_video, tmp_path):
     """The site checks the upload's CSRF token before reading its body, so the token rides
     in the form's action; a plain browser post of the page's form goes through, and a token
     only in the body (which is not read for it) is refused."""
@@ -214,8 +215,8 @@ def test_without_javascript_the_form_posts_its_csrf_token_in_its_address(sample_
     assert refused.status_code == 403 and Submission.objects.count() == 0
     sent = browser.post(action, form_data(upload(sample_video)))
     assert sent.status_code == 302 and Submission.objects.count() == 1
-    # The script's way: the same token in the X-CSRFToken header.
-    script = browser.post(
-        "/en/submit/", form_data(upload(sample_video)), headers={"X-CSRFToken": token}
-    )
+    # The script's way: the same token in the X-CSRFToken header (another clip: the same
+    # one again would be a resend).
+    other = synthesize(tmp_path / "other.mp4", seconds=1, width=320, height=180, seed=2)
+    script = browser.post("/en/submit/", form_data(upload(other)), headers={"X-CSRFToken": token})
     assert script.status_code == 302 and Submission.objects.count() == 2

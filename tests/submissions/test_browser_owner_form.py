@@ -1,0 +1,144 @@
+"""In Chromium: the submission form says at once what it cannot take, and shows what it will
+make of the files picked."""
+
+import re
+
+import pytest
+from django.utils import translation
+from playwright.sync_api import expect
+
+from gallery.models import Clip
+from gallery.synth import synthesize
+from submissions import tus
+from submissions.models import Submission
+from tests.factories import dashcam_event
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CAMERAS = ("front", "back", "left_repeater", "right_repeater")
+WORDS = ("front", "back", "left", "right")  # how the list names them
+
+
+def said_in(language, text, context=None):
+    """`text` as the catalogue says it in `language` (checked to be translated)."""
+    with translation.override(language):
+        said = translation.pgettext(context, text) if context else translation.gettext(text)
+    assert language == "en" or said != text, f"no {language} translation of {text!r}"
+    return said
+
+
+def test_a_pasted_title_longer_than_it_may_be_is_kept_and_counted(page, live_server):
+    page.goto(f"{live_server.url}/en/submit/")
+    title = page.get_by_label("Title")
+    expect(page.locator("#id_title_count")).to_have_text("0 of 120 characters")
+    title.focus()
+    page.keyboard.insert_text("x" * 1600)  # what a paste does
+    assert len(title.input_value()) == 1600  # nothing cut without a word
+    message = "At most 120 characters, this one has 1600: please shorten it."
+    expect(page.locator("#id_title_error")).to_have_text(message)
+    expect(page.locator("#id_title_count")).to_have_text("1600 of 120 characters")
+    expect(title).to_have_attribute("aria-invalid", "true")
+    assert "id_title_count" in title.get_attribute("aria-describedby")
+
+    # Sending stops in the browser, with the same message in the summary.
+    page.get_by_role("button", name="Send my clip").click()
+    summary = page.locator("[data-error-summary]")
+    expect(summary).to_be_focused()
+    expect(summary.get_by_role("link", name=message)).to_have_count(1)
+
+    title.fill("Sunset on the coast")
+    expect(page.locator("#id_title_count")).to_have_text("19 of 120 characters")
+    expect(page.locator("#id_title_error")).to_have_count(0)
+    expect(title).not_to_have_attribute("aria-invalid", "true")
+
+
+def fill_details(page):
+    page.get_by_label("Title").fill("Honk at the roundabout")
+    page.get_by_label("Weekend").check()
+    page.get_by_label("First name").fill("Lucía")
+    page.get_by_label("Country").select_option("ES")
+    page.get_by_label("E-mail").fill("lucia@example.org")
+    page.get_by_label("I filmed this clip").check()
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_an_events_camera_files_are_listed_as_the_one_clip_they_make(
+    page, live_server, tmp_path, language
+):
+    files = dashcam_event(tmp_path, CAMERAS, seconds=1)
+    other = synthesize(tmp_path / "sunset.mp4", seconds=1, width=320, height=180, seed=3)
+    page.goto(f"{live_server.url}/{language}/submit/")
+    # Picked in any order, with another clip among them.
+    picked = [tmp_path / name for name in reversed(list(files)) if name.endswith(".mp4")]
+    page.locator('input[type="file"]').set_input_files([picked[0], other, *picked[1:]])
+    items = page.locator("[data-files] > li")
+    expect(items).to_have_count(2)
+    event = items.filter(has=page.locator(".upload__cameras"))
+    names = ", ".join(said_in(language, word, context="camera") for word in WORDS)
+    expect(event.locator(".upload__name")).to_have_text(
+        # A template's string: its % doubled in the catalogue.
+        said_in(language, "One event, %%(count)s cameras: %%(cameras)s").replace("%%", "%")
+        % {"count": 4, "cameras": names}
+    )
+    expect(event.locator(".upload__cameras li")).to_have_count(4)
+    received = said_in(language, "Received", context="a file, uploaded")
+    expect(page.locator("[data-files] [data-state]")).to_have_text([received] * 5)
+    if language == "en":
+        fill_details(page)
+        page.get_by_role("button", name="Send my clip").click()
+        expect(page).to_have_url(re.compile(r"/en/submit/thanks/"))
+        assert Submission.objects.count() == 1
+        assert Clip.objects.count() == 2  # the event, and the other clip
+
+
+def test_back_after_sending_then_sending_again_makes_no_second_submission(
+    page, live_server, tmp_path
+):
+    clip = synthesize(tmp_path / "sunset.mp4", seconds=1, width=320, height=180, seed=4)
+    page.goto(f"{live_server.url}/en/submit/")
+    page.locator('input[type="file"]').set_input_files(clip)
+    expect(page.locator("[data-files] [data-state]")).to_have_text(["Received"])
+    fill_details(page)
+    page.get_by_role("button", name="Send my clip").click()
+    expect(page).to_have_url(re.compile(r"/en/submit/thanks/"))
+    assert Submission.objects.count() == 1
+
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"/en/submit/"))
+    # The browser put the file back: it is listed and sent again, under a new token.
+    expect(page.locator("[data-files] [data-state]")).to_have_text(["Received"])
+    fill_details(page)
+    page.get_by_role("button", name="Send my clip").click()
+    summary = page.locator("[data-error-summary]")
+    expect(summary).to_contain_text("This file was already sent: its clip is with our team.")
+    expect(summary).to_be_focused()
+    assert Submission.objects.count() == 1 and Clip.objects.count() == 1
+
+
+@pytest.mark.parametrize("language", ["en", "nl"])
+def test_a_file_that_is_no_video_is_refused_when_picked(page, live_server, tmp_path, language):
+    notes = tmp_path / "notes.mp4"  # named and typed as a video, holding text
+    notes.write_text("Shopping list: milk, bread, a charging cable.")
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF" + bytes(200))
+    before = set(tus.root().glob("*.part"))
+    page.goto(f"{live_server.url}/{language}/submit/")
+    problem = page.locator("[data-upload-error]")
+    for fake in (notes, photo):
+        page.locator('input[type="file"]').set_input_files(fake)
+        message = said_in(
+            language, "%%(name)s is not a video. Please choose a video file."
+        ).replace("%%(name)s", fake.name)
+        expect(problem).to_have_text(message)
+        expect(problem).to_have_attribute("role", "alert")
+        expect(page.locator("[data-files] li")).to_have_count(0)  # nothing is sent
+        expect(page.locator("[data-progress]")).to_be_hidden()
+        assert page.locator('input[type="file"]').evaluate("i => i.files.length") == 0
+    assert set(tus.root().glob("*.part")) == before
+
+    # A real video is taken at once, as before.
+    clip = synthesize(tmp_path / "sunset.mp4", seconds=1, width=320, height=180, seed=4)
+    page.locator('input[type="file"]').set_input_files(clip)
+    expect(problem).to_be_hidden()
+    received = said_in(language, "Received", context="a file, uploaded")
+    expect(page.locator("[data-files] [data-state]")).to_have_text([received])
