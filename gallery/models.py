@@ -78,7 +78,7 @@ class ClipQuerySet(models.QuerySet):
         return self.filter(status=Clip.Status.PUBLISHED)
 
     def once_public_then_withdrawn(self):
-        """Clips whose owner took them back after visitors could see them (410 Gone)."""
+        """Clips whose owner took them back after visitors could see them (their page says so)."""
         return self.filter(status=Clip.Status.WITHDRAWN, published_at__isnull=False)
 
     def with_any_theme(self, slugs):

@@ -93,9 +93,10 @@ def clip_detail(request, pk, slug=None):
 
 
 def clip_gone(request):
-    """410 Gone: the owner withdrew a clip that was public, so links and search engines learn
-    that it will not come back. Never kept by the page cache (it keeps 200s only)."""
-    response = TemplateResponse(request, "gallery/clip_gone.html", status=410)
+    """The page of a clip its owner withdrew after it was public: it says the clip is no longer
+    available. A 404, as for every clip visitors cannot see (DESIGN.md, clip status). Never
+    kept by the page cache (it keeps 200s only)."""
+    response = TemplateResponse(request, "gallery/clip_gone.html", status=404)
     add_never_cache_headers(response)
     return response
 

@@ -28,8 +28,9 @@ def test_a_missing_page_is_a_404_in_the_visitors_language(client, language):
     assert 'class="site-header"' in page and 'name="robots" content="noindex"' in page
 
 
-def test_a_withdrawn_clip_is_gone_not_missing(client):
-    """410 Gone, not 404: links and search engines learn the clip will not come back."""
+def test_a_withdrawn_clip_says_it_is_no_longer_available(client):
+    """Still a 404 (DESIGN.md: only published clips exist for visitors), but the page says
+    what became of the clip instead of "Page not found"."""
     clip = make_clip(title="Col du Galibier")
     url = clip.get_absolute_url()
     assert client.get(url).status_code == 200  # and now in the page cache
@@ -40,7 +41,7 @@ def test_a_withdrawn_clip_is_gone_not_missing(client):
     for _ in range(2):  # the page cache keeps neither the clip nor its absence
         response = client.get(url)
         page = response.content.decode()
-        assert response.status_code == 410
+        assert response.status_code == 404
         assert said_in("en", "This clip is no longer available.") in page
         assert said_in("en", "Its owner has withdrawn it from the gallery.") in page
         assert "Col du Galibier" not in page and branded(page, "en")
@@ -147,7 +148,7 @@ def test_a_clip_no_longer_on_the_site_says_so_in_the_visitors_language(client, l
         response = client.get(url)
         page = response.content.decode()
         if taken_off == "withdrawn":
-            assert response.status_code == 410
+            assert response.status_code == 404
             assert said_in(language, "This clip is no longer available.") in page
             assert said_in(language, "Its owner has withdrawn it from the gallery.") in page
         else:

@@ -44,7 +44,7 @@ def test_withdrawal_asks_first_then_removes_clip_and_files(
     assert done.status_code == 302
     clip.refresh_from_db()
     assert clip.status == Clip.Status.WITHDRAWN
-    assert client.get(f"/en/clips/{clip.pk}/").status_code == 410  # gone, for good
+    assert client.get(f"/en/clips/{clip.pk}/").status_code == 404  # no longer available
     assert not any(p.exists() for p in public_files) and not original.exists()
     assert "withdrawn" in client.get(done["Location"]).content.decode()
 
