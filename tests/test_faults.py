@@ -213,12 +213,17 @@ def live_server_factory_env(tmp_path, redis_server):
         cwd=ROOT,
         env=env,
     )
-    for _ in range(100):
+    # Until a worker answers (the master listens long before its workers have booted, which
+    # takes tens of seconds on a busy machine).
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=30):
+                break
+        except urllib.error.HTTPError:
             break
         except OSError:
-            time.sleep(0.1)
+            time.sleep(0.2)
     run_as = ["runuser", "-u", "postgres", "--"] if os.getuid() == 0 else []
     yield f"http://127.0.0.1:{port}", run_as
     server.terminate()
