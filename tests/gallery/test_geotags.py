@@ -10,28 +10,14 @@ import pytest
 
 from gallery import geotags
 from gallery.synth import synthesize
-
-# An iPhone 15 Pro's keys, in the order AVFoundation writes them (MediaInfo's dump of one).
-IPHONE_KEYS = {
-    "com.apple.quicktime.make": "Apple",
-    "com.apple.quicktime.location.accuracy.horizontal": "21.307141",
-    "com.apple.quicktime.location.ISO6709": "+36.1318-115.1517+621.989/",
-    "com.apple.quicktime.model": "iPhone 15 Pro Max",
-    "com.apple.quicktime.software": "17.2.1",
-    "com.apple.quicktime.creationdate": "2024-01-08T15:06:17-0800",
-}
-# Android's MediaMuxer.setLocation: ISO 6709, latitude and longitude only.
-ANDROID_XYZ = "+48.8584+002.2945/"
-COORDINATES = (b"36.1318", b"115.1517", b"621.989", b"48.8584", b"002.2945", b"21.307141")
-
-
-def box(kind, payload):
-    return struct.pack(">I4s", 8 + len(payload), kind) + payload
-
-
-def xyz_box(value, language=0x15C7):
-    """A `©xyz` as MediaMuxer writes it: string length, packed language, ISO 6709 string."""
-    return box(b"\xa9xyz", struct.pack(">HH", len(value), language) + value.encode())
+from tests.factories import (
+    ANDROID_XYZ,
+    GEOTAG_COORDINATES,
+    iphone_video,
+    mp4_box,
+    with_udta,
+    xyz_box,
+)
 
 
 def loci_box(place="Tour Eiffel", longitude=2.2945, latitude=48.8584, altitude=35.0):
@@ -39,7 +25,7 @@ def loci_box(place="Tour Eiffel", longitude=2.2945, latitude=48.8584, altitude=3
     fixed = [round(v * 65536) for v in (longitude, latitude, altitude)]
     payload = b"\0\0\0\0" + struct.pack(">H", 0x15C7) + place.encode() + b"\0" + b"\0"
     payload += struct.pack(">iii", *fixed) + b"earth\0" + b"\0"
-    return box(b"loci", payload)
+    return mp4_box(b"loci", payload)
 
 
 def xmp_uuid_box():
@@ -47,20 +33,7 @@ def xmp_uuid_box():
         b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF><rdf:Description '
         b'exif:GPSLatitude="48,51.504N" exif:GPSLongitude="2,17.67E"/></rdf:RDF></x:xmpmeta>'
     )
-    return box(b"uuid", geotags.XMP_UUID + packet)
-
-
-def with_udta(path, *children):
-    """`path` with a `udta` holding `children` added at the end of its `moov`, which PyAV
-    writes last (no sample offset moves): the shape of an Android or 3GPP recording."""
-    data = bytearray(path.read_bytes())
-    start = data.rindex(b"moov") - 4
-    assert start + struct.unpack_from(">I", data, start)[0] == len(data), "moov is not last"
-    extra = box(b"udta", b"".join(children))
-    data += extra
-    struct.pack_into(">I", data, start, len(data) - start)
-    path.write_bytes(bytes(data))
-    return path
+    return mp4_box(b"uuid", geotags.XMP_UUID + packet)
 
 
 def stream_facts(path):
@@ -104,12 +77,12 @@ def located(found):
 
 
 def assert_no_coordinates(data, where):
-    for coordinate in COORDINATES:
+    for coordinate in GEOTAG_COORDINATES:
         assert coordinate not in data, (where, coordinate)
 
 
 def iphone_clip(path, *, faststart=False):
-    path = synthesize(path, seconds=1, width=160, height=96, rotation=90, metadata=IPHONE_KEYS)
+    path = iphone_video(path)
     if faststart:  # moov before mdat: every sample offset depends on moov's size
         moved = path.with_name("faststart-" + path.name)
         with (
@@ -199,10 +172,13 @@ def test_a_file_without_geotags_is_left_alone(tmp_path, sample_video):
         b"",
         b"\x1a\x45\xdf\xa3" + bytes(100),  # a WebM/Matroska header
         b"RIFF\0\0\0\0AVI LIST",
-        box(b"moov", box(b"udta", b"\0\0\0\xff\xa9xyz")),  # a child larger than its parent
-        box(b"moov", box(b"meta", box(b"hdlr", bytes(24)) + box(b"keys", b"\0\0\0\0\0\0\0\x09"))),
+        mp4_box(b"moov", mp4_box(b"udta", b"\0\0\0\xff\xa9xyz")),  # a child larger than its parent
+        mp4_box(
+            b"moov",
+            mp4_box(b"meta", mp4_box(b"hdlr", bytes(24)) + mp4_box(b"keys", b"\0\0\0\0\0\0\0\x09")),
+        ),
         struct.pack(">I4sQ", 1, b"moov", 4),  # a 64-bit size smaller than its header
-        b"\0\0\0\0moov" + box(b"udta", xyz_box(ANDROID_XYZ)),  # size 0: to the end
+        b"\0\0\0\0moov" + mp4_box(b"udta", xyz_box(ANDROID_XYZ)),  # size 0: to the end
     ],
 )
 def test_damaged_or_foreign_files_do_not_break_it(data, tmp_path):
