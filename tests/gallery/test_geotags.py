@@ -7,6 +7,9 @@ import subprocess
 
 import av
 import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from gallery import geotags
 from gallery.synth import synthesize
@@ -41,7 +44,13 @@ def stream_facts(path):
     with av.open(str(path)) as container:
         facts = {
             "duration": container.duration,
-            "streams": [(s.type, s.codec_context.name) for s in container.streams],
+            "streams": [
+                (
+                    s.type,
+                    s.codec_context.name if s.codec_context else s.metadata.get("handler_name"),
+                )
+                for s in container.streams
+            ],
         }
         frames = list(container.decode(video=0))
     facts["frames"] = len(frames)
@@ -187,3 +196,48 @@ def test_damaged_or_foreign_files_do_not_break_it(data, tmp_path):
     geotags.remove_geotags(path)
     assert len(path.read_bytes()) == len(data)
     assert b"48.8584" not in geotags.without_geotags(data)
+
+
+@pytest.mark.skipif(not shutil.which("ffmpeg"), reason="Debian's ffmpeg builds this input")
+def test_a_mov_with_a_timecode_track_keeps_every_track(tmp_path):
+    """FFmpeg's command line writes `©xyz` in a MOV, beside a timecode (tmcd) data track."""
+    path = tmp_path / "camera.mov"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=160x96:rate=25:duration=1",
+         "-f", "lavfi", "-i", "sine=duration=1", "-c:v", "libx264", "-c:a", "aac",
+         "-timecode", "10:00:00:00", "-metadata", f"location={ANDROID_XYZ}",
+         "-metadata:s:v", "rotate=90", str(path)],
+        check=True,
+    )  # fmt: skip
+    assert located(ffprobe_tags(path))
+    before = stream_facts(path)
+    assert [kind for kind, _codec in before["streams"]] == ["video", "audio", "data"]
+
+    assert geotags.remove_geotags(path) == ("©xyz",)
+
+    assert_no_coordinates(path.read_bytes(), "cleaned file")
+    assert located(ffprobe_tags(path)) == {}
+    assert stream_facts(path) == before
+    assert ffprobe_tags(path)["data:timecode"] == "10:00:00:00"
+
+
+@hypothesis_settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([b"moov", b"udta", b"meta", b"keys", b"ilst", b"\xa9xyz", b"loci",
+                             b"hdlr", b"uuid", b"XMP_", b"mdat", b"trak", b"\0\0\0\x01"]),
+            st.binary(max_size=40),
+            st.integers(min_value=-4, max_value=4),
+        ),
+        max_size=12,
+    )
+)  # fmt: skip
+def test_hostile_box_trees_never_break_it(pieces):
+    """Boxes nested at random, sizes a little wrong: no exception, same length."""
+    data = b""
+    for kind, payload, error in pieces:
+        body = payload + data if kind in geotags.CONTAINERS else payload
+        data = struct.pack(">I", max(0, 8 + len(body) + error)) + kind + body
+    cleaned = geotags.without_geotags(data)
+    assert len(cleaned) == len(data)
