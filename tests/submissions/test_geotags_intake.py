@@ -11,15 +11,18 @@ import av
 import pytest
 import urllib3
 from django.contrib.auth.models import User
+from django.core.files import File
 from django.core.management import call_command
 from django.test import Client
 
 from gallery import processing
 from gallery.models import Clip
+from infra.storage import private_storage
 from submissions import tus
-from submissions.models import InboundEmail
+from submissions.models import ClipDraft, InboundEmail, Submission
 from tests.factories import (
     clip_mail,
+    dashcam_minute,
     form_data,
     geotag_left,
     iphone_video,
@@ -240,3 +243,32 @@ def test_object_storage_keeps_no_place_either(
     listed = s3_media.client().list_objects_v2(Bucket=s3_media.private_bucket)["Contents"]
     for entry in listed:
         assert geotag_left(bucket_object(s3_media, entry["Key"])) == [], entry["Key"]
+
+
+def test_every_minute_of_every_angle_is_blanked_before_the_event_is_joined(media_storage, tmp_path):
+    """A dashcam event whose files were stored as they came (a camera that adds `©xyz`)."""
+    storage = private_storage()
+    angles = []
+    for camera in ("front", "back"):
+        minutes = []
+        for start in ("2026-06-01_10-42-12", "2026-06-01_10-43-12"):
+            path = with_udta(dashcam_minute(tmp_path, camera, start=start), xyz_box())
+            with path.open("rb") as fh:
+                minutes.append(storage.save(f"originals/test/{path.name}", File(fh)))
+        angles.append((camera, tuple(minutes)))
+    submission = Submission.objects.create_with_clips(
+        email="camille@example.org",
+        language="en",
+        source=Submission.Source.WEB,
+        clips=[ClipDraft(original=angles[0][1][0], title="Event", angles=tuple(angles))],
+    )
+    clip = submission.clips.get()
+    processing.process(clip)
+    clip.refresh_from_db()
+    assert clip.status == Clip.Status.REVIEW, clip.failure_reason
+    names = [name for angle in clip.angles.all() for name in angle.originals]
+    assert len(names) == 4 and clip.original.name == names[0]
+    for name in names:
+        assert geotag_left(storage.open(name).read()) == [], name
+    stored = [p for p in (media_storage / "private").rglob("*") if p.is_file()]
+    assert [p.name for p in stored if geotag_left(p.read_bytes())] == []
