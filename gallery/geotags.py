@@ -21,9 +21,7 @@ faithful original, no remux. Pure functions on files; nothing from Django.
 import contextlib
 import io
 import re
-import shutil
 import struct
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -224,21 +222,55 @@ def carries_geotags(path) -> bool:
         return False
 
 
+class Blanked(io.RawIOBase):
+    """A seekable binary file read with patches laid over it: the cleaned file, without
+    writing a copy. `size` is there for Django's File."""
+
+    def __init__(self, fh, patches):
+        super().__init__()
+        self.fh, self.patches = fh, list(patches)
+        self.size = fh.seek(0, io.SEEK_END)
+        fh.seek(0)
+
+    def readable(self):
+        return True
+
+    def seekable(self):
+        return True
+
+    def tell(self):
+        return self.fh.tell()
+
+    def seek(self, offset, whence=io.SEEK_SET):
+        return self.fh.seek(offset, whence)
+
+    def readinto(self, buffer):
+        start = self.fh.tell()
+        count = self.fh.readinto(buffer)
+        if not count:
+            return count
+        view = memoryview(buffer)
+        for patch in self.patches:
+            first, last = (
+                max(start, patch.offset),
+                min(start + count, patch.offset + len(patch.data)),
+            )
+            if first < last:
+                view[first - start : last - start] = patch.data[
+                    first - patch.offset : last - patch.offset
+                ]
+        return count
+
+
 @contextlib.contextmanager
 def opened_without_geotags(path):
-    """The file at `path` opened for reading with its geotags blanked, and what was removed:
-    the file itself when it has none, else a cleaned temporary copy beside it. `path` is
-    never changed (it may be another name of an upload, a hard link)."""
-    path = Path(path)
-    with path.open("rb") as fh:
+    """The file at `path` opened for reading with its geotags blanked, and what was removed
+    (empty: none, the file itself). `path` is never changed (it may be another name of an
+    upload, a hard link): the blanks are laid over what is read."""
+    with Path(path).open("rb") as fh:
         patches = find_geotags(fh)
+        fh.seek(0)
         if not patches:
-            fh.seek(0)
             yield fh, ()
             return
-    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=path.suffix[:8]) as copy:
-        with path.open("rb") as fh:
-            shutil.copyfileobj(fh, copy, 1024 * 1024)
-        apply(patches, copy)
-        copy.seek(0)
-        yield copy, tuple(name for patch in patches for name in patch.removed)
+        yield Blanked(fh, patches), tuple(name for patch in patches for name in patch.removed)

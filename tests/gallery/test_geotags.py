@@ -241,3 +241,20 @@ def test_hostile_box_trees_never_break_it(pieces):
         data = struct.pack(">I", max(0, 8 + len(body) + error)) + kind + body
     cleaned = geotags.without_geotags(data)
     assert len(cleaned) == len(data)
+
+
+def test_the_blanked_reading_is_the_cleaned_file_and_leaves_the_source_alone(tmp_path):
+    source = iphone_video(tmp_path / "IMG_0002.MOV")
+    with_udta(source, xyz_box(ANDROID_XYZ))
+    sent = source.read_bytes()
+    cleaned = tmp_path / "cleaned.mov"
+    shutil.copy(source, cleaned)
+    geotags.remove_geotags(cleaned)
+    for chunk in (1, 7, 4096, 1 << 20):  # reads that start and end inside a patch
+        with geotags.opened_without_geotags(source) as (fh, removed):
+            read = b"".join(iter(lambda: fh.read(chunk), b""))  # noqa: B023
+        assert read == cleaned.read_bytes(), chunk
+        assert set(removed) == {"com.apple.quicktime.location.ISO6709", "©xyz"} | {
+            "com.apple.quicktime.location.accuracy.horizontal"
+        }
+    assert source.read_bytes() == sent
