@@ -3,6 +3,7 @@
 import base64
 import html
 import io
+import logging
 import re
 import shutil
 from pathlib import Path
@@ -87,8 +88,9 @@ def staff_client():
 
 
 def test_web_form_keeps_the_original_and_every_output_without_the_place(
-    client, media_storage, iphone, django_capture_on_commit_callbacks
+    client, media_storage, iphone, django_capture_on_commit_callbacks, caplog
 ):
+    caplog.set_level(logging.DEBUG)
     with django_capture_on_commit_callbacks(execute=True):
         sent = post(client, form_data(upload(iphone, content_type="video/quicktime")), lang="en")
     assert sent.status_code == 302
@@ -108,6 +110,8 @@ def test_web_form_keeps_the_original_and_every_output_without_the_place(
     dump = io.StringIO()
     call_command("dumpdata", "gallery", "submissions", stdout=dump)
     assert geotag_left(dump.getvalue().encode()) == []
+    assert "com.apple.quicktime.location.ISO6709" in caplog.text  # what went, not where
+    assert geotag_left(caplog.text.encode()) == []
 
 
 def tus_send(client, path):
