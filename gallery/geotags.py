@@ -1,7 +1,7 @@
 """Geotags in MP4/MOV/3GP containers: where a phone or camera writes the place it recorded.
 
-The shapes phones really write (checked against MediaInfo, ExifTool, FFmpeg and Tika readers):
-- Android (MediaMuxer.setLocation), older iPhones, DJI, FFmpeg in MOV mode: a `©xyz` box in
+The shapes phones write, as MediaInfo, FFmpeg and Apache Tika read them:
+- Android (MediaMuxer.setLocation), older iPhones, FFmpeg in MOV mode: a `©xyz` box in
   `moov/udta` holding an ISO 6709 string ("+48.8584+002.2945/").
 - iPhones (AVFoundation): `moov/meta` with an `mdta` handler, a `keys` table and an `ilst`
   whose items are numbered by key: `com.apple.quicktime.location.ISO6709`, with
@@ -32,9 +32,9 @@ TOP_LEVEL = CONTAINERS | {b"uuid"}
 DROPPED_BOXES = {b"\xa9xyz", b"loci"}
 XMP_UUID = bytes.fromhex("BE7ACFCB97A942E89C71999491E3AFAC")
 XMP_LOCATION = re.compile(rb"GPS(?:Latitude|Longitude|Coordinates|Position)|LocationCreated")
-# mdta key names that say where: Apple's family, FFmpeg's and Android's `location`.
+# mdta key names that say where: Apple's family, FFmpeg's `location` (and `location-eng`).
 LOCATION_KEY = re.compile(r"^(?:com\.apple\.quicktime\.location\.|location(?:$|-)|\xa9xyz$)", re.I)
-# A moov larger than this is not a phone's: read no further (it would be held in memory).
+# A top-level box larger than this is no phone's moov: skipped (it would be held in memory).
 MAX_MOOV = 512 * 1024 * 1024
 
 
