@@ -16,7 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from gallery import blurring, fingerprint, media, mosaic, telemetry
+from gallery import blurring, fingerprint, geotags, media, mosaic, telemetry
 from gallery import regions as region_sets
 from gallery.models import Clip, ClipAngle, IllegalTransition, Theme
 from infra.storage import private_storage
@@ -67,10 +67,20 @@ def process(clip):
         work = Path(tmp)
         source = work / ("original" + Path(clip.original.name).suffix.lower()[:8])
         try:
+            # Geotags go first, before anything that may refuse the clip (whose original is
+            # kept for a retry).
             if angles:  # a dashcam event: the leading camera's minutes, joined
+                rewrite_angles(
+                    angles, work, lambda name, local, _out: keep_geotag_free(name, local)
+                )
+                clip.refresh_from_db(fields=["original"])
                 fetch_joined(angles[0].originals, source, work)
             else:
                 fetch(clip.original.name, source)
+                new = keep_geotag_free(clip.original.name, source)
+                if new is not None:
+                    move_original(clip.original.name, new)
+                    clip.original.name = new
         except media.MediaError as error:
             clip.mark_failed(media_error_message(error))
             return
@@ -150,7 +160,7 @@ def keep_drive_without_location(clip, source, work, angles=()):
     if hinted:
         clip.themes.add(*Theme.objects.filter(slug__in=hinted))
     if angles:
-        strip_angles(angles, work)
+        rewrite_angles(angles, work, store_without_location)
         clip.refresh_from_db(fields=["original"])
         return source
     old = clip.original.name
@@ -176,9 +186,11 @@ def move_original(old, new):
         private_storage().delete(old)
 
 
-def strip_angles(angles, work):
-    """Every minute of every angle of a dashcam event rewritten without location, the rows
-    (ClipAngle.originals, Clip.original) pointed at the new files, the old ones deleted.
+def rewrite_angles(angles, work, rewrite):
+    """Every minute of every angle of a dashcam event rewritten by `rewrite(name, local copy,
+    out)` (`store_without_location`, or `keep_geotag_free`), which returns the new stored name
+    or None; the rows (ClipAngle.originals, Clip.original) pointed at the new files, the old
+    ones deleted.
 
     Raises MediaError("corrupt") when a minute cannot be read or rewritten: the event is
     then refused whole rather than kept with a location.
@@ -188,7 +200,7 @@ def strip_angles(angles, work):
         for index, old in enumerate(angle.originals):
             local = fetch(old, work / f"strip-{angle.camera}-{index}{Path(old).suffix.lower()[:8]}")
             try:
-                new = store_without_location(old, local, work / f"stripped-{angle.pk}-{index}.mp4")
+                new = rewrite(old, local, work / f"stripped-{angle.pk}-{index}.mp4")
             finally:
                 local.unlink(missing_ok=True)
                 (work / f"stripped-{angle.pk}-{index}.mp4").unlink(missing_ok=True)
@@ -218,6 +230,20 @@ def store_without_location(name, source, out):
     with out.open("rb") as fh:
         stored = private_storage().save(name, File(fh))
     log.info("%s: location removed from %s telemetry messages", stored, summary.with_location)
+    return stored
+
+
+def keep_geotag_free(name, local):
+    """Blank the container geotags (gallery/geotags.py) of `local`, the downloaded copy of the
+    private file `name`, and store it again; returns its stored name, or None when it had
+    none (nothing saved). Uploads are cleaned as they are received (submissions/receive.py);
+    this catches the rest: objects sent straight to the bucket, files kept before."""
+    removed = geotags.remove_geotags(local)
+    if not removed:
+        return None
+    with Path(local).open("rb") as fh:
+        stored = private_storage().save(name, File(fh))
+    log.info("%s: geotags removed from the original (%s)", stored, ", ".join(removed))
     return stored
 
 

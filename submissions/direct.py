@@ -21,6 +21,7 @@ from django.core.files import File
 from django.core.files.storage import storages
 from django.utils import timezone
 
+from gallery import geotags
 from gallery.models import Clip
 from infra.s3 import RangeFile
 from infra.storage import is_s3
@@ -189,8 +190,9 @@ def abort(session):
 
 
 def store(path, filename):
-    """Put a file posted with the plain form where direct uploads go; its key."""
-    with open(path, "rb") as fh:
+    """Put a file posted with the plain form where direct uploads go (its geotags blanked:
+    it may wait there for the form to come back); its key."""
+    with geotags.opened_without_geotags(path) as (fh, _removed):
         return storages["private"].save(new_key(filename), File(fh))
 
 

@@ -4,6 +4,7 @@ receive (receive.py) -> parse -> route -> unpack -> probe -> Submission.objects.
 -> reply. Run by the `process_inbound_email` task; safe to run twice.
 """
 
+import io
 import logging
 import re
 import tempfile
@@ -13,7 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext, ngettext
 
-from gallery import telemetry
+from gallery import geotags, telemetry
 from infra.storage import private_storage
 from submissions import dashcam, parse, probe, reply, route, unpack
 from submissions.models import ClipDraft, InboundEmail, Submission
@@ -39,7 +40,8 @@ def process(inbound_id):
             problems, ignored, found, sentry, located = [], [], {}, set(), False
             if not route.ignore_reason(inbound, parsed):
                 pieces = list(unpack.unpack(parsed.parts))
-                located = dashcam.carries_place(pieces)
+                # A phone's geotag in any video, kept or refused, holds a place too.
+                located = dashcam.carries_place(pieces) or any(map(geotagged, pieces))
                 pieces, sentry = dashcam.set_aside(pieces)
                 found = unpack.found_inside(pieces)
                 videos, problems, ignored = probe.examine(pieces, Path(tmp))
@@ -71,6 +73,13 @@ def process(inbound_id):
         # A dashcam event.json, or the car's telemetry, holds its position: the message is
         # not kept for the retention period like others (what it made of it is recorded).
         inbound.delete_raw()
+
+
+def geotagged(piece):
+    """Whether an attached video holds its container geotag (gallery/geotags.py)."""
+    if piece.data:
+        return bool(geotags.find_geotags(io.BytesIO(piece.data)))
+    return piece.path is not None and geotags.carries_geotags(piece.path)
 
 
 def failure_reason(error):

@@ -2,7 +2,8 @@
 
 Every e-mail, whichever way it came (IMAP, a file, stdin, a provider's webhook), goes
 through `receive`: its raw bytes are kept and an InboundEmail recorded, once per message,
-and its processing queued (process.py). An owner's video file is kept by `store_original`.
+and its processing queued (process.py). An owner's video file is kept by `store_original`,
+without the place its phone or camera wrote in the container (gallery/geotags.py).
 """
 
 import contextlib
@@ -15,6 +16,7 @@ from django.core.files.base import ContentFile
 from django.db import DatabaseError, InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
+from gallery import geotags
 from infra.storage import private_storage
 from submissions import parse
 from submissions.models import InboundEmail, inbound_raw_path
@@ -138,7 +140,8 @@ def store_raw(raw: bytes, checksum: str):
 
 
 def store_original(source, *, name):
-    """Copy an owner's file (a path, or bytes taken out of an archive) into private storage.
+    """Copy an owner's file (a path, or bytes taken out of an archive) into private storage,
+    its container geotags blanked (the file is otherwise byte for byte the same).
 
     Returns the stored name.
     """
@@ -146,6 +149,9 @@ def store_original(source, *, name):
     # A unique name by construction: "exists, then save" races between web nodes on S3.
     stored = f"originals/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{suffix}"
     if isinstance(source, bytes):
-        return private_storage().save(stored, ContentFile(source))
-    with open(source, "rb") as fh:
-        return private_storage().save(stored, File(fh))
+        return private_storage().save(stored, ContentFile(geotags.without_geotags(source)))
+    with geotags.opened_without_geotags(source) as (fh, removed):
+        saved = private_storage().save(stored, File(fh))
+    if removed:
+        log.info("%s: geotags removed (%s)", saved, ", ".join(removed))
+    return saved

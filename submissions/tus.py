@@ -28,6 +28,7 @@ from django.utils.http import http_date
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from gallery import geotags
 from infra.bodies import accepts_body
 from infra.clients import client_ip
 from infra.storage import is_s3, private_storage
@@ -121,6 +122,7 @@ def adopt(path, *, name=""):
     """A finished upload holding a copy of the file at `path` (a plain form's upload)."""
     partial = create(path.stat().st_size, name=name)
     shutil.copyfile(path, partial.data)
+    geotags.remove_geotags(partial.data)  # it may wait a day for the form to come back
     partial.received = partial.length
     partial.save()
     return partial
@@ -252,6 +254,9 @@ def upload(request, upload_id):
         if length is not None and length > room:
             return tus_response(413)
         received = append(current, request, room)
+        if current.finished:
+            # Whole: its geotags are blanked before it waits for the form.
+            geotags.remove_geotags(current.data)
     return described(current, 204) if received is not None else tus_response(500)
 
 

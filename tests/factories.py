@@ -854,3 +854,54 @@ def dashcam_mail(files, **kwargs):
         }[Path(name).suffix]
         msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
     return msg.as_bytes()
+
+
+# Geotags, as phones write them into the container (gallery/geotags.py)
+
+# An iPhone 15 Pro's keys, in the order AVFoundation writes them (MediaInfo's dump of one).
+IPHONE_KEYS = {
+    "com.apple.quicktime.make": "Apple",
+    "com.apple.quicktime.location.accuracy.horizontal": "21.307141",
+    "com.apple.quicktime.location.ISO6709": "+36.1318-115.1517+621.989/",
+    "com.apple.quicktime.model": "iPhone 15 Pro Max",
+    "com.apple.quicktime.software": "17.2.1",
+    "com.apple.quicktime.creationdate": "2024-01-08T15:06:17-0800",
+}
+# Android's MediaMuxer.setLocation: ISO 6709, latitude and longitude only.
+ANDROID_XYZ = "+48.8584+002.2945/"
+GEOTAG_COORDINATES = (b"36.1318", b"115.1517", b"621.989", b"48.8584", b"002.2945", b"21.307141")
+
+
+def iphone_video(path, *, seconds=1.0, rotation=90):
+    """A portrait MOV with an iPhone's mdta keys, its location among them."""
+    from gallery.synth import synthesize
+
+    return synthesize(
+        path, seconds=seconds, width=160, height=96, rotation=rotation, metadata=IPHONE_KEYS
+    )
+
+
+def mp4_box(kind, payload):
+    return struct.pack(">I4s", 8 + len(payload), kind) + payload
+
+
+def xyz_box(value=ANDROID_XYZ, language=0x15C7):
+    """A `©xyz` as MediaMuxer writes it: string length, packed language, ISO 6709 string."""
+    return mp4_box(b"\xa9xyz", struct.pack(">HH", len(value), language) + value.encode())
+
+
+def with_udta(path, *children):
+    """`path` with a `udta` holding `children` added at the end of its `moov`, which PyAV
+    writes last (no sample offset moves): the shape of an Android or 3GPP recording."""
+    data = bytearray(Path(path).read_bytes())
+    start = data.rindex(b"moov") - 4
+    assert start + struct.unpack_from(">I", data, start)[0] == len(data), "moov is not last"
+    data += mp4_box(b"udta", b"".join(children))
+    struct.pack_into(">I", data, start, len(data) - start)
+    Path(path).write_bytes(bytes(data))
+    return Path(path)
+
+
+def geotag_left(data):
+    """The coordinates of the test geotags still in `data` (empty: none)."""
+    return [coordinate for coordinate in GEOTAG_COORDINATES if coordinate in data]
