@@ -16,6 +16,10 @@ The shapes phones write, as MediaInfo, FFmpeg and Apache Tika read them:
 `free` box. Nothing moves, so sample offsets (`stco`/`co64`), every stream (audio, timed
 metadata), the rotation matrix, creation time and colour tags stay exactly as they were: a
 faithful original, no remux. Pure functions on files; nothing from Django.
+
+Written here because no maintained library fits: mutagen edits iTunes-style `ilst` items
+only (not `mdta` keys, `©xyz` in `udta` or `loci`), and exiftool (a Perl program) writes a new
+file, where intake blanks the boxes in the stream of bytes as it stores them.
 """
 
 import contextlib
