@@ -67,8 +67,9 @@ def process(clip):
         work = Path(tmp)
         source = work / ("original" + Path(clip.original.name).suffix.lower()[:8])
         try:
-            if angles:  # a dashcam event: the leading camera's minutes, joined
-                fetch_joined(angles[0].originals, source, work)
+            if angles:  # a dashcam event: the leading readable camera's minutes, joined
+                angles, joined = readable_angles(clip, angles, work)
+                joined.pop(angles[0].camera).replace(source)
             else:
                 fetch(clip.original.name, source)
         except media.MediaError as error:
@@ -92,7 +93,11 @@ def process(clip):
                 on_progress=heartbeat,
             )
             main = renditions[0]  # 720p, or the source's own size when it is smaller
-            event = make_event(clip, angles, main.path, work) if len(angles) > 1 else None
+            event = (
+                make_event(clip, angles, main.path, work, joined=joined)
+                if len(angles) > 1
+                else None
+            )
         except media.MediaError as error:
             log.info("clip %s refused: %s %s", clip.pk, error.code, error)
             clip.mark_failed(media_error_message(error))
@@ -108,10 +113,9 @@ def process(clip):
     try:
         # The angles' videos and the clip's change together, or not at all.
         with transaction.atomic():
-            if event:
-                for angle in angles:
-                    path = event.videos.get(angle.camera, main.path)
-                    ClipAngle.objects.filter(pk=angle.pk).update(video=stored[path.name])
+            for angle in angles:  # an angle left out on the way has no row any more
+                path = event.videos.get(angle.camera, main.path) if event else main.path
+                ClipAngle.objects.filter(pk=angle.pk).update(video=stored[path.name])
             clip.mark_processed(
                 video=stored[main.path.name],
                 video_hd=stored[by_label["1080p"].path.name] if "1080p" in by_label else "",
@@ -125,12 +129,67 @@ def process(clip):
                 height=main.height,
                 size=main.size,
                 mosaic=stored[event.mosaic.name] if event else "",
+                # For staff on the review screen: the cameras left out of the event, if any.
+                reason="\n".join(clip.left_out_notes),
             )
     except IllegalTransition:
         # Withdrawn (or otherwise decided) while we worked: keep nothing.
         for name in stored.values():
             private_storage().delete(name)
         raise
+
+
+def readable_angles(clip, angles, work):
+    """The event's angles whose minutes can be read and joined, and {camera: joined file}.
+
+    The others are left out (leave_out), so that one broken camera does not cost the
+    whole event; the first readable camera in the cars' order leads (the front, else the
+    back, then the repeaters). Raises the first camera's MediaError when none is readable.
+    """
+    readable, joined, broken, first_error = [], {}, [], None
+    for angle in angles:
+        path = work / f"joined-{angle.camera}.mp4"
+        try:
+            fetch_joined(angle.originals, path, work)
+            media.probe(path, **probe_limits())
+        except (media.MediaError, OSError) as error:
+            if not isinstance(error, media.MediaError):
+                error = media.MediaError("corrupt", str(error))
+            log.info("clip %s: %s camera unreadable: %s", clip.pk, angle.camera, error)
+            first_error = first_error or error
+            broken.append((angle, error.code))
+            path.unlink(missing_ok=True)
+            continue
+        readable.append(angle)
+        joined[angle.camera] = path
+    if not readable:
+        raise first_error
+    if broken:
+        lead = readable[0].originals[0]
+        if clip.original.name != lead:
+            Clip.objects.filter(pk=clip.pk).update(original=lead)
+            clip.original.name = lead
+        leave_out(clip, broken)
+        for order, angle in enumerate(readable):
+            if angle.order != order:
+                ClipAngle.objects.filter(pk=angle.pk).update(order=order)
+                angle.order = order
+    return readable, joined
+
+
+def leave_out(clip, broken):
+    """Leave cameras out of a dashcam event: `broken` is [(ClipAngle, MediaError code)].
+
+    Their rows go, and their private minutes too (unreadable, they could not be rewritten
+    without the car's location); Clip.left_out tells staff and the owner which and why.
+    """
+    for angle, _code in broken:
+        ClipAngle.objects.filter(pk=angle.pk).delete()
+        for name in angle.originals:
+            if name != clip.original.name:
+                private_storage().delete(name)
+    clip.left_out = [*clip.left_out, *([angle.camera, code] for angle, code in broken)]
+    Clip.objects.filter(pk=clip.pk).update(left_out=clip.left_out)
 
 
 def keep_drive_without_location(clip, source, work, angles=()):
@@ -265,9 +324,11 @@ def render(clip, *, detect=False):
         poster=stored[poster.poster.path.name],
         thumbnails=thumbnail_index(event.thumbnails if event else poster.thumbnails, stored),
         mosaic=stored[event.mosaic.name] if event else None,
-        angles={a.pk: stored[event.videos.get(a.camera, main.path).name] for a in angles}
-        if event
-        else None,
+        angles={
+            a.pk: stored[(event.videos.get(a.camera, main.path) if event else main.path).name]
+            for a in angles
+        }
+        or None,
     )
     for name in replaced:
         private_storage().delete(name)
@@ -357,25 +418,41 @@ def angle_blurring(clip, source, info, on_progress=None):
     return blurring.Blurrer(found).frame if region_sets.active(found) else None
 
 
-def make_event(clip, angles, lead_rendition, work):
-    """Every other angle transcoded like the lead (720p at most), then the mosaic."""
+def make_event(clip, angles, lead_rendition, work, *, joined=None):
+    """Every other angle transcoded like the lead (720p at most), then the mosaic.
+
+    `joined` holds each camera's minutes already joined, when they are. An angle that
+    cannot be read is left out (leave_out); with no other angle left there is no mosaic
+    and None is returned.
+    """
     heartbeat = Heartbeat(clip)
+    joined = joined or {}
     videos = {}
     for angle in angles[1:]:
         folder = work / f"angle-{angle.camera}"
         folder.mkdir()
-        source = fetch_joined(angle.originals, folder / "source.mp4", folder)
-        info = media.probe(source, **probe_limits())
-        rendition = media.transcode(
-            source,
-            folder,
-            probe_result=info,
-            heights=(720,),
-            on_progress=heartbeat,
-            frame_filter=angle_blurring(clip, source, info, heartbeat),
-        )[0]
+        try:
+            if angle.camera in joined:
+                source = joined[angle.camera].replace(folder / "source.mp4")
+            else:
+                source = fetch_joined(angle.originals, folder / "source.mp4", folder)
+            info = media.probe(source, **probe_limits())
+            rendition = media.transcode(
+                source,
+                folder,
+                probe_result=info,
+                heights=(720,),
+                on_progress=heartbeat,
+                frame_filter=angle_blurring(clip, source, info, heartbeat),
+            )[0]
+        except media.MediaError as error:
+            leave_out(clip, [(angle, error.code)])
+            shutil.rmtree(folder, ignore_errors=True)
+            continue
         source.unlink()
         videos[angle.camera] = rendition.path.rename(work / f"angle-{angle.camera}.mp4")
+    if not videos:
+        return None
     tiles = [lead_rendition, *videos.values()]
     combined = mosaic.make_mosaic(tiles, work / "mosaic.mp4", on_progress=heartbeat)
     stills = media.make_poster(combined, work / "mosaic-stills")
