@@ -179,7 +179,7 @@ class SubmissionForm(forms.Form):
         values = [values] if isinstance(values, str) else values
         tokens = list(dict.fromkeys(t for t in values if isinstance(t, str) and t))
         problems = []
-        for token in tokens[: probe.MAX_PARTS_PROBED]:
+        for token in tokens[: probe.MAX_FILES_SENT]:
             try:
                 upload = kept.read(token)
             except kept.Refused:

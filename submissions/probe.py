@@ -16,9 +16,13 @@ from submissions import dashcam, unpack
 
 log = logging.getLogger(__name__)
 
-# Bounds on what one message may cost: parts probed, clips made.
+# Bounds on what one message may cost: parts probed, clips made. The files of one dashcam
+# event count as one part (dashcam.units): a full event is 60 minute files.
 MAX_PARTS_PROBED = 20
 MAX_CLIPS_PER_MESSAGE = 10
+# Files one web submission may name at all (resumable uploads, one token each); what is
+# probed of them is bounded as above.
+MAX_FILES_SENT = MAX_PARTS_PROBED + dashcam.MAX_EVENT_FILES
 VIDEO_SUFFIXES = {
     ".mp4", ".m4v", ".mov", ".qt", ".webm", ".mkv", ".avi", ".3gp", ".3g2", ".mts", ".m2ts",
     ".ts", ".mpg", ".mpeg", ".wmv", ".asf", ".flv", ".ogv",
@@ -123,9 +127,12 @@ def examine(pieces, folder):
     the same disk); objects already in the bucket are probed there.
     """
     videos, problems, ignored, cut_off = [], [], [], []
+    spent = 0
+    costs = dashcam.units([p.name for p in pieces], [p.folder for p in pieces])
     for index, piece in enumerate(pieces):
         label = piece.where
-        if index >= MAX_PARTS_PROBED or clips_made(videos) >= MAX_CLIPS_PER_MESSAGE:
+        spent += costs[index]
+        if spent > MAX_PARTS_PROBED or clips_made(videos) >= MAX_CLIPS_PER_MESSAGE:
             ignored.append(label)
             continue
         if piece.skipped:
