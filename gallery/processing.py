@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.files import File
 from django.db import transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from gallery import blurring, fingerprint, media, mosaic, telemetry
@@ -53,6 +53,13 @@ def recovery_message(recovery):
     }
 
 
+def refuse(clip, error):
+    """Mark the clip failed with the reason in its owner's language (the status page shows
+    it to them), whatever language the worker runs in."""
+    with translation.override(clip.language or settings.LANGUAGE_CODE):
+        clip.mark_failed(media_error_message(error))
+
+
 def probe_limits():
     return {"max_seconds": settings.MAX_CLIP_SECONDS, "max_side": settings.MAX_VIDEO_SIDE}
 
@@ -73,7 +80,7 @@ def process(clip):
             else:
                 fetch(clip.original.name, source)
         except media.MediaError as error:
-            clip.mark_failed(media_error_message(error))
+            refuse(clip, error)
             return
         # An exact copy of an earlier original is linked before any decoding.
         clip.original_sha256 = fingerprint.sha256_of(source)
@@ -100,7 +107,7 @@ def process(clip):
             )
         except media.MediaError as error:
             log.info("clip %s refused: %s %s", clip.pk, error.code, error)
-            clip.mark_failed(media_error_message(error))
+            refuse(clip, error)
             return
         if event:  # the card's pictures are the mosaic's: the lead's own are not kept
             poster = replace(poster, thumbnails=())
