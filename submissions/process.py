@@ -11,7 +11,6 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import translation
 from django.utils.translation import gettext, ngettext
 
 from gallery import telemetry
@@ -64,11 +63,7 @@ def process(inbound_id):
             with transaction.atomic():
                 locked = InboundEmail.objects.select_for_update().filter(pk=inbound_id).first()
                 if locked is not None:
-                    # The message could not be read: the sender's earlier language, if any.
-                    with translation.override(
-                        route.sender_language(locked.sender) or settings.LANGUAGE_CODE
-                    ):
-                        locked.mark_failed(failure_reason(error))
+                    locked.mark_failed(failure_reason(error))
         return
     if not committed:
         _forget(videos)
@@ -106,21 +101,10 @@ def _forget(videos):
 
 
 def record(inbound, parsed, videos, problems, ignored, *, found=None, sentry=()):
-    """Write the outcome in one transaction; False if another run got there first.
-
-    Its reasons are written in the sender's language (the one the reply speaks), whatever
-    language the worker runs in.
-    """
+    """Write the outcome in one transaction; False if another run got there first."""
+    found = found or {}
     # The message's own language, else the sender's earlier one; "" (then French) if neither.
     language = parsed.language or route.sender_language(parsed.sender)
-    with translation.override(language or settings.LANGUAGE_CODE):
-        return _record(
-            inbound, parsed, videos, problems, ignored, language, found=found, sentry=sentry
-        )
-
-
-def _record(inbound, parsed, videos, problems, ignored, language, *, found=None, sentry=()):
-    found = found or {}
     checks = {
         "language": language,
         "spf": parsed.authentication.spf,
