@@ -200,9 +200,7 @@ def leave_out_broken_cameras(videos, problems):
             for i in indices
             if i >= len(videos)
         }
-        kept = [
-            i for camera, indices in event.angles if camera not in bad for i in indices
-        ]
+        kept = [i for camera, indices in event.angles if camera not in bad for i in indices]
         if not bad or not kept:
             continue
         left_out = tuple((camera, bad[camera].code) for camera in cameras if camera in bad)
