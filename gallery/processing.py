@@ -73,6 +73,7 @@ def process(clip):
     with tempfile.TemporaryDirectory(prefix="clip-") as tmp:
         work = Path(tmp)
         source = work / ("original" + Path(clip.original.name).suffix.lower()[:8])
+        joined = {}  # camera -> its minutes joined (a dashcam event)
         try:
             if angles:  # a dashcam event: the leading readable camera's minutes, joined
                 angles, joined = readable_angles(clip, angles, work)
@@ -101,7 +102,7 @@ def process(clip):
             )
             main = renditions[0]  # 720p, or the source's own size when it is smaller
             event = (
-                make_event(clip, angles, main.path, work, joined=joined)
+                make_event(clip, angles, main.path, work, joined=joined, leave_out_broken=True)
                 if len(angles) > 1
                 else None
             )
@@ -425,11 +426,12 @@ def angle_blurring(clip, source, info, on_progress=None):
     return blurring.Blurrer(found).frame if region_sets.active(found) else None
 
 
-def make_event(clip, angles, lead_rendition, work, *, joined=None):
+def make_event(clip, angles, lead_rendition, work, *, joined=None, leave_out_broken=False):
     """Every other angle transcoded like the lead (720p at most), then the mosaic.
 
-    `joined` holds each camera's minutes already joined, when they are. An angle that
-    cannot be read is left out (leave_out); with no other angle left there is no mosaic
+    `joined` holds each camera's minutes already joined, when they are. With
+    `leave_out_broken` (a first processing), an angle that cannot be read is left out
+    (leave_out) rather than failing the clip; with no other angle left there is no mosaic
     and None is returned.
     """
     heartbeat = Heartbeat(clip)
@@ -453,6 +455,8 @@ def make_event(clip, angles, lead_rendition, work, *, joined=None):
                 frame_filter=angle_blurring(clip, source, info, heartbeat),
             )[0]
         except media.MediaError as error:
+            if not leave_out_broken:
+                raise
             leave_out(clip, [(angle, error.code)])
             shutil.rmtree(folder, ignore_errors=True)
             continue
