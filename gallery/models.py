@@ -229,6 +229,10 @@ class Clip(models.Model):
     # A dashcam event with several angles (ClipAngle): every angle side by side, what the
     # gallery card and the embed show.
     mosaic = models.FileField(blank=True, editable=False)
+    # Cameras of the event left out because their files could not be read:
+    # [[camera, why]], why a MediaError code ("corrupt", "cut_off"...). Staff and the owner
+    # are told (left_out_notes); the other cameras make the clip.
+    left_out = models.JSONField(default=list, blank=True, editable=False)
     # Recorded by Sentry Mode (the car parked, people walking by): likely to show bystanders.
     sentry = models.BooleanField(
         _("Sentry event"),
@@ -351,6 +355,25 @@ class Clip(models.Model):
         return first.get("width", 320), first.get("height", 180)
 
     @property
+    def left_out_notes(self):
+        """A sentence per camera left out of this dashcam event, in the active language."""
+        notes = []
+        for camera, why in self.left_out:
+            label = Camera(camera).label if camera in Camera.values else camera
+            if why == "cut_off":
+                text = gettext(
+                    "The “%(camera)s” camera was left out: its recording was cut off and could "
+                    "not be saved. The clip is made of the other cameras."
+                )
+            else:
+                text = gettext(
+                    "The “%(camera)s” camera was left out: its file is damaged or cannot be "
+                    "read. The clip is made of the other cameras."
+                )
+            notes.append(text % {"camera": label})
+        return notes
+
+    @property
     def decision_reason(self):
         """Why the clip is in its current state, in the active language."""
         last = self.transitions.filter(to_status=self.status).order_by("-at", "-pk").first()
@@ -448,11 +471,23 @@ class Clip(models.Model):
         }
 
     def mark_processed(
-        self, *, video, poster, thumbnails, duration, width, height, size, video_hd="", mosaic=""
+        self,
+        *,
+        video,
+        poster,
+        thumbnails,
+        duration,
+        width,
+        height,
+        size,
+        video_hd="",
+        mosaic="",
+        reason="",
     ):
         self._transition(
             self.Status.REVIEW,
             allowed_from={self.Status.PROCESSING},
+            reason=reason,
             video=video,
             video_hd=video_hd,
             poster=poster,

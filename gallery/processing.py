@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.files import File
 from django.db import transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from gallery import blurring, fingerprint, geotags, media, mosaic, telemetry
@@ -53,6 +53,13 @@ def recovery_message(recovery):
     }
 
 
+def refuse(clip, error):
+    """Mark the clip failed with the reason in its owner's language (the status page shows
+    it to them), whatever language the worker runs in."""
+    with translation.override(clip.language or settings.LANGUAGE_CODE):
+        clip.mark_failed(media_error_message(error))
+
+
 def probe_limits():
     return {"max_seconds": settings.MAX_CLIP_SECONDS, "max_side": settings.MAX_VIDEO_SIDE}
 
@@ -66,15 +73,17 @@ def process(clip):
     with tempfile.TemporaryDirectory(prefix="clip-") as tmp:
         work = Path(tmp)
         source = work / ("original" + Path(clip.original.name).suffix.lower()[:8])
+        joined = {}  # camera -> its minutes joined (a dashcam event)
         try:
             # Geotags go first, before anything that may refuse the clip (whose original is
             # kept for a retry).
-            if angles:  # a dashcam event: the leading camera's minutes, joined
+            if angles:  # a dashcam event: the leading readable camera's minutes, joined
                 rewrite_angles(
                     angles, work, lambda name, local, _out: keep_geotag_free(name, local)
                 )
                 clip.refresh_from_db(fields=["original"])
-                fetch_joined(angles[0].originals, source, work)
+                angles, joined = readable_angles(clip, angles, work)
+                joined.pop(angles[0].camera).replace(source)
             else:
                 fetch(clip.original.name, source)
                 new = keep_geotag_free(clip.original.name, source)
@@ -82,7 +91,7 @@ def process(clip):
                     move_original(clip.original.name, new)
                     clip.original.name = new
         except media.MediaError as error:
-            clip.mark_failed(media_error_message(error))
+            refuse(clip, error)
             return
         # An exact copy of an earlier original is linked before any decoding.
         clip.original_sha256 = fingerprint.sha256_of(source)
@@ -102,10 +111,14 @@ def process(clip):
                 on_progress=heartbeat,
             )
             main = renditions[0]  # 720p, or the source's own size when it is smaller
-            event = make_event(clip, angles, main.path, work) if len(angles) > 1 else None
+            event = (
+                make_event(clip, angles, main.path, work, joined=joined, leave_out_broken=True)
+                if len(angles) > 1
+                else None
+            )
         except media.MediaError as error:
             log.info("clip %s refused: %s %s", clip.pk, error.code, error)
-            clip.mark_failed(media_error_message(error))
+            refuse(clip, error)
             return
         if event:  # the card's pictures are the mosaic's: the lead's own are not kept
             poster = replace(poster, thumbnails=())
@@ -118,10 +131,9 @@ def process(clip):
     try:
         # The angles' videos and the clip's change together, or not at all.
         with transaction.atomic():
-            if event:
-                for angle in angles:
-                    path = event.videos.get(angle.camera, main.path)
-                    ClipAngle.objects.filter(pk=angle.pk).update(video=stored[path.name])
+            for angle in angles:  # an angle left out on the way has no row any more
+                path = event.videos.get(angle.camera, main.path) if event else main.path
+                ClipAngle.objects.filter(pk=angle.pk).update(video=stored[path.name])
             clip.mark_processed(
                 video=stored[main.path.name],
                 video_hd=stored[by_label["1080p"].path.name] if "1080p" in by_label else "",
@@ -135,12 +147,67 @@ def process(clip):
                 height=main.height,
                 size=main.size,
                 mosaic=stored[event.mosaic.name] if event else "",
+                # For staff on the review screen: the cameras left out of the event, if any.
+                reason="\n".join(clip.left_out_notes),
             )
     except IllegalTransition:
         # Withdrawn (or otherwise decided) while we worked: keep nothing.
         for name in stored.values():
             private_storage().delete(name)
         raise
+
+
+def readable_angles(clip, angles, work):
+    """The event's angles whose minutes can be read and joined, and {camera: joined file}.
+
+    The others are left out (leave_out), so that one broken camera does not cost the
+    whole event; the first readable camera in the cars' order leads (the front, else the
+    back, then the repeaters). Raises the first camera's MediaError when none is readable.
+    """
+    readable, joined, broken, first_error = [], {}, [], None
+    for angle in angles:
+        path = work / f"joined-{angle.camera}.mp4"
+        try:
+            fetch_joined(angle.originals, path, work)
+            media.probe(path, **probe_limits())
+        except (media.MediaError, OSError) as error:
+            if not isinstance(error, media.MediaError):
+                error = media.MediaError("corrupt", str(error))
+            log.info("clip %s: %s camera unreadable: %s", clip.pk, angle.camera, error)
+            first_error = first_error or error
+            broken.append((angle, error.code))
+            path.unlink(missing_ok=True)
+            continue
+        readable.append(angle)
+        joined[angle.camera] = path
+    if not readable:
+        raise first_error
+    if broken:
+        lead = readable[0].originals[0]
+        if clip.original.name != lead:
+            Clip.objects.filter(pk=clip.pk).update(original=lead)
+            clip.original.name = lead
+        leave_out(clip, broken)
+        for order, angle in enumerate(readable):
+            if angle.order != order:
+                ClipAngle.objects.filter(pk=angle.pk).update(order=order)
+                angle.order = order
+    return readable, joined
+
+
+def leave_out(clip, broken):
+    """Leave cameras out of a dashcam event: `broken` is [(ClipAngle, MediaError code)].
+
+    Their rows go, and their private minutes too (unreadable, they could not be rewritten
+    without the car's location); Clip.left_out tells staff and the owner which and why.
+    """
+    for angle, _code in broken:
+        ClipAngle.objects.filter(pk=angle.pk).delete()
+        for name in angle.originals:
+            if name != clip.original.name:
+                private_storage().delete(name)
+    clip.left_out = [*clip.left_out, *([angle.camera, code] for angle, code in broken)]
+    Clip.objects.filter(pk=clip.pk).update(left_out=clip.left_out)
 
 
 def keep_drive_without_location(clip, source, work, angles=()):
@@ -291,9 +358,11 @@ def render(clip, *, detect=False):
         poster=stored[poster.poster.path.name],
         thumbnails=thumbnail_index(event.thumbnails if event else poster.thumbnails, stored),
         mosaic=stored[event.mosaic.name] if event else None,
-        angles={a.pk: stored[event.videos.get(a.camera, main.path).name] for a in angles}
-        if event
-        else None,
+        angles={
+            a.pk: stored[(event.videos.get(a.camera, main.path) if event else main.path).name]
+            for a in angles
+        }
+        or None,
     )
     for name in replaced:
         private_storage().delete(name)
@@ -383,25 +452,44 @@ def angle_blurring(clip, source, info, on_progress=None):
     return blurring.Blurrer(found).frame if region_sets.active(found) else None
 
 
-def make_event(clip, angles, lead_rendition, work):
-    """Every other angle transcoded like the lead (720p at most), then the mosaic."""
+def make_event(clip, angles, lead_rendition, work, *, joined=None, leave_out_broken=False):
+    """Every other angle transcoded like the lead (720p at most), then the mosaic.
+
+    `joined` holds each camera's minutes already joined, when they are. With
+    `leave_out_broken` (a first processing), an angle that cannot be read is left out
+    (leave_out) rather than failing the clip; with no other angle left there is no mosaic
+    and None is returned.
+    """
     heartbeat = Heartbeat(clip)
+    joined = joined or {}
     videos = {}
     for angle in angles[1:]:
         folder = work / f"angle-{angle.camera}"
         folder.mkdir()
-        source = fetch_joined(angle.originals, folder / "source.mp4", folder)
-        info = media.probe(source, **probe_limits())
-        rendition = media.transcode(
-            source,
-            folder,
-            probe_result=info,
-            heights=(720,),
-            on_progress=heartbeat,
-            frame_filter=angle_blurring(clip, source, info, heartbeat),
-        )[0]
+        try:
+            if angle.camera in joined:
+                source = joined[angle.camera].replace(folder / "source.mp4")
+            else:
+                source = fetch_joined(angle.originals, folder / "source.mp4", folder)
+            info = media.probe(source, **probe_limits())
+            rendition = media.transcode(
+                source,
+                folder,
+                probe_result=info,
+                heights=(720,),
+                on_progress=heartbeat,
+                frame_filter=angle_blurring(clip, source, info, heartbeat),
+            )[0]
+        except media.MediaError as error:
+            if not leave_out_broken:
+                raise
+            leave_out(clip, [(angle, error.code)])
+            shutil.rmtree(folder, ignore_errors=True)
+            continue
         source.unlink()
         videos[angle.camera] = rendition.path.rename(work / f"angle-{angle.camera}.mp4")
+    if not videos:
+        return None
     tiles = [lead_rendition, *videos.values()]
     combined = mosaic.make_mosaic(tiles, work / "mosaic.mp4", on_progress=heartbeat)
     stills = media.make_poster(combined, work / "mosaic-stills")

@@ -12,6 +12,8 @@ from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date, quote_etag
 
+from infra.middleware import same_in_every_language
+
 CHUNK = 256 * 1024
 RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
@@ -69,7 +71,14 @@ def read_span(fh, start, length):
 
 
 def serve_file(request, storage, name, *, cache_control):
-    """Stream `name` from `storage`, answering Range requests with 206 or 416."""
+    """Stream `name` from `storage`, answering Range requests with 206 or 416.
+
+    The same bytes in every language: no `Vary: Accept-Language` (infra.middleware).
+    """
+    return same_in_every_language(_serve_file(request, storage, name, cache_control))
+
+
+def _serve_file(request, storage, name, cache_control):
     try:
         size = storage.size(name)
     except FileNotFoundError:

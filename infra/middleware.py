@@ -20,6 +20,38 @@ def permissions_policy(get_response):
     return middleware
 
 
+def same_in_every_language(response):
+    """Mark a response that does not depend on the visitor's language (a media file, the
+    health check): it then carries no `Vary: Accept-Language` (see `language_free`)."""
+    response.same_in_every_language = True
+    return response
+
+
+def language_free(get_response):
+    """Take Accept-Language out of the Vary of responses marked `same_in_every_language`.
+
+    LocaleMiddleware adds it to every response outside the language-prefixed URLs; on a
+    video that would make caches keep one copy per visitor language. Listed before
+    LocaleMiddleware, so that it sees the response after it.
+    """
+
+    def middleware(request):
+        response = get_response(request)
+        if getattr(response, "same_in_every_language", False) and response.has_header("Vary"):
+            kept = [
+                value.strip()
+                for value in response["Vary"].split(",")
+                if value.strip() and value.strip().lower() != "accept-language"
+            ]
+            if kept:
+                response["Vary"] = ", ".join(kept)
+            else:
+                del response["Vary"]
+        return response
+
+    return middleware
+
+
 class DatabaseAwayMiddleware:
     """A view that fails because the database is out of reach (a restart, a failover) answers
     503 with Retry-After and a branded page in the visitor's language, not a 500: pages kept

@@ -3,6 +3,7 @@ from django.http import HttpResponsePermanentRedirect, JsonResponse
 from django.templatetags.static import static
 from django.views.decorators.http import require_safe
 
+from infra.middleware import same_in_every_language
 from infra.storage import private_storage, public_storage
 
 
@@ -22,12 +23,14 @@ def healthz(request):
     except Exception as error:  # noqa: BLE001
         checks["storage"] = f"error: {type(error).__name__}"
     healthy = all(value == "ok" for value in checks.values())
-    return JsonResponse(
-        {"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503
+    return same_in_every_language(
+        JsonResponse(
+            {"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503
+        )
     )
 
 
 @require_safe
 def favicon(request):
     """Browsers ask for /favicon.ico whatever the page says (the admin names no icon)."""
-    return HttpResponsePermanentRedirect(static("img/icon.svg"))
+    return same_in_every_language(HttpResponsePermanentRedirect(static("img/icon.svg")))

@@ -26,6 +26,10 @@ NAME = re.compile(
 MAX_GAP_SECONDS = 75
 EVENT_FILES = ("event.json", "thumb.png")
 MAX_EVENT_JSON_BYTES = 64 * 1024
+# A saved event holds the ten minutes before it: eleven one-minute files per camera when
+# they straddle the minutes, and its event.json and thumb.png. Bounds on how many files a
+# message or an archive may carry count these together as one (`units`).
+MAX_EVENT_FILES = len(CAMERAS) * 11 + len(EVENT_FILES)
 SENTRY_FOLDER = "sentryclips"
 
 
@@ -39,6 +43,23 @@ def parse_name(name: str) -> tuple[datetime, str] | None:
     except ValueError:
         return None
     return when, match["camera"].lower()
+
+
+def units(names, folders=None) -> list[int]:
+    """What each file counts for against a bound on files per message or archive: 1 for an
+    ordinary file; the files of a dashcam event (the car's minutes, event.json, thumb.png
+    in one folder) count as one together, every MAX_EVENT_FILES of them."""
+    folders = list(folders) if folders is not None else [""] * len(names)
+    seen: dict[str, int] = {}
+    counted = []
+    for name, folder in zip(names, folders, strict=True):
+        own = PurePosixPath(name.replace("\\", "/")).name.lower()
+        if parse_name(name) or own in EVENT_FILES:
+            counted.append(1 if seen.get(folder, 0) % MAX_EVENT_FILES == 0 else 0)
+            seen[folder] = seen.get(folder, 0) + 1
+        else:
+            counted.append(1)
+    return counted
 
 
 def is_sentry_folder(folder: str) -> bool:

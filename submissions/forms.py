@@ -67,6 +67,7 @@ def drafts(videos, originals, data, *, sentry=()):
             themes=tuple(theme.slug for theme in data["themes"]),
             credit_name=data["credit_name"],
             credit_country=data["credit_country"],
+            left_out=probe.left_out_of(group, videos),
         )
         for group in groups
     ]
@@ -209,7 +210,7 @@ class SubmissionForm(forms.Form):
         values = [values] if isinstance(values, str) else values
         tokens = list(dict.fromkeys(t for t in values if isinstance(t, str) and t))
         problems = []
-        for token in tokens[: probe.MAX_PARTS_PROBED]:
+        for token in tokens[: probe.MAX_FILES_SENT]:
             try:
                 upload = kept.read(token)
             except kept.Refused:
@@ -260,6 +261,8 @@ class SubmissionForm(forms.Form):
         if not pieces:
             raise forms.ValidationError(media_error_message(media.MediaError("not_video")))
         videos, problems, ignored = probe.examine(pieces, Path(self._folder.name))
+        # A camera left out of an event is not the owner's mistake: the receipt names it.
+        problems = [problem for problem in problems if not problem.left_out]
         if problems:
             raise forms.ValidationError([problem.message() for problem in problems[:3]])
         if not videos:

@@ -39,3 +39,21 @@ def sharing_services(text: str) -> tuple[str, ...]:
                     found.append(name)
                 break
     return tuple(found)
+
+
+# The domains file-sharing services send their own notices from ("Camille sent you files",
+# "Camille shared a file with you"): from a no-reply address, the person in Reply-To.
+NOTIFIERS = (
+    ("WeTransfer", r"(?:[\w-]+\.)?wetransfer\.com|we\.tl"),
+    ("Google Drive", r"google\.com"),
+    ("Dropbox", r"(?:[\w-]+\.)?dropbox(?:mail)?\.com"),
+    ("Smash", r"(?:[\w-]+\.)?fromsmash\.com"),
+    ("SwissTransfer", r"(?:[\w-]+\.)?swisstransfer\.com|infomaniak\.com"),
+)
+_NOTIFIERS = [(name, re.compile(rf"(?:{host})\Z", re.I)) for name, host in NOTIFIERS]
+
+
+def notifying_service(address: str) -> str:
+    """The file-sharing service whose own domain `address` is at ("WeTransfer"), or ""."""
+    domain = address.rsplit("@", 1)[-1].rstrip(".").lower() if "@" in address else ""
+    return next((name for name, pattern in _NOTIFIERS if pattern.match(domain)), "")

@@ -44,6 +44,8 @@ class ClipDraft:
     # first; `original` is the lead's first minute. Empty for an ordinary clip.
     angles: tuple[tuple[str, tuple[str, ...]], ...] = ()
     sentry: bool = False  # recorded by Sentry Mode: likely to show bystanders
+    # Cameras of the event whose files could not be used: ((camera, MediaError code), ...).
+    left_out: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def of(cls, group, originals, **fields):
@@ -94,6 +96,7 @@ class SubmissionManager(models.Manager):
                         submission=submission,
                         original=draft.original,
                         sentry=draft.sentry,
+                        left_out=[list(pair) for pair in draft.left_out],
                     )
                     ClipAngle.objects.bulk_create(
                         ClipAngle(clip=clip, camera=camera, order=order, originals=list(minutes))

@@ -19,7 +19,7 @@ from email.utils import parseaddr
 from html.parser import HTMLParser
 
 from submissions.guess import credit_name, guess_themes, language_from_words
-from submissions.links import sharing_services
+from submissions.links import notifying_service, sharing_services
 from submissions.unpack import Piece, email_parts, is_body_text
 
 LANGUAGES = ("fr", "en", "de", "nl", "it", "es")
@@ -83,6 +83,9 @@ class ParsedEmail:
     shared_via: tuple[str, ...] = ()
     # What the message carries, whatever route or relay it came by (see `fingerprint`).
     fingerprint: str = ""
+    # A file-sharing service's own notice sent on the owner's behalf ("WeTransfer"): then
+    # `sender` is the owner (its Reply-To), not the service's no-reply address.
+    relayed_by: str = ""
     body: str = ""  # the body text as sent, for staff beside the public description
 
 
@@ -101,7 +104,7 @@ def summary(raw: bytes) -> Summary:
         head = repair(raw[: end.end()] if end else raw)[0]
         headers = BytesParser(policy=policy.default).parsebytes(head, headersonly=True)
         message_id = _clean_message_id(_raw_header(headers, "Message-ID"))
-        sender = _sender(headers)[0]
+        sender = sender_of(headers)[0]
         subject = _one_line(_header(headers, "Subject"))
     except Exception:  # whatever the headers hold, the message is recorded
         message_id, sender, subject = "", "", ""
@@ -127,7 +130,7 @@ def parse(raw: bytes, *, trusted_authserv_ids=()) -> ParsedEmail:
         raise _too_many_parts(parts)
     # Longer than any subject a person writes (RFC 5322's line limit); the words are read once.
     subject = _one_line(_header(message, "Subject"))[:MAX_SUBJECT]
-    sender, sender_name = _sender(message)
+    sender, sender_name, relayed_by = sender_of(message)
     text_parts, html_parts = [], []
     _collect_text(message, text_parts, html_parts)
     if text_parts:
@@ -137,6 +140,8 @@ def parse(raw: bytes, *, trusted_authserv_ids=()) -> ParsedEmail:
     credit = credit_name(sender_name, sender)
     description = strip_quotes_and_signature(body, signed=credit)[:MAX_DESCRIPTION].strip()
     title = strip_subject_prefixes(subject)
+    if relayed_by:
+        title = ""  # the service's words ("Camille sent you files"), not the owner's
     words = f"{title}\n{description}"
     pieces = tuple(email_parts(message))
     # After the parts: decoding their payloads is what finds broken base64 and the like.
@@ -153,7 +158,7 @@ def parse(raw: bytes, *, trusted_authserv_ids=()) -> ParsedEmail:
         credit_name=credit,
         parts=pieces,
         automatic=automatic_reason(message, sender),
-        no_reply=no_reply_reason(message, sender),
+        no_reply=no_reply_reason(message, sender, relayed=bool(relayed_by)),
         references=_one_line(
             " ".join(filter(None, [_header(message, "References"), _header(message, "Message-ID")]))
         )[-2000:],
@@ -162,6 +167,7 @@ def parse(raw: bytes, *, trusted_authserv_ids=()) -> ParsedEmail:
         shared_via=sharing_services("\n".join([*text_parts, *html_parts])),
         fingerprint=fingerprint(sender, body, pieces),
         body=body[: 4 * MAX_DESCRIPTION],
+        relayed_by=relayed_by,
     )
 
 
@@ -322,6 +328,30 @@ def _clean_message_id(value: str) -> str:
 
 
 _BARE_ADDRESS = re.compile(r"^(?P<name>.*?)[\s,;:]+(?P<address>[^\s<>\"(),;:]+@[^\s<>\"(),;:]+)$")
+
+
+_ADDRESS_IN_TEXT = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def sender_of(message: Message) -> tuple[str, str, str]:
+    """(address, display name, service) of the person who sent the message.
+
+    The From address, and service "". A file-sharing service's own notice ("Camille sent
+    you files", from noreply@wetransfer.com) is the owner's doing: then the person is the
+    one in Reply-To (else the address the subject names), and service names the service.
+    """
+    address, name = _sender(message)
+    service = notifying_service(address)
+    if not service or not ROBOT_SENDERS.search(address.split("@")[0]):
+        return address, name, ""
+    owner_name, owner = parseaddr(_one_line(_header(message, "Reply-To")))
+    if "@" not in owner:
+        found = _ADDRESS_IN_TEXT.search(_one_line(_header(message, "Subject")))
+        owner_name, owner = "", found.group(0) if found else ""
+    owner = _one_line(owner).lower()[:254]
+    if "@" not in owner or notifying_service(owner) or ROBOT_SENDERS.search(owner.split("@")[0]):
+        return address, name, ""
+    return owner, _one_line(owner_name), service
 
 
 def _sender(message: Message) -> tuple[str, str]:
@@ -682,10 +712,17 @@ def automatic_reason(message: Message, sender: str) -> str:
     return ""
 
 
-def no_reply_reason(message: Message, sender: str) -> str:
-    """Why no automatic answer may go back (RFC 3834 and common practice), or ""."""
+def no_reply_reason(message: Message, sender: str, *, relayed=False) -> str:
+    """Why no automatic answer may go back (RFC 3834 and common practice), or "".
+
+    `relayed`: a file-sharing service's notice, `sender` the person behind it. The marks of
+    the service's own automation (no-reply address, bulk headers, its bounce address) say
+    nothing about that person: only the spam verdicts count.
+    """
     if not sender:
         return "no sender address"
+    if relayed:
+        return _spam_reason(message)
     auto_submitted = _header(message, "Auto-Submitted").strip().lower()
     if auto_submitted and auto_submitted.split(";")[0].strip() != "no":
         return f"Auto-Submitted: {auto_submitted}"
@@ -708,15 +745,22 @@ def no_reply_reason(message: Message, sender: str) -> str:
     list_sender = parseaddr(_one_line(_header(message, "Sender")))[1].lower()
     if list_sender and list_sender != sender and LIST_SENDERS.search(list_sender.split("@")[0]):
         return f"sent by a mailing list ({list_sender})"
-    if _header(message, "X-Spam-Flag").strip().lower().startswith("yes"):
-        return "X-Spam-Flag: YES"
-    if re.match(r"\s*yes\b", _header(message, "X-Spam-Status"), re.I):
-        return "X-Spam-Status: Yes"
+    spam = _spam_reason(message)
+    if spam:
+        return spam
     suppress = _header(message, "X-Auto-Response-Suppress").lower()
     if "all" in suppress or "autoreply" in suppress or "oof" in suppress:
         return f"X-Auto-Response-Suppress: {suppress}"
     automatic = automatic_reason(message, sender)
     return automatic
+
+
+def _spam_reason(message: Message) -> str:
+    if _header(message, "X-Spam-Flag").strip().lower().startswith("yes"):
+        return "X-Spam-Flag: YES"
+    if re.match(r"\s*yes\b", _header(message, "X-Spam-Status"), re.I):
+        return "X-Spam-Status: Yes"
+    return ""
 
 
 # --------------------------------------------------------------------------- authenticity

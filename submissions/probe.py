@@ -16,9 +16,13 @@ from submissions import dashcam, unpack
 
 log = logging.getLogger(__name__)
 
-# Bounds on what one message may cost: parts probed, clips made.
+# Bounds on what one message may cost: parts probed, clips made. The files of one dashcam
+# event count as one part (dashcam.units): a full event is 60 minute files.
 MAX_PARTS_PROBED = 20
 MAX_CLIPS_PER_MESSAGE = 10
+# Files one web submission may name at all (resumable uploads, one token each); what is
+# probed of them is bounded as above.
+MAX_FILES_SENT = MAX_PARTS_PROBED + dashcam.MAX_EVENT_FILES
 VIDEO_SUFFIXES = {
     ".mp4", ".m4v", ".mov", ".qt", ".webm", ".mkv", ".avi", ".3gp", ".3g2", ".mts", ".m2ts",
     ".ts", ".mpg", ".mpeg", ".wmv", ".asf", ".flv", ".ogv",
@@ -32,6 +36,12 @@ class Problem:
     label: str
     code: str
     details: dict = field(default_factory=dict)
+    # The file's own name and folder (a dashcam minute's camera and event come from them).
+    name: str = ""
+    folder: str = ""
+    # A camera left out of a dashcam event whose other cameras still make the clip: the
+    # owner is told, but the event is not refused for it.
+    left_out: bool = False
 
     def message(self):
         details = self.details
@@ -100,6 +110,14 @@ class Video:
     piece: unpack.Piece
     path: Path | None  # None: probed where it is stored (`stored`)
     stored: str = ""
+    # Cameras of its dashcam event left out, ((camera, code), ...) (leave_out_broken_cameras).
+    left_out: tuple[tuple[str, str], ...] = ()
+
+
+def problem(piece, code, details=None):
+    return Problem(
+        piece.where, code, details or {}, name=piece.name, folder=getattr(piece, "folder", "")
+    )
 
 
 def examine(pieces, folder):
@@ -109,16 +127,19 @@ def examine(pieces, folder):
     the same disk); objects already in the bucket are probed there.
     """
     videos, problems, ignored, cut_off = [], [], [], []
+    spent = 0
+    costs = dashcam.units([p.name for p in pieces], [p.folder for p in pieces])
     for index, piece in enumerate(pieces):
         label = piece.where
-        if index >= MAX_PARTS_PROBED or clips_made(videos) >= MAX_CLIPS_PER_MESSAGE:
+        spent += costs[index]
+        if spent > MAX_PARTS_PROBED or clips_made(videos) >= MAX_CLIPS_PER_MESSAGE:
             ignored.append(label)
             continue
         if piece.skipped:
-            problems.append(Problem(label, piece.skipped, piece.details))
+            problems.append(problem(piece, piece.skipped, piece.details))
             continue
         if piece.size > settings.MAX_UPLOAD_BYTES:
-            problems.append(Problem(label, "too_big"))
+            problems.append(problem(piece, "too_big"))
             continue
         if piece.stored and piece.file is not None:
             # Already in the bucket: probed there by ranges, fetched only to be rebuilt.
@@ -126,7 +147,7 @@ def examine(pieces, folder):
                 media.probe(piece.file, **probe_limits())
             except media.MediaError as error:
                 if error.code != "cut_off":
-                    problems.append(Problem(label, error.code))
+                    problems.append(problem(piece, error.code))
                     continue
             else:
                 videos.append(Video(piece, None, stored=piece.stored))
@@ -142,7 +163,7 @@ def examine(pieces, folder):
             if error.code == "not_video" and not claims_video(piece):
                 ignored.append(label)  # a signature logo, a PDF: not meant as a clip
             else:
-                problems.append(Problem(label, error.code))
+                problems.append(problem(piece, error.code))
             path.unlink()
             continue
         videos.append(Video(piece, path))
@@ -154,7 +175,49 @@ def examine(pieces, folder):
         rescued, unsaved = rescue_cut_off(cut_off, videos)
         videos += rescued[: max(0, MAX_CLIPS_PER_MESSAGE - len(videos))]
         problems += unsaved
+    videos = leave_out_broken_cameras(videos, problems)
     return videos, problems, ignored
+
+
+def leave_out_broken_cameras(videos, problems):
+    """A dashcam minute that cannot be used leaves its camera out of its event (its other
+    minutes too, so that the event stays whole); the other cameras still make the clip.
+
+    Marks those problems `left_out` and each kept video of the event with the cameras left
+    out; returns the videos kept. An event none of whose cameras is usable stays refused.
+    """
+    broken = [p for p in problems if dashcam.parse_name(p.name)]
+    if not broken or not videos:
+        return videos
+    names = [v.piece.name for v in videos] + [p.name for p in broken]
+    folders = [v.piece.folder for v in videos] + [p.folder for p in broken]
+    dropped = set()
+    for event in dashcam.group(names, folders=folders):
+        cameras = dict(event.angles)
+        bad = {
+            camera: broken[i - len(videos)]
+            for camera, indices in event.angles
+            for i in indices
+            if i >= len(videos)
+        }
+        kept = [i for camera, indices in event.angles if camera not in bad for i in indices]
+        if not bad or not kept:
+            continue
+        left_out = tuple((camera, bad[camera].code) for camera in cameras if camera in bad)
+        for camera in bad:
+            bad[camera].left_out = True
+            dropped.update(i for i in cameras[camera] if i < len(videos))
+        for i in kept:
+            videos[i].left_out = left_out
+    for i in sorted(dropped):
+        if videos[i].path is not None:
+            videos[i].path.unlink(missing_ok=True)
+    return [v for i, v in enumerate(videos) if i not in dropped]
+
+
+def left_out_of(group, videos):
+    """The cameras left out of the event a dashcam.Group makes of `videos`."""
+    return next((videos[i].left_out for i in group.members if videos[i].left_out), ())
 
 
 def materialise(piece, path):
@@ -195,7 +258,7 @@ def rescue_cut_off(cut_off, healthy):
                 raise media.MediaError("cut_off")
             media.probe(recovery.path, **probe_limits())
         except media.MediaError as error:
-            unsaved.append(Problem(video.piece.label, error.code))
+            unsaved.append(problem(video.piece, error.code))
             video.path.unlink(missing_ok=True)
             continue
         recovery.path.replace(video.path)

@@ -175,6 +175,7 @@ def drafts(parsed, videos, *, sentry=()):
             description=parsed.description or gateway_text(parsed),
             themes=parsed.themes,
             credit_name=parsed.credit_name,
+            left_out=probe.left_out_of(group, videos),
         )
         for index, group in enumerate(groups)
     ]

@@ -23,6 +23,8 @@ from typing import IO
 
 import tnefparse
 
+from submissions import dashcam
+
 # Forwarded messages inside forwarded messages: deeper than this is not an owner's mail.
 MAX_DEPTH = 5
 # Skip reasons (`Piece.skipped`).
@@ -38,6 +40,8 @@ ARCHIVE_TOO_DEEP = "archive_too_deep"  # with max
 ARCHIVE_BAD_NAME = "archive_bad_name"  # with name
 
 # Bounds on one archive. Videos barely compress (a ratio near 1); text a few times.
+# Files, where the files of one dashcam event count as one (dashcam.units): a full
+# ten-minute event of six cameras is 62 files.
 MAX_ARCHIVE_MEMBERS = 50
 MAX_ARCHIVE_BYTES = 512 * 1024 * 1024  # all members, uncompressed, held in memory
 MAX_COMPRESSION_RATIO = 100
@@ -291,8 +295,16 @@ def zip_archive(piece: Piece) -> list[Piece] | None:
 
 def _members(piece, archive):
     infos = [info for info in archive.infolist() if not info.is_dir()]
-    if len(infos) > MAX_ARCHIVE_MEMBERS:
+    if len(infos) > MAX_ARCHIVE_MEMBERS * dashcam.MAX_EVENT_FILES:
         return skipped(piece, ARCHIVE_TOO_MANY_MEMBERS, count=len(infos), max=MAX_ARCHIVE_MEMBERS)
+    count = sum(
+        dashcam.units(
+            [_member_name(info.filename) for info in infos],
+            [_member_folder(info.filename) for info in infos],
+        )
+    )
+    if count > MAX_ARCHIVE_MEMBERS:
+        return skipped(piece, ARCHIVE_TOO_MANY_MEMBERS, count=count, max=MAX_ARCHIVE_MEMBERS)
     for info in infos:
         if not _safe_member_name(info.filename):
             return skipped(piece, ARCHIVE_BAD_NAME, name=info.filename[:200])

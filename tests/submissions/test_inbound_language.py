@@ -1,0 +1,47 @@
+"""What a German sender is told is in German, though the worker runs in English: the reply
+with the reason for each file, and a clip's failure shown on their status page."""
+
+import pytest
+from django.core import mail
+from django.core.files.base import ContentFile
+from django.utils import translation
+
+from gallery.models import Clip
+from gallery.processing import process
+from infra.storage import private_storage
+from submissions.models import ClipDraft, InboundEmail, Submission
+from tests.factories import mail_message, said_in
+
+pytestmark = pytest.mark.django_db
+
+GERMAN = "Hallo, hier ist mein Video vom Wochenende mit dem Wagen.\n"
+
+
+def test_a_german_sender_is_refused_in_german_by_an_english_worker(deliver):
+    assert translation.get_language() == "en"  # the worker's own language
+    msg = mail_message(subject="Unser Ausflug", body=GERMAN)
+    msg.add_attachment(b"\x00" * 3000, maintype="video", subtype="mp4", filename="fahrt.mp4")
+    inbound = deliver(msg.as_bytes())
+    assert inbound.status == InboundEmail.Status.IGNORED and inbound.language == "de"
+    german_reason = said_in("de", "This file is not a video we can read.")
+    reply = mail.outbox[0]
+    assert reply.subject == said_in("de", "We could not find a video in your e-mail")
+    assert f"- fahrt.mp4: {german_reason}" in reply.body
+    assert "This file is not a video" not in reply.body
+
+
+def test_a_clip_that_fails_is_explained_in_its_owners_language(client):
+    original = private_storage().save("originals/broken.mp4", ContentFile(b"\x00" * 4000))
+    submission = Submission.objects.create_with_clips(
+        email="owner@example.org",
+        language="de",
+        source=Submission.Source.EMAIL,
+        clips=[ClipDraft(original=original, title="Kaputt")],
+    )
+    clip = submission.clips.get()
+    process(clip)
+    clip.refresh_from_db()
+    assert clip.status == Clip.Status.FAILED
+    assert clip.failure_reason == said_in("de", "This file is not a video we can read.")
+    page = client.get(submission.get_status_url(language="de")).content.decode()
+    assert clip.failure_reason in page
