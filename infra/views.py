@@ -30,4 +30,4 @@ def healthz(request):
 @require_safe
 def favicon(request):
     """Browsers ask for /favicon.ico whatever the page says (the admin names no icon)."""
-    return HttpResponsePermanentRedirect(static("img/icon.svg"))
+    return HttpResponsePermanentRedirect(static("img/icon-48.png"))
