@@ -33,4 +33,4 @@ def healthz(request):
 @require_safe
 def favicon(request):
     """Browsers ask for /favicon.ico whatever the page says (the admin names no icon)."""
-    return same_in_every_language(HttpResponsePermanentRedirect(static("img/icon.svg")))
+    return same_in_every_language(HttpResponsePermanentRedirect(static("img/icon-48.png")))

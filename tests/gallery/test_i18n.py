@@ -263,7 +263,7 @@ def test_on_a_phone_the_header_is_one_row_and_the_language_menu_works(browser, l
         header = page.locator(".site-header").bounding_box()
         parts = [
             page.locator(selector).bounding_box()
-            for selector in (".brand img", ".site-nav", ".lang-switch summary")
+            for selector in (".brand svg", ".site-nav", ".lang-switch summary")
         ]
         where = f"{language} at {width} px"
         # One row: every part shares the header's one line, and nothing sticks out sideways.

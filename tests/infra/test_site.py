@@ -22,8 +22,9 @@ def test_favicon_ico_leads_to_the_site_icon(client):
     response = client.get("/favicon.ico")
     assert response.status_code == 301
     # To the icon the pages name, which collectstatic ships (whitenoise serves it).
-    assert response["Location"] == static("img/icon.svg")
-    assert "<svg" in Path(finders.find("img/icon.svg")).read_text()
+    assert response["Location"] == static("img/icon-48.png")
+    assert Path(finders.find("img/icon-48.png")).read_bytes().startswith(b"\x89PNG")
+    assert static("img/icon-48.png") in client.get("/fr/").content.decode()
 
 
 def test_trusted_proxy_address_is_used_only_when_configured(settings):
