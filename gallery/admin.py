@@ -169,8 +169,7 @@ class ClipAdmin(admin.ModelAdmin):
         "title",
         "waited",
         "length",
-        "source",
-        "authenticity",
+        "source_and_checks",
         "consent",
         "status",
         "featured",
@@ -246,7 +245,7 @@ class ClipAdmin(admin.ModelAdmin):
         if not clip.thumbnails:
             return format_html("—{}", sentry)
         return format_html(
-            '<img src="{}" alt="" width="96" height="54" loading="lazy" class="queue-thumb">{}',
+            '<img src="{}" alt="" width="80" height="45" loading="lazy" class="queue-thumb">{}',
             clip.review_thumbnail_url,
             sentry,
         )
@@ -259,12 +258,21 @@ class ClipAdmin(admin.ModelAdmin):
     def length(self, clip):
         return duration(clip.duration) or "—"
 
-    @admin.display(description=_("sender checks"))
-    def authenticity(self, clip):
+    @admin.display(description=_("source"), ordering="source")
+    def source_and_checks(self, clip):
+        # The sender checks only exist for e-mail: under the source, not a column of their own.
         summary = (
             getattr(clip.submission, "authenticity_summary", None) if clip.submission_id else None
         )
-        return summary() if callable(summary) else "—"
+        checks = summary() if callable(summary) else ""
+        if not checks:
+            return clip.get_source_display()
+        return format_html(
+            '{}<br><span class="queue-checks" title="{}">{}</span>',
+            clip.get_source_display(),
+            gettext("Sender checks"),
+            checks,
+        )
 
     @admin.display(description=_("consent"), boolean=True)
     def consent(self, clip):
