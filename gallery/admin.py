@@ -162,6 +162,27 @@ def region_rows(clip):
     return rows
 
 
+def camera_texts(clip):
+    """What the review page says of a dashcam event's players: which camera the first one
+    shows, and where each camera sits in the mosaic (gallery/mosaic.py's `layout`)."""
+    angles = list(clip.angles.all()) if clip else []
+    if not angles:
+        return {}
+    names = [angle.get_camera_display() for angle in angles]
+    texts = {"lead_camera": gettext("Camera shown: %(camera)s") % {"camera": names[0]}}
+    if clip.mosaic and len(names) > 1:
+        if len(names) <= 4:
+            texts["mosaic_layout"] = gettext(
+                "%(lead)s large on the left; on its right, from top to bottom: %(others)s"
+            ) % {"lead": names[0], "others": " · ".join(names[1:])}
+        else:
+            texts["mosaic_layout"] = gettext(
+                "%(lead)s large at the top left; on its right, from top to bottom: %(right)s; "
+                "below it, from left to right: %(below)s"
+            ) % {"lead": names[0], "right": " · ".join(names[1:4]), "below": " · ".join(names[4:])}
+    return texts
+
+
 @admin.register(Clip)
 class ClipAdmin(admin.ModelAdmin):
     list_display = [
@@ -351,6 +372,7 @@ class ClipAdmin(admin.ModelAdmin):
             "duplicate_percent": round((clip.duplicate_score or 0) * 100) if clip else 0,
             "region_tracks": region_rows(clip) if clip else [],
             "regions_form": RegionForm(),
+            **camera_texts(clip),
         }
         return super().change_view(
             request, object_id, form_url, extra_context={**extra, **(extra_context or {})}
