@@ -18,6 +18,7 @@ from django_countries.fields import CountryField
 from gallery import regions as region_sets
 from gallery import signals
 from gallery.captions import caption_path, validate_webvtt
+from gallery.deletion import delete_unused
 from gallery.seo import language_name
 from infra.storage import private_storage, publish_files, unpublish_files
 
@@ -897,6 +898,16 @@ def uncount_deleted_clip(sender, instance, **kwargs):
         count_in_themes(
             instance.pk, -1, theme_ids=list(instance.themes.values_list("pk", flat=True))
         )
+
+
+@receiver(pre_delete, sender=Clip, dispatch_uid="gallery-clip-files-delete")
+def delete_files_with_clip(sender, instance, **kwargs):
+    """A deleted clip (one or many at once in the admin) takes its files along once the
+    deletion commits: outputs, captions, angles, mosaic, originals; not those another row
+    still names (clips of one upload share its original)."""
+    names = [*instance.media_names, *instance.originals]
+    folder = f"clips/{instance.pk}"
+    transaction.on_commit(lambda: delete_unused(names, folder=folder), robust=True)
 
 
 class PlayDay(models.Model):
