@@ -3,7 +3,19 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.files.storage import storages
 from django.db import models, transaction
-from django.db.models import Count, Exists, F, FilteredRelation, OuterRef, Q, Subquery, Sum
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    FilteredRelation,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.db.models.signals import m2m_changed, pre_delete
 from django.dispatch import receiver
@@ -251,6 +263,9 @@ class Clip(models.Model):
     blurring_reason = models.TextField(blank=True, editable=False)
     # The regions or the blurring changed since the outputs were made; a render is queued.
     outputs_outdated = models.BooleanField(default=False, editable=False)
+    # Counts staff's changes to the regions and the blurring: a render clears
+    # outputs_outdated only if none came while it worked (processing.render).
+    regions_version = models.PositiveIntegerField(default=0, editable=False)
     rendering_queued = models.BooleanField(default=False, editable=False)
 
     objects = ClipQuerySet.as_manager()
@@ -490,9 +505,10 @@ class Clip(models.Model):
     def _save_regions(self, region_set, **fields):
         self.regions = region_set
         fields |= {"regions": region_set, "outputs_outdated": True}
-        Clip.objects.filter(pk=self.pk).update(**fields)
+        Clip.objects.filter(pk=self.pk).update(regions_version=F("regions_version") + 1, **fields)
         for name, value in fields.items():
             setattr(self, name, value)
+        self.refresh_from_db(fields=["regions_version"])
 
     def remove_region(self, track_id, *, removed=True):
         """Stop (or start again) blurring one region track; KeyError if there is none."""
@@ -535,20 +551,39 @@ class Clip(models.Model):
         self.rendering_queued = True
         signals.rendering_requested.send(sender=Clip, clip=self, detect=detect)
 
-    def replace_outputs(self, *, video, poster, thumbnails, video_hd="", mosaic=None, angles=None):
+    def replace_outputs(
+        self,
+        *,
+        video,
+        poster,
+        thumbnails,
+        video_hd="",
+        mosaic=None,
+        angles=None,
+        regions_version=None,
+    ):
         """Swap in outputs made again; a published clip's public copies follow. Returns the
         names of the files replaced, for the caller to delete.
 
         For a dashcam event, `mosaic` is the new mosaic's name and `angles` maps each other
-        angle's ClipAngle pk to its new video's name.
+        angle's ClipAngle pk to its new video's name. `regions_version` is the one the
+        outputs were made from: staff changed the regions since, they stay outdated.
         """
         old = self.media_names
+        up_to_date = (
+            Value(False)
+            if regions_version is None
+            else Case(
+                When(regions_version=regions_version, then=Value(False)),
+                default=F("outputs_outdated"),
+            )
+        )
         fields = {
             "video": video,
             "video_hd": video_hd,
             "poster": poster,
             "thumbnails": thumbnails,
-            "outputs_outdated": False,
+            "outputs_outdated": up_to_date,
             "rendering_queued": False,
         }
         if mosaic is not None:
@@ -572,6 +607,7 @@ class Clip(models.Model):
                 ClipAngle.objects.filter(pk=pk, clip=self).update(video=name)
         for name, value in fields.items():
             setattr(self, name, value)
+        self.refresh_from_db(fields=["outputs_outdated"])
         if angles and hasattr(self, "_prefetched_objects_cache"):
             self._prefetched_objects_cache.pop("angles", None)
         if published:
