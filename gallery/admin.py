@@ -372,6 +372,7 @@ class ClipAdmin(admin.ModelAdmin):
             "duplicate_percent": round((clip.duplicate_score or 0) * 100) if clip else 0,
             "region_tracks": region_rows(clip) if clip else [],
             "regions_form": RegionForm(),
+            "blurring_changes": list(clip.blurring_changes.select_related("by")) if clip else [],
             **camera_texts(clip),
         }
         return super().change_view(

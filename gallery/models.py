@@ -532,17 +532,21 @@ class Clip(models.Model):
         return self.regions.get("height") or self.height
 
     def set_blurring(self, on, *, by, reason=""):
-        """Blur faces and plates, or not (the people agreed): who and why are kept."""
+        """Blur faces and plates, or not (the people agreed): who and why are kept, every
+        change in BlurringChange, the last one on the clip too."""
         reason = reason.strip()
         if not on and not reason:
             raise ValueError(gettext("Say why the faces and plates may be shown."))
-        self._save_regions(
-            self.regions,
-            blurring=bool(on),
-            blurring_changed_by=by,
-            blurring_changed_at=timezone.now(),
-            blurring_reason=reason,
-        )
+        now = timezone.now()
+        with transaction.atomic():
+            self._save_regions(
+                self.regions,
+                blurring=bool(on),
+                blurring_changed_by=by,
+                blurring_changed_at=now,
+                blurring_reason=reason,
+            )
+            BlurringChange.objects.create(clip=self, on=bool(on), by=by, at=now, reason=reason)
 
     def queue_rendering(self, *, detect=False):
         """Make the outputs again from the original and the stored regions (re-detecting them
@@ -793,6 +797,26 @@ class ClipAngle(models.Model):
     @property
     def review_url(self):
         return private_storage().url(self.video.name) if self.video else ""
+
+
+class BlurringChange(models.Model):
+    """Staff turned a clip's blurring of faces and plates off or on: who, when and why."""
+
+    clip = models.ForeignKey(Clip, on_delete=models.CASCADE, related_name="blurring_changes")
+    on = models.BooleanField(_("blurring on"))
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        verbose_name = _("blurring change")
+        verbose_name_plural = _("blurring changes")
+
+    def __str__(self):
+        return f"{self.clip_id} {'on' if self.on else 'off'} {self.at:%Y-%m-%d %H:%M}"
 
 
 class ClipTransition(models.Model):

@@ -503,3 +503,25 @@ def test_the_camera_texts_are_in_the_moderators_language(moderator):
     assert said_in("fr", "Camera shown: %(camera)s", camera=front) in page
     layout = "%(lead)s large on the left; on its right, from top to bottom: %(others)s"
     assert said_in("fr", layout, lead=front, others=f"{back} · {left}") in page
+
+
+def test_the_review_page_keeps_every_change_of_the_blurring(mod_client):
+    clip = make_clip(status=Clip.Status.REVIEW)
+    regions = f"/admin/gallery/clip/{clip.pk}/regions/"
+    for data in (
+        {"action": "blur_off", "reason": "The couple filmed agreed by e-mail."},
+        {"action": "blur_on"},
+        {"action": "blur_off", "reason": "Only the owner's own car and face."},
+    ):
+        assert mod_client.post(regions, data).status_code == 302
+    page = unescape(mod_client.get(change_url(clip)).content.decode())
+    history = re.search(r"<details [^>]*data-blurring-history>(.*?)</details>", page, re.S)
+    assert history and "Blurring changed 3 times" in history[1]
+    said = [re.sub(r"\s+", " ", item).strip() for item in re.findall(r"<li>(.*?)</li>", history[1])]
+    assert [line.split(" by ")[0] for line in said] == ["Turned off", "Turned on", "Turned off"]
+    assert all(" by mona on " in line for line in said)
+    assert said[0].endswith("“The couple filmed agreed by e-mail.”")
+    assert said[2].endswith("“Only the owner's own car and face.”")
+    # The clip still says the last change first.
+    clip.refresh_from_db()
+    assert clip.blurring is False and clip.blurring_reason == "Only the owner's own car and face."
