@@ -262,7 +262,9 @@ def test_the_clip_list_fits_a_1366_px_screen(browser, live_server, moderator):
     page.context.close()
 
 
-@pytest.mark.parametrize(("width", "language"), [(1280, "en-GB"), (1280, "fr-FR"), (1024, "en-GB")])
+@pytest.mark.parametrize(
+    ("width", "language"), [(1280, "en-GB"), (1280, "fr-FR"), (1180, "en-GB"), (1024, "en-GB")]
+)
 def test_every_column_of_the_clip_list_is_in_view_at_laptop_widths(
     browser, live_server, moderator, width, language
 ):
