@@ -289,7 +289,7 @@ class ClipAdmin(admin.ModelAdmin):
         if not checks:
             return clip.get_source_display()
         return format_html(
-            '{}<br><span class="queue-checks" title="{}">{}</span>',
+            '{}<br><span class="queue-checks"><span class="visually-hidden">{}: </span>{}</span>',
             clip.get_source_display(),
             gettext("Sender checks"),
             checks,
