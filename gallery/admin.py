@@ -162,6 +162,27 @@ def region_rows(clip):
     return rows
 
 
+def camera_texts(clip):
+    """What the review page says of a dashcam event's players: which camera the first one
+    shows, and where each camera sits in the mosaic (gallery/mosaic.py's `layout`)."""
+    angles = list(clip.angles.all()) if clip else []
+    if not angles:
+        return {}
+    names = [angle.get_camera_display() for angle in angles]
+    texts = {"lead_camera": gettext("Camera shown: %(camera)s") % {"camera": names[0]}}
+    if clip.mosaic and len(names) > 1:
+        if len(names) <= 4:
+            texts["mosaic_layout"] = gettext(
+                "%(lead)s large on the left; on its right, from top to bottom: %(others)s"
+            ) % {"lead": names[0], "others": " · ".join(names[1:])}
+        else:
+            texts["mosaic_layout"] = gettext(
+                "%(lead)s large at the top left; on its right, from top to bottom: %(right)s; "
+                "below it, from left to right: %(below)s"
+            ) % {"lead": names[0], "right": " · ".join(names[1:4]), "below": " · ".join(names[4:])}
+    return texts
+
+
 @admin.register(Clip)
 class ClipAdmin(admin.ModelAdmin):
     list_display = [
@@ -169,8 +190,7 @@ class ClipAdmin(admin.ModelAdmin):
         "title",
         "waited",
         "length",
-        "source",
-        "authenticity",
+        "source_and_checks",
         "consent",
         "status",
         "featured",
@@ -246,7 +266,7 @@ class ClipAdmin(admin.ModelAdmin):
         if not clip.thumbnails:
             return format_html("—{}", sentry)
         return format_html(
-            '<img src="{}" alt="" width="96" height="54" loading="lazy" class="queue-thumb">{}',
+            '<img src="{}" alt="" width="80" height="45" loading="lazy" class="queue-thumb">{}',
             clip.review_thumbnail_url,
             sentry,
         )
@@ -259,12 +279,21 @@ class ClipAdmin(admin.ModelAdmin):
     def length(self, clip):
         return duration(clip.duration) or "—"
 
-    @admin.display(description=_("sender checks"))
-    def authenticity(self, clip):
+    @admin.display(description=_("source"), ordering="source")
+    def source_and_checks(self, clip):
+        # The sender checks only exist for e-mail: under the source, not a column of their own.
         summary = (
             getattr(clip.submission, "authenticity_summary", None) if clip.submission_id else None
         )
-        return summary() if callable(summary) else "—"
+        checks = summary() if callable(summary) else ""
+        if not checks:
+            return clip.get_source_display()
+        return format_html(
+            '{}<br><span class="queue-checks"><span class="visually-hidden">{}: </span>{}</span>',
+            clip.get_source_display(),
+            gettext("Sender checks"),
+            checks,
+        )
 
     @admin.display(description=_("consent"), boolean=True)
     def consent(self, clip):
@@ -343,6 +372,8 @@ class ClipAdmin(admin.ModelAdmin):
             "duplicate_percent": round((clip.duplicate_score or 0) * 100) if clip else 0,
             "region_tracks": region_rows(clip) if clip else [],
             "regions_form": RegionForm(),
+            "blurring_changes": list(clip.blurring_changes.select_related("by")) if clip else [],
+            **camera_texts(clip),
         }
         return super().change_view(
             request, object_id, form_url, extra_context={**extra, **(extra_context or {})}

@@ -3,7 +3,19 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.files.storage import storages
 from django.db import models, transaction
-from django.db.models import Count, Exists, F, FilteredRelation, OuterRef, Q, Subquery, Sum
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    FilteredRelation,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.db.models.signals import m2m_changed, pre_delete
 from django.dispatch import receiver
@@ -18,6 +30,7 @@ from django_countries.fields import CountryField
 from gallery import regions as region_sets
 from gallery import signals
 from gallery.captions import caption_path, validate_webvtt
+from gallery.deletion import delete_unused
 from gallery.seo import language_name
 from infra.storage import private_storage, publish_files, unpublish_files
 
@@ -258,6 +271,9 @@ class Clip(models.Model):
     blurring_reason = models.TextField(blank=True, editable=False)
     # The regions or the blurring changed since the outputs were made; a render is queued.
     outputs_outdated = models.BooleanField(default=False, editable=False)
+    # Counts staff's changes to the regions and the blurring: a render clears
+    # outputs_outdated only if none came while it worked (processing.render).
+    regions_version = models.PositiveIntegerField(default=0, editable=False)
     rendering_queued = models.BooleanField(default=False, editable=False)
 
     objects = ClipQuerySet.as_manager()
@@ -528,9 +544,10 @@ class Clip(models.Model):
     def _save_regions(self, region_set, **fields):
         self.regions = region_set
         fields |= {"regions": region_set, "outputs_outdated": True}
-        Clip.objects.filter(pk=self.pk).update(**fields)
+        Clip.objects.filter(pk=self.pk).update(regions_version=F("regions_version") + 1, **fields)
         for name, value in fields.items():
             setattr(self, name, value)
+        self.refresh_from_db(fields=["regions_version"])
 
     def remove_region(self, track_id, *, removed=True):
         """Stop (or start again) blurring one region track; KeyError if there is none."""
@@ -554,17 +571,21 @@ class Clip(models.Model):
         return self.regions.get("height") or self.height
 
     def set_blurring(self, on, *, by, reason=""):
-        """Blur faces and plates, or not (the people agreed): who and why are kept."""
+        """Blur faces and plates, or not (the people agreed): who and why are kept, every
+        change in BlurringChange, the last one on the clip too."""
         reason = reason.strip()
         if not on and not reason:
             raise ValueError(gettext("Say why the faces and plates may be shown."))
-        self._save_regions(
-            self.regions,
-            blurring=bool(on),
-            blurring_changed_by=by,
-            blurring_changed_at=timezone.now(),
-            blurring_reason=reason,
-        )
+        now = timezone.now()
+        with transaction.atomic():
+            self._save_regions(
+                self.regions,
+                blurring=bool(on),
+                blurring_changed_by=by,
+                blurring_changed_at=now,
+                blurring_reason=reason,
+            )
+            BlurringChange.objects.create(clip=self, on=bool(on), by=by, at=now, reason=reason)
 
     def queue_rendering(self, *, detect=False):
         """Make the outputs again from the original and the stored regions (re-detecting them
@@ -573,20 +594,39 @@ class Clip(models.Model):
         self.rendering_queued = True
         signals.rendering_requested.send(sender=Clip, clip=self, detect=detect)
 
-    def replace_outputs(self, *, video, poster, thumbnails, video_hd="", mosaic=None, angles=None):
+    def replace_outputs(
+        self,
+        *,
+        video,
+        poster,
+        thumbnails,
+        video_hd="",
+        mosaic=None,
+        angles=None,
+        regions_version=None,
+    ):
         """Swap in outputs made again; a published clip's public copies follow. Returns the
         names of the files replaced, for the caller to delete.
 
         For a dashcam event, `mosaic` is the new mosaic's name and `angles` maps each other
-        angle's ClipAngle pk to its new video's name.
+        angle's ClipAngle pk to its new video's name. `regions_version` is the one the
+        outputs were made from: staff changed the regions since, they stay outdated.
         """
         old = self.media_names
+        up_to_date = (
+            Value(False)
+            if regions_version is None
+            else Case(
+                When(regions_version=regions_version, then=Value(False)),
+                default=F("outputs_outdated"),
+            )
+        )
         fields = {
             "video": video,
             "video_hd": video_hd,
             "poster": poster,
             "thumbnails": thumbnails,
-            "outputs_outdated": False,
+            "outputs_outdated": up_to_date,
             "rendering_queued": False,
         }
         if mosaic is not None:
@@ -610,6 +650,7 @@ class Clip(models.Model):
                 ClipAngle.objects.filter(pk=pk, clip=self).update(video=name)
         for name, value in fields.items():
             setattr(self, name, value)
+        self.refresh_from_db(fields=["outputs_outdated"])
         if angles and hasattr(self, "_prefetched_objects_cache"):
             self._prefetched_objects_cache.pop("angles", None)
         if published:
@@ -797,6 +838,26 @@ class ClipAngle(models.Model):
         return private_storage().url(self.video.name) if self.video else ""
 
 
+class BlurringChange(models.Model):
+    """Staff turned a clip's blurring of faces and plates off or on: who, when and why."""
+
+    clip = models.ForeignKey(Clip, on_delete=models.CASCADE, related_name="blurring_changes")
+    on = models.BooleanField(_("blurring on"))
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        verbose_name = _("blurring change")
+        verbose_name_plural = _("blurring changes")
+
+    def __str__(self):
+        return f"{self.clip_id} {'on' if self.on else 'off'} {self.at:%Y-%m-%d %H:%M}"
+
+
 class ClipTransition(models.Model):
     """One recorded change of a clip's status: who, when, from, to and why."""
 
@@ -936,6 +997,16 @@ def uncount_deleted_clip(sender, instance, **kwargs):
         count_in_themes(
             instance.pk, -1, theme_ids=list(instance.themes.values_list("pk", flat=True))
         )
+
+
+@receiver(pre_delete, sender=Clip, dispatch_uid="gallery-clip-files-delete")
+def delete_files_with_clip(sender, instance, **kwargs):
+    """A deleted clip (one or many at once in the admin) takes its files along once the
+    deletion commits: outputs, captions, angles, mosaic, originals; not those another row
+    still names (clips of one upload share its original)."""
+    names = [*instance.media_names, *instance.originals]
+    folder = f"clips/{instance.pk}"
+    transaction.on_commit(lambda: delete_unused(names, folder=folder), robust=True)
 
 
 class PlayDay(models.Model):

@@ -316,7 +316,8 @@ def keep_geotag_free(name, local):
 
 def find_regions(clip, source, info, on_progress=None, *, detect=True):
     """Detect (or, with detect=False, reuse) the clip's regions, carry staff boxes along the
-    clip, and store them on the clip; returns the region set."""
+    clip, and store them on the clip (unless staff changed them meanwhile: theirs stay);
+    returns the region set."""
     stored = clip.regions if clip.regions.get("tracks") is not None else None
     if detect or stored is None:
         found = blurring.detect(source, rotation=info.rotation, on_progress=on_progress)
@@ -325,7 +326,7 @@ def find_regions(clip, source, info, on_progress=None, *, detect=True):
         region_set = stored
     region_set = blurring.carry_staff_boxes(region_set, source, rotation=info.rotation)
     clip.regions = region_set
-    Clip.objects.filter(pk=clip.pk).update(regions=region_set)
+    Clip.objects.filter(pk=clip.pk, regions_version=clip.regions_version).update(regions=region_set)
     return region_set
 
 
@@ -333,6 +334,9 @@ def render(clip, *, detect=False):
     """Make a processed clip's outputs again from its original(s) and its stored regions
     (after staff edited them or turned blurring off or on), and swap them in; for a dashcam
     event, every angle's video and the mosaic too."""
+    # What staff asked for, read at once: a change they make while this works is kept for
+    # the next render (the outputs stay outdated), never overwritten or marked done.
+    clip.refresh_from_db(fields=["regions", "blurring", "regions_version"])
     angles = list(clip.angles.all())
     with tempfile.TemporaryDirectory(prefix="clip-") as tmp:
         work = Path(tmp)
@@ -363,6 +367,7 @@ def render(clip, *, detect=False):
             for a in angles
         }
         or None,
+        regions_version=clip.regions_version,
     )
     for name in replaced:
         private_storage().delete(name)

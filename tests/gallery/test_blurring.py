@@ -241,3 +241,56 @@ def test_only_moderators_change_the_blurring_and_never_without_a_reason(
     assert Clip.objects.get(pk=clip.pk).blurring is True
     admin_client.post(url, {"action": "add", "time": "1.5", "x1": "10", "y1": "10", "x2": "5"})
     assert Clip.objects.get(pk=clip.pk).regions == {}  # a box needs its four sides
+
+
+@pytest.fixture(scope="module")
+def short_clip_file(tmp_path_factory):
+    from gallery.synth import synthesize
+
+    return synthesize(
+        tmp_path_factory.mktemp("short") / "short.mp4", seconds=2, width=320, height=180
+    )
+
+
+STAFF_CHANGES = {
+    "a box drawn": lambda clip: clip.add_region(1.0, (20, 20, 80, 80)),
+    "blurring turned off": lambda clip: clip.set_blurring(False, by=None, reason="They agreed."),
+}
+
+
+@pytest.mark.parametrize("moment", ["before the regions are read", "while the outputs are made"])
+@pytest.mark.parametrize("change", STAFF_CHANGES)
+def test_a_change_staff_make_while_a_render_runs_keeps_the_outputs_outdated(
+    media_storage, short_clip_file, monkeypatch, change, moment
+):
+    clip = make_clip(status=Clip.Status.REVIEW, video=short_clip_file)
+    clip.remove_region(clip.add_region(0.5, (100, 50, 160, 110))["id"])
+    assert Clip.objects.get(pk=clip.pk).outputs_outdated
+    # The staff's second change lands at a known moment of the render.
+    module, name = (
+        (processing.media, "probe")
+        if moment == "before the regions are read"
+        else (processing.blurring, "render_outputs")
+    )
+    real = getattr(module, name)
+
+    def staff_change_then(*args, **kwargs):
+        STAFF_CHANGES[change](Clip.objects.get(pk=clip.pk))
+        monkeypatch.setattr(module, name, real)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, staff_change_then)
+    old_video = clip.video.name
+    processing.render(Clip.objects.get(pk=clip.pk))
+    clip.refresh_from_db()
+    assert clip.video.name != old_video  # the render did finish and swap its outputs in
+    assert clip.outputs_outdated  # but they lack the staff's last change
+    if change == "a box drawn":  # kept, not overwritten by what the render read
+        assert [t["source"] for t in clip.regions["tracks"]].count("staff") == 2
+    else:
+        assert clip.blurring is False
+
+    # The next render makes them from the current regions: up to date.
+    processing.render(Clip.objects.get(pk=clip.pk))
+    clip.refresh_from_db()
+    assert not clip.outputs_outdated

@@ -2,6 +2,7 @@
 
 import re
 from datetime import timedelta
+from html import unescape
 from io import StringIO
 
 import pytest
@@ -15,7 +16,7 @@ from django.utils import timezone, translation
 from django.utils.translation import ngettext_lazy
 
 from gallery.decisions import DECISIONS, Decision, Then
-from gallery.models import Clip, ClipTransition, RejectionReason
+from gallery.models import Camera, Clip, ClipAngle, ClipTransition, RejectionReason
 from submissions.models import Submission
 from tests.factories import make_clip, owned_clip, said_in
 
@@ -444,3 +445,83 @@ def test_bulk_approve_publishes_each_consented_clip_and_names_the_refused_one(
             said_in("fr", "Your clip “%(title)s” is online", title=first.title),
         ]
     )
+
+
+def event_in_review(cameras):
+    """A dashcam event waiting for review: its angles (the first leads) and a mosaic."""
+    clip = make_clip(status=Clip.Status.REVIEW, title="Honk at the lights")
+    for order, camera in enumerate(cameras):
+        video = clip.video.name if order == 0 else f"clips/{clip.pk}/x/angle-{camera}.mp4"
+        ClipAngle.objects.create(clip=clip, camera=camera, order=order, video=video)
+    Clip.objects.filter(pk=clip.pk).update(mosaic=f"clips/{clip.pk}/x/mosaic.mp4")
+    return clip
+
+
+@pytest.mark.parametrize(
+    ("cameras", "layout"),
+    [
+        (
+            ["front", "back", "left_repeater", "right_repeater"],
+            "Front large on the left; on its right, from top to bottom: "
+            "Rear · Left side, facing back · Right side, facing back",
+        ),
+        (
+            ["back", "front"],
+            "Rear large on the left; on its right, from top to bottom: Front",
+        ),
+        (
+            ["front", "back", "left_repeater", "right_repeater", "left_pillar", "right_pillar"],
+            "Front large at the top left; on its right, from top to bottom: "
+            "Rear · Left side, facing back · Right side, facing back; "
+            "below it, from left to right: Left pillar · Right pillar",
+        ),
+    ],
+)
+def test_an_event_says_which_camera_each_player_shows(mod_client, cameras, layout):
+    clip = event_in_review(cameras)
+    page = mod_client.get(change_url(clip)).content.decode()
+    lead = Camera(cameras[0]).label
+    # The first player says which camera it shows; the mosaic says where each camera is.
+    label = re.search(r'<p class="review-camera" id="review-lead-camera"[^>]*>([^<]*)</p>', page)
+    assert label and label[1] == f"Camera shown: {lead}"
+    first_video = page.index("data-review-video")
+    assert page.index('id="review-lead-camera"') < first_video
+    assert 'aria-describedby="review-lead-camera"' in page[page.rindex("<video", 0, first_video) :]
+    mosaic = re.search(r'id="review-mosaic-layout">(.*?)</p>', page)
+    assert mosaic and mosaic[1] == f"<strong>Every camera</strong>: {layout}"
+    assert "side by side" not in page
+    assert "together in the “Every camera” player, under the first one" in page
+
+
+def test_the_camera_texts_are_in_the_moderators_language(moderator):
+    clip = event_in_review(["front", "back", "left_repeater"])
+    client = Client(headers={"Accept-Language": "fr"})
+    client.force_login(moderator)
+    page = unescape(client.get(change_url(clip)).content.decode())
+    with translation.override("fr"):
+        front, back, left = (str(Camera(c).label) for c in ("front", "back", "left_repeater"))
+    assert said_in("fr", "Camera shown: %(camera)s", camera=front) in page
+    layout = "%(lead)s large on the left; on its right, from top to bottom: %(others)s"
+    assert said_in("fr", layout, lead=front, others=f"{back} · {left}") in page
+
+
+def test_the_review_page_keeps_every_change_of_the_blurring(mod_client):
+    clip = make_clip(status=Clip.Status.REVIEW)
+    regions = f"/admin/gallery/clip/{clip.pk}/regions/"
+    for data in (
+        {"action": "blur_off", "reason": "The couple filmed agreed by e-mail."},
+        {"action": "blur_on"},
+        {"action": "blur_off", "reason": "Only the owner's own car and face."},
+    ):
+        assert mod_client.post(regions, data).status_code == 302
+    page = unescape(mod_client.get(change_url(clip)).content.decode())
+    history = re.search(r"<details [^>]*data-blurring-history>(.*?)</details>", page, re.S)
+    assert history and "Blurring changed 3 times" in history[1]
+    said = [re.sub(r"\s+", " ", item).strip() for item in re.findall(r"<li>(.*?)</li>", history[1])]
+    assert [line.split(" by ")[0] for line in said] == ["Turned off", "Turned on", "Turned off"]
+    assert all(" by mona on " in line for line in said)
+    assert said[0].endswith("“The couple filmed agreed by e-mail.”")
+    assert said[2].endswith("“Only the owner's own car and face.”")
+    # The clip still says the last change first.
+    clip.refresh_from_db()
+    assert clip.blurring is False and clip.blurring_reason == "Only the owner's own car and face."

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from pytest_playwright_axe import Axe
 
 from gallery.models import Clip, RejectionReason
-from submissions.models import Submission
+from submissions.models import InboundEmail, Submission
 from tests.factories import make_clip, make_processed
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -259,6 +259,57 @@ def test_the_clip_list_fits_a_1366_px_screen(browser, live_server, moderator):
         assert title.bounding_box()["height"] <= 2 * line + 2
     featured = page.locator("#result_list thead th.column-featured").bounding_box()
     assert featured["x"] + featured["width"] <= 1366
+    page.context.close()
+
+
+@pytest.mark.parametrize(
+    ("width", "language"), [(1280, "en-GB"), (1280, "fr-FR"), (1180, "en-GB"), (1024, "en-GB")]
+)
+def test_every_column_of_the_clip_list_is_in_view_at_laptop_widths(
+    browser, live_server, moderator, width, language
+):
+    """Nothing to scroll sideways: the Status and Featured columns were cut off at 1280 px."""
+    for number, status in enumerate([Clip.Status.REVIEW, Clip.Status.PUBLISHED]):
+        submission = Submission.objects.create(email=f"o{number}@example.org", language="en")
+        submission.give_consent()
+        InboundEmail.objects.create(
+            message_id=f"<m{number}@example.org>",
+            sha256=str(number),
+            via="imap",
+            submission=submission,
+            spf="pass",
+            dkim="pass",
+            dmarc="pass",
+        )
+        clip = make_clip(
+            status=status,
+            title=f"Sunrise over the Alps on the way to the Grossglockner pass, camera {number}",
+            featured=status == Clip.Status.PUBLISHED,
+        )
+        Clip.objects.filter(pk=clip.pk).update(submission=submission, sentry=True)
+    page = browser.new_context(locale=language, viewport={"width": width, "height": 800})
+    page = page.new_page()
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/gallery/clip/%3Fstatus%3Dall")
+    page.locator("#id_username").fill("mona")
+    page.locator("#id_password").fill("a-long-secret-42")
+    page.locator("input[type=submit]").click()
+    page.wait_for_url("**/admin/gallery/clip/?status=all")
+    results = page.locator("#changelist-form .results").bounding_box()
+    headers = page.locator("#result_list thead th").all()
+    assert len(headers) >= 9
+    for header in headers:
+        box = header.bounding_box()
+        right = min(width, results["x"] + results["width"])
+        assert box["x"] >= 0 and box["x"] + box["width"] <= right + 0.5, header.inner_text()
+    # Neither the page nor the list's own box scrolls sideways.
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert page.locator("#changelist-form .results").evaluate("r => r.scrollWidth <= r.clientWidth")
+    # What staff need is still there: the sender checks under the source, the Sentry mark.
+    row = page.locator("#result_list tbody tr", has_text="camera 0")
+    assert "SPF pass, DKIM pass, DMARC pass" in row.inner_text()
+    assert row.locator(".sentry-pill").count() == 1
+    # The filters are still on the page (beside the list, or below it on a narrow screen).
+    expect(page.locator("#changelist-filter")).to_be_visible()
     page.context.close()
 
 

@@ -1,0 +1,177 @@
+"""Staff delete clips in the admin (one, or many with "delete selected"): every file of those
+clips goes once the deletion commits, from both storages; files other rows name stay."""
+
+import secrets
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.files.base import ContentFile
+from django.test import Client
+
+from gallery.models import Caption, Clip, ClipAngle
+from infra.storage import private_storage
+from submissions.models import InboundEmail, Submission
+from tests.factories import files_under
+
+pytestmark = pytest.mark.django_db
+
+
+def save(name, data=b"x"):
+    """A small stand-in file in private storage, under exactly `name`."""
+    assert private_storage().save(name, ContentFile(data)) == name
+    return name
+
+
+def stored_clip(title, *, original=None, cameras=(), published=True):
+    """A clip with a file of every kind, named like processing names them: renditions,
+    poster, thumbnails, a caption, and for an event each angle's minutes and video and the
+    mosaic; `original` may be another clip's (clips of one upload share it)."""
+    clip = Clip.objects.create(title=title, credit_name="Camille", status=Clip.Status.REVIEW)
+    # Fresh names: media stay between the tests of a session.
+    token = secrets.token_hex(4)
+    folder = f"clips/{clip.pk}/{token}"
+    original = original or save(f"originals/2026/11/{title}-{token}-front-1.mp4")
+    fields = {
+        "original": original,
+        "video": save(f"{folder}/720p.mp4"),
+        "video_hd": save(f"{folder}/1080p.mp4"),
+        "poster": save(f"{folder}/poster.jpg"),
+        "thumbnails": [
+            {"width": 320, "webp": save(f"{folder}/t320.webp"), "jpeg": save(f"{folder}/t320.jpg")}
+        ],
+    }
+    if cameras:
+        fields["mosaic"] = save(f"{folder}/mosaic.mp4")
+        for order, camera in enumerate(cameras):
+            minutes = (
+                [original, save(f"originals/2026/11/{title}-{token}-front-2.mp4")]
+                if order == 0
+                else [save(f"originals/2026/11/{title}-{token}-{camera}-1.mp4")]
+            )
+            video = fields["video"] if order == 0 else save(f"{folder}/angle-{camera}.mp4")
+            ClipAngle.objects.create(
+                clip=clip, camera=camera, order=order, originals=minutes, video=video
+            )
+    Clip.objects.filter(pk=clip.pk).update(**fields)
+    Caption.objects.create(
+        clip=clip, language="en", file=save(f"clips/{clip.pk}/captions/en-{token}.vtt", b"WEBVTT\n")
+    )
+    # A left-over of an earlier render, named by no row any more.
+    save(f"clips/{clip.pk}/old-{token}/720p.mp4")
+    clip.refresh_from_db()
+    if published:
+        clip.approve(by=None)  # public copies of the outputs and the caption
+    return clip
+
+
+@pytest.fixture
+def superuser_client():
+    client = Client(headers={"Accept-Language": "en"})
+    client.force_login(User.objects.create_superuser("root", "root@example.org", "pw-123-long"))
+    return client
+
+
+@pytest.fixture
+def three_clips():
+    """An event and a clip made of the same upload (they share its original), and another."""
+    submission = Submission.objects.create(email="owner@example.org", language="en")
+    raw = save(f"inbound/{secrets.token_hex(4)}.eml", b"From: owner@example.org\r\n\r\nvideo")
+    InboundEmail.objects.create(
+        message_id="<m@example.org>", sha256="0", via="imap", raw=raw, submission=submission
+    )
+    event = stored_clip("event", cameras=("front", "back", "left_repeater"))
+    sibling = stored_clip("sibling", original=event.original.name)
+    other = stored_clip("other", published=False)
+    Clip.objects.filter(pk__in=[event.pk, sibling.pk]).update(submission=submission)
+    return event, sibling, other
+
+
+def everything(media_storage):
+    return {
+        f"{side}/{name}"
+        for side in ("private", "public")
+        for name in files_under(media_storage / side)
+    }
+
+
+def of_clip(files, clip):
+    return {name for name in files if f"/clips/{clip.pk}/" in f"/{name.split('/', 1)[1]}"}
+
+
+def test_deleting_a_clip_in_the_admin_deletes_its_files_and_only_its(
+    superuser_client, three_clips, media_storage, django_capture_on_commit_callbacks
+):
+    event, sibling, other = three_clips
+    before = everything(media_storage)
+    shared = event.original.name
+    own_originals = {name for name in event.originals if name != shared}
+    assert len(own_originals) == 3 and of_clip(before, event)
+    assert f"public/{event.video.name}" in before and f"public/{event.mosaic.name}" in before
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = superuser_client.post(f"/admin/gallery/clip/{event.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not Clip.objects.filter(pk=event.pk).exists()
+
+    after = everything(media_storage)
+    assert of_clip(after, event) == set()  # outputs, angles, mosaic, caption, left-overs
+    assert not {f"private/{name}" for name in own_originals} & after
+    # The original the other clip of the same upload still uses stays, so do its files, the
+    # other clip's and the raw e-mail.
+    assert f"private/{shared}" in after
+    assert after == before - of_clip(before, event) - {f"private/{n}" for n in own_originals}
+    assert f"private/{InboundEmail.objects.get().raw.name}" in after
+    assert not (media_storage / "private" / "clips" / str(event.pk)).exists()
+
+
+def test_delete_selected_deletes_the_files_of_every_clip_chosen(
+    superuser_client, three_clips, media_storage, django_capture_on_commit_callbacks
+):
+    event, sibling, other = three_clips
+    before = everything(media_storage)
+    originals = {f"private/{name}" for name in event.originals + sibling.originals}
+    assert len(originals) == 4 and originals <= before
+    with django_capture_on_commit_callbacks(execute=True):
+        response = superuser_client.post(
+            "/admin/gallery/clip/?status=all",
+            {
+                "action": "delete_selected",
+                "_selected_action": [event.pk, sibling.pk],
+                "post": "yes",
+            },
+        )
+    assert response.status_code == 302
+    assert list(Clip.objects.all()) == [other]
+    after = everything(media_storage)
+    # Both clips of the upload gone: their shared original with them.
+    assert of_clip(after, event) == of_clip(after, sibling) == set()
+    assert after == before - originals - of_clip(before, event) - of_clip(before, sibling)
+    assert of_clip(after, other) == of_clip(before, other) != set()
+
+
+def bucket_keys(server):
+    client = server.client()
+    return {
+        f"{bucket}/{item['Key']}"
+        for bucket in (server.private_bucket, server.public_bucket)
+        for item in client.list_objects_v2(Bucket=bucket).get("Contents", [])
+    }
+
+
+def test_deleting_a_clip_on_s3_deletes_its_objects_in_both_buckets(
+    superuser_client, s3_media, django_capture_on_commit_callbacks
+):
+    event = stored_clip("event", cameras=("front", "back"))
+    other = stored_clip("other")
+    before = bucket_keys(s3_media)
+    names = [*event.originals, *event.media_names]
+    mine = {key for key in before if f"/clips/{event.pk}/" in key or key.split("/", 1)[1] in names}
+    assert len(mine) > len(names)  # public copies and a left-over too
+    assert f"{s3_media.public_bucket}/{event.mosaic.name}" in mine
+    assert f"{s3_media.private_bucket}/{event.original.name}" in mine
+    with django_capture_on_commit_callbacks(execute=True):
+        response = superuser_client.post(f"/admin/gallery/clip/{event.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    after = bucket_keys(s3_media)
+    assert after == before - mine
+    assert any(f"/clips/{other.pk}/" in key for key in after)
