@@ -42,7 +42,6 @@ def gallery(request):
         "themes": themes,
         "selected": selected,
         "page": page,
-        "cards": fragments.cards(page.object_list, eager_first=True),
         "filters": filters,
         "order": order,
         "canonical_query": canonical_gallery_query(selected, page.number, order),
@@ -59,6 +58,7 @@ def gallery(request):
         template += "#results"
     if (origin := page_origin(request)) is not None:
         return HttpResponse(shells.gallery(request, origin, template, context))
+    context["cards"] = fragments.cards(page.object_list, eager_first=True)
     return TemplateResponse(request, template, context)
 
 
