@@ -24,7 +24,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.common import prepare_site, production_env, start_redis  # noqa: E402
-from bench.web import gallery_paths, make_media, seed, selections, setup_django  # noqa: E402
+from bench.web import (  # noqa: E402
+    drop_near,
+    gallery_paths,
+    make_media,
+    seed,
+    selections,
+    setup_django,
+)
 
 
 def main():
@@ -54,18 +61,6 @@ def main():
             redis.terminate()
             redis.wait()
         shutil.rmtree(var_dir, ignore_errors=True)
-
-
-def drop_near():
-    """Forget what this process keeps in front of the shared cache."""
-    from django.conf import settings
-    from django.core.cache import caches
-
-    from gallery import shells
-
-    if "near" in settings.CACHES:
-        caches["near"].clear()
-    shells.forget_near()
 
 
 def run(args):

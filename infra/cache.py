@@ -12,6 +12,7 @@ This module imports no models: it reads and bumps its own row (infra.PageVersion
 
 import hashlib
 import logging
+import pickle
 import time
 from contextvars import ContextVar
 from functools import cache, wraps
@@ -21,7 +22,7 @@ from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.locmem import LocMemCache
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisSerializer
 from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.http import HttpResponse
@@ -319,9 +320,16 @@ def _get_many(tier, keys):
         # One MGET through a kept client, the values as Django's backend stores them.
         values = _redis(tier).mget([tier.make_key(key) for key in keys])
         loads = tier._cache._serializer.loads
+        if type(tier._cache._serializer) is RedisSerializer:
+            loads = _loads
         pairs = zip(keys, values, strict=True)
         return {key: loads(value) for key, value in pairs if value is not None}
     return tier.get_many(keys)
+
+
+def _loads(value):
+    """RedisSerializer.loads without its int() attempt (an exception) for each pickle."""
+    return pickle.loads(value) if value[:1] == b"\x80" else int(value)  # noqa: S301  # nosec B301 - our own cache
 
 
 def _set_many(tier, values, timeout):
@@ -356,6 +364,28 @@ def read_many(keys):
         if not missing:
             break
     return found
+
+
+def read_shared(key):
+    """A value only the shared cache keeps (None without one, or when it is unreachable):
+    large values each process keeps by itself once read (per_version), such as the
+    gallery's catalogue, which other processes would otherwise read from the database."""
+    if "near" not in settings.CACHES:
+        return None
+    try:
+        return _get_many(caches["default"], [key]).get(key)
+    except Exception:
+        log.warning("cache unavailable: %s not read", key, exc_info=True)
+        return None
+
+
+def keep_shared(key, value, timeout):
+    if "near" not in settings.CACHES:
+        return
+    try:
+        _set_many(caches["default"], {key: value}, timeout)
+    except Exception:
+        log.warning("cache unavailable: %s not kept", key, exc_info=True)
 
 
 # Seconds a process keeps its own copy of what it read from the shared cache.
