@@ -167,13 +167,14 @@ def cached_page(view=None, *, query=no_query, partials=()):
         if origin is None:
             return view(request, *args, **kwargs)
         partial = request.headers.get("X-Partial", "")
+        asked = query(request)
         fingerprint = "|".join(
             [
                 str(version),
                 get_language() or "",
                 origin,
                 request.path,
-                query(request),
+                asked,
                 partial if partial in partials else "",
             ]
         )
@@ -186,7 +187,7 @@ def cached_page(view=None, *, query=no_query, partials=()):
 
         stored = read_many([key]).get(key)
         if stored is None:
-            log.debug("rendering page %s%s", request.path, query(request))
+            log.debug("rendering page %s%s", request.path, asked)
             response = view(request, *args, **kwargs)
             if hasattr(response, "render") and callable(response.render):
                 response = response.render()
