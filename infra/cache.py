@@ -272,9 +272,16 @@ class NearCache(LocMemCache):
         self.set_many({key: value}, timeout=timeout, version=version)
 
     def set_many(self, data, timeout=DEFAULT_TIMEOUT, version=None):
+        expires = self.get_backend_timeout(timeout)
         with self._lock:
+            kept, expire_info = self._cache, self._expire_info
             for key, value in data.items():
-                self._set(self.make_key(key, version), value, timeout)
+                made = self.make_key(key, version)
+                if made not in kept and len(kept) >= self._max_entries:
+                    self._cull()
+                kept[made] = value
+                kept.move_to_end(made, last=False)
+                expire_info[made] = expires
         return []
 
     def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
