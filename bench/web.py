@@ -329,7 +329,7 @@ def main():
     )
     parser.add_argument("--cpu-pages", type=int, default=300, help="cold pages per CPU figure")
     parser.add_argument(
-        "--primed", type=int, default=1500, help="addresses walked again after a publish"
+        "--primed", type=int, default=4000, help="addresses walked again after a publish"
     )
     args = parser.parse_args()
 
@@ -433,9 +433,11 @@ def run(args, run_env, media, redis_url, var_dir):
             # cache), as a crawler's first pass would; then a publish, and wrk walks them
             # again: every page cold, its cards and shell already rendered.
             primed_gallery, primed_clips = gallery[: args.primed], clip_paths[: args.primed]
+            # Through the server: pages, shells and bodies are kept per origin (host and port),
+            # so a pass in this process (the test client's host) would prime none of them.
             if args.cache == "redis":
-                prime(primed_gallery + primed_clips)
-            else:  # each process keeps its own: visit them through the server, twice
+                prime_over_http(port, primed_gallery + primed_clips)
+            else:  # each process keeps its own: visit them twice
                 prime_over_http(port, (primed_gallery + primed_clips) * 2)
             _bump()
             connection.close()
