@@ -7,6 +7,9 @@ theme/page combination, a distinct clip). Then counts how often 4 gunicorn proce
 the same pages, with each process's memory as the cache and with one shared Redis.
 Run with `make bench` (PostgreSQL and Redis provided), or on SQLite:
     .venv/bin/python bench/web.py [--sizes 10000] [--seconds 5] [--cache redis]
+Only the cold pages after a publish, each after its floor run (SQLite, then PostgreSQL):
+    .venv/bin/python bench/web.py --cache redis --cold-only
+    scripts/with-postgres.sh .venv/bin/python bench/web.py --cache redis --cold-only
 """
 
 import argparse
@@ -254,9 +257,27 @@ def cpu_per_request(gallery, clip_paths, count=300):
     _bump()
     figures["gallery, cold, after a publish"] = cpu(gallery[:count])
     figures["clip page, cold, after a publish"] = cpu(clip_paths[:count])
+    # As a web process that did not serve the first pass finds them: nothing kept near.
+    _bump()
+    drop_near()
+    figures["gallery, cold, after a publish, far"] = cpu(gallery[:count])
+    drop_near()
+    figures["clip page, cold, after a publish, far"] = cpu(clip_paths[:count])
     figures["gallery, warm"] = cpu(gallery[:1] * 60)
     figures["clip page, warm"] = cpu(clip_paths[:1] * 60)
     return figures
+
+
+def drop_near():
+    """Forget what this process keeps in front of the shared cache (shells, fragments)."""
+    from django.conf import settings
+    from django.core.cache import caches
+
+    from gallery import shells
+
+    if "near" in settings.CACHES:
+        caches["near"].clear()
+    shells.forget_near()
 
 
 def prime(paths):
@@ -301,9 +322,14 @@ def main():
     parser.add_argument("--cache", choices=["memory", "redis"], default="memory")
     parser.add_argument("--no-warm", action="store_true", help="cold pages and renders only")
     parser.add_argument("--cpu-only", action="store_true", help="CPU per request, in-process")
+    parser.add_argument(
+        "--cold-only",
+        action="store_true",
+        help="only the cold pages after a publish and the floor runs before them (wrk)",
+    )
     parser.add_argument("--cpu-pages", type=int, default=300, help="cold pages per CPU figure")
     parser.add_argument(
-        "--primed", type=int, default=1500, help="addresses walked again after a publish"
+        "--primed", type=int, default=4000, help="addresses walked again after a publish"
     )
     args = parser.parse_args()
 
@@ -368,8 +394,9 @@ def run(args, run_env, media, redis_url, var_dir):
             for pk in Clip.objects.published().order_by("?").values_list("pk", flat=True)
         ]
         flush(redis_url)
-        cpu[size] = cpu_per_request(gallery, clip_paths, args.cpu_pages)
-        flush(redis_url)
+        if not args.cold_only:
+            cpu[size] = cpu_per_request(gallery, clip_paths, args.cpu_pages)
+            flush(redis_url)
         if args.cpu_only:
             continue
         port = free_port()
@@ -398,23 +425,26 @@ def run(args, run_env, media, redis_url, var_dir):
                 measure(name, paths=paths, connections=args.cold_connections)
                 results[(size, name)]["floor"] = f"floor, -c16, before: {name}"
 
-            cold("gallery, cold, empty cache", gallery)
-            cold("clip page, cold, empty cache", clip_paths)
+            if not args.cold_only:
+                cold("gallery, cold, empty cache", gallery)
+                cold("clip page, cold, empty cache", clip_paths)
             # A publish retires every page; the fragments and shells stay. The first
             # --primed addresses are visited once (in this process, through the same
             # cache), as a crawler's first pass would; then a publish, and wrk walks them
             # again: every page cold, its cards and shell already rendered.
             primed_gallery, primed_clips = gallery[: args.primed], clip_paths[: args.primed]
+            # Through the server: pages, shells and bodies are kept per origin (host and port),
+            # so a pass in this process (the test client's host) would prime none of them.
             if args.cache == "redis":
-                prime(primed_gallery + primed_clips)
-            else:  # each process keeps its own: visit them through the server, twice
+                prime_over_http(port, primed_gallery + primed_clips)
+            else:  # each process keeps its own: visit them twice
                 prime_over_http(port, (primed_gallery + primed_clips) * 2)
             _bump()
             connection.close()
             time.sleep(1.5)  # PAGE_CACHE_VERSION_TTL: the server reads the new version
             cold("gallery, cold, after a publish", primed_gallery)
             cold("clip page, cold, after a publish", primed_clips)
-            if not args.no_warm:
+            if not (args.no_warm or args.cold_only):
                 for path in pages.values():  # warm every worker's cache
                     wrk(f"http://127.0.0.1:{port}{path}", 2, args.connections)
                 for _ in range(args.rounds):
@@ -423,7 +453,7 @@ def run(args, run_env, media, redis_url, var_dir):
         finally:
             server.terminate()
             server.wait()
-        if not renders:
+        if not renders and not args.cold_only:
             sample = gallery[:20]
             _bump()
             flush(redis_url)
@@ -467,7 +497,7 @@ def run(args, run_env, media, redis_url, var_dir):
             f"{size:>7}  {name:<34} {r['rps']:>8.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} "
             f"{ratio:>7.3f}x {cold!s:>4}/{warm!s:<4} {r['errors']:>6}{note}"
         )
-    if len(args.sizes) >= 2 and not args.no_warm:
+    if len(args.sizes) >= 2 and not (args.no_warm or args.cold_only):
         small, large = args.sizes[0], args.sizes[-1]
         print()
         for name in pages:
@@ -475,6 +505,8 @@ def run(args, run_env, media, redis_url, var_dir):
                 continue
             a, b = results[(small, name)]["p50"], results[(large, name)]["p50"]
             print(f"p50 at {large} / p50 at {small}, {name:<20} {b / a:.2f}x")
+    if args.cold_only:
+        return
     print()
     print(
         f"4 gunicorn processes, {renders['pages']} distinct gallery pages each asked 8 times "

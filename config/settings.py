@@ -451,7 +451,7 @@ if CACHE_URL:
         },
         # Each process keeps the pages and fragments it uses most in front of Redis.
         "near": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "BACKEND": "infra.cache.NearCache",
             "OPTIONS": {"MAX_ENTRIES": 1000},
         },
     }

@@ -89,15 +89,26 @@ def _card_key(language, eager, values):
     return "frag:card:" + hashlib.blake2s(payload.encode(), digest_size=16).hexdigest()
 
 
-def cards(clips, *, eager_first=False):
-    """Each clip's card (an <li>), from the cache or rendered and kept: one cache read.
-    `clips` are Clip objects or rows of CARD_FIELDS (the gallery reads rows: cheaper)."""
+def card_keys(clips, *, eager_first=False):
+    """(key, clip, eager) for each clip's card, to read with other keys in one cache read."""
     language = get_language()
     wanted = []
     for i, clip in enumerate(clips):
         eager = eager_first and i == 0
         wanted.append((_card_key(language, eager, _card_values(clip)), clip, eager))
-    found = read_many([key for key, _clip, _eager in wanted]) if wanted else {}
+    return wanted
+
+
+def cards(clips, *, eager_first=False):
+    """Each clip's card (an <li>), from the cache or rendered and kept: one cache read.
+    `clips` are Clip objects or rows of CARD_FIELDS (the gallery reads rows: cheaper)."""
+    wanted = card_keys(clips, eager_first=eager_first)
+    return cards_from(wanted, read_many([key for key, _clip, _eager in wanted]) if wanted else {})
+
+
+def cards_from(wanted, found):
+    """The cards of card_keys()'s `wanted`: those in `found` (what the cache gave), the
+    others rendered and kept."""
     rendered = {}
     for key, clip, eager in wanted:
         if key not in found:
@@ -109,7 +120,7 @@ def cards(clips, *, eager_first=False):
             rendered[key] = render_to_string(CARD_TEMPLATE, {"clip": clip, "eager": eager})
     if rendered:
         keep_many(rendered, timeout=FRAGMENT_TIMEOUT)
-    found |= rendered
+        found = found | rendered
     return [mark_safe(found[key]) for key, _clip, _eager in wanted]  # noqa: S308  # nosec B308 B703 - rendered by our template
 
 

@@ -14,7 +14,7 @@ decision that publishes nothing leaves them alone.
 
 from array import array
 from functools import lru_cache
-from itertools import compress
+from itertools import compress, islice
 
 from django.conf import settings
 from django.core.paginator import Page, Paginator
@@ -39,7 +39,14 @@ from gallery.filters import POPULAR, page_number
 from gallery.models import Caption, Clip, ClipAngle, Theme, theme_counts
 from gallery.seo import canonical_gallery_query
 from gallery.signals import catalogue_changed
-from infra.cache import bump_version, per_version, per_version_known
+from infra.cache import (
+    bump_version,
+    current_version,
+    keep_shared,
+    per_version,
+    per_version_known,
+    read_shared,
+)
 
 
 def gallery_themes():
@@ -75,8 +82,27 @@ def _selection_total(selected):
 def _catalogue():
     """Every published clip's id in the gallery's order, and beside each a bit per theme it
     has (one query, one row per clip and theme): a selection's list is then a filter in
-    memory, not a query of its own."""
-    bits = {theme.pk: 1 << i for i, theme in enumerate(gallery_themes())}
+    memory, not a query of its own. With a shared cache the first process to read it under
+    a page version keeps it there (16 bytes a clip) and the others take it from there: after
+    a publish, N processes make one query, not N."""
+    themes = gallery_themes()
+    key = f"catalogue:{current_version()}:" + ",".join(str(theme.pk) for theme in themes)
+    if (kept := read_shared(key)) is not None:
+        ids, masks = array("q"), array("Q")
+        ids.frombytes(kept[0])
+        masks.frombytes(kept[1])
+        return ids, masks
+    ids, masks = _read_catalogue(themes)
+    keep_shared(key, (ids.tobytes(), masks.tobytes()), timeout=CATALOGUE_TIMEOUT)
+    return ids, masks
+
+
+# A catalogue is kept for one page version; a version rarely lasts this long.
+CATALOGUE_TIMEOUT = 24 * 3600
+
+
+def _read_catalogue(themes):
+    bits = {theme.pk: 1 << i for i, theme in enumerate(themes)}
     ids, masks, last = array("q"), array("Q"), None
     rows = Clip.objects.published().for_gallery().values_list("pk", "themes__id")
     # Read through the cursor: two integers a row need no converting, and at 100,000 clips
@@ -179,13 +205,21 @@ def _prepared(alias, kind, n=1):
                 angle_count=Subquery(angles.values("clip_id").annotate(n=Count("pk")).values("n")),
             )
             .filter(pk=sentinels[0])
+            .values_list(*_CLIP_COLUMNS, *_CLIP_EXTRAS)
         )
-    sql, params = query.query.sql_with_params()
-    return sql, tuple(params), tuple(params.index(s) for s in sentinels)
+    compiler = query.query.get_compiler(alias)
+    sql, params = compiler.as_sql()
+    # What the ORM does to each value read (dates, JSON), done here without it.
+    converters = compiler.get_converters([col for col, _sql, _alias in compiler.select])
+    return sql, tuple(params), tuple(params.index(s) for s in sentinels), converters
+
+
+_CLIP_COLUMNS = tuple(field.attname for field in Clip._meta.concrete_fields)
+_CLIP_EXTRAS = ("theme_ids", "caption_count", "angle_count")
 
 
 def _params(prepared, values):
-    sql, params, at = prepared
+    sql, params, at, _converters = prepared
     params = list(params)
     for i, value in zip(at, values, strict=True):
         params[i] = value
@@ -223,11 +257,24 @@ def published_clip(pk):
     """A published clip for its page, or 404: one query. Its themes come from the themes
     kept for the page version and its captions' count with it, so that a clip without
     captions needs nothing more (`clip.themes.all()` and `clip.captions.all()` read no row)."""
-    sql, params = _params(_prepared(router.db_for_read(Clip), "clip"), [pk])
-    found = list(Clip.objects.raw(sql, params))
-    if not found:
+    alias = router.db_for_read(Clip)
+    prepared = _prepared(alias, "clip")
+    sql, params = _params(prepared, [pk])
+    connection = connections[alias]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
         raise Http404
-    clip = found[0]
+    # Read through the cursor and made a model as the ORM would (its converters, from_db):
+    # a raw queryset costs more than the query.
+    row = list(row)
+    for at, (converters, expression) in prepared[3].items():
+        for converter in converters:
+            row[at] = converter(row[at], expression, connection)
+    n = len(_CLIP_COLUMNS)
+    clip = Clip.from_db(alias, _CLIP_COLUMNS, row[:n])
+    clip.theme_ids, clip.caption_count, clip.angle_count = row[n:]
     wanted = {int(i) for i in (clip.theme_ids or "").split(",") if i}
     themes = [theme for theme in gallery_themes() if theme.pk in wanted]
     if len(themes) == len(wanted):
@@ -254,6 +301,11 @@ def related_clips(clip, count=4):
     slugs = sorted(theme.slug for theme in clip.themes.all())
 
     def first():
+        themes = gallery_themes()
+        if slugs and len(themes) <= 64:  # from the catalogue: one query by primary key
+            ids, masks = per_version("catalogue", _catalogue)
+            want = sum(1 << i for i, theme in enumerate(themes) if theme.slug in slugs)
+            return rows_by_pk(list(islice(compress(ids, (m & want for m in masks)), count + 1)))
         matching = Clip.objects.published().with_any_theme(slugs).for_gallery()
         return [card_row(row) for row in matching.values_list(*card_columns())[: count + 1]]
 
@@ -261,7 +313,8 @@ def related_clips(clip, count=4):
     return [row for row in rows if row[0] != clip.pk][:count]
 
 
-def _selected_themes(request):
+def selected_themes(request):
+    """The known themes a query string names, in its order (GalleryFilter.selected())."""
     known = per_version("theme-slugs", lambda: frozenset(t.slug for t in gallery_themes()))
     return [slug for slug in request.GET.getlist("theme") if slug in known]
 
@@ -269,12 +322,12 @@ def _selected_themes(request):
 def gallery_query(request):
     """The gallery's query in its one spelling (known themes, sorted; a valid page number):
     all that its pages depend on, so stray or repeated parameters share one cached page."""
-    return canonical_gallery_query(_selected_themes(request), page_number(request.GET))
+    return canonical_gallery_query(selected_themes(request), page_number(request.GET))
 
 
 def feed_query(request):
     """A feed depends on its themes only."""
-    return canonical_gallery_query(_selected_themes(request), 1)
+    return canonical_gallery_query(selected_themes(request), 1)
 
 
 @receiver(catalogue_changed, dispatch_uid="pages-catalogue-changed")

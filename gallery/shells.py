@@ -38,6 +38,10 @@ _NEAR_LIMIT = 2048
 _near = {}
 
 
+def forget_near():
+    _near.clear()
+
+
 def slot(name):
     return mark_safe(f"{_TOKEN}{name}{_TOKEN}")  # noqa: S308  # nosec B308 B703 - hex and letters
 
@@ -55,18 +59,23 @@ def fill(pieces, values):
     return "".join(out)
 
 
-def _shell(key, render):
-    """The shell kept under `key`, or rendered (render() gives the HTML with markers) and kept."""
+def _shell(key, render, cards=()):
+    """The shell kept under `key`, or rendered (render() gives the HTML with markers) and
+    kept; and the cards of `cards` (fragments.card_keys()), read in the same cache read."""
     pieces = _near.get(key)
+    card_keys = [card_key for card_key, _clip, _eager in cards]
     if pieces is None:
-        pieces = read_many([key]).get(key)
+        found = read_many([key, *card_keys])
+        pieces = found.get(key)
         if pieces is None:
             pieces = _split(render())
             keep_many({key: pieces}, timeout=fragments.FRAGMENT_TIMEOUT)
         if len(_near) >= _NEAR_LIMIT:
             _near.clear()
         _near[key] = pieces
-    return pieces
+    else:
+        found = read_many(card_keys) if card_keys else {}
+    return pieces, fragments.cards_from(cards, found)
 
 
 def _nonce(request, pieces):
@@ -124,7 +133,8 @@ def _grouped_in(language, number):
 
 def gallery(request, origin, template, context):
     """A gallery page (or its results partial, `template` "...#results") from its shell.
-    `context` is what the template would be given; its page-specific values become slots.
+    `context` is what the template would be given but its cards (the page's rows give them);
+    its page-specific values become slots.
     A shell serves every page of a selection at the same place in the pages (first, middle,
     last), whatever the counts: a publish changes counts, not shells."""
     page, themes = context["page"], context["themes"]
@@ -160,9 +170,10 @@ def gallery(request, origin, template, context):
             html = html.replace(_grouped(number), slot(name))
         return html
 
-    pieces = _shell(key, render)
+    wanted = fragments.card_keys(page.object_list, eager_first=True)
+    pieces, cards = _shell(key, render, wanted)
     values = {
-        "cards": "".join(context["cards"]),
+        "cards": "".join(cards),
         "query": conditional_escape(context["canonical_query"]),
         "previous": conditional_escape(context["previous_query"] or ""),
         "next": conditional_escape(context["next_query"] or ""),
@@ -192,8 +203,5 @@ def clip_page(request, origin, clip, related, *, angle=None):
         }
         return render_to_string("gallery/clip_detail.html", context, request)
 
-    pieces = _shell(key, render)
-    return fill(
-        pieces,
-        {"related": "".join(fragments.cards(related)), "nonce": _nonce(request, pieces)},
-    )
+    pieces, cards = _shell(key, render, fragments.card_keys(related))
+    return fill(pieces, {"related": "".join(cards), "nonce": _nonce(request, pieces)})

@@ -6,7 +6,7 @@ from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_safe
 
 from gallery import fragments, shells
-from gallery.filters import POPULAR, GalleryFilter
+from gallery.filters import POPULAR, gallery_order, page_number
 from gallery.models import Camera, Clip
 from gallery.pages import (
     first_gallery_page_of_version,
@@ -14,6 +14,7 @@ from gallery.pages import (
     gallery_themes,
     published_clip,
     related_clips,
+    selected_themes,
 )
 from gallery.plays import gallery_page_query
 from gallery.preview import clip_pk_from, with_private_media
@@ -32,18 +33,16 @@ def gallery(request):
     # the catalogue once (gallery.pages.gallery_ids): at most 3 queries a page either way.
     first_of_version = first_gallery_page_of_version()
     themes = gallery_themes()
-    filters = GalleryFilter(request.GET, themes=themes)
-    selected = filters.selected()
-    order = filters.selected_order()
+    # What GalleryFilter reads, without building a form on every page.
+    selected = selected_themes(request)
+    order = gallery_order(request.GET)
     page = gallery_page(
-        selected, filters.page_number(), order, may_read_catalogue=not first_of_version
+        selected, page_number(request.GET), order, may_read_catalogue=not first_of_version
     )
     context = {
         "themes": themes,
         "selected": selected,
         "page": page,
-        "cards": fragments.cards(page.object_list, eager_first=True),
-        "filters": filters,
         "order": order,
         "canonical_query": canonical_gallery_query(selected, page.number, order),
         "theme_query": canonical_gallery_query(selected, 1),
@@ -59,6 +58,7 @@ def gallery(request):
         template += "#results"
     if (origin := page_origin(request)) is not None:
         return HttpResponse(shells.gallery(request, origin, template, context))
+    context["cards"] = fragments.cards(page.object_list, eager_first=True)
     return TemplateResponse(request, template, context)
 
 

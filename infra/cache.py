@@ -12,6 +12,7 @@ This module imports no models: it reads and bumps its own row (infra.PageVersion
 
 import hashlib
 import logging
+import pickle
 import time
 from contextvars import ContextVar
 from functools import cache, wraps
@@ -19,6 +20,9 @@ from functools import cache, wraps
 from django.apps import apps
 from django.conf import settings
 from django.core.cache import caches
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
+from django.core.cache.backends.locmem import LocMemCache
+from django.core.cache.backends.redis import RedisCache, RedisSerializer
 from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.http import HttpResponse
@@ -163,13 +167,14 @@ def cached_page(view=None, *, query=no_query, partials=()):
         if origin is None:
             return view(request, *args, **kwargs)
         partial = request.headers.get("X-Partial", "")
+        asked = query(request)
         fingerprint = "|".join(
             [
                 str(version),
                 get_language() or "",
                 origin,
                 request.path,
-                query(request),
+                asked,
                 partial if partial in partials else "",
             ]
         )
@@ -182,7 +187,7 @@ def cached_page(view=None, *, query=no_query, partials=()):
 
         stored = read_many([key]).get(key)
         if stored is None:
-            log.debug("rendering page %s%s", request.path, query(request))
+            log.debug("rendering page %s%s", request.path, asked)
             response = view(request, *args, **kwargs)
             if hasattr(response, "render") and callable(response.render):
                 response = response.render()
@@ -236,6 +241,70 @@ def per_version_known(name):
     return _values["values"].get(name)
 
 
+class NearCache(LocMemCache):
+    """This process's memory in front of the shared cache (CACHES["near"]): values are kept
+    as they are, not pickled, since pages, cards and shells are read on every cold page.
+    Whoever reads a value must not change it (they are strings, bytes, tuples and the page
+    records cached_page never changes). Its keys are the site's own, so they skip
+    memcached's key checks."""
+
+    def get(self, key, default=None, version=None):
+        return self.get_many([key], version=version).get(key, default)
+
+    def get_many(self, keys, version=None):
+        found = {}
+        now = time.time()
+        with self._lock:
+            for key in keys:
+                made = self.make_key(key, version)
+                value = self._cache.get(made, _MISSING)
+                if value is _MISSING:
+                    continue
+                expires = self._expire_info.get(made)
+                if expires is not None and expires <= now:
+                    self._delete(made)
+                    continue
+                self._cache.move_to_end(made, last=False)
+                found[key] = value
+        return found
+
+    def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        self.set_many({key: value}, timeout=timeout, version=version)
+
+    def set_many(self, data, timeout=DEFAULT_TIMEOUT, version=None):
+        expires = self.get_backend_timeout(timeout)
+        with self._lock:
+            kept, expire_info = self._cache, self._expire_info
+            for key, value in data.items():
+                made = self.make_key(key, version)
+                if made not in kept and len(kept) >= self._max_entries:
+                    self._cull()
+                kept[made] = value
+                kept.move_to_end(made, last=False)
+                expire_info[made] = expires
+        return []
+
+    def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        made = self.make_key(key, version)
+        with self._lock:
+            if self._has_expired(made):
+                self._set(made, value, timeout)
+                return True
+            return False
+
+    def incr(self, key, delta=1, version=None):
+        made = self.make_key(key, version)
+        with self._lock:
+            if self._has_expired(made):
+                self._delete(made)
+                raise ValueError(f"Key '{key}' not found")
+            self._cache[made] += delta
+            return self._cache[made]
+
+
+_MISSING = object()
+
+
 def _tiers():
     """The caches to read, nearest first: with a shared cache (CACHE_URL), this process's
     memory in front of it. Every key names content that never changes (pages carry their
@@ -243,6 +312,45 @@ def _tiers():
     if "near" in settings.CACHES:
         return (caches["near"], caches["default"])
     return (caches["default"],)
+
+
+def _redis(cache):
+    """One client per Redis cache in this process: Django's backend makes a new one (a
+    hundred and more response callbacks to register) for every call."""
+    client = cache.__dict__.get("_infra_client")
+    if client is None:
+        client = cache.__dict__["_infra_client"] = cache._cache.get_client(write=True)
+    return client
+
+
+def _get_many(tier, keys):
+    if type(tier) is RedisCache:
+        # One MGET through a kept client, the values as Django's backend stores them.
+        values = _redis(tier).mget([tier.make_key(key) for key in keys])
+        loads = tier._cache._serializer.loads
+        if type(tier._cache._serializer) is RedisSerializer:
+            loads = _loads
+        pairs = zip(keys, values, strict=True)
+        return {key: loads(value) for key, value in pairs if value is not None}
+    return tier.get_many(keys)
+
+
+def _loads(value):
+    """RedisSerializer.loads without its int() attempt (an exception) for each pickle."""
+    return pickle.loads(value) if value[:1] == b"\x80" else int(value)  # noqa: S301  # nosec B301 - our own cache
+
+
+def _set_many(tier, values, timeout):
+    if type(tier) is RedisCache:
+        # One round trip, no MULTI/EXEC: each key stands alone (Django's set_many sends
+        # MULTI, MSET, an EXPIRE a key and EXEC).
+        dumps = tier._cache._serializer.dumps
+        pipeline = _redis(tier).pipeline(transaction=False)
+        for key, value in values.items():
+            pipeline.set(tier.make_key(key), dumps(value), ex=timeout)
+        pipeline.execute()
+        return
+    tier.set_many(values, timeout=timeout)
 
 
 def read_many(keys):
@@ -253,7 +361,7 @@ def read_many(keys):
     tiers = _tiers()
     for depth, tier in enumerate(tiers):
         try:
-            got = tier.get_many(missing)
+            got = _get_many(tier, missing)
         except Exception:  # the backends raise their own client's errors
             log.warning("cache unavailable: rendering without it", exc_info=True)
             break
@@ -266,6 +374,28 @@ def read_many(keys):
     return found
 
 
+def read_shared(key):
+    """A value only the shared cache keeps (None without one, or when it is unreachable):
+    large values each process keeps by itself once read (per_version), such as the
+    gallery's catalogue, which other processes would otherwise read from the database."""
+    if "near" not in settings.CACHES:
+        return None
+    try:
+        return _get_many(caches["default"], [key]).get(key)
+    except Exception:
+        log.warning("cache unavailable: %s not read", key, exc_info=True)
+        return None
+
+
+def keep_shared(key, value, timeout):
+    if "near" not in settings.CACHES:
+        return
+    try:
+        _set_many(caches["default"], {key: value}, timeout)
+    except Exception:
+        log.warning("cache unavailable: %s not kept", key, exc_info=True)
+
+
 # Seconds a process keeps its own copy of what it read from the shared cache.
 NEAR_TIMEOUT = 300
 
@@ -274,8 +404,7 @@ def keep_many(values, timeout):
     tiers = _tiers()
     for tier in tiers:
         try:
-            tier.set_many(
-                values, timeout=min(timeout, NEAR_TIMEOUT) if tier is not tiers[-1] else timeout
-            )
+            near = tier is not tiers[-1]
+            _set_many(tier, values, min(timeout, NEAR_TIMEOUT) if near else timeout)
         except Exception:
             log.warning("cache unavailable: not kept", exc_info=True)

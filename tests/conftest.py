@@ -154,7 +154,7 @@ def redis_cache(url):
     """The caches as CACHE_URL sets them: Redis, with each process's memory in front."""
     return {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url},
-        "near": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "near": {"BACKEND": "infra.cache.NearCache"},
     }
 
 

@@ -272,3 +272,45 @@ def test_a_cold_page_whose_shell_and_fragments_are_kept_renders_no_template(clie
         r'value="design"[^>]*>\s*<span>[^<]*<span class="chip__count">(\d+)<', gallery
     )
     assert newcomer.status == Clip.Status.PUBLISHED and design.group(1) == "7"  # 5 + 1 + 1
+
+
+def test_a_publish_makes_one_catalogue_read_for_every_process_sharing_the_cache(
+    client, settings, redis_server
+):
+    from django.core.cache import caches
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from infra.cache import bump_version, forget_version
+    from tests.factories import add_published_clips
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": redis_server.url,
+        },
+        "near": {"BACKEND": "infra.cache.NearCache"},
+    }
+    caches["default"].clear()
+    settings.GALLERY_PAGE_SIZE = 2
+    add_published_clips(9, ["design", "weekend"])
+    newest_first = list(Clip.objects.published().for_gallery().values_list("title", flat=True))
+    bump_version()
+
+    def visit(pages):
+        """Each page's card titles, and how many times the catalogue (every published clip
+        with its themes) was read from the database meanwhile."""
+        shown = []
+        with CaptureQueriesContext(connection) as queries:
+            for page in pages:
+                html = client.get("/fr/", {"page": page}).content.decode()
+                shown.append(re.findall(r'<span class="card__title"[^>]*>([^<]*)</span>', html))
+        return shown, sum("gallery_clip_themes" in q["sql"] for q in queries)
+
+    shown, reads = visit([1, 2, 3])
+    assert reads == 1
+    forget_version()  # as another process finds it: nothing read under this version
+    caches["near"].clear()
+    shown_elsewhere, reads = visit([4, 5])
+    assert reads == 0
+    assert shown + shown_elsewhere == [newest_first[i : i + 2] for i in range(0, 10, 2)]
