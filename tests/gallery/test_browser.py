@@ -67,7 +67,7 @@ def test_without_javascript_the_form_still_filters(browser, live_server, publish
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
     page.goto(f"{live_server.url}/fr/")
-    page.get_by_label(re.compile(r"\bConception\b")).check()
+    page.get_by_label(re.compile(r"\bDesign\b")).check()
     page.get_by_role("button", name="Afficher les clips").click()
     expect(page).to_have_url(re.compile(r"/fr/\?theme=design$"))
     expect(page.locator(".card__title")).to_have_text(["Glass roof"])
