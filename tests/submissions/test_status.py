@@ -104,7 +104,7 @@ BLURRED = {
     "Veröffentlichung unkenntlich gemacht.",
     "nl": "Gezichten en kentekens van andere mensen in uw clip worden vervaagd voordat hij wordt "
     "gepubliceerd.",
-    "it": "I volti e le targhe di altre persone nel tuo video vengono sfocati prima della "
+    "it": "I volti e le targhe di altre persone nella sua clip vengono sfocati prima della "
     "pubblicazione.",
     "es": "Las caras y las matrículas de otras personas en su vídeo se difuminan antes de "
     "publicarlo.",

@@ -1,12 +1,14 @@
 from django.db import migrations
 
 # Migration 0012 copied the built-in themes' names from the catalogues of the time, where
-# French read "Conception" and "Pilotage automatique". The catalogues now keep the car
-# maker's words; a name still equal to the old catalogue text follows them, one staff typed
-# stays.
+# French read "Conception" and "Pilotage automatique", Italian "Guida autonoma" and Spanish
+# "Piloto automático". The catalogues now keep the car maker's words; a name still equal to
+# the old catalogue text follows them, one staff typed stays.
 RENAMES = [
     ("design", "name_fr", "Conception", "Design"),
     ("autopilot", "name_fr", "Pilotage automatique", "Autopilot"),
+    ("autopilot", "name_it", "Guida autonoma", "Autopilot"),
+    ("autopilot", "name_es", "Piloto automático", "Autopilot"),
 ]
 
 
