@@ -169,10 +169,12 @@ class DecisionForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if not data.get("reason", "").strip() and data.get("reason_code") in (
-            "",
-            RejectionReason.OTHER,
-        ):
+        if not data.get("reason", "").strip():
             # Beside the message: writing one is how to fix it, and the choice stays.
-            self.add_error("reason", gettext("Choose a reason or write one."))
+            if data.get("reason_code") == RejectionReason.OTHER:
+                self.add_error(
+                    "reason", gettext("“Another reason” needs a message: write it here.")
+                )
+            elif not data.get("reason_code"):
+                self.add_error("reason", gettext("Choose a reason or write one."))
         return data

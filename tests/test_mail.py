@@ -124,6 +124,10 @@ def test_the_console_mailer_prints_bodies_a_person_can_read_and_copy_links_from(
     # The accented letters as they are, in UTF-8.
     keep = said_in("fr", "Keep this link to yourself: anyone who has it can withdraw your clip.")
     assert keep in printed and "è" in keep
+    # The subject too, decoded: not "=?utf-8?q?re=C3=A7u?=".
+    subject = said_in("fr", "We have received your clip")
+    assert f"Subject: {subject}" in printed.splitlines() and "ç" in subject
+    assert "=?utf-8?" not in printed
     # What it printed is the message itself: a mail reader reads the same text from it.
     printed_message = printed.split("-" * 79)[0].encode()
     message = email.message_from_bytes(printed_message, policy=policy.default)

@@ -178,6 +178,7 @@
 
   // A text with a limit (the server leaves out `maxlength`, which cuts a pasted text without
   // a word): a count under it as the owner types, and the message at once when it is over.
+  var counters = [];
   each(document.querySelectorAll("[data-checked-form] [data-max-length]"), function (input) {
     if (!checks.count) return;
     var counter = document.createElement("p");
@@ -200,8 +201,14 @@
       wasOver = Boolean(message);
     }
     input.addEventListener("input", update);
+    counters.push(update);
     update();
   });
+  // Back to the form: the browser puts the texts back after this ran (a reload from history)
+  // or shows the page as it was (the back-forward cache); count what is there now.
+  function recount() { counters.forEach(function (update) { update(); }); }
+  window.addEventListener("pageshow", recount);
+  window.addEventListener("load", recount);
 
   // The server's summary: on the page as it loads, or in a form the upload script put back.
   function focusServerSummary(root) {

@@ -163,11 +163,13 @@ def test_another_reason_without_a_message_keeps_the_choice_and_says_so_beside_it
     form = re.search(r'<form [^>]*id="decision-reason".*?</form>', html, re.S).group(0)
     assert re.search(r'<option value="other" selected>', form)
     beside_message = re.search(r"Message to the owner:</label>(.*?)<textarea([^>]*)>", form, re.S)
-    assert "Choose a reason or write one." in beside_message.group(1)
+    # The reason was chosen: what is missing is its message.
+    assert "“Another reason” needs a message: write it here." in beside_message.group(1)
+    assert "Choose a reason or write one." not in form
     assert 'aria-invalid="true"' in beside_message.group(2)
     assert Clip.objects.get(pk=clip.pk).status == Clip.Status.REVIEW
     again = mod_client.get(change_url(clip)).content.decode()  # shown once, then a fresh form
-    assert "Choose a reason or write one." not in again
+    assert "needs a message" not in again
     assert '<option value="" selected>' in again
 
 

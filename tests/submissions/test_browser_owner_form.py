@@ -52,6 +52,16 @@ def test_a_pasted_title_longer_than_it_may_be_is_kept_and_counted(page, live_ser
     expect(title).not_to_have_attribute("aria-invalid", "true")
 
 
+def test_back_to_the_form_counts_the_texts_the_browser_put_back(page, live_server):
+    page.goto(f"{live_server.url}/en/submit/")
+    page.get_by_label("Title").fill("Sunset on the coast")
+    expect(page.locator("#id_title_count")).to_have_text("19 of 120 characters")
+    page.goto(f"{live_server.url}/en/")
+    page.go_back()
+    expect(page.get_by_label("Title")).to_have_value("Sunset on the coast")
+    expect(page.locator("#id_title_count")).to_have_text("19 of 120 characters")
+
+
 def fill_details(page):
     page.get_by_label("Title").fill("Honk at the roundabout")
     page.get_by_label("Weekend").check()
