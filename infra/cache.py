@@ -12,7 +12,7 @@ This module imports no models: it reads and bumps its own row (infra.PageVersion
 
 import hashlib
 import logging
-import pickle
+import pickle  # nosec B403 - reads what Django's own Redis backend writes (RedisSerializer)
 import time
 from contextvars import ContextVar
 from functools import cache, wraps
