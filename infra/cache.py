@@ -72,8 +72,11 @@ def current_version():
         version = _known["version"]
         if version is None:
             version = _shared_version()
-        if version is None:
-            raise
+            if version is None:
+                raise
+            # Kept, so that the shared cache is read once; the database is asked again at
+            # the next visit (read_at is not moved).
+            _known["version"] = version
         log.warning("page version unavailable; serving cached pages of version %s", version)
         return version
     version = row[0] if row else 0
