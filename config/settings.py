@@ -442,6 +442,9 @@ RETENTION_DAYS = int(os.environ.get("RETENTION_DAYS", 30))
 # Seconds a web process trusts the page version it read (0: read it on every visit).
 PAGE_CACHE_VERSION_TTL = float(os.environ.get("PAGE_CACHE_VERSION_TTL", 1))
 CACHE_URL = os.environ.get("CACHE_URL", "").strip()
+# With CACHE_URL, megabytes of pages, shells and fragments each web process keeps in front of
+# Redis (a gallery page weighs some 30 KB, a card 1 KB).
+NEAR_CACHE_MB = int(os.environ.get("NEAR_CACHE_MB", 64))
 if CACHE_URL:
     CACHES = {
         "default": {
@@ -452,7 +455,7 @@ if CACHE_URL:
         # Each process keeps the pages and fragments it uses most in front of Redis.
         "near": {
             "BACKEND": "infra.cache.NearCache",
-            "OPTIONS": {"MAX_ENTRIES": 1000},
+            "OPTIONS": {"MAX_ENTRIES": 200_000, "MAX_BYTES": NEAR_CACHE_MB * 1024 * 1024},
         },
     }
 else:

@@ -83,8 +83,29 @@ def _card_values(clip):
 
 
 def _card_key(language, eager, values):
-    # repr, not JSON: the gallery computes 24 of these a page. The values are plain Python
-    # (str, float, bool, lists and dicts from JSON) whose repr is the same in every process.
+    """The key of a card: a digest of the release, the card template, the language and the
+    card's columns. A row seen before in this process (the same clip unchanged) costs a
+    dictionary lookup; a Clip's columns (its thumbnails a list) are digested each time."""
+    try:
+        return _card_keys_known[language, eager, values]
+    except KeyError:
+        pass
+    except TypeError:  # unhashable: a Clip's columns
+        return _card_digest(language, eager, values)
+    if len(_card_keys_known) >= _CARD_KEYS_KNOWN_LIMIT:
+        _card_keys_known.clear()
+    key = _card_keys_known[language, eager, values] = _card_digest(language, eager, values)
+    return key
+
+
+# Card keys this process worked out, by (language, eager, row): some 600 bytes each.
+_CARD_KEYS_KNOWN_LIMIT = 20_000
+_card_keys_known = {}
+
+
+def _card_digest(language, eager, values):
+    # repr, not JSON: the values are plain Python (str, float, bool, lists and dicts from
+    # JSON) whose repr is the same in every process.
     payload = repr((release(), _templates_digest((CARD_TEMPLATE,)), language, eager, values))
     return "frag:card:" + hashlib.blake2s(payload.encode(), digest_size=16).hexdigest()
 

@@ -20,10 +20,7 @@ from django.conf import settings
 from django.core.paginator import Page, Paginator
 from django.db import connections, router
 from django.db.models import (
-    CharField,
     Count,
-    OuterRef,
-    StringAgg,
     Subquery,
     TextField,
     Value,
@@ -189,23 +186,13 @@ def _prepared(alias, kind, n=1):
     sentinels = [_SENTINEL - i for i in range(n)]
     if kind == "rows":
         query = Clip.objects.using(alias).filter(pk__in=sentinels).values_list(*card_columns())
-    else:
-        links = Clip.themes.through.objects.filter(clip_id=OuterRef("pk")).order_by()
-        captions = Caption.objects.filter(clip_id=OuterRef("pk")).order_by()
-        angles = ClipAngle.objects.filter(clip_id=OuterRef("pk")).order_by()
-        theme_ids = StringAgg(Cast("theme_id", CharField()), Value(","))
+    else:  # one table, by primary key: its themes come from the catalogue
         query = (
             Clip.objects.using(alias)
             .published()
-            .annotate(
-                theme_ids=Subquery(links.values("clip_id").annotate(ids=theme_ids).values("ids")),
-                caption_count=Subquery(
-                    captions.values("clip_id").annotate(n=Count("pk")).values("n")
-                ),
-                angle_count=Subquery(angles.values("clip_id").annotate(n=Count("pk")).values("n")),
-            )
             .filter(pk=sentinels[0])
-            .values_list(*_CLIP_COLUMNS, *_CLIP_EXTRAS)
+            .order_by()
+            .values_list(*_CLIP_COLUMNS)
         )
     compiler = query.query.get_compiler(alias)
     sql, params = compiler.as_sql()
@@ -215,7 +202,6 @@ def _prepared(alias, kind, n=1):
 
 
 _CLIP_COLUMNS = tuple(field.attname for field in Clip._meta.concrete_fields)
-_CLIP_EXTRAS = ("theme_ids", "caption_count", "angle_count")
 
 
 def _params(prepared, values):
@@ -254,9 +240,10 @@ def rows_by_pk(pks):
 
 
 def published_clip(pk):
-    """A published clip for its page, or 404: one query. Its themes come from the themes
-    kept for the page version and its captions' count with it, so that a clip without
-    captions needs nothing more (`clip.themes.all()` and `clip.captions.all()` read no row)."""
+    """A published clip for its page, or 404: one query, on its own table by primary key.
+    Its themes come from the catalogue kept for the page version, and whether it has
+    captions or angles from the sets kept beside it, so that `clip.themes.all()`,
+    `clip.captions.all()` and `clip.angles.all()` read no row unless it has some."""
     alias = router.db_for_read(Clip)
     prepared = _prepared(alias, "clip")
     sql, params = _params(prepared, [pk])
@@ -272,20 +259,51 @@ def published_clip(pk):
     for at, (converters, expression) in prepared[3].items():
         for converter in converters:
             row[at] = converter(row[at], expression, connection)
-    n = len(_CLIP_COLUMNS)
-    clip = Clip.from_db(alias, _CLIP_COLUMNS, row[:n])
-    clip.theme_ids, clip.caption_count, clip.angle_count = row[n:]
-    wanted = {int(i) for i in (clip.theme_ids or "").split(",") if i}
-    themes = [theme for theme in gallery_themes() if theme.pk in wanted]
-    if len(themes) == len(wanted):
+    clip = Clip.from_db(alias, _CLIP_COLUMNS, row)
+    if (themes := clip_themes(clip.pk)) is not None:
         _prefetched(clip, "themes", Theme, themes)
-    if not clip.caption_count:
+    with_captions, with_angles = _clips_with_extras()
+    if clip.pk not in with_captions:
         _prefetched(clip, "captions", Caption, [])
-    if not clip.angle_count:
+    if clip.pk not in with_angles:
         _prefetched(clip, "angles", ClipAngle, [])
     prefetch_related_objects([clip], *(name for name in ("themes", "captions", "angles")
                                        if name not in clip._prefetched_objects_cache))  # fmt: skip
     return clip
+
+
+def clip_themes(pk):
+    """A published clip's themes in the gallery's order, from the catalogue (None when the
+    catalogue cannot tell: more than 64 themes, or a clip it does not list)."""
+    themes = gallery_themes()
+    if len(themes) > 64:
+        return None
+    mask = per_version("theme-masks", _theme_masks).get(pk)
+    if mask is None:
+        return None
+    return [theme for i, theme in enumerate(themes) if mask >> i & 1]
+
+
+def _theme_masks():
+    """Each published clip's theme bits by its id (a dictionary of the catalogue: some 100
+    bytes a clip, built once per page version)."""
+    ids, masks = per_version("catalogue", _catalogue)
+    return dict(zip(ids, masks, strict=True))
+
+
+def _clips_with_extras():
+    """The ids of clips with captions and of clips with camera angles, read once per page
+    version in one query (both are rare: a clip page without either reads nothing more)."""
+
+    def read():
+        captions = Caption.objects.order_by().values_list("clip_id", Value("c")).distinct()
+        angles = ClipAngle.objects.order_by().values_list("clip_id", Value("a")).distinct()
+        with_captions, with_angles = set(), set()
+        for clip_id, kind in captions.union(angles).order_by():
+            (with_captions if kind == "c" else with_angles).add(clip_id)
+        return frozenset(with_captions), frozenset(with_angles)
+
+    return per_version("clips-with-extras", read)
 
 
 def _prefetched(clip, name, model, rows):
