@@ -6,6 +6,7 @@ from config.settings import *  # noqa: F403
 
 ROOT_URLCONF = "bench.urls"
 
-# The bench counts page renders from these lines (BENCH_COUNT_RENDERS=1).
+# The bench counts pages built and templates rendered from these lines (BENCH_COUNT_RENDERS=1).
 if os.environ.get("BENCH_COUNT_RENDERS") == "1":
-    LOGGING["loggers"]["infra.cache"] = {"level": "DEBUG"}  # noqa: F405
+    for name in ("infra.cache", "gallery.shells", "gallery.fragments"):
+        LOGGING["loggers"][name] = {"level": "DEBUG"}  # noqa: F405

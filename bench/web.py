@@ -213,7 +213,9 @@ def wrk_each_once(port, paths, seconds, connections):
 
 
 def count_renders(run_env, paths, repeats, cache_url):
-    """Pages rendered by 4 gunicorn processes when each path is asked `repeats` times."""
+    """What 4 gunicorn processes do when each path is asked `repeats` times: pages built
+    (the view run: with a shared cache each process puts a page together once, from the
+    shell and cards it reads), page shells and cards rendered (templates)."""
     import urllib.request
 
     env = run_env | {"BENCH_COUNT_RENDERS": "1", "CACHE_URL": cache_url}
@@ -230,7 +232,12 @@ def count_renders(run_env, paths, repeats, cache_url):
             server.terminate()
             server.wait()
         log.seek(0)
-        return sum("rendering page" in line for line in log)
+        lines = log.read().splitlines()
+        return {
+            "built": sum("building page" in line for line in lines),
+            "shells": sum("rendering page shell" in line for line in lines),
+            "cards": sum("rendering card" in line for line in lines),
+        }
 
 
 def cpu_per_request(gallery, clip_paths, count=300):
@@ -510,9 +517,11 @@ def run(args, run_env, media, redis_url, var_dir):
     print()
     print(
         f"4 gunicorn processes, {renders['pages']} distinct gallery pages each asked 8 times "
-        f"(a new connection each): pages rendered with each process's memory as the cache: "
-        f"{renders['memory']}; with one shared Redis: {renders['redis']}"
+        "(a new connection each): pages built / page shells rendered / cards rendered"
     )
+    for cache in ("memory", "redis"):
+        r = renders[cache]
+        print(f"  {cache:<7} {r['built']:>4} / {r['shells']:>4} / {r['cards']:>4}")
     print("queries: first request (cache empty) / next ones (cached)")
     for size, (raw, packed) in sizes_html.items():
         print(f"gallery HTML at {size} clips: {raw / 1024:.1f} KB, {packed / 1024:.1f} KB gzip")

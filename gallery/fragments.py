@@ -12,6 +12,7 @@ strings; every key also carries the release (templates, translations, static fil
 
 import hashlib
 import json
+import logging
 from functools import cache
 from pathlib import Path
 
@@ -23,6 +24,8 @@ from django.utils.translation import get_language
 
 from gallery.models import Clip
 from infra.cache import keep_many, read_many
+
+log = logging.getLogger(__name__)
 
 # Kept for a week at most; the cache also drops the least used ones first.
 FRAGMENT_TIMEOUT = 7 * 24 * 3600
@@ -138,6 +141,7 @@ def cards_from(wanted, found):
                 if isinstance(columns["thumbnails"], str):  # read as its JSON text
                     columns["thumbnails"] = json.loads(columns["thumbnails"])
                 clip = Clip(**columns)
+            log.debug("rendering card %s", key)
             rendered[key] = render_to_string(CARD_TEMPLATE, {"clip": clip, "eager": eager})
     if rendered:
         keep_many(rendered, timeout=FRAGMENT_TIMEOUT)
@@ -172,6 +176,7 @@ def body(request, clip, origin, *, angle=None):
     key = body_key(clip, origin, angle)
     html = read_many([key]).get(key)
     if html is None:
+        log.debug("rendering clip body %s", key)
         html = render_to_string(BODY_TEMPLATE, context)
         keep_many({key: html}, timeout=FRAGMENT_TIMEOUT)
     return mark_safe(html)  # noqa: S308  # nosec B308 B703 - rendered by our template

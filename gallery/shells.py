@@ -14,6 +14,7 @@ fragment's key) and language. Keys also carry the release (templates, translatio
 file names), so a deploy starts new shells.
 """
 
+import logging
 import re
 import secrets
 from functools import lru_cache
@@ -27,6 +28,8 @@ from django.utils.translation import get_language
 from gallery import fragments
 from gallery.templatetags.seo import grouped
 from infra.cache import keep_many, read_many
+
+log = logging.getLogger(__name__)
 
 # Markers exist only while a shell is rendered and split in this process; random, so that no
 # text a visitor or an owner typed (a clip's title) can spell one. Hex and letters only: they
@@ -68,6 +71,7 @@ def _shell(key, render, cards=()):
         found = read_many([key, *card_keys])
         pieces = found.get(key)
         if pieces is None:
+            log.debug("rendering page shell %s", key)
             pieces = _split(render())
             keep_many({key: pieces}, timeout=fragments.FRAGMENT_TIMEOUT)
         if len(_near) >= _NEAR_LIMIT:

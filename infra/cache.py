@@ -194,7 +194,7 @@ def cached_page(view=None, *, query=no_query, partials=()):
 
         stored = read_many([key], tiers=_page_tiers()).get(key)
         if stored is None:
-            log.debug("rendering page %s%s", request.path, asked)
+            log.debug("building page %s%s", request.path, asked)
             response = view(request, *args, **kwargs)
             if hasattr(response, "render") and callable(response.render):
                 response = response.render()
