@@ -123,6 +123,9 @@ def test_back_after_sending_then_sending_again_makes_no_second_submission(
     expect(summary).to_contain_text("This file was already sent: its clip is with our team.")
     expect(summary).to_be_focused()
     assert Submission.objects.count() == 1 and Clip.objects.count() == 1
+    # The way on: the page of the clip already sent, as the thanks page gave it.
+    summary.get_by_role("link", name="its page").click()
+    expect(page).to_have_url(live_server.url + Submission.objects.get().get_status_url())
 
 
 @pytest.mark.parametrize("language", ["en", "nl"])
