@@ -382,7 +382,12 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        # Django gives its loggers a console handler of their own in debug: their lines
+        # (a task's start and end among them) would print twice, there and at the root.
+        "django": {"handlers": [], "level": "INFO"},
+        "django.db.backends": {"level": "WARNING"},
+    },
 }
 
 # Limits on what owners may send.

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.http import Http404, HttpResponse, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import Resolver404, resolve
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import get_language_from_path, override
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csp import csp_override
@@ -25,10 +26,20 @@ EMBED_CSP = {**settings.SECURE_CSP, "frame-ancestors": ["*"]}
 def player(request, pk):
     clip = Clip.objects.published().prefetch_related("captions").filter(pk=pk).first()
     if clip is None:
-        # Other sites keep framing a clip after it is withdrawn: the frame says so (the site's
-        # 404 page may not be framed, and would show as a broken frame).
-        return TemplateResponse(request, "gallery/embed_gone.html", status=404)
+        return gone(request, pk)
     return TemplateResponse(request, "gallery/embed.html", {"clip": clip})
+
+
+def gone(request, pk):
+    """Other sites keep framing a clip after it is withdrawn: the frame says so as the clip
+    page does (the site's 404 page may not be framed, and would show as a broken frame).
+    A 404 all the same, never kept by a cache: the clip may come back."""
+    withdrawn = Clip.objects.filter(pk=pk).once_public_then_withdrawn().exists()
+    response = TemplateResponse(
+        request, "gallery/embed_gone.html", {"withdrawn": withdrawn}, status=404
+    )
+    add_never_cache_headers(response)
+    return response
 
 
 @require_safe

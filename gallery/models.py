@@ -275,6 +275,9 @@ class Clip(models.Model):
     # outputs_outdated only if none came while it worked (processing.render).
     regions_version = models.PositiveIntegerField(default=0, editable=False)
     rendering_queued = models.BooleanField(default=False, editable=False)
+    # Counts the renders staff queued: a render clears rendering_queued only if none was
+    # queued while it worked (that one is still to run).
+    renders_queued = models.PositiveIntegerField(default=0, editable=False)
 
     objects = ClipQuerySet.as_manager()
 
@@ -590,8 +593,11 @@ class Clip(models.Model):
     def queue_rendering(self, *, detect=False):
         """Make the outputs again from the original and the stored regions (re-detecting them
         only when asked), once the transaction commits (gallery/tasks.py listens)."""
-        Clip.objects.filter(pk=self.pk).update(rendering_queued=True)
+        Clip.objects.filter(pk=self.pk).update(
+            rendering_queued=True, renders_queued=F("renders_queued") + 1
+        )
         self.rendering_queued = True
+        self.refresh_from_db(fields=["renders_queued"])
         signals.rendering_requested.send(sender=Clip, clip=self, detect=detect)
 
     def replace_outputs(
@@ -604,6 +610,7 @@ class Clip(models.Model):
         mosaic=None,
         angles=None,
         regions_version=None,
+        renders_queued=None,
     ):
         """Swap in outputs made again; a published clip's public copies follow. Returns the
         names of the files replaced, for the caller to delete.
@@ -611,6 +618,8 @@ class Clip(models.Model):
         For a dashcam event, `mosaic` is the new mosaic's name and `angles` maps each other
         angle's ClipAngle pk to its new video's name. `regions_version` is the one the
         outputs were made from: staff changed the regions since, they stay outdated.
+        `renders_queued` is the count read when the render began: a render queued since is
+        still to run, so the clip stays marked as rendering.
         """
         old = self.media_names
         up_to_date = (
@@ -621,13 +630,21 @@ class Clip(models.Model):
                 default=F("outputs_outdated"),
             )
         )
+        still_queued = (
+            Value(False)
+            if renders_queued is None
+            else Case(
+                When(renders_queued=renders_queued, then=Value(False)),
+                default=F("rendering_queued"),
+            )
+        )
         fields = {
             "video": video,
             "video_hd": video_hd,
             "poster": poster,
             "thumbnails": thumbnails,
             "outputs_outdated": up_to_date,
-            "rendering_queued": False,
+            "rendering_queued": still_queued,
         }
         if mosaic is not None:
             fields["mosaic"] = mosaic
@@ -650,7 +667,7 @@ class Clip(models.Model):
                 ClipAngle.objects.filter(pk=pk, clip=self).update(video=name)
         for name, value in fields.items():
             setattr(self, name, value)
-        self.refresh_from_db(fields=["outputs_outdated"])
+        self.refresh_from_db(fields=["outputs_outdated", "rendering_queued"])
         if angles and hasattr(self, "_prefetched_objects_cache"):
             self._prefetched_objects_cache.pop("angles", None)
         if published:

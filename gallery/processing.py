@@ -336,7 +336,7 @@ def render(clip, *, detect=False):
     event, every angle's video and the mosaic too."""
     # What staff asked for, read at once: a change they make while this works is kept for
     # the next render (the outputs stay outdated), never overwritten or marked done.
-    clip.refresh_from_db(fields=["regions", "blurring", "regions_version"])
+    clip.refresh_from_db(fields=["regions", "blurring", "regions_version", "renders_queued"])
     angles = list(clip.angles.all())
     with tempfile.TemporaryDirectory(prefix="clip-") as tmp:
         work = Path(tmp)
@@ -368,6 +368,7 @@ def render(clip, *, detect=False):
         }
         or None,
         regions_version=clip.regions_version,
+        renders_queued=clip.renders_queued,
     )
     for name in replaced:
         private_storage().delete(name)

@@ -5,6 +5,9 @@ from django import forms
 from django.conf import settings
 from django.db import transaction
 from django.template.defaultfilters import filesizeformat
+from django.utils.html import format_html
+from django.utils.safestring import SafeData
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from gallery import media
@@ -18,6 +21,10 @@ from submissions.receive import store_original
 
 class AlreadySent(Exception):
     """An upload named in the form made a clip meanwhile (the same form sent twice)."""
+
+    def __init__(self, earlier=None):
+        super().__init__(earlier)
+        self.earlier = earlier  # the Submission it made, when known
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -166,10 +173,14 @@ class SubmissionForm(forms.Form):
     # Hidden from people by CSS and aria; bots fill it in.
     website = forms.CharField(required=False, label=_("Leave this field empty"))
 
-    def __init__(self, *args, upload_too_large=False, **kwargs):
+    def __init__(self, *args, upload_too_large=False, shown=(), **kwargs):
         kwargs.setdefault("label_suffix", "")  # labels without colons, in every language
         super().__init__(*args, **kwargs)
         self.upload_too_large = upload_too_large
+        # Submissions whose private page this browser was given (views.SENT_SESSION_KEY).
+        self.shown = set(shown)
+        # The address a round trip proved the sender reads (a personal link's), else None.
+        self.sender = None
         # The videos to make clips of, unpacked from the files, probed (probe.Video).
         self.videos = []
         # Files uploaded before the form was sent (kept.Kept), shown again on errors.
@@ -219,8 +230,7 @@ class SubmissionForm(forms.Form):
             if upload.used:
                 # One clip per upload: a second would share the first one's original.
                 problems.append(
-                    _("%(name)s was already sent: its clip is with our team.")
-                    % {"name": upload.name or _("This file")}
+                    self.already_sent_message(kept.earlier([upload.claim_key]), upload.name)
                 )
                 continue
             piece = self.received_piece(upload)
@@ -329,9 +339,10 @@ class SubmissionForm(forms.Form):
                     or store_original(video.path, name=probe.original_name(video.piece, index))
                 )
             contents = self.content_keys(email or data["email"])
+            keys = [upload.claim_key for upload in self.kept_uploads] + contents
             with transaction.atomic():
                 if not kept.claim(self.kept_uploads) or not kept.claim_content(contents):
-                    raise AlreadySent
+                    raise AlreadySent(kept.earlier(keys))
                 submission = Submission.objects.create_with_clips(
                     email=email or data["email"],
                     language=language,
@@ -339,6 +350,7 @@ class SubmissionForm(forms.Form):
                     consent=True,
                     clips=drafts(self.videos, originals, data, sentry=self.sentry),
                 )
+                kept.record(keys, submission)
         except BaseException:
             stored = {video.stored for video in self.videos}
             for name in originals:
@@ -348,6 +360,29 @@ class SubmissionForm(forms.Form):
         transaction.on_commit(lambda: self.release(originals), robust=True)
         transaction.on_commit(lambda: notifications.send_receipt(submission), robust=True)
         return submission
+
+    def already_sent_message(self, earlier, name=""):
+        """What a file sent a second time is told: the link to the page of the submission it
+        made when the one sending could open that page anyway (this browser was given it, or
+        the address is proven theirs); else where that link is, never the link itself."""
+        name = name or gettext("This file")
+        may_open = earlier is not None and (
+            earlier.pk in self.shown
+            or (self.sender is not None and earlier.email.lower() == self.sender.lower())
+        )
+        if may_open:
+            return format_html(
+                gettext(
+                    "{name} was already sent: its clip is with our team. Follow it on "
+                    '<a href="{url}">its page</a>.'
+                ),
+                name=name,
+                url=earlier.get_status_url(),
+            )
+        return gettext(
+            "%(name)s was already sent: its clip is with our team. The receipt e-mail sent to "
+            "the address it came from has the link to its page."
+        ) % {"name": name}
 
     def content_keys(self, email):
         """What names each video's content from this address (kept.content_key)."""
@@ -385,7 +420,11 @@ class SubmissionForm(forms.Form):
                 boxes = isinstance(field.field.widget, forms.CheckboxSelectMultiple)
                 first = field.subwidgets[0].id_for_label if boxes and field.subwidgets else None
                 anchor = first or field.auto_id
-                summary += [(anchor, message) for message in field.errors]
+                # A message holding a link of its own (already sent: its page) is no link.
+                summary += [
+                    (None if isinstance(message, SafeData) else anchor, message)
+                    for message in field.errors
+                ]
         return summary
 
     def browser_checks(self):
@@ -415,9 +454,10 @@ class SubmissionForm(forms.Form):
 class PersonalLinkForm(SubmissionForm):
     """The form a personal upload link opens: the sender's address is the one the link is for."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, sender=None, **kwargs):
         super().__init__(*args, **kwargs)
         del self.fields["email"]
+        self.sender = sender
 
     @staticmethod
     def initial_from(draft):

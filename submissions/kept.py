@@ -76,6 +76,23 @@ def claim(uploads):
     return True
 
 
+def record(keys, submission):
+    """Note which submission the claimed keys (claim_key, content_key) made."""
+    UploadClaim.objects.filter(key__in=keys).update(submission=submission)
+
+
+def earlier(keys):
+    """The submission the latest of these claims made, or None (unknown, or claimed before
+    claims noted it)."""
+    found = (
+        UploadClaim.objects.filter(key__in=keys, submission__isnull=False)
+        .select_related("submission")
+        .order_by("-at")
+        .first()
+    )
+    return found.submission if found else None
+
+
 def content_key(email, file, size):
     """A key naming one file's content sent from one address: its size and three samples
     (start, middle, end), so a big upload or an object in the bucket is not read whole.

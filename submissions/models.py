@@ -437,6 +437,10 @@ class UploadClaim(models.Model):
 
     key = models.CharField(max_length=200, unique=True)
     at = models.DateTimeField(default=timezone.now)
+    # What the upload made: a second try is told where that submission's page is.
+    submission = models.ForeignKey(
+        Submission, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     def __str__(self):
         return self.key

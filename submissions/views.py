@@ -20,6 +20,10 @@ from submissions.models import PERSONAL_LINK_DAYS, InboundEmail, Submission
 from submissions.uploads import ENVELOPE
 
 THANKS_SESSION_KEY = "submitted_token"
+# The submissions whose private page this browser was given (thanks page, status link): sent
+# again, a file is answered with that page's link (SubmissionForm.already_sent_message).
+SENT_SESSION_KEY = "sent_submissions"
+SENT_REMEMBERED = 20
 # What a storage outage looks like: a disk error, or the object store out of reach.
 # What stops a clip from being kept for now (the file storage or the database out of reach):
 # the owner is told that nothing was kept and to send it again in a few minutes.
@@ -42,15 +46,17 @@ def submit(request):
         if ratelimit.exceeded("submit-email", email):
             return ratelimit.too_many(request, "submit-email")
         too_large = getattr(request, "upload_too_large", False)
-        form = SubmissionForm(data, files, upload_too_large=too_large)
+        form = SubmissionForm(
+            data, files, upload_too_large=too_large, shown=request.session.get(SENT_SESSION_KEY, ())
+        )
         try:
             if form.is_valid():
                 submission = form.save(language=get_language())
                 ratelimit.record("submit-email", email)
-                request.session[THANKS_SESSION_KEY] = submission.signed_token
+                given_page(request, submission)
                 return redirect("submissions:thanks")
-        except AlreadySent:
-            form.add_error("video", already_sent_message())
+        except AlreadySent as sent:
+            form.add_error("video", form.already_sent_message(sent.earlier))
         except STORAGE_ERRORS:
             return storage_unavailable(request, form)
         finally:
@@ -59,8 +65,16 @@ def submit(request):
     return render_form(request, SubmissionForm(), status=200)
 
 
-def already_sent_message():
-    return gettext("This file was already sent: its clip is with our team.")
+def given_page(request, submission):
+    """This browser holds the link to the submission's private page (shown on the thanks page)."""
+    request.session[THANKS_SESSION_KEY] = submission.signed_token
+    remember_page(request, submission)
+
+
+def remember_page(request, submission):
+    shown = request.session.get(SENT_SESSION_KEY, [])
+    if submission.pk not in shown:
+        request.session[SENT_SESSION_KEY] = [*shown, submission.pk][-SENT_REMEMBERED:]
 
 
 def storage_unavailable(request, form, *, inbound=None):
@@ -104,7 +118,13 @@ def personal(request, token):
         form = PersonalLinkForm(initial=PersonalLinkForm.initial_from(inbound.draft or {}))
         return render_form(request, form, status=200, inbound=inbound)
     too_large = getattr(request, "upload_too_large", False)
-    form = PersonalLinkForm(request.POST, request.FILES, upload_too_large=too_large)
+    form = PersonalLinkForm(
+        request.POST,
+        request.FILES,
+        upload_too_large=too_large,
+        shown=request.session.get(SENT_SESSION_KEY, ()),
+        sender=inbound.sender,
+    )
     try:
         if form.is_valid():
             with transaction.atomic():
@@ -118,10 +138,10 @@ def personal(request, token):
                 if not locked.attach_submission(submission):
                     transaction.set_rollback(True)
                     return link_refused(request, "used")
-            request.session[THANKS_SESSION_KEY] = submission.signed_token
+            given_page(request, submission)
             return redirect("submissions:thanks")
-    except AlreadySent:
-        form.add_error("video", already_sent_message())
+    except AlreadySent as sent:
+        form.add_error("video", form.already_sent_message(sent.earlier))
     except STORAGE_ERRORS:
         return storage_unavailable(request, form, inbound=inbound)
     finally:
@@ -238,6 +258,8 @@ def status(request, token):
     submission = Submission.from_signed_token(token)
     if submission is None:
         raise Http404
+    if request.method == "GET":
+        remember_page(request, submission)  # the one holding the link may be told it again
     clips = submission.clips.prefetch_related("themes").order_by("pk")
     message = None
     if request.method == "POST":

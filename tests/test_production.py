@@ -208,3 +208,19 @@ def test_database_url_gives_the_connection_settings(tmp_path):
     refused = manage("check", env=PRODUCTION | {"DATABASE_URL": "mysqlx://a@b/c"})
     assert refused.returncode != 0 and len(refused.stderr.strip().splitlines()) == 1
     assert "DATABASE_URL" in refused.stderr and "Traceback" not in refused.stderr
+
+
+@pytest.mark.parametrize("debug", ["1", "0"])
+def test_a_task_worker_prints_each_log_line_once(tmp_path, debug):
+    """What `make run` shows (debug on) and production writes: a line per event, not two."""
+    env = {"VAR_DIR": str(tmp_path), "DJANGO_DEBUG": debug, "LOG_FORMAT": "plain"}
+    result = manage(
+        "shell",
+        "-c",
+        "import logging; logging.getLogger('django.tasks').info('Task id=1 state=RUNNING');"
+        "logging.getLogger('gallery.tasks').info('clip 1 is no longer waiting')",
+        env=(PRODUCTION if debug == "0" else {}) | env,
+    )
+    output = result.stdout + result.stderr
+    assert output.count("Task id=1 state=RUNNING") == 1, output
+    assert output.count("clip 1 is no longer waiting") == 1, output

@@ -21,6 +21,13 @@
     return Boolean((ticket && ticket.value) || form.querySelector("[data-file-kept]"));
   }
 
+  // What the upload script said of the file it refused (not a video, too large), on show
+  // beside the file; null when it said nothing.
+  function uploadRefusal(form) {
+    var said = form.querySelector("[data-upload-error]");
+    return said && !said.hidden && said.textContent.trim() ? said : null;
+  }
+
   function problems(form) {
     var found = [];
     Object.keys(checks.required).forEach(function (name) {
@@ -41,7 +48,11 @@
       if (message) found.push({ name: input.name, input: input, message: message });
     });
     var file = form.querySelector('input[type="file"]');
-    if (file && !fileGiven(form)) found.push({ name: file.name, input: file, message: checks.file });
+    if (file && !fileGiven(form)) {
+      // The file was refused when picked: the summary names why, as the field does.
+      var refused = uploadRefusal(form);
+      found.push({ name: file.name, input: file, message: refused ? refused.textContent : checks.file });
+    }
     found.sort(function (a, b) {
       return a.input.compareDocumentPosition(b.input) & Node.DOCUMENT_POSITION_FOLLOWING ? -1 : 1;
     });
@@ -85,6 +96,9 @@
     var errorId = "id_" + name + "_error";
     var group = first.type === "checkbox" && inputs.length > 1 ? first.closest("fieldset") : null;
     clearError(form, name);
+    // The upload script's own message, said again here: once is enough.
+    var refused = uploadRefusal(form);
+    if (message && refused && refused.textContent === message) refused.hidden = true;
     if (message) {
       var list = document.createElement("ul");
       list.className = "errorlist";

@@ -294,3 +294,25 @@ def test_a_change_staff_make_while_a_render_runs_keeps_the_outputs_outdated(
     processing.render(Clip.objects.get(pk=clip.pk))
     clip.refresh_from_db()
     assert not clip.outputs_outdated
+
+
+def test_a_render_staff_queue_while_one_runs_stays_announced_until_it_ran(
+    media_storage, short_clip_file, monkeypatch
+):
+    clip = make_clip(status=Clip.Status.REVIEW, video=short_clip_file)
+    clip.queue_rendering()
+    real = processing.blurring.render_outputs
+
+    def staff_queue_again_then(*args, **kwargs):
+        # Staff press "make again" once more (e.g. to detect again) while this one works.
+        Clip.objects.get(pk=clip.pk).queue_rendering(detect=True)
+        monkeypatch.setattr(processing.blurring, "render_outputs", real)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(processing.blurring, "render_outputs", staff_queue_again_then)
+    processing.render(Clip.objects.get(pk=clip.pk))
+    # The regions page still says the outputs are being made again: the second one is due.
+    assert Clip.objects.get(pk=clip.pk).rendering_queued
+
+    processing.render(Clip.objects.get(pk=clip.pk))
+    assert not Clip.objects.get(pk=clip.pk).rendering_queued

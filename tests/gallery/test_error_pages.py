@@ -176,3 +176,32 @@ def test_a_withdrawn_clip_still_framed_on_another_site_says_so_in_the_frame(lang
     # Framed like the player itself, where the site's other pages refuse to be.
     assert "frame-ancestors *" in response["Content-Security-Policy"]
     assert "X-Frame-Options" not in response
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_a_withdrawn_clip_s_frame_says_what_its_page_says_and_is_never_cached(language):
+    clip = make_clip(title="Col du Galibier")
+    visitor = Client(headers={"Accept-Language": language})
+    clip.withdraw()
+    page_said = visitor.get(f"/{language}/clips/{clip.pk}/").content.decode()
+    response = visitor.get(f"/embed/{clip.pk}/")
+    frame = response.content.decode()
+    assert response.status_code == 404
+    for text in (
+        "This clip is no longer available.",
+        "Its owner has withdrawn it from the gallery.",
+    ):
+        assert said_in(language, text) in page_said and said_in(language, text) in frame
+    # Not kept by a browser or a shared cache: the owner may publish it again.
+    assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"]
+    # The embed's own minimal layout: no site header, no script.
+    assert "site-header" not in frame and "<script" not in frame
+    assert "embed.css" in frame
+
+
+def test_the_frame_of_a_clip_never_published_does_not_say_its_owner_withdrew_it(client):
+    clip = make_clip(status=Clip.Status.REVIEW)
+    response = client.get(f"/embed/{clip.pk}/", headers={"Accept-Language": "en"})
+    assert response.status_code == 404
+    assert "withdrawn" not in response.content.decode()
+    assert "no-store" in response["Cache-Control"]

@@ -175,6 +175,19 @@ def test_every_catalogue_is_complete(fresh_catalogues, language):
     assert not problems, f"locale/{language}: " + "; ".join(problems)
 
 
+def test_french_puts_a_no_break_space_before_double_punctuation():
+    """« : », « ; », « ? », « ! » and the guillemets hold to their word with a no-break space
+    (U+00A0), so a line never starts with the punctuation."""
+    catalogue = polib.pofile(str(ROOT / "locale" / "fr" / "LC_MESSAGES" / "django.po"))
+    wrong = []
+    for entry in catalogue:
+        for text in [entry.msgstr, *entry.msgstr_plural.values()]:
+            # A colon inside a time (00:01.000) or an address (mailto:) is no punctuation.
+            if re.search(r"[^\u00a0][;?!»]|[^\u00a0\d]:(?!//|\d|%)|«[^\u00a0]", text):
+                wrong.append(text)
+    assert not wrong, wrong[:5]
+
+
 # English UI phrases that must not show on a page in another language (words that other
 # languages share, like "Design" or "Weekend", are left out).
 ENGLISH_UI = [

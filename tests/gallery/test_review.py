@@ -505,6 +505,12 @@ def test_the_camera_texts_are_in_the_moderators_language(moderator):
     assert said_in("fr", "Camera shown: %(camera)s", camera=front) in page
     layout = "%(lead)s large on the left; on its right, from top to bottom: %(others)s"
     assert said_in("fr", layout, lead=front, others=f"{back} · {left}") in page
+    # French typography: a no-break space before the colon, never a line break there.
+    assert (
+        "<strong>Toutes les caméras</strong>\u00a0: "
+        + said_in("fr", layout, lead=front, others=f"{back} · {left}")
+        in page
+    )
 
 
 def test_the_review_page_keeps_every_change_of_the_blurring(mod_client):

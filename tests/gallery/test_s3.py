@@ -245,7 +245,8 @@ def test_an_upload_token_makes_one_clip_only(
     again = Client(REMOTE_ADDR="198.51.100.40").post("/en/submit/", fields)
     assert again.status_code == 400
     assert again.context["form"].errors["video"] == [
-        "ferry.mp4 was already sent: its clip is with our team."
+        "ferry.mp4 was already sent: its clip is with our team. "
+        "The receipt e-mail sent to the address it came from has the link to its page."
     ]
     clip = Clip.objects.get()
     assert Submission.objects.count() == 1

@@ -123,6 +123,9 @@ def test_back_after_sending_then_sending_again_makes_no_second_submission(
     expect(summary).to_contain_text("This file was already sent: its clip is with our team.")
     expect(summary).to_be_focused()
     assert Submission.objects.count() == 1 and Clip.objects.count() == 1
+    # The way on: the page of the clip already sent, as the thanks page gave it.
+    summary.get_by_role("link", name="its page").click()
+    expect(page).to_have_url(live_server.url + Submission.objects.get().get_status_url())
 
 
 @pytest.mark.parametrize("language", ["en", "nl"])
@@ -146,9 +149,27 @@ def test_a_file_that_is_no_video_is_refused_when_picked(page, live_server, tmp_p
         assert page.locator('input[type="file"]').evaluate("i => i.files.length") == 0
     assert set(tus.root().glob("*.part")) == before
 
+    # Sent all the same: the summary at the top says why, as the field does, once.
+    page.locator('[name="title"]').fill("Honk at the roundabout")
+    page.locator('[name="themes"]').first.check()
+    page.locator('[name="credit_name"]').fill("Lucía")
+    page.locator('[name="credit_country"]').select_option("ES")
+    page.locator('[name="email"]').fill("lucia@example.org")
+    page.locator('[name="consent"]').check()
+    page.get_by_role("button", name=said_in(language, "Send my clip")).click()
+    summary = page.locator("[data-error-summary]")
+    expect(summary).to_be_focused()
+    expect(summary.locator("li")).to_have_text([message])
+    expect(summary.get_by_role("link", name=message)).to_have_attribute("href", "#id_video")
+    field = page.locator("[data-upload-field]")
+    expect(field.get_by_text(message, exact=True).locator("visible=true")).to_have_count(1)
+    assert said_in(language, "Choose the video file to send.") not in field.inner_text()
+    assert Submission.objects.count() == 0
+
     # A real video is taken at once, as before.
     clip = synthesize(tmp_path / "sunset.mp4", seconds=1, width=320, height=180, seed=4)
     page.locator('input[type="file"]').set_input_files(clip)
     expect(problem).to_be_hidden()
+    expect(page.locator("#id_video_error")).to_have_count(0)
     received = said_in(language, "Received", context="a file, uploaded")
     expect(page.locator("[data-files] [data-state]")).to_have_text([received])

@@ -72,7 +72,7 @@ def test_a_broken_front_camera_by_e_mail_lets_the_rear_camera_lead(deliver, four
     assert [camera for camera, _why in clip.left_out] == ["front"]
     reply = mail.outbox[-1]
     assert "Dépassement" in reply.body
-    assert "La caméra « Avant » a été écartée" in reply.body  # in the sender's French
+    assert "La caméra «\u00a0Avant\u00a0» a été écartée" in reply.body  # in the sender's French
 
 
 def test_an_event_of_broken_cameras_only_is_still_refused(deliver, four):

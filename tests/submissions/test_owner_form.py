@@ -4,6 +4,7 @@ import html
 from datetime import timedelta
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
 from gallery.models import Clip, Theme
@@ -82,14 +83,61 @@ def test_the_same_file_sent_again_by_its_owner_is_recognised(
     assert post(client, form_data(upload(sample_video)), lang="en").status_code == 302
     again = post(client, form_data(upload(sample_video, name="renamed.mp4")), lang="en")
     assert again.status_code == 400
+    status_url = Submission.objects.get().get_status_url()
     assert again.context["form"].errors["video"] == [
-        "This file was already sent: its clip is with our team."
+        "This file was already sent: its clip is with our team. "
+        f'Follow it on <a href="{status_url}">its page</a>.'
     ]
     assert Submission.objects.count() == 1 and Clip.objects.count() == 1
     # Someone else may send the same file (a friend's copy): its own submission.
     other = form_data(upload(sample_video), email="friend@example.org")
     assert post(client, other, lang="en").status_code == 302
     assert Submission.objects.count() == 2
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_same_file_sent_again_links_to_the_page_this_browser_was_given(
+    client, sample_video, media_storage, language
+):
+    """Sent, then sent again from the same browser: the owner is shown the way to the clip's
+    private page (the thanks page gave this browser its link), at the top and at the field."""
+    assert post(client, form_data(upload(sample_video)), lang=language).status_code == 302
+    status_url = Submission.objects.get().get_status_url()
+    again = post(client, form_data(upload(sample_video)), lang=language)
+    assert again.status_code == 400
+    page = again.content.decode()
+    said = said_in(
+        language,
+        '{name} was already sent: its clip is with our team. Follow it on <a href="{url}">its page</a>.',
+    )
+    expected = said.format(name=said_in(language, "This file"), url=status_url)
+    summary = page[page.index("data-error-summary") : page.index("</section>")]
+    assert html.unescape(expected) in html.unescape(summary)
+    assert page.count(f'href="{status_url}"') == 2  # the summary and the file's own message
+    assert f'<a href="#id_video">{expected}' not in page  # no link inside a link
+    assert client.get(status_url).status_code == 200
+
+
+def test_the_same_file_and_address_from_another_browser_get_no_link(
+    client, sample_video, media_storage
+):
+    """Anyone may type an address: someone else holding a copy of the file and the owner's
+    address is told where the link is (the owner's receipt), never given the owner's page."""
+    assert post(client, form_data(upload(sample_video)), lang="en").status_code == 302
+    status_url = Submission.objects.get().get_status_url()
+    stranger = Client(REMOTE_ADDR="198.51.100.7")
+    again = post(stranger, form_data(upload(sample_video)), lang="en")
+    assert again.status_code == 400
+    assert again.context["form"].errors["video"] == [
+        "This file was already sent: its clip is with our team. "
+        "The receipt e-mail sent to the address it came from has the link to its page."
+    ]
+    assert status_url not in again.content.decode()
+    # Whoever opened the page with the link from the receipt is given it again.
+    assert stranger.get(status_url).status_code == 200
+    third = post(stranger, form_data(upload(sample_video)), lang="en")
+    assert f'href="{status_url}"' in third.content.decode()
+    assert Submission.objects.count() == 1
 
 
 def test_the_same_file_long_after_is_a_new_submission(client, sample_video, media_storage):

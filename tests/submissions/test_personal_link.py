@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail, signing
+from django.test import Client
 
 from gallery.models import Clip
 from submissions import links
@@ -202,3 +203,26 @@ def test_what_the_message_said_goes_with_its_raw_copy(deliver, site):
     inbound.delete_raw()
     inbound.refresh_from_db()
     assert inbound.draft == {}
+
+
+def test_a_clip_sent_again_through_a_second_link_links_to_its_page(deliver, site, sample_video):
+    """The link came to the owner's address, so the page of the clip that address sent is
+    theirs to see: sent again from another browser, the form links to it."""
+    deliver(gmail_drive_mail())
+    deliver(gmail_drive_mail())  # a second message (its own Message-ID): a second link
+    first, second = (personal_link(reply) for reply in mail.outbox)
+    assert first != second
+    form = {
+        "title": "Balade du week-end",
+        "themes": ["weekend"],
+        "credit_name": "Camille",
+        "credit_country": "FR",
+        "consent": "on",
+    }
+    sent = Client().post(first, form | {"video": upload(sample_video, "IMG_2291.MOV")})
+    assert sent.status_code == 302
+    status_url = Submission.objects.get().get_status_url()
+    again = Client().post(second, form | {"video": upload(sample_video, "IMG_2291.MOV")})
+    assert again.status_code == 400
+    assert f'href="{status_url}"' in again.content.decode()
+    assert Submission.objects.count() == 1

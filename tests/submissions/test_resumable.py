@@ -172,9 +172,23 @@ def test_a_token_makes_one_clip_only(client, sample_video):
     assert post(client, form_data(None, upload_ticket=token), lang="en").status_code == 302
     again = post(client, form_data(None, upload_ticket=token), lang="en")
     assert again.status_code == 400
+    status_url = Submission.objects.get().get_status_url()
     assert again.context["form"].errors["video"] == [
-        f"{sample_video.name} was already sent: its clip is with our team."
+        f"{sample_video.name} was already sent: its clip is with our team. "
+        f'Follow it on <a href="{status_url}">its page</a>.'
     ]
+    # The same token from a browser that was never given the page, another address typed:
+    # where the link is (the receipt of the address it came from), not the link.
+    other = post(
+        Client(REMOTE_ADDR="198.51.100.9"),
+        form_data(None, upload_ticket=token, email="someone.else@example.org"),
+        lang="en",
+    )
+    assert other.context["form"].errors["video"] == [
+        f"{sample_video.name} was already sent: its clip is with our team. "
+        "The receipt e-mail sent to the address it came from has the link to its page."
+    ]
+    assert status_url not in other.content.decode()
     assert Clip.objects.count() == 1 and Submission.objects.count() == 1
     assert Clip.objects.get().original.read() == sample_video.read_bytes()  # nothing lost
 

@@ -79,7 +79,8 @@ def test_a_zip_gives_its_video_and_names_the_file_it_ignored(deliver, tiny_video
     assert clip.original.name.endswith(".mp4")
     assert "Not videos, ignored: roadtrip.zip › notes.txt" in inbound.reason
     (receipt,) = mail.outbox
-    assert "- roadtrip.zip: balade.mp4, notes.txt" in receipt.body
+    # A French receipt: a no-break space before the colon.
+    assert "- roadtrip.zip\u00a0: balade.mp4, notes.txt" in receipt.body
 
 
 def test_a_zip_bomb_is_refused_naming_the_compression_bound(deliver, tiny_video):

@@ -43,7 +43,7 @@ def test_a_tnef_clip_and_a_drive_link_from_the_mailbox_end_in_review(
 
     replies = {reply["To"]: reply for reply in smtp_inbox.wait_for(2)}
     receipt = replies["lucas@example.it"].get_body(("plain",)).get_content()
-    assert "winmail.dat: Spiaggia.mov" in receipt
+    assert "winmail.dat\u00a0: Spiaggia.mov" in receipt  # in French: a no-break space first
 
     drive = InboundEmail.objects.get(subject="Balade du week-end")
     assert drive.status == InboundEmail.Status.IGNORED and drive.draft["shared_via"] == [
