@@ -6,8 +6,9 @@ Starts from an empty temporary VAR_DIR: migrate, collectstatic, `seed_demo --cli
 gunicorn with production settings (debug off, whitenoise serving the compressed, hashed static
 files). Audits each page `--runs` times and keeps the median run, prints its four scores and
 exits 1 when one misses its target (Performance >= 95, Accessibility, Best Practices and
-SEO = 100), listing the audits at fault. Needs `npm ci` (lighthouse in package.json) and
-Chromium (/usr/bin/chromium).
+SEO = 100), listing the audits at fault. Each run's line gives its metrics and the machine's
+load average when it ended: on a shared machine the Total Blocking Time is mostly the load (see
+BENCHMARKS.md). Needs `npm ci` (lighthouse in package.json) and Chromium (/usr/bin/chromium).
 """
 
 import argparse
@@ -84,11 +85,45 @@ def _lighthouse(url, report, env):
             f"--output-path={report}",
             f"--chrome-flags={CHROME_FLAGS}",
             "--only-categories=performance,accessibility,best-practices,seo",
+            "--save-assets",
         ],
         env=env,
         check=True,
     )
-    return json.loads(Path(report).read_text())
+    return {**json.loads(Path(report).read_text()), "_report": str(report)}
+
+
+def run_line(name, index, result):
+    """One run's scores and metrics, with the load average it met."""
+    audits = result["audits"]
+
+    def value(key):
+        return audits[key].get("numericValue") or 0
+
+    return (
+        f"  {name} run {index + 1}: performance {round(result['categories']['performance']['score'] * 100)}"
+        f", FCP {value('first-contentful-paint'):.0f} ms, LCP {value('largest-contentful-paint'):.0f} ms"
+        f" ({lcp_element(result)}), TBT {value('total-blocking-time'):.0f} ms"
+        f", CLS {value('cumulative-layout-shift'):.3f}, main-thread work"
+        f" {value('mainthread-work-breakdown'):.0f} ms; load average {os.getloadavg()[0]:.1f}"
+    )
+
+
+def lcp_element(result):
+    """What the largest paint was, read from the run's saved trace (Lighthouse 12's own audit
+    of it fails on the Chromium of this machine)."""
+    report = Path(result["_report"])
+    trace = report.with_name(f"{report.stem}-0.trace.json")  # --save-assets names it so
+    try:
+        events = json.loads(trace.read_text())["traceEvents"]
+    except (OSError, ValueError, KeyError):
+        return "?"
+    found = "?"
+    for event in events:
+        if event.get("name") == "largestContentfulPaint::Candidate":
+            data = event["args"]["data"]
+            found = f"{data.get('type')} in {data.get('nodeName')}"
+    return found
 
 
 def failing_audits(result, category):
@@ -141,15 +176,20 @@ def main():
         pages = {"gallery": f"{base}/fr/", "clip": first_clip_url(f"{base}/fr/")}
 
         missed = []
-        print(f"\n{'page':<10}" + "".join(f"{name:>16}" for name in TARGETS))
+        medians = {}
         for name, url in pages.items():
             # Lighthouse's own advice: scores vary from run to run (more so on a busy machine),
             # so judge the median run by performance.
-            runs = [lighthouse(url, var / f"lighthouse-{name}-{i}.json") for i in range(args.runs)]
+            runs = []
+            for i in range(args.runs):
+                runs.append(lighthouse(url, var / f"lighthouse-{name}-{i}.json"))
+                print(run_line(name, i, runs[-1]), flush=True)
             runs.sort(key=lambda run: run["categories"]["performance"]["score"])
-            result = runs[len(runs) // 2]
+            medians[name] = runs[len(runs) // 2]
+        print(f"\n{'median':<10}" + "".join(f"{name:>16}" for name in TARGETS))
+        for name, result in medians.items():
             scores = {key: round(result["categories"][key]["score"] * 100) for key in TARGETS}
-            print(f"{name:<10}" + "".join(f"{scores[key]:>16}" for key in TARGETS), flush=True)
+            print(f"{name:<10}" + "".join(f"{scores[key]:>16}" for key in TARGETS))
             for key, target in TARGETS.items():
                 if scores[key] < target:
                     missed.append(
