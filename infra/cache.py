@@ -25,8 +25,10 @@ from django.core.cache import caches
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache, RedisSerializer
+from django.core.signals import setting_changed
 from django.db import DatabaseError, connection, transaction
 from django.db.models import F
+from django.dispatch import receiver
 from django.http import HttpResponse
 from django.http.request import split_domain_port
 from django.middleware.csp import get_nonce
@@ -136,15 +138,32 @@ def no_query(request):
 def page_origin(request):
     """The scheme and host a page's absolute links are built from, or None when the host is
     not one ALLOWED_HOSTS names exactly (a wildcard match, another port, other capitals):
-    such pages are served but not kept, so made-up host names cannot fill the cache."""
+    such pages are served but not kept, so made-up host names cannot fill the cache.
+    Worked out once per host, port and scheme in this process (and again when the settings
+    change); a host ALLOWED_HOSTS refuses raises DisallowedHost, as request.get_host()."""
+    seen = (request._get_raw_host(), request.META.get("SERVER_PORT"), request.scheme)
+    if (known := _origins.get(seen, _MISSING)) is not _MISSING:
+        return known
     host = request.get_host()
     domain, port = split_domain_port(host)
+    origin = f"{request.scheme}://{host}"
     if host != host.lower() or (port and port != str(request.META.get("SERVER_PORT", ""))):
-        return None
+        origin = None
     exact = {h.lower() for h in settings.ALLOWED_HOSTS if h != "*" and not h.startswith(".")}
     if domain not in exact and not (settings.DEBUG and domain in ("localhost", "127.0.0.1")):
-        return None
-    return f"{request.scheme}://{host}"
+        origin = None
+    if len(_origins) >= 64:  # made-up host names (a wildcard in ALLOWED_HOSTS)
+        _origins.clear()
+    _origins[seen] = origin
+    return origin
+
+
+_origins = {}
+
+
+@receiver(setting_changed)
+def _forget_origins(**kwargs):
+    _origins.clear()
 
 
 def cached_page(view=None, *, query=no_query, partials=()):
@@ -160,7 +179,10 @@ def cached_page(view=None, *, query=no_query, partials=()):
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        if request.method not in ("GET", "HEAD") or request.user.is_authenticated:
+        if request.method not in ("GET", "HEAD") or (
+            # Without a session cookie no one is signed in: the session is not even read.
+            settings.SESSION_COOKIE_NAME in request.COOKIES and request.user.is_authenticated
+        ):
             return view(request, *args, **kwargs)
         version = current_version()
         pin = _pinned.set(version)
@@ -218,7 +240,9 @@ def cached_page(view=None, *, query=no_query, partials=()):
         response["ETag"] = etag
         # Shared caches may keep it, but must ask again before reuse: publication is immediate.
         response["Cache-Control"] = "public, max-age=0, must-revalidate"
-        patch_vary_headers(response, ["X-Partial"])
+        # Cookie: a signed-in visitor gets another page (the session is not read when no
+        # cookie is sent, so the session middleware would not say so).
+        patch_vary_headers(response, ["X-Partial", "Cookie"])
         return response
 
     return wrapper
