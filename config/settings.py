@@ -67,7 +67,8 @@ MIDDLEWARE = [
     "infra.middleware.permissions_policy",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's, answering 503 when the database fails to save a session (a restart).
+    "infra.middleware.SessionMiddleware",
     # Before LocaleMiddleware: media and the health check vary with no language.
     "infra.middleware.language_free",
     "django.middleware.locale.LocaleMiddleware",

@@ -1,6 +1,7 @@
 import logging
 
 from django.conf import settings
+from django.contrib.sessions import middleware as sessions
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse
 from django.template.loader import render_to_string
@@ -68,9 +69,26 @@ class DatabaseAwayMiddleware:
     def process_exception(self, request, exception):
         if not isinstance(exception, (OperationalError, InterfaceError)):
             return None
-        log.warning("database unavailable: %s answered 503", request.path, exc_info=exception)
-        # Rendered without the request: its context processors may need the database.
-        response = HttpResponse(render_to_string("503.html"), status=503)
-        response["Retry-After"] = str(self.RETRY_AFTER)
-        add_never_cache_headers(response)
-        return response
+        return database_away(request, exception)
+
+
+def database_away(request, error):
+    """The 503 page with Retry-After, never cached, for a request the database failed."""
+    log.warning("database unavailable: %s answered 503", request.path, exc_info=error)
+    # Rendered without the request: its context processors may need the database.
+    response = HttpResponse(render_to_string("503.html"), status=503)
+    response["Retry-After"] = str(DatabaseAwayMiddleware.RETRY_AFTER)
+    add_never_cache_headers(response)
+    return response
+
+
+class SessionMiddleware(sessions.SessionMiddleware):
+    """Django's, except that a session that cannot be saved because the database went away
+    after the view ran (a restart) answers DatabaseAwayMiddleware's 503, not a 500. Its
+    change is lost; the visitor is told to come back."""
+
+    def process_response(self, request, response):
+        try:
+            return super().process_response(request, response)
+        except (OperationalError, InterfaceError) as error:
+            return database_away(request, error)
