@@ -8,6 +8,7 @@ it (RFC 3834). Refusals carry a code; the process step words them for people.
 
 import contextlib
 import email
+import gc
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -121,11 +122,18 @@ def parse(raw: bytes, *, trusted_authserv_ids=()) -> ParsedEmail:
     if raw.count(b"\n--") > 4 * MAX_PARTS:
         raise _too_many_parts(f"> {4 * MAX_PARTS}")
     raw, mended = repair(raw)
+    # The parse may go as deep as the recursion limit (its RecursionError is the refusal):
+    # no garbage collection meanwhile, whose finalizers would find no stack left to run in.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         message = email.message_from_bytes(raw, policy=policy.default)
         parts = sum(1 for _ in message.walk())
     except RecursionError:  # forwards of forwards of forwards, hundreds deep
         raise Unreadable("too_deep") from None
+    finally:
+        if collecting:
+            gc.enable()
     if parts > MAX_PARTS:
         raise _too_many_parts(parts)
     # Longer than any subject a person writes (RFC 5322's line limit); the words are read once.
