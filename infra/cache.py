@@ -14,7 +14,6 @@ import hashlib
 import logging
 import os
 import pickle  # nosec B403 - reads what Django's own Redis backend writes (RedisSerializer)
-import threading
 import time
 from contextvars import ContextVar
 from functools import cache, wraps
@@ -346,11 +345,6 @@ class NearCache(LocMemCache):
         self._bytes -= self._sizes.pop(key)
         return True
 
-    def _cull(self):
-        super()._cull()
-        self._sizes = {key: self._sizes[key] for key in self._cache}
-        self._bytes = sum(self._sizes.values())
-
     def clear(self):
         with self._lock:
             self._cache.clear()
@@ -400,34 +394,38 @@ def _redis(cache):
     return client
 
 
-# Each thread's own connection to each Redis, kept out of the client's pool: a page's cache
-# reads and writes are sent and read on it directly, without the client's per-command
-# machinery (pool checkout, retry wrapper, reply callbacks), a third of their CPU.
-_wires = threading.local()
-
-
 def _connection(tier):
-    conns = _wires.__dict__.setdefault("conns", {})
-    conn = conns.get(id(tier))
+    """A connection of this Redis cache's own, kept out of the client's pool: a page's cache
+    reads and writes are sent and read on it directly, without the client's per-command
+    machinery (pool checkout, retry wrapper, reply callbacks), a third of their CPU. Django
+    gives each thread its own cache object, so each thread has its own connection."""
+    conn = tier.__dict__.get("_infra_connection")
     if conn is None or conn.pid != os.getpid():
-        conn = conns[id(tier)] = _redis(tier).connection_pool.make_connection()
+        conn = tier.__dict__["_infra_connection"] = _redis(tier).connection_pool.make_connection()
     return conn
 
 
 def _exchange(tier, commands):
     """Send `commands` (tuples of RESP arguments) in one write and read their replies, in
     order. A connection found broken (a Redis restart) is opened again once; a second
-    failure raises the client's ConnectionError or TimeoutError."""
-    for attempt in (1, 2):
-        conn = _connection(tier)
-        try:
-            conn.send_packed_command(conn.pack_commands(commands), check_health=False)
-            return [conn.read_response() for _ in commands]
-        except (RedisConnectionError, RedisTimeoutError, OSError):
-            conn.disconnect()
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
+    failure raises the client's ConnectionError or TimeoutError. Any failure, an error
+    reply included (ResponseError), closes the connection: replies left unread would
+    otherwise be taken for the next command's."""
+    conn = _connection(tier)
+    try:
+        conn.send_packed_command(conn.pack_commands(commands), check_health=False)
+        return [conn.read_response() for _ in commands]
+    except (RedisConnectionError, RedisTimeoutError, OSError):
+        conn.disconnect()
+    except BaseException:
+        conn.disconnect()
+        raise
+    try:  # once more, on a new connection
+        conn.send_packed_command(conn.pack_commands(commands), check_health=False)
+        return [conn.read_response() for _ in commands]
+    except BaseException:
+        conn.disconnect()
+        raise
 
 
 def _get_many(tier, keys):

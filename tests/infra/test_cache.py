@@ -268,3 +268,37 @@ def test_pages_are_still_served_when_the_shared_cache_is_unreachable(client, set
         for _ in range(2):
             response = client.get(url)
             assert response.status_code == 200 and b"Without a cache" in response.content
+
+
+def test_a_redis_error_reply_leaves_no_reply_behind_for_the_next_read(settings, redis_server):
+    """Redis refuses writes when full (maxmemory with noeviction answers -OOM to each SET of
+    a batch). The batch is lost, and what is read next is still each key's own value, never
+    a reply the refused batch left unread."""
+    import redis
+    from django.core.cache import caches
+
+    from infra.cache import keep_many, read_many
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": redis_server.url,
+        },
+        "near": {"BACKEND": "infra.cache.NearCache"},
+    }
+    caches["default"].clear()
+    keep_many({"first": "one", "second": "two"}, timeout=60)
+    admin = redis.Redis.from_url(redis_server.url)
+    policy = admin.config_get("maxmemory-policy")["maxmemory-policy"]
+    limit = admin.config_get("maxmemory")["maxmemory"]
+    try:
+        admin.config_set("maxmemory-policy", "noeviction")
+        admin.config_set("maxmemory", 1)  # every write refused
+        keep_many({"third": "x" * 1000, "fourth": "y" * 1000, "fifth": "z"}, timeout=60)
+    finally:
+        admin.config_set("maxmemory", limit)
+        admin.config_set("maxmemory-policy", policy)
+    caches["near"].clear()
+    assert read_many(["first"]) == {"first": "one"}
+    caches["near"].clear()
+    assert read_many(["second", "third"]) == {"second": "two"}
