@@ -63,6 +63,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a cached page asked again as it was is answered as the whole stack answered it.
+    "infra.cache.served_again",
     "django.middleware.security.SecurityMiddleware",
     "infra.middleware.permissions_policy",
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -20,6 +20,7 @@ from functools import cache, wraps
 
 from django.apps import apps
 from django.conf import settings
+from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.cache import caches
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.locmem import LocMemCache
@@ -34,6 +35,7 @@ from django.middleware.csp import get_nonce
 from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.crypto import salted_hmac
+from django.utils.csp import generate_nonce
 from django.utils.http import quote_etag
 from django.utils.translation import get_language
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -113,6 +115,7 @@ def _share_version(version):
 def forget_version():
     _known["version"] = None
     _values.update(version=None, values={})
+    _seen.update(version=None, answers={})
 
 
 def _bump():
@@ -211,7 +214,8 @@ def cached_page(view=None, *, query=no_query, partials=()):
         # Django's own precondition rules (what condition() runs), before any rendering;
         # condition() itself would also stamp this ETag on the view's 404s and redirects.
         if (unchanged := get_conditional_response(request, etag=etag)) is not None:
-            return unchanged
+            # A 304 carries the 200's ETag, Cache-Control and Vary (RFC 9110, 15.4.5).
+            return _validators(unchanged, etag)
 
         stored = read_many([key], tiers=_page_tiers()).get(key)
         if stored is None:
@@ -236,15 +240,162 @@ def cached_page(view=None, *, query=no_query, partials=()):
         if stored["uses_nonce"]:
             content = content.replace(nonce_placeholder(), str(get_nonce(request)).encode())
         response = HttpResponse(content, content_type=stored["type"], headers=stored["headers"])
-        response["ETag"] = etag
-        # Shared caches may keep it, but must ask again before reuse: publication is immediate.
-        response["Cache-Control"] = "public, max-age=0, must-revalidate"
-        # Cookie: a signed-in visitor gets another page (the session is not read when no
-        # cookie is sent, so the session middleware would not say so).
-        patch_vary_headers(response, ["X-Partial", "Cookie"])
+        _validators(response, etag)
+        # What served_again needs to answer the same request again by itself.
+        response.kept_page = (
+            version,
+            key,
+            stored,
+            get_nonce(request) if stored["uses_nonce"] else None,
+        )
         return response
 
     return wrapper
+
+
+def _validators(response, etag):
+    response["ETag"] = etag
+    # Shared caches may keep it, but must ask again before reuse: publication is immediate.
+    response["Cache-Control"] = "public, max-age=0, must-revalidate"
+    # Cookie: a signed-in visitor gets another page (the session is not read when no cookie
+    # is sent, so the session middleware would not say so).
+    patch_vary_headers(response, ["X-Partial", "Cookie"])
+    return response
+
+
+def served_again(get_response):
+    """Middleware, first in MIDDLEWARE: a page cached_page served to an anonymous visitor is
+    served again to the next visitor who asks the very same thing, without the rest of the
+    middleware, URL resolving or the view. A warm page then costs less than the least a view
+    costs through the whole stack.
+
+    The same thing is the same page version, scheme, host, port, path, query string and
+    X-Partial header, from a visitor without a session or messages cookie and without
+    conditions (If-None-Match and the like go through the stack, which answers 304). What
+    is served is what the whole stack answered the first time (its status 200 and every
+    header it set), with a fresh CSP nonce in the page and its Content-Security-Policy.
+    Only pages whose language is in their address are served so (not those that vary with
+    Accept-Language), and only while the settings stay as they were.
+    """
+
+    def middleware(request):
+        if (same := _request_seen(request)) is None:
+            return get_response(request)
+        try:
+            version = current_version()
+        except DatabaseError:  # the stack answers (a 503, or a page it keeps)
+            return get_response(request)
+        if (answer := _answer_again(same, version)) is not None:
+            log.debug("serving page again %s", request.path)
+            return answer
+        # The page, if cached_page serves it, is of the version just read (no second read).
+        pin = _pinned.set(version)
+        try:
+            response = get_response(request)
+        finally:
+            _pinned.reset(pin)
+        if (kept := getattr(response, "kept_page", None)) is not None:
+            _remember(same, kept, response)
+        return response
+
+    return middleware
+
+
+# What served_again can answer, by request (see _request_seen): the key of the page's record
+# and the headers the whole stack set (its CSP nonce as the placeholder). One set per page
+# version, in this process: about a kilobyte each, at most _SEEN_LIMIT.
+_seen = {"version": None, "answers": {}}
+_SEEN_LIMIT = 10_000
+
+# Conditional requests go through the stack, which answers 304 with the headers it sets.
+_CONDITIONS = (
+    "HTTP_IF_NONE_MATCH",
+    "HTTP_IF_MATCH",
+    "HTTP_IF_MODIFIED_SINCE",
+    "HTTP_IF_UNMODIFIED_SINCE",
+    "HTTP_RANGE",
+)
+
+
+def _request_seen(request):
+    """What makes two requests the same to served_again, or None for one that must go through
+    the whole stack: not a GET or HEAD, a condition, a session (someone may be signed in) or
+    messages waiting to be shown."""
+    meta = request.META
+    if request.method not in ("GET", "HEAD") or any(name in meta for name in _CONDITIONS):
+        return None
+    if "HTTP_COOKIE" in meta:
+        cookies = request.COOKIES
+        if settings.SESSION_COOKIE_NAME in cookies or CookieStorage.cookie_name in cookies:
+            return None
+    return (
+        request.scheme,
+        meta.get("HTTP_HOST", ""),
+        meta.get("HTTP_X_FORWARDED_HOST", ""),  # with USE_X_FORWARDED_HOST
+        meta.get("HTTP_X_FORWARDED_PORT", ""),
+        meta.get("SERVER_NAME", ""),
+        meta.get("SERVER_PORT", ""),
+        request.path,
+        meta.get("QUERY_STRING", ""),
+        meta.get("HTTP_X_PARTIAL", ""),
+    )
+
+
+def _answer_again(same, version):
+    if _seen["version"] != version or (seen := _seen["answers"].get(same)) is None:
+        return None
+    key, headers, nonce_at = seen
+    if (stored := read_many([key], tiers=_page_tiers()).get(key)) is None:
+        return None  # the page itself has left the cache
+    content = stored["content"]
+    if nonce_at is not None:
+        nonce = generate_nonce().encode()
+        placeholder = nonce_placeholder()
+        content = content.replace(placeholder, nonce)
+        headers = dict(headers)
+        for name in nonce_at:
+            headers[name] = headers[name].replace(placeholder.decode(), nonce.decode())
+    response = HttpResponse(content, headers=headers)
+    response.headers["Content-Length"] = str(len(content))
+    return response
+
+
+def _remember(same, kept, response):
+    """Keep what the whole stack answered to `same` (a page cached_page served), when another
+    visitor asking the same may be handed it as it is."""
+    version, key, stored, nonce = kept
+    vary = response.get("Vary", "").lower()
+    if (
+        response.status_code != 200
+        or response.streaming
+        or response.cookies
+        or "accept-language" in vary  # its language came from the visitor, not the address
+    ):
+        return
+    content = stored["content"]
+    if nonce is not None:
+        content = content.replace(nonce_placeholder(), str(nonce).encode())
+    if response.content != content:  # something after the view changed it
+        return
+    headers, nonce_at = {}, []
+    for name, value in response.items():
+        if name == "Content-Length":
+            continue
+        if nonce is not None and str(nonce) in value:
+            value = value.replace(str(nonce), nonce_placeholder().decode())
+            nonce_at.append(name)
+        headers[name] = value
+    if _seen["version"] != version:
+        _seen.update(version=version, answers={})
+    answers = _seen["answers"]
+    if len(answers) >= _SEEN_LIMIT:  # made-up query strings
+        answers.clear()
+    answers[same] = (key, headers, tuple(nonce_at) if nonce is not None else None)
+
+
+@receiver(setting_changed)
+def _forget_seen(**kwargs):
+    _seen.update(version=None, answers={})
 
 
 # Values computed once per page version, kept in this process as they are (no copy, no

@@ -1,5 +1,8 @@
 """Anonymous pages are cached per catalogue version: fast, and never stale."""
 
+import logging
+import re
+
 import pytest
 from django.contrib.auth.models import User
 
@@ -42,7 +45,11 @@ def test_a_change_made_on_another_node_is_seen_once_the_version_is_read_again(
 def test_revalidation_answers_304_until_something_changes(client):
     clip = make_clip(title="Before")
     etag = client.get(clip.get_absolute_url())["ETag"]
-    assert client.get(clip.get_absolute_url(), headers={"If-None-Match": etag}).status_code == 304
+    unchanged = client.get(clip.get_absolute_url(), headers={"If-None-Match": etag})
+    assert unchanged.status_code == 304 and not unchanged.content
+    # What a 200 would carry for caches (RFC 9110, 15.4.5).
+    assert unchanged["ETag"] == etag and "must-revalidate" in unchanged["Cache-Control"]
+    assert "Cookie" in unchanged["Vary"]
     gallery_etag = client.get("/en/")["ETag"]
 
     other = make_clip(title="Newcomer", status=Clip.Status.REVIEW)
@@ -302,3 +309,99 @@ def test_a_redis_error_reply_leaves_no_reply_behind_for_the_next_read(settings, 
     assert read_many(["first"]) == {"first": "one"}
     caches["near"].clear()
     assert read_many(["second", "third"]) == {"second": "two"}
+
+
+def nonce_of(response):
+    policy = response["Content-Security-Policy"]
+    return re.search(r"'nonce-([^']+)'", policy).group(1)
+
+
+@pytest.mark.parametrize("page", ["/en/", "/en/?theme=design&page=1", "clip", "/en/feed/"])
+def test_a_page_asked_again_is_answered_as_the_whole_stack_answered_it(client, caplog, page):
+    """The second visitor asking the very same page gets it without the middleware, the URL
+    resolving or the view: the same headers and page, with a nonce of its own."""
+    clip = make_clip(title="Asked twice", themes=["design"])
+    url = clip.get_absolute_url() if page == "clip" else page
+    first = client.get(url)
+    with caplog.at_level(logging.DEBUG, logger="infra.cache"):
+        again = client.get(url)
+        head = client.head(url)
+    assert [r.getMessage() for r in caplog.records] == [
+        f"serving page again {url.split('?')[0]}"
+    ] * 2
+    assert again.status_code == head.status_code == 200
+    uses_nonce = "'nonce-" in first.get("Content-Security-Policy", "")
+    if uses_nonce:
+        assert nonce_of(first) != nonce_of(again) != nonce_of(head)
+        assert nonce_of(again).encode() in again.content
+        assert nonce_of(first).encode() not in again.content
+
+    def same(response):
+        headers = dict(response.items())
+        content = response.content
+        if uses_nonce:
+            nonce = nonce_of(response)
+            headers = {k: v.replace(nonce, "N") for k, v in headers.items()}
+            content = content.replace(nonce.encode(), b"N")
+        return headers, content
+
+    assert same(again) == same(first)
+    assert int(again["Content-Length"]) == len(again.content)
+    assert same(head)[0] == same(first)[0]
+
+
+def test_a_publish_retires_pages_answered_again_at_once(client, caplog):
+    make_clip(title="Before", themes=["design"])
+    client.get("/en/")
+    assert b"Before" in client.get("/en/").content
+    make_clip(title="Just published", themes=["design"])
+    with caplog.at_level(logging.DEBUG, logger="infra.cache"):
+        response = client.get("/en/")
+    assert b"Just published" in response.content
+    assert "serving page again /en/" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"HTTP_IF_NONE_MATCH": "*"},
+        {"HTTP_COOKIE": "sessionid=nothing-signed-in"},
+        {"HTTP_COOKIE": "messages=waiting"},
+    ],
+    ids=["condition", "session", "messages"],
+)
+def test_conditions_sessions_and_messages_go_through_the_whole_stack(client, caplog, extra):
+    make_clip(title="Through the stack", themes=["design"])
+    first = client.get("/en/")
+    with caplog.at_level(logging.DEBUG, logger="infra.cache"):
+        again = client.get("/en/", **extra)
+    assert "serving page again" not in caplog.text
+    if "HTTP_IF_NONE_MATCH" in extra:
+        assert again.status_code == 304 and again["ETag"] == first["ETag"]
+    else:
+        assert again.status_code == 200 and b"Through the stack" in again.content
+
+
+def test_a_page_that_varies_with_the_visitors_language_is_never_answered_again(rf):
+    """A page whose language the visitor's Accept-Language chose (outside the prefixed
+    addresses) goes through the stack each time: the next visitor may read another."""
+    from django.contrib.auth.models import AnonymousUser
+    from django.http import HttpResponse
+    from django.utils.cache import patch_vary_headers
+
+    from infra.cache import cached_page, served_again
+
+    @cached_page(query=lambda request: request.headers.get("Accept-Language", ""))
+    def view(request):
+        return HttpResponse(f"in {request.headers.get('Accept-Language')}")
+
+    def stack(request):
+        request.user = AnonymousUser()
+        response = view(request)
+        patch_vary_headers(response, ["Accept-Language"])
+        return response
+
+    middleware = served_again(stack)
+    for language in ("de", "fr", "de", "fr"):
+        response = middleware(rf.get("/embed/1/", HTTP_ACCEPT_LANGUAGE=language))
+        assert response.content == f"in {language}".encode()
