@@ -122,7 +122,7 @@ def parse(raw: bytes, *, trusted_authserv_ids=()) -> ParsedEmail:
     """The message read in full; raises `Unreadable` when it cannot be."""
     try:
         return _parse(raw, trusted_authserv_ids=trusted_authserv_ids)
-    except Unreadable:
+    except (Unreadable, MemoryError):
         raise
     except Exception as error:  # a shape no repair foresaw: the sender is told (process.py)
         raise Unreadable("undecodable", error=f"{type(error).__name__}: {error}"[:300]) from error
