@@ -144,6 +144,9 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "fr"
+# The language of notes written for staff (an inbound e-mail's reason): the site's, whatever
+# language the worker or request that writes them speaks.
+STAFF_LANGUAGE_CODE = LANGUAGE_CODE
 LANGUAGES = [
     ("fr", _("French")),
     ("en", _("English")),

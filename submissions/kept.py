@@ -22,6 +22,10 @@ SALT = "submissions.kept-upload"
 RESEND_WINDOW = timedelta(hours=6)
 SAMPLE_BYTES = 1024 * 1024
 MAX_AGE = 24 * 3600
+# How long a claim is kept: a token (MAX_AGE), a tus upload and an S3 session all last a day
+# at most from before the claim, and a content claim counts for RESEND_WINDOW; after that no
+# one can meet the claim again. A day more for clocks that differ between web nodes.
+CLAIM_KEPT = max(RESEND_WINDOW, timedelta(seconds=MAX_AGE)) + timedelta(days=1)
 LOCAL = "tus"  # an upload to the site: its tus id
 S3 = "s3"  # an object sent straight to the bucket: its key
 
@@ -118,3 +122,10 @@ def claim_content(keys, *, now=None):
     except IntegrityError:  # the same content claimed at this very moment by another request
         return False
     return True
+
+
+def prune(*, now=None):
+    """Delete the claims older than CLAIM_KEPT, which nothing checks any more: a count."""
+    cutoff = (now or timezone.now()) - CLAIM_KEPT
+    deleted, _ = UploadClaim.objects.filter(at__lt=cutoff).delete()
+    return deleted

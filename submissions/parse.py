@@ -32,9 +32,11 @@ MAX_PARTS = 200
 
 
 class Unreadable(ValueError):
-    """A message built to cost more than any owner's mail: refused for `code`.
+    """A message built to cost more than any owner's mail, or one the parser cannot make
+    sense of: refused for `code`.
 
-    Codes: "too_many_parts" (with `count` and `max`), "too_deep".
+    Codes: "too_many_parts" (with `count` and `max`), "too_deep", "undecodable" (with
+    `error`, what the parser raised).
     """
 
     def __init__(self, code, **params):
@@ -117,6 +119,46 @@ def summary(raw: bytes) -> Summary:
 
 
 def parse(raw: bytes, *, trusted_authserv_ids=()) -> ParsedEmail:
+    """The message read in full; raises `Unreadable` when it cannot be."""
+    try:
+        return _parse(raw, trusted_authserv_ids=trusted_authserv_ids)
+    except (Unreadable, MemoryError):
+        raise
+    except Exception as error:  # a shape no repair foresaw: the sender is told (process.py)
+        raise Unreadable("undecodable", error=f"{type(error).__name__}: {error}"[:300]) from error
+
+
+def headers_only(raw: bytes, *, trusted_authserv_ids=()) -> ParsedEmail:
+    """What the headers alone say of a message whose body cannot be read (`Unreadable`):
+    who sent it, whether we may answer (RFC 3834), in which language. No parts, no words."""
+    end = _HEADER_BLOCK_END.search(raw)
+    head = repair(raw[: end.end()] if end else raw)[0]
+    message = BytesParser(policy=policy.default).parsebytes(head, headersonly=True)
+    subject = _one_line(_header(message, "Subject"))[:MAX_SUBJECT]
+    sender, sender_name, relayed_by = sender_of(message)
+    title = "" if relayed_by else strip_subject_prefixes(subject)
+    return ParsedEmail(
+        message_id=_clean_message_id(_raw_header(message, "Message-ID")),
+        sender=sender,
+        sender_name=sender_name,
+        subject=subject,
+        title=title,
+        description="",
+        language=detect_language(message, title),
+        themes=(),
+        credit_name=credit_name(sender_name, sender),
+        parts=(),
+        automatic=automatic_reason(message, sender),
+        no_reply=no_reply_reason(message, sender, relayed=bool(relayed_by)),
+        references=_one_line(
+            " ".join(filter(None, [_header(message, "References"), _header(message, "Message-ID")]))
+        )[-2000:],
+        authentication=authentication_results(message, trusted_authserv_ids),
+        relayed_by=relayed_by,
+    )
+
+
+def _parse(raw: bytes, *, trusted_authserv_ids=()) -> ParsedEmail:
     # Every part begins with a boundary line: too many such lines, and the message is not
     # parsed at all. The count after parsing is the exact one.
     if raw.count(b"\n--") > 4 * MAX_PARTS:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import translation
 from django.utils.translation import gettext, ngettext
 
 from gallery import geotags, telemetry
@@ -57,15 +58,17 @@ def process(inbound_id):
             )
     except Exception as error:
         if isinstance(error, parse.Unreadable):
-            log.warning("inbound e-mail %s refused: %s", inbound_id, error.code)
+            log.warning(
+                "inbound e-mail %s refused: %s",
+                inbound_id,
+                error.code,
+                exc_info=error.code == "undecodable",
+            )
         else:
             log.exception("inbound e-mail %s could not be processed", inbound_id)
         if not committed:
             _forget(videos)
-            with transaction.atomic():
-                locked = InboundEmail.objects.select_for_update().filter(pk=inbound_id).first()
-                if locked is not None:
-                    locked.mark_failed(failure_reason(error))
+            fail(inbound, error)
         return
     if not committed:
         _forget(videos)
@@ -82,6 +85,41 @@ def geotagged(piece):
     return piece.path is not None and geotags.carries_geotags(piece.path)
 
 
+def fail(inbound, error):
+    """Record why the message failed; tell the sender of one we could not read how to send
+    the clip instead (nothing a user sent is lost unsaid)."""
+    head = unreadable_head(inbound, error)
+    with transaction.atomic():
+        locked = InboundEmail.objects.select_for_update().filter(pk=inbound.pk).first()
+        if locked is None:
+            return
+        with translation.override(settings.STAFF_LANGUAGE_CODE):  # for staff (see record)
+            reason = failure_reason(error)
+        if head is None:
+            locked.mark_failed(reason)
+            return
+        checks = {
+            "language": head.language or route.sender_language(head.sender),
+            "spf": head.authentication.spf,
+            "dkim": head.authentication.dkim,
+            "dmarc": head.authentication.dmarc,
+        }
+        if locked.mark_failed(reason, **checks):
+            reply.answer(locked, head, "unreadable")
+
+
+def unreadable_head(inbound, error):
+    """What the headers of a message refused as unreadable say (parse.headers_only), or None
+    for any other failure (ours: a missing file, the database) or headers beyond reading."""
+    if not isinstance(error, parse.Unreadable):
+        return None
+    try:
+        return parse.headers_only(read_raw(inbound), trusted_authserv_ids=trusted_authserv_ids())
+    except Exception:
+        log.exception("inbound e-mail %s: its headers could not be read either", inbound.pk)
+        return None
+
+
 def failure_reason(error):
     if not isinstance(error, parse.Unreadable):
         return f"{type(error).__name__}: {error}"
@@ -89,6 +127,8 @@ def failure_reason(error):
         return (
             gettext("This message has too many parts (%(count)s; at most %(max)s).") % error.params
         )
+    if error.code == "undecodable":
+        return gettext("This message could not be read (%(error)s).") % error.params
     return gettext("This message is nested too deeply to be read.")
 
 
@@ -110,7 +150,11 @@ def _forget(videos):
 
 
 def record(inbound, parsed, videos, problems, ignored, *, found=None, sentry=()):
-    """Write the outcome in one transaction; False if another run got there first."""
+    """Write the outcome in one transaction; False if another run got there first.
+
+    Its reasons are notes for staff: in settings.STAFF_LANGUAGE_CODE (the site's), whatever
+    language the worker or the request that runs it speaks; the reply speaks the sender's.
+    """
     found = found or {}
     # The message's own language, else the sender's earlier one; "" (then French) if neither.
     language = parsed.language or route.sender_language(parsed.sender)
@@ -120,43 +164,46 @@ def record(inbound, parsed, videos, problems, ignored, *, found=None, sentry=())
         "dkim": parsed.authentication.dkim,
         "dmarc": parsed.authentication.dmarc,
     }
-    notes = [*describe(problems, ignored, parsed.defects), *describe_found(found)]
-    outcome = {"draft": draft_of(parsed)}
-    if inbound.attachments_announced is not None:
-        outcome["attachments_arrived"] = len(parsed.parts)
-        notes[:0] = describe_missing(inbound.attachments_announced, parsed.parts)
-    with transaction.atomic():
-        locked = InboundEmail.objects.select_for_update().get(pk=inbound.pk)
-        if locked.status != InboundEmail.Status.RECEIVED:
-            return False
-        skip = route.ignore_reason(locked, parsed)
-        if skip:
-            locked.mark_ignored(skip, **checks)
-            # Another copy was handled while this one was being examined.
-            transaction.on_commit(lambda: _forget(videos))
-            return True
-        if videos:
-            clips = drafts(parsed, videos, sentry=sentry)
-            submission = Submission.objects.create_with_clips(
-                email=parsed.sender,
-                language=language or settings.LANGUAGE_CODE,
-                source=Submission.Source.EMAIL,
-                clips=clips,
-            )
-            reason = "\n".join(
-                [
-                    ngettext("%(count)d clip imported.", "%(count)d clips imported.", len(clips))
-                    % {"count": len(clips)},
-                    *notes,
-                ]
-            )
-            kind = "receipt"
-            locked.mark_processed(submission=submission, reason=reason, **checks, **outcome)
-        else:
-            reason = "\n".join([gettext("No usable video."), *notes])
-            kind = "no_video"
-            locked.mark_ignored(reason, **checks, **outcome)
-        reply.answer(locked, parsed, kind, problems=problems, found=found)
+    clips = drafts(parsed, videos, sentry=sentry) if videos else []
+    with translation.override(settings.STAFF_LANGUAGE_CODE):
+        notes = [*describe(problems, ignored, parsed.defects), *describe_found(found)]
+        outcome = {"draft": draft_of(parsed)}
+        if inbound.attachments_announced is not None:
+            outcome["attachments_arrived"] = len(parsed.parts)
+            notes[:0] = describe_missing(inbound.attachments_announced, parsed.parts)
+        with transaction.atomic():
+            locked = InboundEmail.objects.select_for_update().get(pk=inbound.pk)
+            if locked.status != InboundEmail.Status.RECEIVED:
+                return False
+            skip = route.ignore_reason(locked, parsed)
+            if skip:
+                locked.mark_ignored(skip, **checks)
+                # Another copy was handled while this one was being examined.
+                transaction.on_commit(lambda: _forget(videos))
+                return True
+            if clips:
+                submission = Submission.objects.create_with_clips(
+                    email=parsed.sender,
+                    language=language or settings.LANGUAGE_CODE,
+                    source=Submission.Source.EMAIL,
+                    clips=clips,
+                )
+                reason = "\n".join(
+                    [
+                        ngettext(
+                            "%(count)d clip imported.", "%(count)d clips imported.", len(clips)
+                        )
+                        % {"count": len(clips)},
+                        *notes,
+                    ]
+                )
+                kind = "receipt"
+                locked.mark_processed(submission=submission, reason=reason, **checks, **outcome)
+            else:
+                reason = "\n".join([gettext("No usable video."), *notes])
+                kind = "no_video"
+                locked.mark_ignored(reason, **checks, **outcome)
+            reply.answer(locked, parsed, kind, problems=problems, found=found)
     return True
 
 

@@ -12,6 +12,7 @@ from email.utils import parseaddr
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
+from django.db.models import Q
 from django.template.defaultfilters import filesizeformat
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -23,16 +24,22 @@ from submissions.notifications import absolute
 
 log = logging.getLogger(__name__)
 
-TEMPLATES = {"receipt": "inbound_receipt", "no_video": "inbound_no_video"}
+TEMPLATES = {
+    "receipt": "inbound_receipt",
+    "no_video": "inbound_no_video",
+    # A message the parser could not read (parse.Unreadable): how to send the clip instead.
+    "unreadable": "inbound_unreadable",
+}
 
 
 def answer(inbound, parsed, kind, *, problems=(), found=None):
     """Send a `kind` reply once the outcome commits, unless none may go (then log why)."""
-    why_not = refusal(parsed)
+    why_not = refusal(parsed) or told_before(inbound, kind)
     if why_not:
         log.info("inbound e-mail %s: no reply (%s)", inbound.pk, why_not)
-        # For staff, beside what became of the message.
-        note = gettext("No reply sent: %(why)s.") % {"why": why_not}
+        # For staff, beside what became of the message: in the site's language.
+        with translation.override(settings.STAFF_LANGUAGE_CODE):
+            note = gettext("No reply sent: %(why)s.") % {"why": why_not}
         inbound.reason = "\n".join(filter(None, [inbound.reason, note]))[:4000]
         InboundEmail.objects.filter(pk=inbound.pk).update(reason=inbound.reason)
         return
@@ -61,6 +68,19 @@ def refusal(parsed):
         >= settings.MAIL_REPLIES_PER_HOUR
     ):
         return f"already {settings.MAIL_REPLIES_PER_HOUR} replies to this sender within the hour"
+    return ""
+
+
+def told_before(inbound, kind):
+    """Why an "unreadable" reply must not go again, or "": a message refused once more (sent
+    back to processing) or another copy of it (by another route) was answered already."""
+    if kind != "unreadable":
+        return ""
+    same = Q(pk=inbound.pk)
+    if not inbound.message_id_derived:
+        same |= Q(message_id=inbound.message_id, sender=inbound.sender)
+    if InboundEmail.objects.filter(same, reply=kind).exists():
+        return "this message was already answered"
     return ""
 
 
@@ -107,8 +127,10 @@ def send(inbound_id, kind, *, problems=(), references="", found=None):
         message.send()
     except Exception:
         log.exception("reply %s to inbound e-mail %s could not be sent", kind, inbound.pk)
+        with translation.override(settings.STAFF_LANGUAGE_CODE):  # for staff
+            note = gettext("The %(kind)s reply could not be sent.") % {"kind": kind}
         InboundEmail.objects.filter(pk=inbound.pk).update(
-            reason=(inbound.reason + "\n" + f"The {kind} reply could not be sent.").strip()
+            reason=(inbound.reason + "\n" + note).strip()
         )
         raise
     log.info("sent %s reply to inbound e-mail %s", kind, inbound.pk)

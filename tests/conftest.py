@@ -76,10 +76,12 @@ def browser_type_launch_args(browser_type_launch_args):
 
 
 @pytest.fixture(autouse=True)
-def english_outside_requests():
-    """Code run outside a request speaks English in tests (requests choose their own language)."""
+def english_outside_requests(settings):
+    """Code run outside a request speaks English in tests (requests choose their own language),
+    and so do the notes it writes for staff (STAFF_LANGUAGE_CODE)."""
     from django.utils import translation
 
+    settings.STAFF_LANGUAGE_CODE = "en"
     with translation.override("en"):
         yield
 

@@ -1,0 +1,51 @@
+"""Notes written for staff on a received e-mail are in the site's staff language
+(STAFF_LANGUAGE_CODE, by default LANGUAGE_CODE), whatever language the worker or the request
+that processes the message runs in; the sender's reply stays in the sender's language."""
+
+import pytest
+from django.core import mail
+from django.utils import translation
+
+from config import settings as shipped
+from tests.factories import clip_mail, mail_message, said_in
+
+pytestmark = pytest.mark.django_db
+
+GERMAN = "Hallo, hier ist mein Video vom Wochenende mit dem Wagen.\n"
+
+
+@pytest.fixture
+def site_default(settings):
+    """The staff language as shipped (tests otherwise write their notes in English)."""
+    assert shipped.STAFF_LANGUAGE_CODE == shipped.LANGUAGE_CODE == "fr"
+    settings.STAFF_LANGUAGE_CODE = shipped.STAFF_LANGUAGE_CODE
+
+
+def test_a_german_worker_writes_staff_notes_in_french_and_answers_in_german(deliver, site_default):
+    msg = mail_message(subject="Unser Ausflug", body=GERMAN)
+    msg.add_attachment(b"\x00" * 3000, maintype="video", subtype="mp4", filename="fahrt.mp4")
+    with translation.override("de"):  # e.g. a webhook request from a German provider
+        inbound = deliver(msg.as_bytes())
+    assert inbound.language == "de"
+    assert inbound.reason.splitlines() == [
+        said_in("fr", "No usable video."),
+        f"fahrt.mp4: {said_in('fr', 'This file is not a video we can read.')}",
+    ]
+    [reply] = mail.outbox
+    assert reply.subject == said_in("de", "We could not find a video in your e-mail")
+    assert f"fahrt.mp4: {said_in('de', 'This file is not a video we can read.')}" in reply.body
+
+
+def test_the_why_of_no_reply_and_of_an_unreadable_message_are_in_the_staff_language(
+    deliver, tiny_video, settings
+):
+    settings.STAFF_LANGUAGE_CODE = "nl"
+    raw = clip_mail(tiny_video, headers={"Auto-Submitted": "auto-generated"})
+    raw = raw.replace(b"Content-Type: video/mp4\n", b"Content-Type: video/mp4; name*\n")
+    with translation.override("it"):
+        inbound = deliver(raw)
+    unreadable = said_in("nl", "This message could not be read (%(error)s).", error="")
+    assert inbound.reason.startswith(unreadable.split("(")[0]), inbound.reason
+    no_reply = said_in("nl", "No reply sent: %(why)s.", why="Auto-Submitted: auto-generated")
+    assert no_reply in inbound.reason.splitlines()
+    assert mail.outbox == []
