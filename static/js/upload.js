@@ -459,22 +459,23 @@
 
   var picking = 0;
   function pick(files) {
+    var turn = ++picking; // an earlier pick still being checked is dropped
     clear(true);
     showProblem("");
     submit.disabled = false;
     if (!files.length) return;
     // New files replace those kept from an earlier try.
     form.querySelectorAll("[data-kept-token]").forEach(function (box) { box.checked = false; });
+    // A refused file leaves the input: else the form would send it all the same.
     var max = Number(input.dataset.maxBytes);
     for (var k = 0; k < files.length; k++) {
-      if (max && files[k].size > max) { showProblem(strings.tooLarge); return; }
+      if (max && files[k].size > max) { input.value = ""; showProblem(strings.tooLarge); return; }
     }
-    var turn = ++picking;
     files = Array.prototype.slice.call(files);
     notVideo(files).then(function (bad) {
       if (turn !== picking) return; // picked again meanwhile
       if (bad) {
-        input.value = ""; // not sent with the form either
+        input.value = "";
         showProblem(strings.notVideo.replace("%(name)s", bad.name));
         return;
       }

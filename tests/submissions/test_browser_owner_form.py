@@ -173,3 +173,47 @@ def test_a_file_that_is_no_video_is_refused_when_picked(page, live_server, tmp_p
     expect(page.locator("#id_video_error")).to_have_count(0)
     received = said_in(language, "Received", context="a file, uploaded")
     expect(page.locator("[data-files] [data-state]")).to_have_text([received])
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_a_file_too_large_is_refused_and_left_out_when_picked(
+    page, live_server, tmp_path, settings, language
+):
+    settings.MAX_UPLOAD_BYTES = 256 * 1024  # the page's cap comes from the setting
+    big = tmp_path / "long-drive.mp4"
+    # An MP4's first box: the page's check takes it for a video, only its size is refused.
+    big.write_bytes(b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + bytes(300 * 1024))
+    before = set(tus.root().glob("*.part"))
+    page.goto(f"{live_server.url}/{language}/submit/")
+    file_input = page.locator('input[type="file"]')
+    file_input.set_input_files(big)
+    message = said_in(language, "This file is too large.")
+    problem = page.locator("[data-upload-error]")
+    expect(problem).to_have_text(message)
+    expect(problem).to_have_attribute("role", "alert")
+    # Cleared as a file that is no video is: the form will not send it either.
+    assert file_input.evaluate("i => i.files.length") == 0
+    expect(page.locator("[data-files] li")).to_have_count(0)
+    expect(page.locator("[data-progress]")).to_be_hidden()
+
+    # Sent all the same: the summary names the same reason, and nothing reaches the site.
+    page.locator('[name="title"]').fill("Honk at the roundabout")
+    page.locator('[name="themes"]').first.check()
+    page.locator('[name="credit_name"]').fill("Lucía")
+    page.locator('[name="credit_country"]').select_option("ES")
+    page.locator('[name="email"]').fill("lucia@example.org")
+    page.locator('[name="consent"]').check()
+    page.get_by_role("button", name=said_in(language, "Send my clip")).click()
+    summary = page.locator("[data-error-summary]")
+    expect(summary).to_be_focused()
+    expect(summary.get_by_role("link", name=message)).to_have_attribute("href", "#id_video")
+    assert Submission.objects.count() == 0
+    assert set(tus.root().glob("*.part")) == before
+
+    # A video within the cap is taken at once.
+    clip = synthesize(tmp_path / "sunset.mp4", seconds=1, width=320, height=180, seed=4)
+    assert clip.stat().st_size < settings.MAX_UPLOAD_BYTES
+    file_input.set_input_files(clip)
+    expect(problem).to_be_hidden()
+    received = said_in(language, "Received", context="a file, uploaded")
+    expect(page.locator("[data-files] [data-state]")).to_have_text([received])
