@@ -79,8 +79,11 @@ def partials():
     """The uploads the server holds: (offset, length, bytes received in all)."""
     found = []
     for info in tus.root().glob("*.json"):
-        described = json.loads(info.read_text())
-        offset = info.with_suffix(".part").stat().st_size
+        try:  # a cancel may remove an upload between its two files
+            described = json.loads(info.read_text())
+            offset = info.with_suffix(".part").stat().st_size
+        except FileNotFoundError:
+            continue
         found.append((offset, described["length"], described["received"]))
     return found
 
