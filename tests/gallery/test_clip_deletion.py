@@ -8,10 +8,12 @@ from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.test import Client
 
+from gallery import processing, tasks
 from gallery.models import Caption, Clip, ClipAngle
+from gallery.synth import synthesize
 from infra.storage import private_storage
 from submissions.models import InboundEmail, Submission
-from tests.factories import files_under
+from tests.factories import files_under, make_clip
 
 pytestmark = pytest.mark.django_db
 
@@ -175,3 +177,42 @@ def test_deleting_a_clip_on_s3_deletes_its_objects_in_both_buckets(
     after = bucket_keys(s3_media)
     assert after == before - mine
     assert any(f"/clips/{other.pk}/" in key for key in after)
+
+
+@pytest.fixture(scope="module")
+def short_video(tmp_path_factory):
+    return synthesize(
+        tmp_path_factory.mktemp("short") / "short.mp4", seconds=2, width=320, height=180
+    )
+
+
+@pytest.mark.parametrize("task", ["render", "process"])
+def test_a_clip_deleted_while_its_outputs_are_made_leaves_no_file_behind(
+    task, media_storage, short_video, monkeypatch, django_capture_on_commit_callbacks
+):
+    processed = task == "render"
+    clip = make_clip(
+        status=Clip.Status.REVIEW if processed else Clip.Status.PROCESSING, video=short_video
+    )
+    before = everything(media_storage)
+    real = processing.blurring.render_outputs
+
+    def deleted_meanwhile(*args, **kwargs):
+        outputs = real(*args, **kwargs)
+        # Staff delete the clip in the admin while the worker still has its outputs to store.
+        with django_capture_on_commit_callbacks(execute=True):
+            Clip.objects.get(pk=clip.pk).delete()
+        return outputs
+
+    monkeypatch.setattr(processing.blurring, "render_outputs", deleted_meanwhile)
+    if processed:
+        clip.queue_rendering()
+        tasks.render_clip.call(clip.pk)
+    else:
+        tasks.process_clip.call(clip.pk)
+
+    assert not Clip.objects.filter(pk=clip.pk).exists()
+    after = everything(media_storage)
+    assert after <= before  # nothing new left in either storage
+    assert of_clip(after, clip) == set()
+    assert not (media_storage / "private" / "clips" / str(clip.pk)).exists()
