@@ -30,7 +30,7 @@ from django_countries.fields import CountryField
 from gallery import regions as region_sets
 from gallery import signals
 from gallery.captions import caption_path, validate_webvtt
-from gallery.deletion import delete_unused
+from gallery.deletion import delete_after_commit
 from gallery.seo import language_name
 from infra.storage import private_storage, publish_files, unpublish_files
 
@@ -1044,9 +1044,7 @@ def delete_files_with_clip(sender, instance, **kwargs):
     """A deleted clip (one or many at once in the admin) takes its files along once the
     deletion commits: outputs, captions, angles, mosaic, originals; not those another row
     still names (clips of one upload share its original)."""
-    names = [*instance.media_names, *instance.originals]
-    folder = f"clips/{instance.pk}"
-    transaction.on_commit(lambda: delete_unused(names, folder=folder), robust=True)
+    delete_after_commit([*instance.media_names, *instance.originals], f"clips/{instance.pk}")
 
 
 class PlayDay(models.Model):

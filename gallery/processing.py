@@ -390,7 +390,7 @@ def discard(clip, stored):
     clip was deleted meanwhile, whatever else its folder holds goes too (its own deletion
     may have swept the folder before these were stored)."""
     gone = not Clip.objects.filter(pk=clip.pk).exists()
-    delete_unused(stored.values(), folder=f"clips/{clip.pk}" if gone else "")
+    delete_unused(stored.values(), folders=[f"clips/{clip.pk}"] if gone else [])
 
 
 class Heartbeat:
