@@ -13,6 +13,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from gallery import deletion
 from gallery.captions import sync_caption_files
 from gallery.decisions import DECISIONS, DecisionForm, Then
 from gallery.models import (
@@ -228,6 +229,12 @@ class ClipAdmin(admin.ModelAdmin):
         if inbound is not None:
             queryset = queryset.prefetch_related("submission__inbound_emails")
         return queryset
+
+    def delete_queryset(self, request, queryset):
+        # The clips' files named once for all (their captions and angles read together) and
+        # looked up together, not with a dozen queries a clip.
+        with deletion.together():
+            super().delete_queryset(request, queryset.prefetch_related("captions", "angles"))
 
     def save_related(self, request, form, formsets, change):
         before = set(Caption.objects.filter(clip=form.instance).values_list("file", flat=True))

@@ -7,12 +7,13 @@ e-mails) is never imported by the gallery.
 """
 
 import contextlib
+import contextvars
 import logging
 import os
 
 from django.apps import apps
 from django.core.files.storage import FileSystemStorage
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 
 from infra.storage import private_storage, public_storage
@@ -21,6 +22,35 @@ log = logging.getLogger(__name__)
 
 # Lists of stored names kept in JSON, beside the file fields every model declares.
 NAMES_IN_JSON = [("gallery.Clip", "thumbnails"), ("gallery.ClipAngle", "originals")]
+# Names looked up in one query: SQLite refuses an expression deeper than 1000 (the ORs).
+NAMES_A_QUERY = 300
+
+# The files of the clips deleted inside together() (names, folders), or None.
+_together = contextvars.ContextVar("clip_files_together", default=None)
+
+
+@contextlib.contextmanager
+def together():
+    """The clips deleted inside (the admin's "delete selected") have their files looked up
+    and deleted together once the deletion commits: a few queries in all, not a dozen a clip."""
+    names, folders = [], []
+    token = _together.set((names, folders))
+    try:
+        yield
+    finally:
+        _together.reset(token)
+    if folders:
+        transaction.on_commit(lambda: delete_unused(names, folders=folders), robust=True)
+
+
+def delete_after_commit(names, folder):
+    """A deleted clip's files (`names`, and its `folder`), deleted once the deletion commits."""
+    batch = _together.get()
+    if batch is not None:
+        batch[0].extend(names)
+        batch[1].append(folder)
+        return
+    transaction.on_commit(lambda: delete_unused(names, folders=[folder]), robust=True)
 
 
 def names_in(value):
@@ -37,10 +67,15 @@ def names_in(value):
 
 def names_in_use(names):
     """Those of `names` that a row still names."""
-    names = set(filter(None, names))
+    names = sorted(set(filter(None, names)))
     used = set()
-    if not names:
-        return used
+    for start in range(0, len(names), NAMES_A_QUERY):
+        used |= _names_in_use(set(names[start : start + NAMES_A_QUERY]))
+    return used
+
+
+def _names_in_use(names):
+    used = set()
     for model in apps.get_models():
         for field in model._meta.concrete_fields:
             if isinstance(field, models.FileField):
@@ -69,18 +104,19 @@ def files_under(storage, folder):
     return found
 
 
-def delete_unused(names, *, folder=""):
-    """Delete `names`, and whatever else lies in `folder` (a clip's own), from the private
-    and the public storage: all but the files some row still names."""
+def delete_unused(names, *, folders=()):
+    """Delete `names`, and whatever else lies in `folders` (deleted clips' own), from the
+    private and the public storage: all but the files some row still names."""
     storages = [private_storage(), public_storage()]
     candidates = set(filter(None, names))
-    for storage in storages if folder else []:
-        candidates |= set(files_under(storage, folder))
+    for storage in storages:
+        for folder in folders:
+            candidates |= set(files_under(storage, folder))
     doomed = sorted(candidates - names_in_use(candidates))
     for storage in storages:
         for name in doomed:
             storage.delete(name)
-        if folder and isinstance(storage, FileSystemStorage):
+        for folder in folders if isinstance(storage, FileSystemStorage) else ():
             remove_empty_folders(storage.path(folder))
     kept = len(candidates) - len(doomed)
     log.info("%s files deleted with their clip (%s kept: named elsewhere)", len(doomed), kept)

@@ -30,7 +30,7 @@ from django_countries.fields import CountryField
 from gallery import regions as region_sets
 from gallery import signals
 from gallery.captions import caption_path, validate_webvtt
-from gallery.deletion import delete_unused
+from gallery.deletion import delete_after_commit
 from gallery.seo import language_name
 from infra.storage import private_storage, publish_files, unpublish_files
 
@@ -631,12 +631,7 @@ class Clip(models.Model):
             )
         )
         still_queued = (
-            Value(False)
-            if renders_queued is None
-            else Case(
-                When(renders_queued=renders_queued, then=Value(False)),
-                default=F("rendering_queued"),
-            )
+            Value(False) if renders_queued is None else self._still_queued(renders_queued)
         )
         fields = {
             "video": video,
@@ -645,6 +640,7 @@ class Clip(models.Model):
             "thumbnails": thumbnails,
             "outputs_outdated": up_to_date,
             "rendering_queued": still_queued,
+            "failure_reason": "",  # a render that failed before: this one made them
         }
         if mosaic is not None:
             fields["mosaic"] = mosaic
@@ -662,7 +658,8 @@ class Clip(models.Model):
                 ]
             )
         with transaction.atomic():
-            Clip.objects.filter(pk=self.pk).update(**fields)
+            if not Clip.objects.filter(pk=self.pk).update(**fields):
+                raise Clip.DoesNotExist(f"clip {self.pk} was deleted")
             for pk, name in angles.items():
                 ClipAngle.objects.filter(pk=pk, clip=self).update(video=name)
         for name, value in fields.items():
@@ -674,6 +671,32 @@ class Clip(models.Model):
             unpublish_files([name for name in old if name and name not in self.media_names])
             signals.catalogue_changed.send(sender=Clip)
         return [name for name in old if name not in self.media_names]
+
+    @staticmethod
+    def _still_queued(renders_queued):
+        """rendering_queued once the render that read `renders_queued` ended: cleared, unless
+        staff queued another since (that one is still to run and clears it)."""
+        return Case(
+            When(renders_queued=renders_queued, then=Value(False)),
+            default=F("rendering_queued"),
+        )
+
+    def end_rendering(self, *, renders_queued, failure=""):
+        """A render that swapped in no outputs (none were due, or it failed: `failure` says
+        why, for staff on the review screen) is no longer announced; the status stays."""
+        fields = {"rendering_queued": self._still_queued(renders_queued)}
+        if failure:
+            fields["failure_reason"] = failure
+        if Clip.objects.filter(pk=self.pk).update(**fields):
+            self.refresh_from_db(fields=["rendering_queued", "failure_reason"])
+
+    @property
+    def render_failure(self):
+        """Why the last render of the outputs failed, if it did (failure_reason of a clip
+        with outputs; that of a failed clip says why processing failed)."""
+        if self.status in (self.Status.PROCESSING, self.Status.FAILED):
+            return ""
+        return self.failure_reason
 
     def approve(self, *, by):
         if not self.has_consent():
@@ -1021,9 +1044,7 @@ def delete_files_with_clip(sender, instance, **kwargs):
     """A deleted clip (one or many at once in the admin) takes its files along once the
     deletion commits: outputs, captions, angles, mosaic, originals; not those another row
     still names (clips of one upload share its original)."""
-    names = [*instance.media_names, *instance.originals]
-    folder = f"clips/{instance.pk}"
-    transaction.on_commit(lambda: delete_unused(names, folder=folder), robust=True)
+    delete_after_commit([*instance.media_names, *instance.originals], f"clips/{instance.pk}")
 
 
 class PlayDay(models.Model):

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from gallery import blurring, fingerprint, geotags, media, mosaic, telemetry
 from gallery import regions as region_sets
+from gallery.deletion import delete_unused
 from gallery.models import Clip, ClipAngle, IllegalTransition, Theme
 from infra.storage import private_storage
 
@@ -58,6 +59,13 @@ def refuse(clip, error):
     it to them), whatever language the worker runs in."""
     with translation.override(clip.language or settings.LANGUAGE_CODE):
         clip.mark_failed(media_error_message(error))
+
+
+def render_failure_message(error):
+    """Why a render failed, for staff: the owner's words for a media error, else the error."""
+    if isinstance(error, media.MediaError):
+        return media_error_message(error)
+    return f"{type(error).__name__}: {error}"
 
 
 def probe_limits():
@@ -151,9 +159,8 @@ def process(clip):
                 reason="\n".join(clip.left_out_notes),
             )
     except IllegalTransition:
-        # Withdrawn (or otherwise decided) while we worked: keep nothing.
-        for name in stored.values():
-            private_storage().delete(name)
+        # Withdrawn, deleted (or otherwise decided) while we worked: keep nothing.
+        discard(clip, stored)
         raise
 
 
@@ -356,22 +363,34 @@ def render(clip, *, detect=False):
             poster = replace(poster, thumbnails=())
         stored = store_outputs(clip, poster, renditions, event.files if event else ())
     by_label = {r.label: r for r in renditions}
-    replaced = clip.replace_outputs(
-        video=stored[main.path.name],
-        video_hd=stored[by_label["1080p"].path.name] if "1080p" in by_label else "",
-        poster=stored[poster.poster.path.name],
-        thumbnails=thumbnail_index(event.thumbnails if event else poster.thumbnails, stored),
-        mosaic=stored[event.mosaic.name] if event else None,
-        angles={
-            a.pk: stored[(event.videos.get(a.camera, main.path) if event else main.path).name]
-            for a in angles
-        }
-        or None,
-        regions_version=clip.regions_version,
-        renders_queued=clip.renders_queued,
-    )
+    try:
+        replaced = clip.replace_outputs(
+            video=stored[main.path.name],
+            video_hd=stored[by_label["1080p"].path.name] if "1080p" in by_label else "",
+            poster=stored[poster.poster.path.name],
+            thumbnails=thumbnail_index(event.thumbnails if event else poster.thumbnails, stored),
+            mosaic=stored[event.mosaic.name] if event else None,
+            angles={
+                a.pk: stored[(event.videos.get(a.camera, main.path) if event else main.path).name]
+                for a in angles
+            }
+            or None,
+            regions_version=clip.regions_version,
+            renders_queued=clip.renders_queued,
+        )
+    except BaseException:  # not swapped in (the clip was deleted meanwhile): they go
+        discard(clip, stored)
+        raise
     for name in replaced:
         private_storage().delete(name)
+
+
+def discard(clip, stored):
+    """Outputs that were stored but not swapped in, deleted from both storages; when the
+    clip was deleted meanwhile, whatever else its folder holds goes too (its own deletion
+    may have swept the folder before these were stored)."""
+    gone = not Clip.objects.filter(pk=clip.pk).exists()
+    delete_unused(stored.values(), folders=[f"clips/{clip.pk}"] if gone else [])
 
 
 class Heartbeat:

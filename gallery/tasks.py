@@ -35,12 +35,27 @@ def queue_processing(sender, clip, **kwargs):
 @task
 def render_clip(clip_id, detect=False):
     """Make a clip's outputs again from its original and stored regions (staff asked)."""
-    clip = Clip.objects.filter(pk=clip_id).exclude(video="").first()
-    if clip is None or clip.status in (Clip.Status.PROCESSING, Clip.Status.WITHDRAWN):
-        log.info("clip %s has no outputs to make again", clip_id)
-        Clip.objects.filter(pk=clip_id).update(rendering_queued=False)
+    clip = Clip.objects.filter(pk=clip_id).first()
+    if clip is None:
+        log.info("clip %s was deleted before its render", clip_id)
         return
-    processing.render(clip, detect=detect)
+    # The count of renders queued, read before anything else: a render staff queue from
+    # here on is still announced when this one ends (Clip.end_rendering).
+    if not clip.video or clip.status in (Clip.Status.PROCESSING, Clip.Status.WITHDRAWN):
+        log.info("clip %s has no outputs to make again", clip_id)
+        clip.end_rendering(renders_queued=clip.renders_queued)
+        return
+    try:
+        processing.render(clip, detect=detect)
+    except Clip.DoesNotExist:
+        log.info("clip %s was deleted while it was rendered", clip_id)
+    except Exception as error:
+        # Staff see why on the review screen and can make the outputs again; the task's
+        # result keeps the traceback.
+        clip.end_rendering(
+            renders_queued=clip.renders_queued, failure=processing.render_failure_message(error)
+        )
+        raise
 
 
 @receiver(rendering_requested, dispatch_uid="tasks-rendering-requested")

@@ -11,6 +11,7 @@ import av
 import cv2
 import numpy as np
 import pytest
+from django.utils.html import escape
 from PIL import Image
 
 from gallery import processing, tasks
@@ -316,3 +317,49 @@ def test_a_render_staff_queue_while_one_runs_stays_announced_until_it_ran(
 
     processing.render(Clip.objects.get(pk=clip.pk))
     assert not Clip.objects.get(pk=clip.pk).rendering_queued
+
+
+def test_a_render_staff_queue_as_one_finds_no_outputs_stays_announced(media_storage, monkeypatch):
+    clip = make_clip(status=Clip.Status.PROCESSING)  # no outputs to make again yet
+    clip.queue_rendering()
+    first_finds_none = tasks.log.info
+
+    def staff_queue_again_then(*args):
+        # Staff ask again just as the first render finds nothing to do.
+        Clip.objects.get(pk=clip.pk).queue_rendering()
+        monkeypatch.setattr(tasks.log, "info", first_finds_none)
+        first_finds_none(*args)
+
+    monkeypatch.setattr(tasks.log, "info", staff_queue_again_then)
+    tasks.render_clip.call(clip.pk)
+    # The second one is still to run: the review screen keeps saying so.
+    assert Clip.objects.get(pk=clip.pk).rendering_queued
+
+
+def test_a_failed_render_is_shown_to_staff_who_can_make_the_outputs_again(
+    media_storage, short_clip_file, admin_client
+):
+    clip = make_clip(status=Clip.Status.REVIEW, video=short_clip_file)
+    original = _stored(media_storage, clip.original.name)
+    good = original.read_bytes()
+    original.write_bytes(b"not a video any more")  # damaged in storage
+    old_video = clip.video.name
+    clip.queue_rendering()
+    with pytest.raises(processing.media.MediaError) as failed:
+        tasks.render_clip.call(clip.pk)
+
+    clip.refresh_from_db()
+    assert not clip.rendering_queued  # no longer announced as being made
+    assert clip.status == Clip.Status.REVIEW and clip.video.name == old_video  # outputs kept
+    assert clip.failure_reason == processing.media_error_message(failed.value)
+    page = admin_client.get(f"/admin/gallery/clip/{clip.pk}/change/").content.decode()
+    assert "data-render-failure" in page and escape(clip.failure_reason) in page
+
+    original.write_bytes(good)
+    clip.queue_rendering()
+    tasks.render_clip.call(clip.pk)
+    clip.refresh_from_db()
+    assert clip.video.name != old_video and not clip.rendering_queued
+    assert clip.failure_reason == ""
+    page = admin_client.get(f"/admin/gallery/clip/{clip.pk}/change/").content.decode()
+    assert "data-render-failure" not in page

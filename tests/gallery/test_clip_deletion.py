@@ -6,12 +6,16 @@ import secrets
 import pytest
 from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
+from gallery import deletion, processing, tasks
 from gallery.models import Caption, Clip, ClipAngle
+from gallery.synth import synthesize
 from infra.storage import private_storage
 from submissions.models import InboundEmail, Submission
-from tests.factories import files_under
+from tests.factories import files_under, make_clip
 
 pytestmark = pytest.mark.django_db
 
@@ -175,3 +179,86 @@ def test_deleting_a_clip_on_s3_deletes_its_objects_in_both_buckets(
     after = bucket_keys(s3_media)
     assert after == before - mine
     assert any(f"/clips/{other.pk}/" in key for key in after)
+
+
+def test_delete_selected_looks_the_files_of_many_clips_up_together(
+    superuser_client, media_storage, django_capture_on_commit_callbacks
+):
+    # Clips numbered past the folders earlier tests left (the media stay for the session,
+    # the rows do not): each folder then holds its clip's files alone, as in production.
+    folders = [p.name for p in media_storage.glob("*/clips/*")]
+    last = max((int(name) for name in folders if name.isdigit()), default=0)
+    Clip.objects.create(pk=last + 1, title="numbering", credit_name="Camille")
+
+    def delete_selected(count):
+        clips = [stored_clip(f"many-{count}-{i}", cameras=("front", "back")) for i in range(count)]
+        before = everything(media_storage)
+        with (
+            CaptureQueriesContext(connection) as queries,
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            superuser_client.post(
+                "/admin/gallery/clip/?status=all",
+                {
+                    "action": "delete_selected",
+                    "_selected_action": [c.pk for c in clips],
+                    "post": "yes",
+                },
+            )
+        after = everything(media_storage)
+        for clip in clips:
+            assert of_clip(before, clip) and of_clip(after, clip) == set()
+        return len(queries)
+
+    two, six = delete_selected(2), delete_selected(6)
+    # Each clip still costs its catalogue bookkeeping (its theme counts, the page versions
+    # its caption and itself retire), a handful of queries; not a query per file field of
+    # every model (a dozen more) to find which of its files another row still names.
+    assert (six - two) / 4 <= 8, (two, six)
+
+
+def test_the_files_of_hundreds_of_clips_are_looked_up_at_once(media_storage):
+    clip = stored_clip("kept", published=False)
+    # As many names as "delete selected" on a few hundred clips gives: SQLite refuses a
+    # condition that deep in one query.
+    names = [f"clips/{n}/gone/720p.mp4" for n in range(3000)] + [clip.video.name]
+    assert deletion.names_in_use(names) == {clip.video.name}
+
+
+@pytest.fixture(scope="module")
+def short_video(tmp_path_factory):
+    return synthesize(
+        tmp_path_factory.mktemp("short") / "short.mp4", seconds=2, width=320, height=180
+    )
+
+
+@pytest.mark.parametrize("task", ["render", "process"])
+def test_a_clip_deleted_while_its_outputs_are_made_leaves_no_file_behind(
+    task, media_storage, short_video, monkeypatch, django_capture_on_commit_callbacks
+):
+    processed = task == "render"
+    clip = make_clip(
+        status=Clip.Status.REVIEW if processed else Clip.Status.PROCESSING, video=short_video
+    )
+    before = everything(media_storage)
+    real = processing.blurring.render_outputs
+
+    def deleted_meanwhile(*args, **kwargs):
+        outputs = real(*args, **kwargs)
+        # Staff delete the clip in the admin while the worker still has its outputs to store.
+        with django_capture_on_commit_callbacks(execute=True):
+            Clip.objects.get(pk=clip.pk).delete()
+        return outputs
+
+    monkeypatch.setattr(processing.blurring, "render_outputs", deleted_meanwhile)
+    if processed:
+        clip.queue_rendering()
+        tasks.render_clip.call(clip.pk)
+    else:
+        tasks.process_clip.call(clip.pk)
+
+    assert not Clip.objects.filter(pk=clip.pk).exists()
+    after = everything(media_storage)
+    assert after <= before  # nothing new left in either storage
+    assert of_clip(after, clip) == set()
+    assert not (media_storage / "private" / "clips" / str(clip.pk)).exists()
