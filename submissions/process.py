@@ -164,7 +164,8 @@ def record(inbound, parsed, videos, problems, ignored, *, found=None, sentry=())
         "dkim": parsed.authentication.dkim,
         "dmarc": parsed.authentication.dmarc,
     }
-    clips = drafts(parsed, videos, sentry=sentry) if videos else []
+    owner = language or settings.LANGUAGE_CODE
+    clips = drafts(parsed, videos, sentry=sentry, language=owner) if videos else []
     with translation.override(settings.STAFF_LANGUAGE_CODE):
         notes = [*describe(problems, ignored, parsed.defects), *describe_found(found)]
         outcome = {"draft": draft_of(parsed)}
@@ -184,7 +185,7 @@ def record(inbound, parsed, videos, problems, ignored, *, found=None, sentry=())
             if clips:
                 submission = Submission.objects.create_with_clips(
                     email=parsed.sender,
-                    language=language or settings.LANGUAGE_CODE,
+                    language=owner,
                     source=Submission.Source.EMAIL,
                     clips=clips,
                 )
@@ -207,8 +208,9 @@ def record(inbound, parsed, videos, problems, ignored, *, found=None, sentry=())
     return True
 
 
-def drafts(parsed, videos, *, sentry=()):
-    """What the message says about each clip: one per video, or per dashcam event."""
+def drafts(parsed, videos, *, sentry=(), language=None):
+    """What the message says about each clip: one per video, or per dashcam event; a title
+    the message does not give is written in `language` (the owner's), as it is public."""
     groups = dashcam.group(
         [video.piece.name for video in videos],
         folders=[video.piece.folder for video in videos],
@@ -218,7 +220,7 @@ def drafts(parsed, videos, *, sentry=()):
         ClipDraft.of(
             group,
             [video.stored for video in videos],
-            title=clip_title(parsed, videos[group.lead].piece, index, len(groups)),
+            title=clip_title(parsed, videos[group.lead].piece, index, len(groups), language),
             description=parsed.description or gateway_text(parsed),
             themes=parsed.themes,
             credit_name=parsed.credit_name,
@@ -303,9 +305,10 @@ def message_title(parsed):
     return gateway_text(parsed)[:120]
 
 
-def clip_title(parsed, piece, index, count):
+def clip_title(parsed, piece, index, count, language=None):
     given = message_title(parsed)
-    title = given or piece.stem or gettext("Clip sent by e-mail")
+    with translation.override(language or translation.get_language()):
+        title = given or piece.stem or gettext("Clip sent by e-mail")
     if given and count > 1:
         title = f"{title} ({index + 1}/{count})"
     return title[:120]

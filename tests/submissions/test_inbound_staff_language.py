@@ -49,3 +49,17 @@ def test_the_why_of_no_reply_and_of_an_unreadable_message_are_in_the_staff_langu
     no_reply = said_in("nl", "No reply sent: %(why)s.", why="Auto-Submitted: auto-generated")
     assert no_reply in inbound.reason.splitlines()
     assert mail.outbox == []
+
+
+def test_a_title_the_owner_did_not_give_is_in_the_owners_language(deliver, tiny_video):
+    """The clip's title is public: when the message gives none (no subject, an attachment
+    without a name), it is written in the owner's language, not the worker's or staff's."""
+    from gallery.models import Clip
+
+    msg = mail_message(subject="", body=GERMAN)
+    msg.add_attachment(tiny_video, maintype="video", subtype="mp4")
+    with translation.override("it"):
+        inbound = deliver(msg.as_bytes())
+    assert inbound.language == "de"
+    [clip] = Clip.objects.filter(submission=inbound.submission)
+    assert clip.title == said_in("de", "Clip sent by e-mail") != "Clip sent by e-mail"
