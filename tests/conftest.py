@@ -76,13 +76,15 @@ def browser_type_launch_args(browser_type_launch_args):
 
 
 @pytest.fixture(autouse=True)
-def english_outside_requests(settings):
+def english_outside_requests():
     """Code run outside a request speaks English in tests (requests choose their own language),
-    and so do the notes it writes for staff (STAFF_LANGUAGE_CODE)."""
+    and so do the notes it writes for staff (STAFF_LANGUAGE_CODE). Not through the `settings`
+    fixture: that would be set up first and so undone last, after the fixtures that tidy
+    up with the settings a test chose (its storage, say)."""
+    from django.test import override_settings
     from django.utils import translation
 
-    settings.STAFF_LANGUAGE_CODE = "en"
-    with translation.override("en"):
+    with override_settings(STAFF_LANGUAGE_CODE="en"), translation.override("en"):
         yield
 
 
