@@ -26,7 +26,7 @@ from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache, RedisSerializer
 from django.core.signals import setting_changed
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, InterfaceError, connection, transaction
 from django.db.models import F
 from django.dispatch import receiver
 from django.http import HttpResponse
@@ -72,7 +72,7 @@ def current_version():
         with connection.cursor() as cursor:
             cursor.execute("SELECT version FROM infra_pageversion WHERE id = 1")
             row = cursor.fetchone()
-    except DatabaseError:
+    except (DatabaseError, InterfaceError):
         # The database is away (a restart, a failover): keep serving the pages we have, of
         # the version this process read last or, in a process that has read none yet, the
         # one the shared cache keeps (a page of an older version is better than an error).
@@ -220,22 +220,24 @@ def cached_page(view=None, *, query=no_query, partials=()):
         stored = read_many([key], tiers=_page_tiers()).get(key)
         if stored is None:
             log.debug("building page %s%s", request.path, asked)
-            response = view(request, *args, **kwargs)
-            if hasattr(response, "render") and callable(response.render):
-                response = response.render()
-            if response.status_code != 200 or response.streaming or response.cookies:
-                return response
-            content = response.content
-            nonce = get_nonce(request)
-            if nonce:  # keep each answer's CSP nonce its own: store a placeholder
-                content = content.replace(str(nonce).encode(), nonce_placeholder())
-            stored = {
-                "content": content,
-                "type": response["Content-Type"],
-                "headers": {h: response[h] for h in ("Content-Language", "Link") if h in response},
-                "uses_nonce": bool(nonce),
-            }
-            keep_many({key: stored}, timeout=3600, tiers=_page_tiers())
+            try:
+                response = view(request, *args, **kwargs)
+                if hasattr(response, "render") and callable(response.render):
+                    response = response.render()
+            except (DatabaseError, InterfaceError):
+                # The database is away: a page another process kept will do (else a 503).
+                if (stored := read_shared(key)) is None:
+                    raise
+                log.warning("database unavailable: serving page %s kept by another process", key)
+                keep_many({key: stored}, timeout=PAGE_TIMEOUT, tiers=_page_tiers())
+            else:
+                if response.status_code != 200 or response.streaming or response.cookies:
+                    return response
+                stored = _page_record(request, response)
+                keep_many({key: stored}, timeout=PAGE_TIMEOUT, tiers=_page_tiers())
+                # Kept for the others too, read only when the database is away: every process
+                # and node can then serve every page one of them has built.
+                keep_shared(key, stored, timeout=PAGE_TIMEOUT)
         content = stored["content"]
         if stored["uses_nonce"]:
             content = content.replace(nonce_placeholder(), str(get_nonce(request)).encode())
@@ -251,6 +253,25 @@ def cached_page(view=None, *, query=no_query, partials=()):
         return response
 
     return wrapper
+
+
+# Seconds a built page is kept (a page version rarely lasts longer).
+PAGE_TIMEOUT = 3600
+
+
+def _page_record(request, response):
+    """What is kept of a page: its content (the CSP nonce as the placeholder), type and the
+    headers that come with it."""
+    content = response.content
+    nonce = get_nonce(request)
+    if nonce:  # keep each answer's CSP nonce its own: store a placeholder
+        content = content.replace(str(nonce).encode(), nonce_placeholder())
+    return {
+        "content": content,
+        "type": response["Content-Type"],
+        "headers": {h: response[h] for h in ("Content-Language", "Link") if h in response},
+        "uses_nonce": bool(nonce),
+    }
 
 
 def _validators(response, etag):
@@ -283,7 +304,7 @@ def served_again(get_response):
             return get_response(request)
         try:
             version = current_version()
-        except DatabaseError:  # the stack answers (a 503, or a page it keeps)
+        except (DatabaseError, InterfaceError):  # the stack answers (a page it keeps, a 503)
             return get_response(request)
         if (answer := _answer_again(same, version)) is not None:
             log.debug("serving page again %s", request.path)

@@ -405,3 +405,43 @@ def test_a_page_that_varies_with_the_visitors_language_is_never_answered_again(r
     for language in ("de", "fr", "de", "fr"):
         response = middleware(rf.get("/embed/1/", HTTP_ACCEPT_LANGUAGE=language))
         assert response.content == f"in {language}".encode()
+
+
+def test_a_page_one_process_built_is_served_by_another_while_the_database_is_away(
+    client, settings, redis_server, monkeypatch
+):
+    """Pages are kept in each process's memory and, for the others, in Redis: a process (or
+    node) that never built a page still serves it while the database is away; a page no one
+    built answers 503."""
+    from django.core.cache import caches
+    from django.db import OperationalError
+
+    from gallery import views
+    from infra import cache
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": redis_server.url,
+        },
+        "near": {"BACKEND": "infra.cache.NearCache"},
+    }
+    settings.PAGE_CACHE_VERSION_TTL = 3600
+    caches["default"].clear()
+    clip = make_clip(title="Kept for all", themes=["design"])
+    built = {url: client.get(url) for url in ("/en/", clip.get_absolute_url())}
+
+    # Another process: its memory holds no page, and the database is away.
+    caches["near"].clear()
+    cache._seen.update(version=None, answers={})
+
+    def away(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(views, "published_clip", away)
+    monkeypatch.setattr(views, "gallery_page", away)
+    for url, first in built.items():
+        again = client.get(url)
+        assert again.status_code == 200 and b"Kept for all" in again.content
+        assert again["ETag"] == first["ETag"]
+    assert client.get("/en/?theme=weekend").status_code == 503  # built by no one
