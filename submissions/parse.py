@@ -21,7 +21,7 @@ from html.parser import HTMLParser
 
 from submissions.guess import credit_name, guess_themes, language_from_words
 from submissions.links import notifying_service, sharing_services
-from submissions.unpack import Piece, email_parts, is_body_text
+from submissions.unpack import Piece, email_parts, is_body_text, label_of
 
 LANGUAGES = ("fr", "en", "de", "nl", "it", "es")
 MAX_DESCRIPTION = 2000
@@ -90,6 +90,9 @@ class ParsedEmail:
     # `sender` is the owner (its Reply-To), not the service's no-reply address.
     relayed_by: str = ""
     body: str = ""  # the body text as sent, for staff beside the public description
+    # The attachments that may have been cut off in transit (the message ends inside them,
+    # or their base64 stops mid-quantum), by their labels (Piece.label).
+    cut_off: tuple[str, ...] = ()
 
 
 def sha256(raw: bytes) -> str:
@@ -218,7 +221,39 @@ def _parse(raw: bytes, *, trusted_authserv_ids=()) -> ParsedEmail:
         fingerprint=fingerprint(sender, body, pieces),
         body=body[: 4 * MAX_DESCRIPTION],
         relayed_by=relayed_by,
+        cut_off=cut_off(message),
     )
+
+
+# What the parser records when a message stops before its end: a multipart whose closing
+# boundary never came, a base64 payload cut between two of its 4-character groups.
+CUT_OFF_DEFECTS = {"CloseBoundaryNotFoundDefect"}
+CUT_PAYLOAD_DEFECTS = {"InvalidBase64LengthDefect", "InvalidBase64PaddingDefect"}
+
+
+def cut_off(message: Message) -> tuple[str, ...]:
+    """The labels of the attachments a message cut short in transit ends inside.
+
+    A multipart left open holds its last part up to the end of the message: that part may be
+    cut, or whole when a client merely forgot the closing line (the video tells, once probed).
+    """
+    leaves, cut, unclosed = [], [], False
+    for part in message.walk():
+        names = {type(defect).__name__ for defect in part.defects}
+        if part.is_multipart():
+            unclosed = unclosed or bool(names & CUT_OFF_DEFECTS)
+            continue
+        if is_body_text(part):
+            leaves.append(None)
+            continue
+        label = label_of(part)
+        leaves.append(label)
+        # Recorded when email_parts decoded the payload: call this after it.
+        if names & CUT_PAYLOAD_DEFECTS:
+            cut.append(label)
+    if unclosed and leaves and leaves[-1] is not None:
+        cut.append(leaves[-1])
+    return tuple(dict.fromkeys(cut))
 
 
 def fingerprint(sender: str, body: str, parts) -> str:
