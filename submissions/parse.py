@@ -731,12 +731,26 @@ def _without_trailing_valediction(text: str) -> str:
 def _short_signature(lines) -> bool:
     signature = [line.strip() for line in lines if line.strip()]
     return len(signature) <= 3 and all(
-        len(line) <= 60 and not SENTENCE.fullmatch(line) for line in signature
+        len(line) <= 60 and not _story_line(line) for line in signature
     )
 
 
 # A line of the story rather than of a signature: words ending like a sentence.
 SENTENCE = re.compile(r"(?:\S+\s+){3,}\S*[.!?…]")
+
+
+def _next_words(lines, index) -> str:
+    return next((line.strip() for line in lines[index + 1 :] if line.strip()), "")
+
+
+def _story_line(line: str) -> bool:
+    """Words ending like a sentence, or five words and more mostly in lower case ("Poi la
+    discesa verso Bellagio"): not a name, a title, a phone number or a phone's sign-off."""
+    if SENTENCE.fullmatch(line):
+        return True
+    words = [word for word in line.split() if word[:1].isalpha()]
+    lower = sum(word[0].islower() for word in words)
+    return len(words) >= 5 and 2 * lower > len(words) and not SIGN_OFFS.match(line)
 
 
 def _without_signed_name(text: str, signed: str) -> str:
@@ -768,7 +782,8 @@ def _own_words(text: str) -> str:
             break
         if SIGN_OFFS.match(stripped) or SEPARATORS.match(stripped):
             break
-        if kept and CLOSINGS.fullmatch(stripped):
+        if kept and CLOSINGS.fullmatch(stripped) and not _story_line(_next_words(lines, index)):
+            # A signature of any length may follow; the story does not.
             break
         if kept and valediction(stripped) and _short_signature(lines[index + 1 :]):
             break

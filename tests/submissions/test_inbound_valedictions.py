@@ -82,6 +82,8 @@ KEPT = [
     "Saludos desde Madrid",
     "Un abrazo enorme a los del club, que nos acompañaron hasta Toledo en caravana.",
     "Our drive.\nThanks!\nThe second half is the descent.",
+    "Il ritorno.\nCiao\npoi la discesa verso Bellagio al tramonto",
+    "We left at dawn.\nCheers\nthen the long climb up to the pass",
     "Thanks for watching the whole trip, it was long.",
     "Best trip of the year: the North Coast 500.\nCheers to the chargers that worked.",
 ]
