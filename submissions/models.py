@@ -284,7 +284,8 @@ class InboundEmail(models.Model):
     # What the message said (title, description, themes, first name), to fill the web form
     # its personal upload link opens when it carried no usable video.
     draft = models.JSONField(_("what the message said"), default=dict, blank=True, editable=False)
-    # The automatic answer we sent ("receipt", "no_video", "unreadable"), for the hourly cap.
+    # The automatic answer we sent ("receipt", "no_video", "incomplete", "unreadable"), for
+    # the hourly cap.
     reply = models.CharField(_("reply"), max_length=20, blank=True, editable=False)
     replied_at = models.DateTimeField(_("replied"), null=True, blank=True, editable=False)
 

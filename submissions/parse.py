@@ -21,7 +21,7 @@ from html.parser import HTMLParser
 
 from submissions.guess import credit_name, guess_themes, language_from_words
 from submissions.links import notifying_service, sharing_services
-from submissions.unpack import Piece, email_parts, is_body_text
+from submissions.unpack import Piece, email_parts, is_body_text, label_of
 
 LANGUAGES = ("fr", "en", "de", "nl", "it", "es")
 MAX_DESCRIPTION = 2000
@@ -90,6 +90,9 @@ class ParsedEmail:
     # `sender` is the owner (its Reply-To), not the service's no-reply address.
     relayed_by: str = ""
     body: str = ""  # the body text as sent, for staff beside the public description
+    # The attachments that may have been cut off in transit (the message ends inside them,
+    # or their base64 stops mid-quantum), by their labels (Piece.label).
+    cut_off: tuple[str, ...] = ()
 
 
 def sha256(raw: bytes) -> str:
@@ -218,7 +221,39 @@ def _parse(raw: bytes, *, trusted_authserv_ids=()) -> ParsedEmail:
         fingerprint=fingerprint(sender, body, pieces),
         body=body[: 4 * MAX_DESCRIPTION],
         relayed_by=relayed_by,
+        cut_off=cut_off(message),
     )
+
+
+# What the parser records when a message stops before its end: a multipart whose closing
+# boundary never came, a base64 payload cut between two of its 4-character groups.
+CUT_OFF_DEFECTS = {"CloseBoundaryNotFoundDefect"}
+CUT_PAYLOAD_DEFECTS = {"InvalidBase64LengthDefect", "InvalidBase64PaddingDefect"}
+
+
+def cut_off(message: Message) -> tuple[str, ...]:
+    """The labels of the attachments a message cut short in transit ends inside.
+
+    A multipart left open holds its last part up to the end of the message: that part may be
+    cut, or whole when a client merely forgot the closing line (the video tells, once probed).
+    """
+    leaves, cut, unclosed = [], [], False
+    for part in message.walk():
+        names = {type(defect).__name__ for defect in part.defects}
+        if part.is_multipart():
+            unclosed = unclosed or bool(names & CUT_OFF_DEFECTS)
+            continue
+        if is_body_text(part):
+            leaves.append(None)
+            continue
+        label = label_of(part)
+        leaves.append(label)
+        # Recorded when email_parts decoded the payload: call this after it.
+        if names & CUT_PAYLOAD_DEFECTS:
+            cut.append(label)
+    if unclosed and leaves and leaves[-1] is not None:
+        cut.append(leaves[-1])
+    return tuple(dict.fromkeys(cut))
 
 
 def fingerprint(sender: str, body: str, parts) -> str:
@@ -555,8 +590,9 @@ SEPARATORS = re.compile(
 )
 SIGN_OFFS = re.compile(
     r"^(sent from my|sent with|sent via|sent from mail for|get outlook for|"
-    r"envoyé de mon|envoyé depuis|"
-    r"envoye de mon|obtenir outlook|télécharger outlook|von meinem \S+ gesendet|gesendet von|"
+    r"sent from (?:yahoo|outlook|proton|gmail|samsung)|envoyé de mon|envoyé depuis|"
+    r"envoyé à partir de|envoye de mon|obtenir outlook|télécharger outlook|"
+    r"von meinem [^\n]{1,60}? gesendet|gesendet von|"
     r"gesendet mit|verzonden (vanaf|met)|verstuurd (vanaf|met)|inviato da|inviato dal|"
     r"enviado desde|enviado con|enviado do meu)\b",
     re.I,
@@ -572,12 +608,41 @@ CLOSINGS = re.compile(
     r"\s*[,.!]?",
     re.I,
 )
-# Thanks on a line of its own ends the words only when a short signature is all that follows.
-THANKS = re.compile(
-    r"(?:many )?(?:thanks|thank you|merci( beaucoup)?|danke( sch(ö|oe)n)?|vielen dank|"
-    r"bedankt|dank je( wel)?|grazie( mille)?|gracias|muchas gracias)\s*[,.!]?",
+# Every valediction of the six languages, the short and familiar ones too ("Groeten", "LG",
+# "Bisous", "Ciao"): at the start of a line that is the formula alone, or the formula and the
+# sender's name ("Groeten, Jan", "LG Anna"). These end the words only when a short signature at
+# most follows: a line "Ciao" in the middle of a story is the owner's.
+VALEDICTION = re.compile(
+    r"^(?:"
+    # en
+    r"(?:(?:best|kind|warm|warmest|kindest|many)\s+)?regards|cheers|best wishes|all the best|"
+    r"best|take care|thanks again|thanks|thank you|many thanks|thx|love|yours( truly| sincerely)?|"
+    r"sincerely|"
+    # fr
+    r"(?:bien |tr[eè]s )?cordialement|bien (?:à|a) (?:vous|toi)|amicalement|amiti[eé]s|"
+    r"bises|bisous|grosses bises|gros bisous|(?:[àa] )?bient[ôo]t|[àa] plus|"
+    r"(?:bien |sinc[eè]res )?salutations(?: distingu[ée]es)?|bonne (?:journ[ée]e|soir[ée]e)|"
+    r"merci(?: beaucoup| encore| bien)?|"
+    # de
+    r"mit freundlichen gr(?:ü|ue)(?:ß|ss)en|freundliche gr(?:ü|ue)(?:ß|ss)e|"
+    r"(?:viele|liebe|beste|sch[öo]ne|herzliche|liebste) gr(?:ü|ue)(?:ß|ss)e|gr(?:ü|ue)(?:ß|ss)e|"
+    r"(?:viele|liebe|beste|sch[öo]ne|herzliche|freundliche)n? gru(?:ß|ss)|gru(?:ß|ss)|"
+    r"lg|vg|mfg|bg|sg|tsch[üu]ss?|danke(?: sch[öo]n)?|vielen dank|"
+    # nl
+    r"(?:met )?(?:vriendelijke|hartelijke|lieve|beste|warme) groet(?:en)?|groet(?:en|jes)?|"
+    r"gr\.?|mvg|vg|hartelijke dank|bedankt|dank je(?: wel)?|dank u(?: wel)?|doei|"
+    # it
+    r"(?:cordiali|distinti|tanti|cari) saluti|saluti|(?:un )?saluto|un caro saluto|ciao|"
+    r"a presto|un abbraccio|buona giornata|grazie(?: mille)?|"
+    # es
+    r"(?:un )?saludos?(?: cordiales)?|un cordial saludo|atentamente|(?:un )?abrazos?|besos|"
+    r"hasta pronto|(?:muchas )?gracias)"
+    r"(?=[\s,.!;:\-–—]|$)",
     re.I,
 )
+# The words of a name written after the formula: capitalised, maybe with a particle.
+NAME_WORD = re.compile(r"[^\W\d_][\w'’.-]*")
+NAME_PARTICLES = {"van", "de", "der", "den", "von", "di", "da", "del", "la", "le", "du"}
 HEADER_FROM = re.compile(r"^\*?(from|de|von|van|da)\s*:\*?\s+\S", re.I)
 HEADER_NEXT = re.compile(
     r"^\*?(sent|date|envoyé|gesendet|datum|verzonden|inviato|data|enviado|fecha|to|à|an|aan|a|para)\s*:",
@@ -599,7 +664,8 @@ def strip_quotes_and_signature(text: str, *, signed: str = "") -> str:
     (BENCHMARKS.md, "E-mail corpus").
     """
     own = _without_signed_name(_own_words(text[:MAX_BODY_READ]), signed)
-    return _without_greeting_and_links(own)
+    # The signed name gone, the formula before it is last: "Groeten,\nJan".
+    return _without_greeting_and_links(_without_trailing_valediction(own))
 
 
 # A first line that only greets ("Hi,", "Bonjour à tous !", "Hallo Team,"): not the clip's story.
@@ -625,9 +691,66 @@ def _without_greeting_and_links(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
+def valediction(line: str) -> bool:
+    """Whether the line is a closing formula alone, or followed by the sender's name."""
+    line = line.strip().rstrip(".!…")
+    match = VALEDICTION.match(line)
+    if not match:
+        return False
+    rest = line[match.end() :]
+    comma = re.match(r"\s*[,;:\-–—]+\s*", rest)
+    name = rest[comma.end() :] if comma else rest
+    words = name.split()
+    if not words:
+        return not name.strip(" ,;:-–—!.")
+    if len(words) > 4 or len(name) > 40 or (not comma and not rest[:1].isspace()):
+        return False
+    return all(NAME_WORD.fullmatch(word) for word in words) and all(
+        word[0].isupper() or (0 < index < len(words) - 1 and word in NAME_PARTICLES)
+        for index, word in enumerate(words)
+    )
+
+
+# A closing formula after the last sentence, on its line: "...naar huis. Groeten, Jan".
+TRAILING_VALEDICTION = re.compile(r"^(?P<words>.*?[.!?…)])\s+(?P<closing>[^.!?…]+[.!?…]?)$")
+
+
+def _without_trailing_valediction(text: str) -> str:
+    """The words without a closing formula that ends them, on a line of its own or after the
+    last sentence of the last line."""
+    lines = text.rstrip().split("\n")
+    if lines and valediction(lines[-1]) and len(lines) > 1:
+        lines.pop()
+    elif lines:
+        match = TRAILING_VALEDICTION.match(lines[-1].strip())
+        if match and valediction(match.group("closing")):
+            lines[-1] = match.group("words")
+    return "\n".join(lines).strip()
+
+
 def _short_signature(lines) -> bool:
     signature = [line.strip() for line in lines if line.strip()]
-    return len(signature) <= 3 and all(len(line) <= 60 for line in signature)
+    return len(signature) <= 3 and all(
+        len(line) <= 60 and not _story_line(line) for line in signature
+    )
+
+
+# A line of the story rather than of a signature: words ending like a sentence.
+SENTENCE = re.compile(r"(?:\S+\s+){3,}\S*[.!?…]")
+
+
+def _next_words(lines, index) -> str:
+    return next((line.strip() for line in lines[index + 1 :] if line.strip()), "")
+
+
+def _story_line(line: str) -> bool:
+    """Words ending like a sentence, or five words and more mostly in lower case ("Poi la
+    discesa verso Bellagio"): not a name, a title, a phone number or a phone's sign-off."""
+    if SENTENCE.fullmatch(line):
+        return True
+    words = [word for word in line.split() if word[:1].isalpha()]
+    lower = sum(word[0].islower() for word in words)
+    return len(words) >= 5 and 2 * lower > len(words) and not SIGN_OFFS.match(line)
 
 
 def _without_signed_name(text: str, signed: str) -> str:
@@ -659,9 +782,10 @@ def _own_words(text: str) -> str:
             break
         if SIGN_OFFS.match(stripped) or SEPARATORS.match(stripped):
             break
-        if kept and CLOSINGS.fullmatch(stripped):
+        if kept and CLOSINGS.fullmatch(stripped) and not _story_line(_next_words(lines, index)):
+            # A signature of any length may follow; the story does not.
             break
-        if kept and THANKS.fullmatch(stripped) and _short_signature(lines[index + 1 :]):
+        if kept and valediction(stripped) and _short_signature(lines[index + 1 :]):
             break
         if ATTRIBUTION_START.match(stripped) and (
             ATTRIBUTION_END.search(stripped) or ATTRIBUTION_END.search(f"{stripped} {following}")

@@ -167,7 +167,11 @@ def record(inbound, parsed, videos, problems, ignored, *, found=None, sentry=())
     owner = language or settings.LANGUAGE_CODE
     clips = drafts(parsed, videos, sentry=sentry, language=owner) if videos else []
     with translation.override(settings.STAFF_LANGUAGE_CODE):
+        incomplete = cut_short(parsed, videos)
         notes = [*describe(problems, ignored, parsed.defects), *describe_found(found)]
+        if incomplete:
+            # First: the reason nothing (or not everything) could be used is the transit.
+            notes[:0] = [describe_cut_short(incomplete)]
         outcome = {"draft": draft_of(parsed)}
         if inbound.attachments_announced is not None:
             outcome["attachments_arrived"] = len(parsed.parts)
@@ -201,10 +205,16 @@ def record(inbound, parsed, videos, problems, ignored, *, found=None, sentry=())
                 kind = "receipt"
                 locked.mark_processed(submission=submission, reason=reason, **checks, **outcome)
             else:
-                reason = "\n".join([gettext("No usable video."), *notes])
-                kind = "no_video"
+                if incomplete:
+                    reason = "\n".join([*notes[:1], gettext("No usable video."), *notes[1:]])
+                    kind = "incomplete"
+                else:
+                    reason = "\n".join([gettext("No usable video."), *notes])
+                    kind = "no_video"
                 locked.mark_ignored(reason, **checks, **outcome)
-            reply.answer(locked, parsed, kind, problems=problems, found=found)
+            reply.answer(
+                locked, parsed, kind, problems=problems, found=found, incomplete=incomplete
+            )
     return True
 
 
@@ -239,6 +249,23 @@ def describe(problems, ignored, defects):
             gettext("Damaged MIME structure: %(defects)s") % {"defects": ", ".join(defects)}
         )
     return notes
+
+
+def cut_short(parsed, videos):
+    """The attachments the message was cut off inside on its way (parse.cut_off) that gave no
+    video: cut short, not bad files. One that still made a clip was whole after all (a
+    client that left its last boundary open) or was recovered."""
+    used = {(video.piece.inside or (video.piece.label,))[0] for video in videos}
+    return [label for label in parsed.cut_off if label not in used]
+
+
+def describe_cut_short(labels):
+    """The first line for staff: the message arrived incomplete (the status stays Ignored or
+    Processed; this says why)."""
+    return gettext(
+        "Arrived incomplete: the message was cut off on its way (its end is missing); "
+        "cut-off attachment: %(names)s."
+    ) % {"names": ", ".join(labels)}
 
 
 def describe_found(found):

@@ -29,10 +29,12 @@ TEMPLATES = {
     "no_video": "inbound_no_video",
     # A message the parser could not read (parse.Unreadable): how to send the clip instead.
     "unreadable": "inbound_unreadable",
+    # A message cut off on its way (process.cut_short): its video arrived only in part.
+    "incomplete": "inbound_incomplete",
 }
 
 
-def answer(inbound, parsed, kind, *, problems=(), found=None):
+def answer(inbound, parsed, kind, *, problems=(), found=None, incomplete=()):
     """Send a `kind` reply once the outcome commits, unless none may go (then log why)."""
     why_not = refusal(parsed) or told_before(inbound, kind)
     if why_not:
@@ -46,7 +48,12 @@ def answer(inbound, parsed, kind, *, problems=(), found=None):
     InboundEmail.objects.filter(pk=inbound.pk).update(reply=kind, replied_at=timezone.now())
     transaction.on_commit(
         lambda: send(
-            inbound.pk, kind, problems=problems, references=parsed.references, found=found
+            inbound.pk,
+            kind,
+            problems=problems,
+            references=parsed.references,
+            found=found,
+            incomplete=incomplete,
         ),
         robust=True,
     )
@@ -84,12 +91,22 @@ def told_before(inbound, kind):
     return ""
 
 
-def send(inbound_id, kind, *, problems=(), references="", found=None):
+def said(problem, incomplete):
+    """What to tell the sender about a file we could not use: that it arrived cut off, when
+    the message was cut inside it, rather than what the cut part looks like."""
+    if problem.label in incomplete or problem.label.split(" › ")[0] in incomplete:
+        return gettext("It arrived incomplete: it was cut off on its way to us.")
+    return problem.message()
+
+
+def send(inbound_id, kind, *, problems=(), references="", found=None, incomplete=()):
     inbound = InboundEmail.objects.select_related("submission").get(pk=inbound_id)
     language = inbound.language or settings.LANGUAGE_CODE
     with translation.override(language):
         context = {
-            "problems": [(problem.label, problem.message()) for problem in problems],
+            "problems": [(problem.label, said(problem, incomplete)) for problem in problems],
+            # Attachments cut off on the way: the sender's file is not to blame.
+            "incomplete": list(incomplete),
             "submit_url": absolute(reverse("submissions:submit")),
             "max_size": filesizeformat(settings.MAX_UPLOAD_BYTES),
             "max_minutes": settings.MAX_CLIP_SECONDS // 60,

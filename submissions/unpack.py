@@ -184,6 +184,11 @@ def _walk(part: Message, pieces):
         pieces.append(Piece(name=_filename(part), content_type=part.get_content_type(), data=data))
 
 
+def label_of(part: Message) -> str:
+    """The label (Piece.label) the piece of this e-mail part gets."""
+    return Piece(name=_filename(part), content_type=part.get_content_type()).label
+
+
 def _filename(part: Message) -> str:
     try:
         name = part.get_filename() or ""

@@ -36,13 +36,17 @@ def test_the_receipt_links_to_the_status_page_where_consent_unlocks_approval(
     assert receipt.extra_headers["In-Reply-To"] == "<abc@example.org>"
     assert "<abc@example.org>" in receipt.extra_headers["References"]
     assert "- Our weekend drive" in receipt.body
-    assert "Please read and accept them on your private page" in receipt.body
 
     submission = inbound.submission
     status_url = f"https://clips.example.org{submission.get_status_url()}"
     assert status_url.startswith("https://clips.example.org/en/my/")
-    # Follow the clip; accept the terms there; say the first name and country shown with it.
-    assert links(receipt) == [status_url, status_url, status_url]
+    # One private link, and what the owner does there: follow the clip (and withdraw it),
+    # accept the terms, say the first name and country shown with it.
+    assert links(receipt) == [status_url]
+    there = receipt.body.split(status_url)[1]
+    assert "- follow your clip, and withdraw it at any time\n" in there
+    assert "- accept the licence terms" in there
+    assert "- tell us which first name and country to show with your clip" in there
 
     page = client.get(status_url.removeprefix(settings.SITE_URL))
     html = page.content.decode()

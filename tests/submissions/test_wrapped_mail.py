@@ -249,7 +249,7 @@ def test_an_mms_gets_its_title_from_its_text_and_asks_for_the_credit(
     assert clip.title == "Sortie de garage au soleil"
     assert clip.credit_name == "" and clip.credit_country == ""
     (receipt,) = mail.outbox
-    assert said_in("fr", "Which first name and country should we show with your clip?") in (
+    assert said_in("fr", "tell us which first name and country to show with your clip") in (
         receipt.body
     )
 
