@@ -227,7 +227,9 @@ def direct_complete(request, session):
     except direct.Incomplete:
         return JsonResponse({"done": direct.done_parts(session)}, status=409)
     except direct.TooLarge:
-        return JsonResponse({"error": str(SubmissionForm.too_large_message(session.name))}, status=400)
+        return JsonResponse(
+            {"error": str(SubmissionForm.too_large_message(session.name))}, status=400
+        )
     return JsonResponse({"token": token, "name": session.name, "size": session.size})
 
 
