@@ -113,6 +113,8 @@ class PillCheckboxes(forms.CheckboxSelectMultiple):
 
 # Said when a text is longer than its field holds, by the server and by the page's script.
 TOO_LONG = _("At most %(limit_value)d characters, this one has %(show_value)d: please shorten it.")
+# Said when a file is larger than the site takes, by the server and by the page's script.
+TOO_LARGE = _("%(name)s is too large: at most %(max)s.")
 
 
 class SubmissionForm(forms.Form):
@@ -200,7 +202,7 @@ class SubmissionForm(forms.Form):
         uploads = self.cleaned_data["video"]
         for upload in uploads:
             if upload.size > settings.MAX_UPLOAD_BYTES:
-                raise forms.ValidationError(self.too_large_message())
+                raise forms.ValidationError(self.too_large_message(upload.name))
         for upload in uploads:
             self._received.append(
                 unpack.Piece(
@@ -442,13 +444,17 @@ class SubmissionForm(forms.Form):
             # Filled in by the script: %(limit_value)d, %(show_value)d, %(count)s, %(max)s.
             "too_long": str(TOO_LONG),
             "count": str(_("%(count)s of %(max)s characters")),
+            # %(name)s and %(max)s: the file's name, the limit in the page's language.
+            "too_large": str(TOO_LARGE),
         }
 
     @staticmethod
-    def too_large_message():
-        return _("This file is too large: %(max)s at most.") % {
-            "max": filesizeformat(settings.MAX_UPLOAD_BYTES)
-        }
+    def too_large_message(name=""):
+        """Why a file is refused for its size: named, as the page's script names it."""
+        limit = filesizeformat(settings.MAX_UPLOAD_BYTES)
+        if name:
+            return TOO_LARGE % {"name": name, "max": limit}
+        return _("This file is too large: %(max)s at most.") % {"max": limit}
 
 
 class PersonalLinkForm(SubmissionForm):

@@ -171,7 +171,8 @@ def direct_start(request):
         size = -1
     content_type = request.POST.get("type", "") or "application/octet-stream"
     if size > settings.MAX_UPLOAD_BYTES:
-        return JsonResponse({"error": str(SubmissionForm.too_large_message())}, status=400)
+        name = request.POST.get("name", "")[:200]
+        return JsonResponse({"error": str(SubmissionForm.too_large_message(name))}, status=400)
     if size <= 0:
         return JsonResponse({"error": gettext("The file is empty.")}, status=400)
     if len(content_type) > 100 or "/" not in content_type:
@@ -226,7 +227,9 @@ def direct_complete(request, session):
     except direct.Incomplete:
         return JsonResponse({"done": direct.done_parts(session)}, status=409)
     except direct.TooLarge:
-        return JsonResponse({"error": str(SubmissionForm.too_large_message())}, status=400)
+        return JsonResponse(
+            {"error": str(SubmissionForm.too_large_message(session.name))}, status=400
+        )
     return JsonResponse({"token": token, "name": session.name, "size": session.size})
 
 

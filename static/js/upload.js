@@ -15,6 +15,8 @@
   if (!direct && !(tusEndpoint && window.tus && window.tus.isSupported)) return;
 
   var strings = document.getElementById("upload-strings").dataset;
+  var checks = {};
+  try { checks = JSON.parse(document.getElementById("form-checks").textContent); } catch (e) { /* none */ }
   var input = form.querySelector('input[type="file"]');
   var field = form.querySelector("[data-upload-field]");
   var zone = form.querySelector("[data-drop-zone]");
@@ -22,6 +24,7 @@
   var bar = box.querySelector("progress");
   var text = box.querySelector("[data-progress-text]");
   var cancelButton = box.querySelector("[data-cancel]");
+  var cancelLabel = cancelButton.textContent;
   var problem = form.querySelector("[data-upload-error]");
   var list = form.querySelector("[data-files]");
   var submit = form.querySelector("[data-submit]");
@@ -49,11 +52,27 @@
     return Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
   }
 
+  // A size as the server writes it (Django's filesizeformat): one decimal past the bytes, in
+  // the page's language ("22,5 Ko" in French, "22.5 KB" in English).
+  var lang = document.documentElement.lang || undefined;
+  function number(value, decimals) {
+    try {
+      return new Intl.NumberFormat(lang, {
+        minimumFractionDigits: decimals, maximumFractionDigits: decimals, useGrouping: false,
+      }).format(value);
+    } catch (e) { return value.toFixed(decimals); }
+  }
+
   function humanSize(bytes) {
-    var units = ["B", "KB", "MB", "GB"];
+    var units = [strings.unitBytes, strings.unitKb, strings.unitMb, strings.unitGb];
     var n = bytes, u = 0;
     while (n >= 1024 && u < units.length - 1) { n /= 1024; u++; }
-    return (u ? n.toFixed(1) : n) + "\u00a0" + units[u];
+    return number(n, u ? 1 : 0) + "\u00a0" + units[u];
+  }
+
+  function tooLarge(file) {
+    return (checks.too_large || "%(name)s: %(max)s").replace("%(name)s", file.name)
+      .replace("%(max)s", humanSize(Number(input.dataset.maxBytes)));
   }
 
   function showProblem(message) {
@@ -78,9 +97,14 @@
     bar.value = percent;
     box.hidden = false;
     if (!active().length) {
-      text.textContent = strings.received + " (100%)";
+      // All in: each file says "Received" in the list; the bar goes, Cancel becomes Remove.
+      bar.hidden = true;
+      text.textContent = "";
+      cancelButton.textContent = strings.remove;
       return;
     }
+    bar.hidden = false;
+    cancelButton.textContent = cancelLabel;
     var rate = sentNow / Math.max((Date.now() - startedAt) / 1000, 0.001);
     text.textContent = (sendWhenReady ? strings.waiting + " " : "") + strings.uploading.replace("%(percent)s", percent)
       .replace("%(left)s", formatLeft(rate > 0 ? (total - loaded) / rate : Infinity));
@@ -148,7 +172,7 @@
       },
       onError: function (err) {
         var status = err.originalResponse ? err.originalResponse.getStatus() : 0;
-        failed(entry, status === 413 ? strings.tooLarge : strings.failed);
+        failed(entry, status === 413 ? tooLarge(entry.file) : strings.failed);
       },
     });
     entry.stop = function (terminate) { return upload.abort(terminate); };
@@ -331,6 +355,7 @@
     duration.setAttribute("data-clip-duration", "");
     var state = document.createElement("span");
     state.className = "upload__state";
+    state.setAttribute("role", "status");
     state.setAttribute("data-state", "");
     about.append(name, duration, state);
     item.append(poster, about);
@@ -391,6 +416,7 @@
       label.textContent = file.name + ", " + humanSize(file.size);
       var state = document.createElement("span");
       state.className = "upload__state";
+      state.setAttribute("role", "status");
       state.setAttribute("data-state", "");
       part.append(label, " ", state);
       parts.appendChild(part);
@@ -469,7 +495,12 @@
     // A refused file leaves the input: else the form would send it all the same.
     var max = Number(input.dataset.maxBytes);
     for (var k = 0; k < files.length; k++) {
-      if (max && files[k].size > max) { input.value = ""; showProblem(strings.tooLarge); return; }
+      if (max && files[k].size > max) {
+        var refused = tooLarge(files[k]); // before the input is cleared: `files` may be its list
+        input.value = "";
+        showProblem(refused);
+        return;
+      }
     }
     files = Array.prototype.slice.call(files);
     notVideo(files).then(function (bad) {
@@ -488,6 +519,8 @@
     list.hidden = false;
     text.textContent = strings.starting;
     bar.value = 0;
+    bar.hidden = false;
+    cancelButton.textContent = cancelLabel;
     box.hidden = false;
     groups(files).forEach(function (group) {
       var item = group.cameras ? eventItem(group) : listItem(group.files[0]);
@@ -504,6 +537,9 @@
       });
     });
   }
+
+  // Sending at once holds only here: the page says so now (the plain form does not).
+  form.querySelectorAll("[data-upload-promise]").forEach(function (line) { line.hidden = false; });
 
   input.addEventListener("change", function () { pick(input.files); });
 
@@ -524,10 +560,13 @@
   });
 
   cancelButton.addEventListener("click", function () {
+    var sending = active().length > 0;
     clear(true);
     input.value = "";
     submit.disabled = false;
-    showProblem(strings.cancelled);
+    sendWhenReady = false;
+    showProblem(sending ? strings.cancelled : strings.removed);
+    input.focus(); // the button is gone: the keyboard goes on from the file field
   });
 
   form.addEventListener("submit", function (event) {

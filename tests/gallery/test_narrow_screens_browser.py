@@ -137,3 +137,44 @@ def test_without_the_system_share_the_links_are_two_by_two(page, live_server):
     assert len(links) == 4
     assert len({round(link["y"]) for link in links}) == 2
     assert len({round(link["x"]) for link in links}) == 2
+
+
+# Titles as owners write them, each with a word longer than a 320 px card's line.
+LONG_TITLES = {
+    "fr": "Lever de soleil sur la départementale",
+    "de": "Geschwindigkeitsbegrenzungsschild an der Autobahnauffahrt",
+    "nl": "Verkeersdrempelwaarschuwingsbord bij de snelwegoprit",
+    "it": "Tramonto precipitevolissimevolmente sull'autostrada",
+    "es": "Amanecer en la circunvalación metropolitana",
+    "en": "Supercalifragilistic sunrise on the motorway",
+}
+
+# Each card whose title or credit reaches past the card: its text, and by how much.
+CARD_SPILL = """() => [...document.querySelectorAll('.card')].flatMap(card => {
+    const edge = card.getBoundingClientRect().right;
+    const range = document.createRange();
+    return [...card.querySelectorAll('.card__title, .card__credit')].flatMap(text => {
+        range.selectNodeContents(text);
+        const past = Math.max(range.getBoundingClientRect().right - edge, text.scrollWidth - text.clientWidth);
+        return past > 0.5 ? [`${text.textContent.trim()} (${Math.round(past)} px)`] : [];
+    });
+})"""
+
+
+def test_no_card_title_overflows_its_card_on_a_320px_phone(browser, live_server):
+    clips = [
+        make_clip(title=title, language=language, themes=["weekend"])
+        for language, title in LONG_TITLES.items()
+    ]
+    context = browser.new_context(viewport={"width": 320, "height": 640})
+    page = context.new_page()
+    for language in LANGUAGES:
+        page.goto(f"{live_server.url}/{language}/")
+        titles = page.locator(".card__title")
+        expect(titles).to_have_count(len(clips))
+        assert page.evaluate(CARD_SPILL) == [], (language, "gallery")
+        # The clip page's "similar clips" cards: four of the other five.
+        page.goto(live_server.url + in_language(clips[0].get_absolute_url(), language))
+        expect(page.locator(".related .card__title")).to_have_count(4)
+        assert page.evaluate(CARD_SPILL) == [], (language, "related")
+    context.close()

@@ -210,7 +210,9 @@ def test_the_size_cap_holds_in_the_bucket(client, s3_media, settings, sample_vid
     settings.MAX_UPLOAD_BYTES = 100_000
     data = sample_video.read_bytes()
     assert len(data) > 100_000
-    assert start(client, size=len(data)).status_code == 400  # the site says no at once
+    refused = start(client, size=len(data))
+    assert refused.status_code == 400  # the site says no at once, naming the file and the cap
+    assert refused.json()["error"] == "clip.mp4 is too large: at most 97.7\xa0KB."
     answer = start(client, size=1000).json()  # a client that lies about the size
     assert answer["parts"] == 1
     # Only the parts of the size it declared are signed.

@@ -4,12 +4,14 @@ make of the files picked."""
 import re
 
 import pytest
+from django.template.defaultfilters import filesizeformat
 from django.utils import translation
 from playwright.sync_api import expect
 
 from gallery.models import Clip
 from gallery.synth import synthesize
 from submissions import tus
+from submissions.forms import SubmissionForm
 from submissions.models import Submission
 from tests.factories import dashcam_event
 
@@ -187,7 +189,11 @@ def test_a_file_too_large_is_refused_and_left_out_when_picked(
     page.goto(f"{live_server.url}/{language}/submit/")
     file_input = page.locator('input[type="file"]')
     file_input.set_input_files(big)
-    message = said_in(language, "This file is too large.")
+    # Named, with the cap in the page's language: the words the server uses for it.
+    with translation.override(language):
+        message = str(SubmissionForm.too_large_message(big.name))
+    cap = {"en": "256.0\xa0KB", "es": "256,0\xa0KB"}[language]
+    assert message.startswith("long-drive.mp4 ") and cap in message
     problem = page.locator("[data-upload-error]")
     expect(problem).to_have_text(message)
     expect(problem).to_have_attribute("role", "alert")
@@ -217,3 +223,91 @@ def test_a_file_too_large_is_refused_and_left_out_when_picked(
     expect(problem).to_be_hidden()
     received = said_in(language, "Received", context="a file, uploaded")
     expect(page.locator("[data-files] [data-state]")).to_have_text([received])
+
+
+def test_a_finished_upload_shows_its_size_and_state_in_french_once_then_can_be_removed(
+    page, live_server, tmp_path
+):
+    clip = synthesize(tmp_path / "t.mp4", seconds=1, width=320, height=180, seed=4)
+    page.goto(f"{live_server.url}/fr/submit/")
+    page.locator('input[type="file"]').set_input_files(clip)
+    received = said_in("fr", "Received", context="a file, uploaded")
+    expect(page.locator("[data-files] [data-state]")).to_have_text([received])
+    # The size as the server writes it in French (Django's filesizeformat): "22,5 Kio", not
+    # "22.5 KB".
+    with translation.override("fr"):
+        size = filesizeformat(clip.stat().st_size)
+    assert re.fullmatch(r"\d+,\d\xa0Kio", size), size
+    expect(page.locator(".upload__name")).to_have_text(f"t.mp4, {size}")
+    # Said once: no second "Reçu (100%)" under a full bar, and nothing left to cancel.
+    field = page.locator("[data-upload-field]")
+    assert field.inner_text().count(received) == 1, field.inner_text()
+    expect(page.locator("[data-progress] progress")).to_be_hidden()
+    expect(page.get_by_role("button", name=said_in("fr", "Cancel"))).to_have_count(0)
+    remove = page.get_by_role("button", name=said_in("fr", "Remove", context="an uploaded file"))
+    expect(remove).to_be_visible()
+    expect(page.locator('input[name="upload_ticket"]')).to_have_count(1)
+
+    # Removed: the file, its token and the button go; another file can be picked.
+    remove.click()
+    expect(page.locator("[data-files] li")).to_have_count(0)
+    expect(page.locator('input[name="upload_ticket"]')).to_have_count(0)
+    expect(page.locator("[data-progress]")).to_be_hidden()
+    expect(page.locator("[data-upload-error]")).to_have_text(
+        said_in("fr", "File removed. Choose another video to send.")
+    )
+    expect(page.locator('input[type="file"]')).to_be_focused()
+    assert page.locator('input[type="file"]').evaluate("i => i.files.length") == 0
+    # Picked again, it is sent again, with Cancel back while it goes.
+    page.locator('input[type="file"]').set_input_files(clip)
+    expect(page.locator("[data-files] [data-state]")).to_have_text([received])
+    expect(remove).to_be_visible()
+
+
+# The text of an element's shown parts (a visually hidden label is 1 px wide).
+SHOWN_TEXT = """zone => {
+    const walker = document.createTreeWalker(zone, NodeFilter.SHOW_TEXT);
+    const parts = [];
+    while (walker.nextNode()) {
+        if (walker.currentNode.parentElement.getBoundingClientRect().width > 1) {
+            parts.push(walker.currentNode.textContent.trim());
+        }
+    }
+    return parts.join(" ");
+}"""
+DROP = "Drop your video here, or choose it on your phone or computer."
+PROMISE = "Sending starts at once, while you fill in the rest."
+
+
+@pytest.mark.parametrize("javascript", [True, False])
+def test_the_drop_zone_says_what_to_do_apart_from_its_help_and_promises_only_what_holds(
+    browser, live_server, javascript
+):
+    context = browser.new_context(java_script_enabled=javascript)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/fr/submit/")
+    zone = page.locator("[data-drop-zone]")
+    instruction = zone.locator(".upload__title")
+    promise = zone.locator("[data-upload-promise]")
+    expect(instruction).to_have_text(said_in("fr", DROP))
+    # The step's heading is not shown again in the zone, yet the field keeps it as its name.
+    heading = said_in("fr", "Your clip")
+    shown = zone.evaluate(SHOWN_TEXT)
+    assert heading not in shown and said_in("fr", DROP) in shown
+    expect(page.get_by_label(heading)).to_have_attribute("type", "file")
+    # Sending at once is promised only where the page's script sends at once.
+    if javascript:
+        expect(promise).to_have_text(said_in("fr", PROMISE))
+        expect(promise).to_be_visible()
+        # The promise is a line of its own below the instruction, in the help's lighter style.
+        top, below = instruction.bounding_box(), promise.bounding_box()
+        assert below["y"] >= top["y"] + top["height"] - 0.5
+        weight = "e => Number(getComputedStyle(e).fontWeight)"
+        assert promise.evaluate(weight) < instruction.evaluate(weight)
+        assert promise.evaluate("e => getComputedStyle(e).fontSize") < instruction.evaluate(
+            "e => getComputedStyle(e).fontSize"
+        )
+    else:
+        expect(promise).to_be_hidden()
+        assert said_in("fr", PROMISE) not in page.locator("[data-upload-field]").inner_text()
+    context.close()

@@ -219,7 +219,7 @@ def test_a_file_over_the_cap_is_refused_before_sending(page, live_server, big_fi
     settings.MAX_UPLOAD_BYTES = 1024 * 1024
     page.goto(f"{live_server.url}/en/submit/")
     page.get_by_label("Your clip").set_input_files(str(big_file))
-    expect(page.get_by_text("This file is too large.")).to_be_visible()
+    expect(page.get_by_text("long-drive.mp4 is too large: at most 1.0\xa0MB.")).to_be_visible()
     expect(page.locator("[data-progress]")).to_be_hidden()
     assert partials() == []
 
