@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 @accepts_body(lambda: settings.MAX_UPLOAD_BYTES + ENVELOPE)
 def submit(request):
     if request.method == "POST":
-        # Counted before a byte of the body is read (its CSRF token came with the URL).
+        # Counted before the body is read (its CSRF token was its first field or a header).
         if not ratelimit.allow("submit-ip", client_ip(request)):
             return ratelimit.too_many(request, "submit-ip")
         # Reading the body runs the upload handler, which flags an upload over the cap.

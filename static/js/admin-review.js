@@ -47,6 +47,8 @@
   const leaveReason = () => {
     pending = null;
     reasonForm.classList.remove("is-asking");
+    // Not left on the button: Enter would then send what was just called off.
+    if (reasonForm.contains(document.activeElement)) document.activeElement.blur();
     announce(reasonForm.dataset.leftReason);
   };
   const pickReason = (number) => {
@@ -58,7 +60,10 @@
       announce(`${choice.textContent} ${reasonForm.dataset.askMessage}`);
       return;
     }
-    pending.click();
+    // The number only picks: sending (and the owner's e-mail, which cannot be taken back)
+    // waits for Enter on the focused button, or a click on it. Another number picks again.
+    pending.focus();
+    announce(`${choice.textContent} ${reasonForm.dataset.confirm}`);
   };
 
   if (reasonForm && reasonSelect) {

@@ -193,6 +193,10 @@ def test_ten_clips_decided_with_the_keyboard_alone(browser, live_server, moderat
                 expect(page.locator("#id_reason")).to_be_focused()
                 page.keyboard.type("The tyres squeal all along.")
                 page.keyboard.press("Control+Enter")
+            else:  # the number only picks the reason: Enter, on the button, sends
+                expect(page.locator("#decision-reason button[value=reject]")).to_be_focused()
+                assert f"/clip/{clip.pk}/" in page.url
+                page.keyboard.press("Enter")
         page.wait_for_url(lambda url, pk=clip.pk: f"/clip/{pk}/" not in url)
         # The outcome is said to screen readers on the next page.
         expect(page.locator("#review-status, .messagelist").first).not_to_be_empty()
@@ -202,6 +206,53 @@ def test_ten_clips_decided_with_the_keyboard_alone(browser, live_server, moderat
     assert page.url.endswith("/admin/gallery/clip/")
     check_outcomes(clips, mailoutbox)
     print(f"\nkeyboard review: {seconds / 10:.2f} s per decision")
+    page.context.close()
+
+
+def test_a_reason_number_only_picks_the_reason_until_enter_or_a_click(
+    browser, live_server, moderator, mailoutbox
+):
+    """Rejecting e-mails the owner and cannot be taken back: a number key never sends it."""
+    clip, second = owned_clips(2)
+    page = log_in(browser, live_server)
+    page.goto(f"{live_server.url}/admin/gallery/clip/{clip.pk}/change/")
+    form = page.locator("#decision-reason")
+    expect(form.locator("#reason-keys")).to_contain_text(
+        "After R, a number picks the reason and Enter sends it:"
+    )
+    reject = form.locator("button[value=reject]")
+
+    page.keyboard.press("r")
+    page.keyboard.press("2")
+    expect(page.locator("#id_reason_code")).to_have_value("quality")
+    expect(reject).to_be_focused()
+    expect(page.locator("#review-status")).to_contain_text(
+        "Enter sends this decision; Escape goes back."
+    )
+    page.keyboard.press("1")  # another number picks again, still nothing sent
+    expect(page.locator("#id_reason_code")).not_to_have_value("quality")
+    page.wait_for_timeout(500)  # what a sent form would have had to leave the page
+    clip.refresh_from_db()
+    assert clip.status == Clip.Status.REVIEW and mailoutbox == []
+    assert page.url.endswith(f"/clip/{clip.pk}/change/")
+
+    # Escape calls it off: Enter afterwards sends nothing either.
+    page.keyboard.press("Escape")
+    expect(page.locator("#review-status")).to_have_text("No decision taken.")
+    expect(reject).not_to_be_focused()
+    page.keyboard.press("Enter")
+    page.wait_for_timeout(500)
+    clip.refresh_from_db()
+    assert clip.status == Clip.Status.REVIEW and mailoutbox == []
+
+    # A click on the button is a deliberate send.
+    page.keyboard.press("r")
+    page.keyboard.press("2")
+    reject.click()
+    page.wait_for_url(lambda url: f"/clip/{clip.pk}/" not in url)
+    clip.refresh_from_db()
+    assert clip.status == Clip.Status.REJECTED
+    assert [m.to for m in mailoutbox] == [[clip.submission.email]]
     page.context.close()
 
 

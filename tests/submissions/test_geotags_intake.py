@@ -233,7 +233,9 @@ def test_object_storage_keeps_no_place_either(
     token = direct_upload(browser, iphone.read_bytes(), "IMG_0001.MOV")
     action = re.search(r'action="([^"]+)"', browser.get("/en/submit/").content.decode())[1]
     with django_capture_on_commit_callbacks(execute=True):
-        sent = browser.post(html.unescape(action), form_data(None, upload_ticket=token))
+        # The CSRF token first, as the page's form sends it.
+        first = {"csrfmiddlewaretoken": browser.cookies["csrftoken"].value}
+        sent = browser.post(html.unescape(action), first | form_data(None, upload_ticket=token))
     assert sent.status_code == 302
     direct = Clip.objects.exclude(pk=plain.pk).get()
     assert geotag_left(bucket_object(s3_media, direct.original.name))  # as it was sent

@@ -199,24 +199,49 @@ def test_errors_are_translated(client, tmp_path):
     ]
 
 
-def test_without_javascript_the_form_posts_its_csrf_token_in_its_address(sample_video, tmp_path):
-    """The site checks the upload's CSRF token before reading its body, so the token rides
-    in the form's action; a plain browser post of the page's form goes through, and a token
-    only in the body (which is not read for it) is refused."""
+def test_without_javascript_the_form_posts_its_csrf_token_as_its_first_field(
+    sample_video, tmp_path
+):
+    """The site checks the upload's CSRF token before reading its body: the plain form
+    sends it as its first field, the script in the X-CSRFToken header. It is never in an
+    address (access logs, history, a shared link); a token later in the body, which is not
+    read for it, is refused."""
     browser = Client(enforce_csrf_checks=True)
     page = browser.get("/en/submit/").content.decode()
     action = html.unescape(re.search(r'<form class="form" method="post" action="([^"]+)"', page)[1])
-    assert action.startswith("/en/submit/?csrfmiddlewaretoken=")
+    assert action == "/en/submit/"
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
+    # The token is the form's first field, so a browser sends it first.
+    form = page[page.index('<form class="form"') :]
+    assert re.search(r"<(input|select|textarea)\b[^>]*>", form)[0].count("csrfmiddlewaretoken")
 
-    refused = browser.post("/en/submit/", form_data(upload(sample_video)) | {
-        "csrfmiddlewaretoken": token,
-    })  # fmt: skip
-    assert refused.status_code == 403 and Submission.objects.count() == 0
-    sent = browser.post(action, form_data(upload(sample_video)))
+    last = browser.post(action, form_data(upload(sample_video)) | {"csrfmiddlewaretoken": token})
+    assert last.status_code == 403 and Submission.objects.count() == 0
+    in_address = browser.post(
+        f"{action}?csrfmiddlewaretoken={token}", form_data(upload(sample_video))
+    )
+    assert in_address.status_code == 403 and Submission.objects.count() == 0
+    sent = browser.post(action, {"csrfmiddlewaretoken": token} | form_data(upload(sample_video)))
     assert sent.status_code == 302 and Submission.objects.count() == 1
+    assert "csrfmiddlewaretoken" not in sent["Location"] and token not in sent["Location"]
     # The script's way: the same token in the X-CSRFToken header (another clip: the same
     # one again would be a resend).
     other = synthesize(tmp_path / "other.mp4", seconds=1, width=320, height=180, seed=2)
     script = browser.post("/en/submit/", form_data(upload(other)), headers={"X-CSRFToken": token})
     assert script.status_code == 302 and Submission.objects.count() == 2
+
+
+def test_no_address_a_submit_page_gives_carries_the_csrf_token(client, tmp_path):
+    """Nor after a refused post: the page then shown keeps its own address."""
+    fake = tmp_path / "notes.mp4"
+    fake.write_text("plain text")
+    for response in (
+        client.get("/fr/submit/"),
+        client.get("/en/submit/"),
+        client.post("/en/submit/", form_data(upload(fake))),
+    ):
+        page = response.content.decode()
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
+        addresses = re.findall(r'(?:href|src|action|formaction|data-[a-z-]+)="([^"]*)"', page)
+        assert addresses and not [a for a in addresses if token in a or "csrfmiddleware" in a]
+        assert token not in response.get("Location", "")
