@@ -336,7 +336,7 @@ def main():
     )
     parser.add_argument("--cpu-pages", type=int, default=300, help="cold pages per CPU figure")
     parser.add_argument(
-        "--primed", type=int, default=4000, help="addresses walked again after a publish"
+        "--primed", type=int, default=8000, help="addresses walked again after a publish"
     )
     args = parser.parse_args()
 
