@@ -4,6 +4,7 @@ request and a clip; templates and views only call them."""
 
 import json
 import math
+from functools import lru_cache
 from urllib.parse import quote, urlencode
 
 from django.conf import settings
@@ -36,8 +37,13 @@ def language_name(code):
 
 def canonical_gallery_query(selected, page_number, order=""):
     """The gallery's query in one spelling: sorted distinct themes, the order when it is not
-    the newest first, and the page after the first."""
-    params = [("theme", slug) for slug in sorted(set(selected))]
+    the newest first, and the page after the first. A gallery page spells six of them."""
+    return _canonical_gallery_query(tuple(sorted(set(selected))), page_number, order)
+
+
+@lru_cache(maxsize=4096)
+def _canonical_gallery_query(themes, page_number, order):
+    params = [("theme", slug) for slug in themes]
     if order == "popular":
         params.append(("order", order))
     if page_number and page_number > 1:
