@@ -29,6 +29,17 @@ def said_in(language, text, context=None):
     return said
 
 
+def send_the_rest(page, language):
+    """Fill in every field but the video, and send the form."""
+    page.locator('[name="title"]').fill("Honk at the roundabout")
+    page.locator('[name="themes"]').first.check()
+    page.locator('[name="credit_name"]').fill("Lucía")
+    page.locator('[name="credit_country"]').select_option("ES")
+    page.locator('[name="email"]').fill("lucia@example.org")
+    page.locator('[name="consent"]').check()
+    page.get_by_role("button", name=said_in(language, "Send my clip")).click()
+
+
 def test_a_pasted_title_longer_than_it_may_be_is_kept_and_counted(page, live_server):
     page.goto(f"{live_server.url}/en/submit/")
     title = page.get_by_label("Title")
@@ -152,13 +163,7 @@ def test_a_file_that_is_no_video_is_refused_when_picked(page, live_server, tmp_p
     assert set(tus.root().glob("*.part")) == before
 
     # Sent all the same: the summary at the top says why, as the field does, once.
-    page.locator('[name="title"]').fill("Honk at the roundabout")
-    page.locator('[name="themes"]').first.check()
-    page.locator('[name="credit_name"]').fill("Lucía")
-    page.locator('[name="credit_country"]').select_option("ES")
-    page.locator('[name="email"]').fill("lucia@example.org")
-    page.locator('[name="consent"]').check()
-    page.get_by_role("button", name=said_in(language, "Send my clip")).click()
+    send_the_rest(page, language)
     summary = page.locator("[data-error-summary]")
     expect(summary).to_be_focused()
     expect(summary.locator("li")).to_have_text([message])
@@ -203,13 +208,7 @@ def test_a_file_too_large_is_refused_and_left_out_when_picked(
     expect(page.locator("[data-progress]")).to_be_hidden()
 
     # Sent all the same: the summary names the same reason, and nothing reaches the site.
-    page.locator('[name="title"]').fill("Honk at the roundabout")
-    page.locator('[name="themes"]').first.check()
-    page.locator('[name="credit_name"]').fill("Lucía")
-    page.locator('[name="credit_country"]').select_option("ES")
-    page.locator('[name="email"]').fill("lucia@example.org")
-    page.locator('[name="consent"]').check()
-    page.get_by_role("button", name=said_in(language, "Send my clip")).click()
+    send_the_rest(page, language)
     summary = page.locator("[data-error-summary]")
     expect(summary).to_be_focused()
     expect(summary.get_by_role("link", name=message)).to_have_attribute("href", "#id_video")
