@@ -131,6 +131,19 @@ def parse(raw: bytes, *, trusted_authserv_ids=()) -> ParsedEmail:
         raise Unreadable("undecodable", error=f"{type(error).__name__}: {error}"[:300]) from error
 
 
+def _replying(message, sender, relayed_by, trusted_authserv_ids):
+    """What the headers say of answering a message (RFC 3834, threading, authentication),
+    as ParsedEmail's fields."""
+    return {
+        "automatic": automatic_reason(message, sender),
+        "no_reply": no_reply_reason(message, sender, relayed=bool(relayed_by)),
+        "references": _one_line(
+            " ".join(filter(None, [_header(message, "References"), _header(message, "Message-ID")]))
+        )[-2000:],
+        "authentication": authentication_results(message, trusted_authserv_ids),
+    }
+
+
 def headers_only(raw: bytes, *, trusted_authserv_ids=()) -> ParsedEmail:
     """What the headers alone say of a message whose body cannot be read (`Unreadable`):
     who sent it, whether we may answer (RFC 3834), in which language. No parts, no words."""
@@ -151,12 +164,7 @@ def headers_only(raw: bytes, *, trusted_authserv_ids=()) -> ParsedEmail:
         themes=(),
         credit_name=credit_name(sender_name, sender),
         parts=(),
-        automatic=automatic_reason(message, sender),
-        no_reply=no_reply_reason(message, sender, relayed=bool(relayed_by)),
-        references=_one_line(
-            " ".join(filter(None, [_header(message, "References"), _header(message, "Message-ID")]))
-        )[-2000:],
-        authentication=authentication_results(message, trusted_authserv_ids),
+        **_replying(message, sender, relayed_by, trusted_authserv_ids),
         relayed_by=relayed_by,
     )
 
@@ -210,12 +218,7 @@ def _parse(raw: bytes, *, trusted_authserv_ids=()) -> ParsedEmail:
         themes=guess_themes(words),
         credit_name=credit,
         parts=pieces,
-        automatic=automatic_reason(message, sender),
-        no_reply=no_reply_reason(message, sender, relayed=bool(relayed_by)),
-        references=_one_line(
-            " ".join(filter(None, [_header(message, "References"), _header(message, "Message-ID")]))
-        )[-2000:],
-        authentication=authentication_results(message, trusted_authserv_ids),
+        **_replying(message, sender, relayed_by, trusted_authserv_ids),
         defects=tuple(dict.fromkeys(defects)),
         shared_via=sharing_services("\n".join([*text_parts, *html_parts])),
         fingerprint=fingerprint(sender, body, pieces),
