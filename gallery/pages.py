@@ -388,7 +388,9 @@ def related_clips(clip, count=4):
 
 def selected_themes(request):
     """The known themes a query string names, in its order (GalleryFilter.selected())."""
-    known = per_version("theme-slugs", lambda: frozenset(t.slug for t in gallery_themes()))
+    known = per_version(
+        "theme-slugs", lambda: frozenset(t.slug for t in gallery_themes()), shared=True
+    )
     return [slug for slug in request.GET.getlist("theme") if slug in known]
 
 

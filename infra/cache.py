@@ -441,15 +441,32 @@ def _forget_seen(**kwargs):
 _values = {"version": None, "values": {}}
 
 
-def per_version(name, compute):
+def per_version(name, compute, *, shared=False):
     """A value computed once per page version in this process (theme counts, totals).
-    Callers must not change what they get: the next visitor gets the same object."""
+    Callers must not change what they get: the next visitor gets the same object.
+
+    `shared`: also kept in the shared cache (CACHE_URL), for a process that has not computed
+    it yet when the database is away (a worker started during an outage): what a cached
+    page's key is made of (the known theme slugs), so that it finds the pages the others kept.
+    Small values only. Raises what `compute` raises when no shared copy is found."""
     version = current_version()
     if _values["version"] != version:
         _values.update(version=version, values={})
     values = _values["values"]
     if name not in values:
-        values[name] = compute()
+        if not shared:
+            values[name] = compute()
+            return values[name]
+        key = f"per-version:{version}:{name}"
+        try:
+            values[name] = compute()
+        except (DatabaseError, InterfaceError):
+            if (kept := read_shared(key)) is None:
+                raise
+            log.warning("database unavailable: %s of version %s read from the cache", name, version)
+            values[name] = kept
+        else:
+            keep_shared(key, values[name], timeout=PAGE_TIMEOUT)
     return values[name]
 
 

@@ -2,6 +2,7 @@
 
 import os
 import shlex
+import signal
 import subprocess
 import sys
 import threading
@@ -93,16 +94,10 @@ def test_a_page_that_needs_the_database_while_it_is_away_answers_503(client, mon
 @pytest.mark.django_db(transaction=True)
 def test_site_recovers_by_itself_after_a_database_restart(live_server_factory_env):
     """Two gunicorn workers sharing a Redis cache, as nodes do in production (CACHE_URL)."""
-    base, run_as = live_server_factory_env
+    base, run_as, _ = live_server_factory_env
 
     def get(path):
-        try:
-            with urllib.request.urlopen(base + path, timeout=10) as response:
-                return response.status, dict(response.headers), ""
-        except urllib.error.HTTPError as error:
-            return error.code, dict(error.headers), error.read().decode()
-        except OSError:
-            return 0, {}, ""
+        return http_get(base + path)
 
     kept = [f"/en/?theme=weekend&page={n}" for n in (1, 2, 3)]
     # An owner's status page is never cached: every visit reads the database.
@@ -128,22 +123,7 @@ def test_site_recovers_by_itself_after_a_database_restart(live_server_factory_en
         thread.start()
     assert wait_for(lambda: len(results) >= 40, timeout=60), "the load never got going"
 
-    data = os.environ["PGDATA_DIR"]
-    # What the server was started with (its port, socket folder, settings), to start it so.
-    with open(os.path.join(data, "postmaster.opts")) as opts:
-        words = shlex.split(opts.read())[1:]
-    options = shlex.join(w for i, w in enumerate(words) if "-D" not in (w, words[i - 1]))
-
-    def pg_ctl(*action):
-        # The server keeps its output open: send it to its log, not to a pipe we would wait on.
-        log = os.path.join(os.path.dirname(data), "server.log")
-        subprocess.run(
-            [*run_as, os.environ["PG_CTL"], "-D", data, "-w", "-l", log, *action],
-            check=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            timeout=60,
-        )
+    pg_ctl = postgres_control(run_as)
 
     # Stopped (then started again, below) rather than restarted in one go: the outage lasts
     # until the load has met it, however slowly a busy machine answers.
@@ -159,7 +139,7 @@ def test_site_recovers_by_itself_after_a_database_restart(live_server_factory_en
         )
     finally:
         down = time.monotonic()
-        pg_ctl("-o", options, "start")
+        pg_ctl("start")
     back = time.monotonic()
     connection.close()  # this test's own connection was cut by the restart too
     assert met, "the load did not meet the outage"
@@ -185,6 +165,93 @@ def test_site_recovers_by_itself_after_a_database_restart(live_server_factory_en
     assert len(settled) >= 40
     assert [r[2] for r in settled if r[1]] == [200] * sum(r[1] for r in settled)
     assert {r[2] for r in settled if not r[1]} == {200}
+
+
+@pytest.mark.skipif(
+    "PGDATA_DIR" not in os.environ, reason="needs the PostgreSQL server of `make test-postgres`"
+)
+@pytest.mark.django_db(transaction=True)
+def test_workers_started_while_the_database_is_away_serve_the_pages_kept(
+    live_server_factory_env,
+):
+    """A worker that has served nothing yet when the database goes away (one gunicorn replaced,
+    a node that boots or is reloaded during the outage) still serves every page the others
+    kept in the shared cache: nothing it needs to find a kept page reads the database."""
+    base, run_as, server = live_server_factory_env
+    kept = [f"/en/?theme=weekend&page={n}" for n in (1, 2, 3)]
+    kept += ["/en/?theme=design&theme=weekend", "/fr/?page=2"]
+    for path in kept * 3:
+        assert http_get(base + path)[0] == 200, path
+    status_page = Submission.objects.create(email="owner@example.org", language="en")
+    status_page = status_page.get_status_url()
+    before = workers_of(server.pid)
+    assert len(before) == 2
+
+    pg_ctl = postgres_control(run_as)
+    pg_ctl("-m", "fast", "stop")
+    try:
+        # Every worker replaced by a new one, which boots while the database is away.
+        server.send_signal(signal.SIGHUP)
+        assert wait_for(
+            lambda: len(now := workers_of(server.pid)) == 2 and not now & before, timeout=120
+        ), "the workers were not replaced"
+        assert wait_for(lambda: http_get(base + "/healthz")[0] == 503, timeout=120)
+        answers = {path: [http_get(base + path)[0] for _ in range(6)] for path in kept}
+        status = http_get(base + status_page)
+    finally:
+        pg_ctl("start")
+        connection.close()  # this test's own connection was cut by the restart too
+    assert answers == {path: [200] * 6 for path in kept}
+    # What needs the database says so, never a 500.
+    assert status[0] == 503 and status[1]["Retry-After"] == "30"
+
+
+def postgres_control(run_as):
+    """pg_ctl on the run's PostgreSQL server: `pg_ctl("-m", "fast", "stop")`, `pg_ctl("start")`
+    (with the options it was started with: its port, socket folder, settings)."""
+    data = os.environ["PGDATA_DIR"]
+    with open(os.path.join(data, "postmaster.opts")) as opts:
+        words = shlex.split(opts.read())[1:]
+    options = shlex.join(w for i, w in enumerate(words) if "-D" not in (w, words[i - 1]))
+
+    def pg_ctl(*action):
+        if action == ("start",):
+            action = ("-o", options, "start")
+        # The server keeps its output open: send it to its log, not to a pipe we would wait on.
+        log = os.path.join(os.path.dirname(data), "server.log")
+        subprocess.run(
+            [*run_as, os.environ["PG_CTL"], "-D", data, "-w", "-l", log, *action],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=60,
+        )
+
+    return pg_ctl
+
+
+def http_get(url):
+    """(status, headers, body) of a GET; status 0 when nothing answered."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, dict(response.headers), ""
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read().decode()
+    except OSError:
+        return 0, {}, ""
+
+
+def workers_of(master):
+    """The pids of a gunicorn master's workers (its children, read from /proc: proc(5))."""
+    children = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        if int(fields[1]) == master:  # fields after the command: state, ppid, ...
+            children.add(int(stat.parent.name))
+    return children
 
 
 @pytest.fixture
@@ -240,6 +307,6 @@ def live_server_factory_env(tmp_path, redis_server):
         except OSError:
             time.sleep(0.2)
     run_as = ["runuser", "-u", "postgres", "--"] if os.getuid() == 0 else []
-    yield f"http://127.0.0.1:{port}", run_as
+    yield f"http://127.0.0.1:{port}", run_as, server
     server.terminate()
     server.wait()

@@ -445,3 +445,43 @@ def test_a_page_one_process_built_is_served_by_another_while_the_database_is_awa
         assert again.status_code == 200 and b"Kept for all" in again.content
         assert again["ETag"] == first["ETag"]
     assert client.get("/en/?theme=weekend").status_code == 503  # built by no one
+
+
+def test_a_process_started_while_the_database_is_away_serves_the_pages_others_kept(
+    client, settings, redis_server
+):
+    """A process that has read nothing yet (no page version, no known themes, no page) when
+    every query fails: what a page's cache key is made of comes from the shared cache too."""
+    from django.core.cache import caches
+    from django.db import OperationalError
+    from django.db.backends.base.base import BaseDatabaseWrapper
+
+    from infra import cache
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": redis_server.url,
+        },
+        "near": {"BACKEND": "infra.cache.NearCache"},
+    }
+    settings.PAGE_CACHE_VERSION_TTL = 0
+    caches["default"].clear()
+    make_clip(title="Kept for all", themes=["design", "weekend"])
+    urls = ["/en/?theme=weekend", "/en/?theme=weekend&theme=design", "/fr/"]
+    built = {url: client.get(url) for url in urls}
+    assert all(response.status_code == 200 for response in built.values())
+
+    caches["near"].clear()
+    cache.forget_version()  # the page version, the values read per version, the answers
+
+    def away(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(BaseDatabaseWrapper, "cursor", away)
+        again = {url: client.get(url) for url in [*urls, "/en/?theme=design"]}
+    for url, first in built.items():
+        assert again[url].status_code == 200 and b"Kept for all" in again[url].content, url
+        assert again[url]["ETag"] == first["ETag"]
+    assert again["/en/?theme=design"].status_code == 503  # built by no one
