@@ -215,7 +215,11 @@ def cached_page(view=None, *, query=no_query, partials=()):
         # Django's own precondition rules (what condition() runs), before any rendering;
         # condition() itself would also stamp this ETag on the view's 404s and redirects.
         if (unchanged := get_conditional_response(request, etag=etag)) is not None:
-            # A 304 carries the 200's ETag, Cache-Control and Vary (RFC 9110, 15.4.5).
+            # A 304 carries the 200's ETag, Cache-Control and Vary (RFC 9110, 15.4.5), and no
+            # Content-Security-Policy: a browser merges a 304's headers into the page it keeps
+            # (RFC 9111, 4.3.4), whose policy must go on naming that page's own nonce.
+            # (What csp_override({}) and csp_report_only_override({}) set on a response.)
+            unchanged._csp_config = unchanged._csp_ro_config = {}
             return _validators(unchanged, etag)
 
         stored = read_many([key], tiers=_page_tiers()).get(key)

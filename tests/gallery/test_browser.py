@@ -73,3 +73,31 @@ def test_without_javascript_the_form_still_filters(browser, live_server, publish
     expect(page.locator(".card__title")).to_have_text(["Glass roof"])
     assert Clip.objects.published().count() == 3
     context.close()
+
+
+def test_a_page_revalidated_by_the_browser_keeps_its_script_policy(page, live_server):
+    """A reload revalidates the page (304): the stored page keeps the policy that names its
+    own nonce, since a 304 carries none for the browser to merge in its place."""
+    clip = make_clip(title="Kept policy")
+    url = f"{live_server.url}{clip.get_absolute_url()}"
+    answers = []
+    page.on("response", lambda r: answers.append(r) if r.url == url else None)
+    page.goto(url)
+    page.reload()
+    # Revalidated: the browser asked with the page's ETag and was answered 304 (which it
+    # reports as the stored 200, with the 304's headers merged in).
+    revalidation = answers[1].request.all_headers()
+    assert revalidation["if-none-match"] == answers[0].all_headers()["etag"]
+    assert answers[1].all_headers()["content-length"] == "0"
+    nonce = page.evaluate("document.querySelector('script[nonce]').nonce")
+    assert nonce
+    page.evaluate(
+        """nonce => {
+            const script = document.createElement("script");
+            script.nonce = nonce;
+            script.textContent = "window.ranWithNonce = true";
+            document.head.append(script);
+        }""",
+        nonce,
+    )
+    assert page.evaluate("window.ranWithNonce === true")

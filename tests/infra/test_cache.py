@@ -50,6 +50,9 @@ def test_revalidation_answers_304_until_something_changes(client):
     # What a 200 would carry for caches (RFC 9110, 15.4.5).
     assert unchanged["ETag"] == etag and "must-revalidate" in unchanged["Cache-Control"]
     assert "Cookie" in unchanged["Vary"]
+    # Not the policy of an answer without a nonce, to be merged into the stored page's.
+    assert "Content-Security-Policy" not in unchanged
+    assert "nonce-" in client.get(clip.get_absolute_url())["Content-Security-Policy"]
     gallery_etag = client.get("/en/")["ETag"]
 
     other = make_clip(title="Newcomer", status=Clip.Status.REVIEW)
