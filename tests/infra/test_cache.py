@@ -353,6 +353,52 @@ def test_a_page_asked_again_is_answered_as_the_whole_stack_answered_it(client, c
     assert same(head)[0] == same(first)[0]
 
 
+@pytest.mark.parametrize("page", ["/en/", "/fr/?theme=design", "clip", "/en/feed/"])
+def test_pages_are_sent_gzip_encoded_to_those_who_accept_it(client, page):
+    """Built, answered again or after a condition failed: the page a browser asking for
+    gzip decodes (its length and CRC checked) is the page sent unencoded, its nonce the one
+    its policy names; a client that does not ask for gzip gets it unencoded."""
+    import gzip
+
+    clip = make_clip(title="Sent small", themes=["design"])
+    url = clip.get_absolute_url() if page == "clip" else page
+    accepts = {"Accept-Encoding": "gzip, deflate, br, zstd"}
+    plain = client.get(url)
+    assert "Content-Encoding" not in plain and "Accept-Encoding" in plain["Vary"]
+    answers = [
+        client.get(url, headers=accepts),  # answered again
+        client.get(url, headers=accepts | {"If-None-Match": '"stale"'}),  # through the stack
+        client.get(url, headers={"Accept-Encoding": "br;q=1.0, gzip;q=0.8, *;q=0.1"}),
+    ]
+    from infra.cache import bump_version
+
+    bump_version()
+    answers.append(client.get(url, headers=accepts))  # built again
+    uses_nonce = "'nonce-" in plain.get("Content-Security-Policy", "")
+    for response in answers:
+        assert response.status_code == 200 and response["Content-Encoding"] == "gzip"
+        assert int(response["Content-Length"]) == len(response.content)
+        assert response["ETag"].startswith('W/"') and "Accept-Encoding" in response["Vary"]
+        decoded = gzip.decompress(response.content)
+        assert b"Sent small" in decoded
+        if uses_nonce:
+            nonce = nonce_of(response)
+            assert f'nonce="{nonce}"'.encode() in decoded
+            assert decoded.replace(nonce.encode(), b"N") == plain.content.replace(
+                nonce_of(plain).encode(), b"N"
+            )
+        else:
+            assert decoded == plain.content
+    # An HTML page of one card, a third; a one-item feed, less.
+    assert len(answers[0].content) < len(plain.content) / (1 if page.endswith("feed/") else 3)
+    # Revalidated with the weak ETag a gzip answer carried.
+    revalidated = client.get(url, headers=accepts | {"If-None-Match": answers[-1]["ETag"]})
+    assert revalidated.status_code == 304
+    for refused in ("identity", "br, zstd", ""):
+        response = client.get(url, headers={"Accept-Encoding": refused} if refused else {})
+        assert "Content-Encoding" not in response and b"Sent small" in response.content
+
+
 def test_a_publish_retires_pages_answered_again_at_once(client, caplog):
     make_clip(title="Before", themes=["design"])
     client.get("/en/")
