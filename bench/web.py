@@ -124,9 +124,11 @@ def make_media(var_dir):
     }
 
 
-def wrk(url, seconds, connections):
+def wrk(url, seconds, connections, headers=()):
+    asked = [arg for header in headers for arg in ("-H", header)]
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "--latency", url],
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "--latency"]
+        + [*asked, url],
         capture_output=True,
         text=True,
         check=True,
@@ -410,12 +412,19 @@ def run(args, run_env, media, redis_url, var_dir):
         server = start_gunicorn(port, run_env, workers=args.web_workers)
 
         def measure(
-            name, path=None, paths=None, connections=args.connections, port=port, size=size
+            name,
+            path=None,
+            paths=None,
+            connections=args.connections,
+            port=port,
+            size=size,
+            headers=(),
         ):
             if paths is not None:
                 result = wrk_each_once(port, paths, args.seconds, connections)
             else:
-                result = wrk(f"http://127.0.0.1:{port}{path}", args.seconds, connections)
+                url = f"http://127.0.0.1:{port}{path}"
+                result = wrk(url, args.seconds, connections, headers)
             results[(size, name)] = result | {"queries": queries.get(name, ("", ""))}
             print(f"  {size} {name}: {result['rps']:.0f} req/s", flush=True)
 
@@ -457,6 +466,11 @@ def run(args, run_env, media, redis_url, var_dir):
                 for _ in range(args.rounds):
                     for name, path in pages.items():
                         measure(name, path)
+                    # As browsers ask for it: gzip-encoded (wrk asks for no encoding).
+                    measure("gallery, gzip", "/fr/", headers=["Accept-Encoding: gzip, br"])
+                    measure(
+                        "clip page, gzip", pages["clip page"], headers=["Accept-Encoding: gzip"]
+                    )
         finally:
             server.terminate()
             server.wait()
