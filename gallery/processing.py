@@ -131,10 +131,14 @@ def process(clip):
         if event:  # the card's pictures are the mosaic's: the lead's own are not kept
             poster = replace(poster, thumbnails=())
         stored = store_outputs(clip, poster, renditions, event.files if event else ())
-        clip.fingerprint = fingerprint.frame_hashes(source)
-        Clip.objects.filter(pk=clip.pk).update(fingerprint=clip.fingerprint)
-        if clip.duplicate_of is None:
-            fingerprint.find_duplicate(clip)
+        try:
+            clip.fingerprint = fingerprint.frame_hashes(source)
+            Clip.objects.filter(pk=clip.pk).update(fingerprint=clip.fingerprint)
+            if clip.duplicate_of is None:
+                fingerprint.find_duplicate(clip)
+        except BaseException:
+            discard(clip, stored)
+            raise
     by_label = {r.label: r for r in renditions}
     try:
         # The angles' videos and the clip's change together, or not at all.
@@ -158,8 +162,9 @@ def process(clip):
                 # For staff on the review screen: the cameras left out of the event, if any.
                 reason="\n".join(clip.left_out_notes),
             )
-    except IllegalTransition:
-        # Withdrawn, deleted (or otherwise decided) while we worked: keep nothing.
+    except BaseException:
+        # Withdrawn, deleted (or otherwise decided) while we worked, or the database failed:
+        # nothing names the outputs, keep none of them.
         discard(clip, stored)
         raise
 
@@ -410,19 +415,28 @@ class Heartbeat:
 def store_outputs(clip, poster, renditions, extra=()):
     """Save the outputs privately under a fresh folder; returns {file name: stored name}.
 
-    They become public only when the clip is approved.
+    They become public only when the clip is approved. All or nothing: when storage fails
+    partway, what this call stored goes (the folder is its own: the outputs in use are
+    elsewhere) and the error is raised for the caller to record.
     """
     hidden = private_storage()
     folder = f"clips/{clip.pk}/{secrets.token_urlsafe(9)}"
     stored = {}
-    for path in [
-        poster.poster.path,
-        *(t.path for t in poster.thumbnails),
-        *(r.path for r in renditions),
-        *extra,
-    ]:
-        with path.open("rb") as fh:
-            stored[path.name] = hidden.save(f"{folder}/{path.name}", File(fh))
+    try:
+        for path in [
+            poster.poster.path,
+            *(t.path for t in poster.thumbnails),
+            *(r.path for r in renditions),
+            *extra,
+        ]:
+            with path.open("rb") as fh:
+                stored[path.name] = hidden.save(f"{folder}/{path.name}", File(fh))
+    except BaseException:
+        try:
+            delete_unused(stored.values(), folders=[folder])
+        except Exception:  # the storage is still failing: the error that stopped us counts
+            log.exception("clip %s: outputs stored before the failure not deleted", clip.pk)
+        raise
     return stored
 
 
