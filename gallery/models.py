@@ -29,10 +29,9 @@ from django.utils.translation import gettext_lazy as _
 from django_countries import Countries
 from django_countries.fields import CountryField
 
+from gallery import deletion, failures, signals
 from gallery import regions as region_sets
-from gallery import signals
 from gallery.captions import caption_path, validate_webvtt
-from gallery import deletion
 from gallery.deletion import delete_after_commit
 from gallery.seo import language_name
 from infra.cache import bumps_coalesced
@@ -206,6 +205,11 @@ class Clip(models.Model):
     published_at = models.DateTimeField(null=True, blank=True, editable=False)
     status_changed_at = models.DateTimeField(default=timezone.now, editable=False)
     processing_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
+    # Why processing (or the last render) failed: a code of gallery/failures.py and its
+    # parameters, put in words when shown (failure_text); else free text (an error the
+    # worker did not foresee, or a row older than the codes).
+    failure_code = models.CharField(max_length=20, blank=True, editable=False)
+    failure_params = models.JSONField(default=dict, blank=True, editable=False)
     failure_reason = models.TextField(blank=True, editable=False)
 
     # Originals are private; everything else is written by processing.
@@ -286,6 +290,12 @@ class Clip(models.Model):
     # Counts the renders staff queued: a render clears rendering_queued only if none was
     # queued while it worked (that one is still to run).
     renders_queued = models.PositiveIntegerField(default=0, editable=False)
+    # When a worker took up the render (and last said it was still at it): a worker killed
+    # mid-render leaves it behind, and the watchdog queues the render again once it is older
+    # than RENDER_STALE_SECONDS (gallery/tasks.py). Cleared when the render ends.
+    render_claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Renders taken up since the last one ended: the watchdog gives up after a few.
+    render_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
 
     objects = ClipQuerySet.as_manager()
 
@@ -323,12 +333,12 @@ class Clip(models.Model):
     def __str__(self):
         return self.title
 
+    def get_absolute_url(self):
+        return reverse("gallery:clip", kwargs={"pk": self.pk, "slug": self.slug})
+
     def delete(self, *args, **kwargs):
         with deleting(Clip.objects.filter(pk=self.pk)):
             return super().delete(*args, **kwargs)
-
-    def get_absolute_url(self):
-        return reverse("gallery:clip", kwargs={"pk": self.pk, "slug": self.slug})
 
     @property
     def slug(self):
@@ -451,7 +461,9 @@ class Clip(models.Model):
 
     # --- Status transitions. `status` changes here and nowhere else. ---
 
-    def _transition(self, to, *, allowed_from, by=None, reason="", reason_code="", **fields):
+    def _transition(
+        self, to, *, allowed_from, by=None, reason="", reason_code="", reason_params=None, **fields
+    ):
         """Move to `to` if the row is still in one of `allowed_from`; record it."""
         now = timezone.now()
         fields |= {"status": to, "status_changed_at": now}
@@ -476,6 +488,7 @@ class Clip(models.Model):
                 by=by,
                 reason=reason,
                 reason_code=reason_code,
+                reason_params=reason_params or {},
                 at=now,
             )
             if Clip.Status.PUBLISHED in (current, to) and current != to:
@@ -529,15 +542,31 @@ class Clip(models.Model):
             size=size,
             mosaic=mosaic,
             failure_reason="",
+            failure_code="",
+            failure_params={},
         )
 
-    def mark_failed(self, reason):
+    def mark_failed(self, reason="", *, code="", params=None):
+        """Processing failed: why is a code of gallery/failures.py (with its `params`), put
+        in words when shown, or free `reason` text."""
+        params = params or {}
         self._transition(
             self.Status.FAILED,
             allowed_from={self.Status.PROCESSING},
             reason=reason,
+            reason_code=code,
+            reason_params=params,
             failure_reason=reason,
+            failure_code=code,
+            failure_params=params,
         )
+
+    @property
+    def failure_text(self):
+        """Why processing or the last render failed, in the active language."""
+        if self.failure_code:
+            return failures.describe(self.failure_code, self.failure_params)
+        return self.failure_reason
 
     def retry(self, *, by=None):
         """Send a failed clip back to processing (the task runs once this commits)."""
@@ -547,6 +576,8 @@ class Clip(models.Model):
             by=by,
             processing_attempts=0,
             failure_reason="",
+            failure_code="",
+            failure_params={},
         )
         self.queue_processing()
 
@@ -652,8 +683,13 @@ class Clip(models.Model):
             "thumbnails": thumbnails,
             "outputs_outdated": up_to_date,
             "rendering_queued": still_queued,
-            "failure_reason": "",  # a render that failed before: this one made them
+            # a render that failed before: this one made them
+            "failure_reason": "",
+            "failure_code": "",
+            "failure_params": {},
         }
+        if renders_queued is not None:
+            fields |= self._render_ended(renders_queued)
         if mosaic is not None:
             fields["mosaic"] = mosaic
         angles = angles or {}
@@ -676,7 +712,9 @@ class Clip(models.Model):
                 ClipAngle.objects.filter(pk=pk, clip=self).update(video=name)
         for name, value in fields.items():
             setattr(self, name, value)
-        self.refresh_from_db(fields=["outputs_outdated", "rendering_queued"])
+        self.refresh_from_db(
+            fields=["outputs_outdated", "rendering_queued", "render_claimed_at", "render_attempts"]
+        )
         if angles and hasattr(self, "_prefetched_objects_cache"):
             self._prefetched_objects_cache.pop("angles", None)
         if published:
@@ -693,22 +731,60 @@ class Clip(models.Model):
             default=F("rendering_queued"),
         )
 
-    def end_rendering(self, *, renders_queued, failure=""):
-        """A render that swapped in no outputs (none were due, or it failed: `failure` says
-        why, for staff on the review screen) is no longer announced; the status stays."""
+    @staticmethod
+    def _render_ended(renders_queued):
+        """The claim of the render that read `renders_queued`, gone as it ends (unless
+        staff queued another since: that one's claim, or the wait for it, stands)."""
+        return {
+            "render_claimed_at": Case(
+                When(renders_queued=renders_queued, then=Value(None)),
+                default=F("render_claimed_at"),
+                output_field=models.DateTimeField(),
+            ),
+            "render_attempts": Case(
+                When(renders_queued=renders_queued, then=Value(0)),
+                default=F("render_attempts"),
+                output_field=models.PositiveSmallIntegerField(),
+            ),
+        }
+
+    def claim_render(self):
+        """A worker takes the render up (Clip.render_claimed_at says why it is recorded)."""
+        Clip.objects.filter(pk=self.pk).update(
+            render_claimed_at=timezone.now(), render_attempts=F("render_attempts") + 1
+        )
+
+    def end_rendering(self, *, renders_queued, failure="", failure_code="", failure_params=None):
+        """A render that swapped in no outputs (none were due, or it failed: `failure_code`
+        and its params, or free `failure` text, say why, for staff on the review screen) is
+        no longer announced; the status stays."""
         fields = {"rendering_queued": self._still_queued(renders_queued)}
-        if failure:
-            fields["failure_reason"] = failure
+        fields |= self._render_ended(renders_queued)
+        if failure or failure_code:
+            fields |= {
+                "failure_reason": failure,
+                "failure_code": failure_code,
+                "failure_params": failure_params or {},
+            }
         if Clip.objects.filter(pk=self.pk).update(**fields):
-            self.refresh_from_db(fields=["rendering_queued", "failure_reason"])
+            self.refresh_from_db(
+                fields=[
+                    "rendering_queued",
+                    "render_claimed_at",
+                    "render_attempts",
+                    "failure_reason",
+                    "failure_code",
+                    "failure_params",
+                ]
+            )
 
     @property
     def render_failure(self):
-        """Why the last render of the outputs failed, if it did (failure_reason of a clip
-        with outputs; that of a failed clip says why processing failed)."""
+        """Why the last render of the outputs failed, if it did, in the active language (a
+        failed clip's failure says why processing failed)."""
         if self.status in (self.Status.PROCESSING, self.Status.FAILED):
             return ""
-        return self.failure_reason
+        return self.failure_text
 
     def approve(self, *, by):
         if not self.has_consent():
@@ -920,7 +996,10 @@ class ClipTransition(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
     at = models.DateTimeField(default=timezone.now)
+    # A listed rejection reason; for a clip that failed, the failure's code
+    # (gallery/failures.py) with its parameters.
     reason_code = models.CharField(max_length=20, choices=RejectionReason, blank=True)
+    reason_params = models.JSONField(default=dict, blank=True)
     reason = models.TextField(blank=True)
 
     class Meta:
@@ -935,8 +1014,11 @@ class ClipTransition(models.Model):
 
     @property
     def reason_text(self):
-        """The listed reason in the active language, then the free text."""
-        listed = RejectionReason(self.reason_code).label if self.reason_code else ""
+        """The listed reason (or failure) in the active language, then the free text."""
+        if self.reason_code in failures.MESSAGES:
+            listed = failures.describe(self.reason_code, self.reason_params)
+        else:
+            listed = RejectionReason(self.reason_code).label if self.reason_code else ""
         if self.reason_code == RejectionReason.OTHER:
             listed = ""
         return "\n".join(part for part in (str(listed), self.reason) if part)
