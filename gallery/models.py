@@ -398,21 +398,7 @@ class Clip(models.Model):
     @property
     def left_out_notes(self):
         """A sentence per camera left out of this dashcam event, in the active language."""
-        notes = []
-        for camera, why in self.left_out:
-            label = Camera(camera).label if camera in Camera.values else camera
-            if why == "cut_off":
-                text = gettext(
-                    "The “%(camera)s” camera was left out: its recording was cut off and could "
-                    "not be saved. The clip is made of the other cameras."
-                )
-            else:
-                text = gettext(
-                    "The “%(camera)s” camera was left out: its file is damaged or cannot be "
-                    "read. The clip is made of the other cameras."
-                )
-            notes.append(text % {"camera": label})
-        return notes
+        return left_out_sentences(self.left_out)
 
     @property
     def decision_reason(self):
@@ -527,11 +513,15 @@ class Clip(models.Model):
         video_hd="",
         mosaic="",
         reason="",
+        reason_code="",
+        reason_params=None,
     ):
         self._transition(
             self.Status.REVIEW,
             allowed_from={self.Status.PROCESSING},
             reason=reason,
+            reason_code=reason_code,
+            reason_params=reason_params,
             video=video,
             video_hd=video_hd,
             poster=poster,
@@ -929,6 +919,31 @@ class Clip(models.Model):
         transaction.on_commit(remove)
 
 
+def left_out_sentences(left_out):
+    """A sentence per camera of `left_out` ([[camera, MediaError code]]), in the active
+    language."""
+    notes = []
+    for camera, why in left_out:
+        label = Camera(camera).label if camera in Camera.values else camera
+        if why == "cut_off":
+            text = gettext(
+                "The “%(camera)s” camera was left out: its recording was cut off and could "
+                "not be saved. The clip is made of the other cameras."
+            )
+        else:
+            text = gettext(
+                "The “%(camera)s” camera was left out: its file is damaged or cannot be "
+                "read. The clip is made of the other cameras."
+            )
+        notes.append(text % {"camera": label})
+    return notes
+
+
+# The reason_code of a transition to review that left cameras out of a dashcam event
+# (reason_params {"left_out": Clip.left_out}): staff read why in their language.
+LEFT_OUT = "left_out"
+
+
 class ClipAngle(models.Model):
     """One camera of a dashcam event: its minutes (private originals) and its rendition.
 
@@ -1017,6 +1032,8 @@ class ClipTransition(models.Model):
         """The listed reason (or failure) in the active language, then the free text."""
         if self.reason_code in failures.MESSAGES:
             listed = failures.describe(self.reason_code, self.reason_params)
+        elif self.reason_code == LEFT_OUT:
+            listed = "\n".join(left_out_sentences(self.reason_params.get("left_out", [])))
         else:
             listed = RejectionReason(self.reason_code).label if self.reason_code else ""
         if self.reason_code == RejectionReason.OTHER:

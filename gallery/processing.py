@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from gallery import blurring, failures, fingerprint, geotags, media, mosaic, telemetry
 from gallery import regions as region_sets
 from gallery.deletion import delete_unused
-from gallery.models import Clip, ClipAngle, Theme
+from gallery.models import LEFT_OUT, Clip, ClipAngle, Theme
 from infra.storage import private_storage
 
 log = logging.getLogger(__name__)
@@ -154,8 +154,10 @@ def process(clip):
                 height=main.height,
                 size=main.size,
                 mosaic=stored[event.mosaic.name] if event else "",
-                # For staff on the review screen: the cameras left out of the event, if any.
-                reason="\n".join(clip.left_out_notes),
+                # For staff on the review screen: the cameras left out of the event, if any
+                # (put in words in their language when shown).
+                reason_code=LEFT_OUT if clip.left_out else "",
+                reason_params={"left_out": clip.left_out} if clip.left_out else None,
             )
     except BaseException:
         # Withdrawn, deleted (or otherwise decided) while we worked, or the database failed:

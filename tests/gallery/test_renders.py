@@ -196,3 +196,44 @@ def test_a_failure_is_told_in_the_readers_language_not_the_workers(
         ).content.decode()
         assert escape(said_in(language, said)) in staff_page, language
         assert escape(said_in("it", said)) not in staff_page
+
+
+def test_cameras_left_out_are_told_to_staff_in_their_language_not_the_workers(
+    tmp_path, media_storage, admin_client
+):
+    from django.core.files.base import ContentFile
+    from django.utils import translation
+
+    from infra.storage import private_storage
+    from submissions.models import ClipDraft, Submission
+    from tests.factories import dashcam_event
+
+    start = "2026-06-01_10-42-12"
+    files = dashcam_event(tmp_path / "event", ("front", "back"), seconds=1)
+    files[f"{start}-back.mp4"] = b"\x00" * 3000  # damaged after it arrived
+    angles = tuple(
+        (camera, (private_storage().save(name, ContentFile(files[name])),))
+        for camera, name in (("front", f"{start}-front.mp4"), ("back", f"{start}-back.mp4"))
+    )
+    submission = Submission.objects.create_with_clips(
+        email="owner@example.org",
+        language="de",
+        source=Submission.Source.WEB,
+        clips=[ClipDraft(original=angles[0][1][0], title="Event", angles=angles)],
+    )
+    clip = submission.clips.get()
+    with translation.override("it"):  # the worker's language: read by nobody
+        processing.process(clip)
+    clip.refresh_from_db()
+    assert clip.status == Clip.Status.REVIEW and clip.left_out == [["back", "not_video"]]
+    for language in ("en", "nl"):
+        page = admin_client.get(
+            f"/admin/gallery/clip/{clip.pk}/change/", headers={"Accept-Language": language}
+        ).content.decode()
+        said = said_in(
+            language,
+            "The “%(camera)s” camera was left out: its file is damaged or cannot be read. The "
+            "clip is made of the other cameras.",
+            camera=said_in(language, "Rear"),
+        )
+        assert escape(said) in page, language
