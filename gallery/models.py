@@ -1012,7 +1012,8 @@ class ClipTransition(models.Model):
     )
     at = models.DateTimeField(default=timezone.now)
     # A listed rejection reason; for a clip that failed, the failure's code
-    # (gallery/failures.py) with its parameters.
+    # (gallery/failures.py), and for one that left cameras out, LEFT_OUT; with their
+    # parameters. Put in words when read (reason_text).
     reason_code = models.CharField(max_length=20, choices=RejectionReason, blank=True)
     reason_params = models.JSONField(default=dict, blank=True)
     reason = models.TextField(blank=True)

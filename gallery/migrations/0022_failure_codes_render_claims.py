@@ -66,7 +66,6 @@ def reasons_to_codes(apps, schema_editor):
             )
 
 
-
 class Migration(migrations.Migration):
 
     dependencies = [
