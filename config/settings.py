@@ -372,6 +372,9 @@ GALLERY_PAGE_SIZE = 24
 # Seconds a clip may sit in processing without progress before the watchdog requeues it.
 PROCESSING_STALE_SECONDS = int(os.environ.get("PROCESSING_STALE_SECONDS", 30 * 60))
 PROCESSING_MAX_ATTEMPTS = 3
+# Seconds a render (outputs made again) may go without a sign of life before the watchdog
+# queues it again: its worker was killed. Generous: a render reports once a minute.
+RENDER_STALE_SECONDS = int(os.environ.get("RENDER_STALE_SECONDS", 60 * 60))
 
 LOGGING = {
     "version": 1,

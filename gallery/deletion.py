@@ -33,6 +33,9 @@ _together = contextvars.ContextVar("clip_files_together", default=None)
 def together():
     """The clips deleted inside (the admin's "delete selected") have their files looked up
     and deleted together once the deletion commits: a few queries in all, not a dozen a clip."""
+    if _together.get() is not None:  # an outer one deletes them
+        yield
+        return
     names, folders = [], []
     token = _together.set((names, folders))
     try:

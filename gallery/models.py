@@ -1,3 +1,5 @@
+import contextlib
+import contextvars
 from datetime import timedelta
 
 from django.conf import settings
@@ -27,11 +29,12 @@ from django.utils.translation import gettext_lazy as _
 from django_countries import Countries
 from django_countries.fields import CountryField
 
+from gallery import deletion, failures, signals
 from gallery import regions as region_sets
-from gallery import signals
 from gallery.captions import caption_path, validate_webvtt
 from gallery.deletion import delete_after_commit
 from gallery.seo import language_name
+from infra.cache import bumps_coalesced
 from infra.storage import private_storage, publish_files, unpublish_files
 
 # The European countries by ISO 3166-1 code; Kosovo (XK, in common use, not in ISO yet) apart.
@@ -89,6 +92,10 @@ class Theme(models.Model):
 class ClipQuerySet(models.QuerySet):
     def published(self):
         return self.filter(status=Clip.Status.PUBLISHED)
+
+    def delete(self):
+        with deleting(self):
+            return super().delete()
 
     def once_public_then_withdrawn(self):
         """Clips whose owner took them back after visitors could see them (their page says so)."""
@@ -198,6 +205,11 @@ class Clip(models.Model):
     published_at = models.DateTimeField(null=True, blank=True, editable=False)
     status_changed_at = models.DateTimeField(default=timezone.now, editable=False)
     processing_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
+    # Why processing (or the last render) failed: a code of gallery/failures.py and its
+    # parameters, put in words when shown (failure_text); else free text (an error the
+    # worker did not foresee, or a row older than the codes).
+    failure_code = models.CharField(max_length=20, blank=True, editable=False)
+    failure_params = models.JSONField(default=dict, blank=True, editable=False)
     failure_reason = models.TextField(blank=True, editable=False)
 
     # Originals are private; everything else is written by processing.
@@ -278,6 +290,12 @@ class Clip(models.Model):
     # Counts the renders staff queued: a render clears rendering_queued only if none was
     # queued while it worked (that one is still to run).
     renders_queued = models.PositiveIntegerField(default=0, editable=False)
+    # When a worker took up the render (and last said it was still at it): a worker killed
+    # mid-render leaves it behind, and the watchdog queues the render again once it is older
+    # than RENDER_STALE_SECONDS (gallery/tasks.py). Cleared when the render ends.
+    render_claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Renders taken up since the last one ended: the watchdog gives up after a few.
+    render_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
 
     objects = ClipQuerySet.as_manager()
 
@@ -317,6 +335,10 @@ class Clip(models.Model):
 
     def get_absolute_url(self):
         return reverse("gallery:clip", kwargs={"pk": self.pk, "slug": self.slug})
+
+    def delete(self, *args, **kwargs):
+        with deleting(Clip.objects.filter(pk=self.pk)):
+            return super().delete(*args, **kwargs)
 
     @property
     def slug(self):
@@ -376,21 +398,7 @@ class Clip(models.Model):
     @property
     def left_out_notes(self):
         """A sentence per camera left out of this dashcam event, in the active language."""
-        notes = []
-        for camera, why in self.left_out:
-            label = Camera(camera).label if camera in Camera.values else camera
-            if why == "cut_off":
-                text = gettext(
-                    "The “%(camera)s” camera was left out: its recording was cut off and could "
-                    "not be saved. The clip is made of the other cameras."
-                )
-            else:
-                text = gettext(
-                    "The “%(camera)s” camera was left out: its file is damaged or cannot be "
-                    "read. The clip is made of the other cameras."
-                )
-            notes.append(text % {"camera": label})
-        return notes
+        return left_out_sentences(self.left_out)
 
     @property
     def decision_reason(self):
@@ -439,7 +447,9 @@ class Clip(models.Model):
 
     # --- Status transitions. `status` changes here and nowhere else. ---
 
-    def _transition(self, to, *, allowed_from, by=None, reason="", reason_code="", **fields):
+    def _transition(
+        self, to, *, allowed_from, by=None, reason="", reason_code="", reason_params=None, **fields
+    ):
         """Move to `to` if the row is still in one of `allowed_from`; record it."""
         now = timezone.now()
         fields |= {"status": to, "status_changed_at": now}
@@ -464,6 +474,7 @@ class Clip(models.Model):
                 by=by,
                 reason=reason,
                 reason_code=reason_code,
+                reason_params=reason_params or {},
                 at=now,
             )
             if Clip.Status.PUBLISHED in (current, to) and current != to:
@@ -502,11 +513,15 @@ class Clip(models.Model):
         video_hd="",
         mosaic="",
         reason="",
+        reason_code="",
+        reason_params=None,
     ):
         self._transition(
             self.Status.REVIEW,
             allowed_from={self.Status.PROCESSING},
             reason=reason,
+            reason_code=reason_code,
+            reason_params=reason_params,
             video=video,
             video_hd=video_hd,
             poster=poster,
@@ -517,15 +532,31 @@ class Clip(models.Model):
             size=size,
             mosaic=mosaic,
             failure_reason="",
+            failure_code="",
+            failure_params={},
         )
 
-    def mark_failed(self, reason):
+    def mark_failed(self, reason="", *, code="", params=None):
+        """Processing failed: why is a code of gallery/failures.py (with its `params`), put
+        in words when shown, or free `reason` text."""
+        params = params or {}
         self._transition(
             self.Status.FAILED,
             allowed_from={self.Status.PROCESSING},
             reason=reason,
+            reason_code=code,
+            reason_params=params,
             failure_reason=reason,
+            failure_code=code,
+            failure_params=params,
         )
+
+    @property
+    def failure_text(self):
+        """Why processing or the last render failed, in the active language."""
+        if self.failure_code:
+            return failures.describe(self.failure_code, self.failure_params)
+        return self.failure_reason
 
     def retry(self, *, by=None):
         """Send a failed clip back to processing (the task runs once this commits)."""
@@ -535,6 +566,8 @@ class Clip(models.Model):
             by=by,
             processing_attempts=0,
             failure_reason="",
+            failure_code="",
+            failure_params={},
         )
         self.queue_processing()
 
@@ -640,8 +673,13 @@ class Clip(models.Model):
             "thumbnails": thumbnails,
             "outputs_outdated": up_to_date,
             "rendering_queued": still_queued,
-            "failure_reason": "",  # a render that failed before: this one made them
+            # a render that failed before: this one made them
+            "failure_reason": "",
+            "failure_code": "",
+            "failure_params": {},
         }
+        if renders_queued is not None:
+            fields |= self._render_ended(renders_queued)
         if mosaic is not None:
             fields["mosaic"] = mosaic
         angles = angles or {}
@@ -664,7 +702,9 @@ class Clip(models.Model):
                 ClipAngle.objects.filter(pk=pk, clip=self).update(video=name)
         for name, value in fields.items():
             setattr(self, name, value)
-        self.refresh_from_db(fields=["outputs_outdated", "rendering_queued"])
+        self.refresh_from_db(
+            fields=["outputs_outdated", "rendering_queued", "render_claimed_at", "render_attempts"]
+        )
         if angles and hasattr(self, "_prefetched_objects_cache"):
             self._prefetched_objects_cache.pop("angles", None)
         if published:
@@ -681,22 +721,60 @@ class Clip(models.Model):
             default=F("rendering_queued"),
         )
 
-    def end_rendering(self, *, renders_queued, failure=""):
-        """A render that swapped in no outputs (none were due, or it failed: `failure` says
-        why, for staff on the review screen) is no longer announced; the status stays."""
+    @staticmethod
+    def _render_ended(renders_queued):
+        """The claim of the render that read `renders_queued`, gone as it ends (unless
+        staff queued another since: that one's claim, or the wait for it, stands)."""
+        return {
+            "render_claimed_at": Case(
+                When(renders_queued=renders_queued, then=Value(None)),
+                default=F("render_claimed_at"),
+                output_field=models.DateTimeField(),
+            ),
+            "render_attempts": Case(
+                When(renders_queued=renders_queued, then=Value(0)),
+                default=F("render_attempts"),
+                output_field=models.PositiveSmallIntegerField(),
+            ),
+        }
+
+    def claim_render(self):
+        """A worker takes the render up (Clip.render_claimed_at says why it is recorded)."""
+        Clip.objects.filter(pk=self.pk).update(
+            render_claimed_at=timezone.now(), render_attempts=F("render_attempts") + 1
+        )
+
+    def end_rendering(self, *, renders_queued, failure="", failure_code="", failure_params=None):
+        """A render that swapped in no outputs (none were due, or it failed: `failure_code`
+        and its params, or free `failure` text, say why, for staff on the review screen) is
+        no longer announced; the status stays."""
         fields = {"rendering_queued": self._still_queued(renders_queued)}
-        if failure:
-            fields["failure_reason"] = failure
+        fields |= self._render_ended(renders_queued)
+        if failure or failure_code:
+            fields |= {
+                "failure_reason": failure,
+                "failure_code": failure_code,
+                "failure_params": failure_params or {},
+            }
         if Clip.objects.filter(pk=self.pk).update(**fields):
-            self.refresh_from_db(fields=["rendering_queued", "failure_reason"])
+            self.refresh_from_db(
+                fields=[
+                    "rendering_queued",
+                    "render_claimed_at",
+                    "render_attempts",
+                    "failure_reason",
+                    "failure_code",
+                    "failure_params",
+                ]
+            )
 
     @property
     def render_failure(self):
-        """Why the last render of the outputs failed, if it did (failure_reason of a clip
-        with outputs; that of a failed clip says why processing failed)."""
+        """Why the last render of the outputs failed, if it did, in the active language (a
+        failed clip's failure says why processing failed)."""
         if self.status in (self.Status.PROCESSING, self.Status.FAILED):
             return ""
-        return self.failure_reason
+        return self.failure_text
 
     def approve(self, *, by):
         if not self.has_consent():
@@ -841,6 +919,31 @@ class Clip(models.Model):
         transaction.on_commit(remove)
 
 
+def left_out_sentences(left_out):
+    """A sentence per camera of `left_out` ([[camera, MediaError code]]), in the active
+    language."""
+    notes = []
+    for camera, why in left_out:
+        label = Camera(camera).label if camera in Camera.values else camera
+        if why == "cut_off":
+            text = gettext(
+                "The “%(camera)s” camera was left out: its recording was cut off and could "
+                "not be saved. The clip is made of the other cameras."
+            )
+        else:
+            text = gettext(
+                "The “%(camera)s” camera was left out: its file is damaged or cannot be "
+                "read. The clip is made of the other cameras."
+            )
+        notes.append(text % {"camera": label})
+    return notes
+
+
+# The reason_code of a transition to review that left cameras out of a dashcam event
+# (reason_params {"left_out": Clip.left_out}): staff read why in their language.
+LEFT_OUT = "left_out"
+
+
 class ClipAngle(models.Model):
     """One camera of a dashcam event: its minutes (private originals) and its rendition.
 
@@ -908,7 +1011,11 @@ class ClipTransition(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
     at = models.DateTimeField(default=timezone.now)
+    # A listed rejection reason; for a clip that failed, the failure's code
+    # (gallery/failures.py), and for one that left cameras out, LEFT_OUT; with their
+    # parameters. Put in words when read (reason_text).
     reason_code = models.CharField(max_length=20, choices=RejectionReason, blank=True)
+    reason_params = models.JSONField(default=dict, blank=True)
     reason = models.TextField(blank=True)
 
     class Meta:
@@ -923,8 +1030,13 @@ class ClipTransition(models.Model):
 
     @property
     def reason_text(self):
-        """The listed reason in the active language, then the free text."""
-        listed = RejectionReason(self.reason_code).label if self.reason_code else ""
+        """The listed reason (or failure) in the active language, then the free text."""
+        if self.reason_code in failures.MESSAGES:
+            listed = failures.describe(self.reason_code, self.reason_params)
+        elif self.reason_code == LEFT_OUT:
+            listed = "\n".join(left_out_sentences(self.reason_params.get("left_out", [])))
+        else:
+            listed = RejectionReason(self.reason_code).label if self.reason_code else ""
         if self.reason_code == RejectionReason.OTHER:
             listed = ""
         return "\n".join(part for part in (str(listed), self.reason) if part)
@@ -1031,8 +1143,41 @@ def keep_theme_counts(sender, instance, action, reverse, pk_set, **kwargs):
         count_in_themes(instance.pk, -1)
 
 
+# Set while deleting() has lowered the counts of the clips being deleted.
+_counted_out = contextvars.ContextVar("clips_counted_out", default=False)
+
+
+@contextlib.contextmanager
+def deleting(clips):
+    """Delete `clips` (a queryset) inside: their themes' kept counts lowered in one query,
+    their files looked up together, the cached pages retired once when it commits; a few
+    queries in all, not a few a clip (the admin deletes hundreds at once)."""
+    if _counted_out.get():  # an outer deletion counted these out too
+        yield
+        return
+    with transaction.atomic(), deletion.together(), bumps_coalesced():
+        per_theme = dict(
+            Clip.themes.through.objects.filter(clip__in=clips, clip__status=ClipStatus.PUBLISHED)
+            .values_list("theme_id")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+        if per_theme:
+            lowered = Case(*(When(pk=pk, then=Value(n)) for pk, n in per_theme.items()))
+            Theme.objects.filter(pk__in=per_theme).update(
+                published_count=F("published_count") - lowered
+            )
+        token = _counted_out.set(True)
+        try:
+            yield
+        finally:
+            _counted_out.reset(token)
+
+
 @receiver(pre_delete, sender=Clip, dispatch_uid="gallery-theme-counts-delete")
 def uncount_deleted_clip(sender, instance, **kwargs):
+    if _counted_out.get():
+        return
     if _is_published(instance.pk):
         count_in_themes(
             instance.pk, -1, theme_ids=list(instance.themes.values_list("pk", flat=True))

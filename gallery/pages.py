@@ -474,7 +474,9 @@ def clip_saved(sender, instance, raw=False, **kwargs):
 
 @receiver(post_save, sender=Caption, dispatch_uid="pages-caption-save")
 @receiver(post_delete, sender=Caption, dispatch_uid="pages-caption-delete")
-def caption_saved(sender, instance, raw=False, **kwargs):
+def caption_saved(sender, instance, raw=False, origin=None, **kwargs):
+    if isinstance(origin, Clip) or getattr(origin, "model", None) is Clip:
+        return  # deleted with its clip, which retires the pages if it was public
     if not raw and _is_public(instance.clip_id):
         catalogue_changed.send(sender=Caption)
 

@@ -13,38 +13,31 @@ from django.conf import settings
 from django.core.files import File
 from django.db import transaction
 from django.db.models import F
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from gallery import blurring, fingerprint, geotags, media, mosaic, telemetry
+from gallery import blurring, failures, fingerprint, geotags, media, mosaic, telemetry
 from gallery import regions as region_sets
 from gallery.deletion import delete_unused
-from gallery.models import Clip, ClipAngle, IllegalTransition, Theme
+from gallery.models import LEFT_OUT, Clip, ClipAngle, Theme
 from infra.storage import private_storage
 
 log = logging.getLogger(__name__)
 
-MEDIA_ERROR_MESSAGES = {
-    "empty": _("The file is empty."),
-    "not_video": _("This file is not a video we can read."),
-    "audio_only": _("This file holds sound only, without any picture."),
-    "still_image": _("This is a single picture, not a video."),
-    "animated_image": _("This is an animated image (such as a GIF), not a video."),
-    "corrupt": _("This video is damaged or incomplete (was the upload cut short?)."),
-    "cut_off": _(
-        "The recording was cut off before the camera finished writing it. Send it again "
-        "together with another clip from the same camera, and we will save what we can."
-    ),
-    "too_long": _("This clip is too long: %(max)s minutes at most."),
-    "too_large": _("This video is too large: at most %(max)s pixels on a side."),
-}
+# Kept under this name for the forms and the probe that show them at once.
+MEDIA_ERROR_MESSAGES = failures.MESSAGES
+
+
+def media_error_params(code):
+    """The limits a refusal names, as they were when it was made."""
+    limits = {"too_long": settings.MAX_CLIP_SECONDS // 60, "too_large": settings.MAX_VIDEO_SIDE}
+    return {"max": limits[code]} if code in limits else {}
 
 
 def media_error_message(error):
     """A translated sentence for a MediaError, fit for the owner and for staff."""
-    message = MEDIA_ERROR_MESSAGES.get(error.code, MEDIA_ERROR_MESSAGES["not_video"])
-    limits = {"too_long": settings.MAX_CLIP_SECONDS // 60, "too_large": settings.MAX_VIDEO_SIDE}
-    return str(message) % {"max": limits.get(error.code, "")}
+    code = error.code if error.code in failures.MESSAGES else "not_video"
+    return failures.describe(code, media_error_params(code))
 
 
 def recovery_message(recovery):
@@ -55,17 +48,19 @@ def recovery_message(recovery):
 
 
 def refuse(clip, error):
-    """Mark the clip failed with the reason in its owner's language (the status page shows
-    it to them), whatever language the worker runs in."""
-    with translation.override(clip.language or settings.LANGUAGE_CODE):
-        clip.mark_failed(media_error_message(error))
+    """Mark the clip failed with the reason's code: put in words when shown, in the owner's
+    language on their status page and in the admin's for staff."""
+    code = error.code if error.code in failures.MESSAGES else "not_video"
+    clip.mark_failed(code=code, params=media_error_params(code))
 
 
-def render_failure_message(error):
-    """Why a render failed, for staff: the owner's words for a media error, else the error."""
+def render_failure(error):
+    """Why a render failed, for staff (Clip.end_rendering's keywords): a media error's code,
+    else the error itself (technical, as the worker's log has it)."""
     if isinstance(error, media.MediaError):
-        return media_error_message(error)
-    return f"{type(error).__name__}: {error}"
+        code = error.code if error.code in failures.MESSAGES else "not_video"
+        return {"failure_code": code, "failure_params": media_error_params(code)}
+    return {"failure": f"{type(error).__name__}: {error}"}
 
 
 def probe_limits():
@@ -131,10 +126,14 @@ def process(clip):
         if event:  # the card's pictures are the mosaic's: the lead's own are not kept
             poster = replace(poster, thumbnails=())
         stored = store_outputs(clip, poster, renditions, event.files if event else ())
-        clip.fingerprint = fingerprint.frame_hashes(source)
-        Clip.objects.filter(pk=clip.pk).update(fingerprint=clip.fingerprint)
-        if clip.duplicate_of is None:
-            fingerprint.find_duplicate(clip)
+        try:
+            clip.fingerprint = fingerprint.frame_hashes(source)
+            Clip.objects.filter(pk=clip.pk).update(fingerprint=clip.fingerprint)
+            if clip.duplicate_of is None:
+                fingerprint.find_duplicate(clip)
+        except BaseException:
+            discard(clip, stored)
+            raise
     by_label = {r.label: r for r in renditions}
     try:
         # The angles' videos and the clip's change together, or not at all.
@@ -155,11 +154,14 @@ def process(clip):
                 height=main.height,
                 size=main.size,
                 mosaic=stored[event.mosaic.name] if event else "",
-                # For staff on the review screen: the cameras left out of the event, if any.
-                reason="\n".join(clip.left_out_notes),
+                # For staff on the review screen: the cameras left out of the event, if any
+                # (put in words in their language when shown).
+                reason_code=LEFT_OUT if clip.left_out else "",
+                reason_params={"left_out": clip.left_out} if clip.left_out else None,
             )
-    except IllegalTransition:
-        # Withdrawn, deleted (or otherwise decided) while we worked: keep nothing.
+    except BaseException:
+        # Withdrawn, deleted (or otherwise decided) while we worked, or the database failed:
+        # nothing names the outputs, keep none of them.
         discard(clip, stored)
         raise
 
@@ -353,12 +355,21 @@ def render(clip, *, detect=False):
         else:
             fetch(clip.original.name, source)
         info = media.probe(source, **probe_limits())
-        region_set = find_regions(clip, source, info, detect=detect)
+        heartbeat = Heartbeat(clip, rendering=True)
+        region_set = find_regions(clip, source, info, heartbeat, detect=detect)
         poster, renditions = blurring.render_outputs(
-            source, work, info=info, region_set=region_set if clip.blurring else None
+            source,
+            work,
+            info=info,
+            region_set=region_set if clip.blurring else None,
+            on_progress=heartbeat,
         )
         main = renditions[0]  # 720p, or the source's own size when it is smaller
-        event = make_event(clip, angles, main.path, work) if len(angles) > 1 else None
+        event = (
+            make_event(clip, angles, main.path, work, heartbeat=heartbeat)
+            if len(angles) > 1
+            else None
+        )
         if event:  # the card's pictures are the mosaic's: the lead's own are not kept
             poster = replace(poster, thumbnails=())
         stored = store_outputs(clip, poster, renditions, event.files if event else ())
@@ -394,14 +405,21 @@ def discard(clip, stored):
 
 
 class Heartbeat:
-    """Tells the watchdog a long transcode is still alive (at most once a minute)."""
+    """Tells the watchdog a long transcode (of a processing, or of a render) is still alive
+    (at most once a minute)."""
 
-    def __init__(self, clip, every=60):
+    def __init__(self, clip, every=60, *, rendering=False):
         self.clip, self.every, self.last = clip, every, time.monotonic()
+        self.rendering = rendering
 
     def __call__(self, seconds_done):
         if time.monotonic() - self.last >= self.every:
             self.last = time.monotonic()
+            if self.rendering:
+                Clip.objects.filter(pk=self.clip.pk, render_claimed_at__isnull=False).update(
+                    render_claimed_at=timezone.now()
+                )
+                return
             Clip.objects.filter(pk=self.clip.pk, status=Clip.Status.PROCESSING).update(
                 status_changed_at=timezone.now()
             )
@@ -410,19 +428,28 @@ class Heartbeat:
 def store_outputs(clip, poster, renditions, extra=()):
     """Save the outputs privately under a fresh folder; returns {file name: stored name}.
 
-    They become public only when the clip is approved.
+    They become public only when the clip is approved. All or nothing: when storage fails
+    partway, what this call stored goes (the folder is its own: the outputs in use are
+    elsewhere) and the error is raised for the caller to record.
     """
     hidden = private_storage()
     folder = f"clips/{clip.pk}/{secrets.token_urlsafe(9)}"
     stored = {}
-    for path in [
-        poster.poster.path,
-        *(t.path for t in poster.thumbnails),
-        *(r.path for r in renditions),
-        *extra,
-    ]:
-        with path.open("rb") as fh:
-            stored[path.name] = hidden.save(f"{folder}/{path.name}", File(fh))
+    try:
+        for path in [
+            poster.poster.path,
+            *(t.path for t in poster.thumbnails),
+            *(r.path for r in renditions),
+            *extra,
+        ]:
+            with path.open("rb") as fh:
+                stored[path.name] = hidden.save(f"{folder}/{path.name}", File(fh))
+    except BaseException:
+        try:
+            delete_unused(stored.values(), folders=[folder])
+        except Exception:  # the storage is still failing: the error that stopped us counts
+            log.exception("clip %s: outputs stored before the failure not deleted", clip.pk)
+        raise
     return stored
 
 
@@ -477,7 +504,9 @@ def angle_blurring(clip, source, info, on_progress=None):
     return blurring.Blurrer(found).frame if region_sets.active(found) else None
 
 
-def make_event(clip, angles, lead_rendition, work, *, joined=None, leave_out_broken=False):
+def make_event(
+    clip, angles, lead_rendition, work, *, joined=None, leave_out_broken=False, heartbeat=None
+):
     """Every other angle transcoded like the lead (720p at most), then the mosaic.
 
     `joined` holds each camera's minutes already joined, when they are. With
@@ -485,7 +514,7 @@ def make_event(clip, angles, lead_rendition, work, *, joined=None, leave_out_bro
     (leave_out) rather than failing the clip; with no other angle left there is no mosaic
     and None is returned.
     """
-    heartbeat = Heartbeat(clip)
+    heartbeat = heartbeat or Heartbeat(clip)
     joined = joined or {}
     videos = {}
     for angle in angles[1:]:

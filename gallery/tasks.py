@@ -45,6 +45,7 @@ def render_clip(clip_id, detect=False):
         log.info("clip %s has no outputs to make again", clip_id)
         clip.end_rendering(renders_queued=clip.renders_queued)
         return
+    clip.claim_render()
     try:
         processing.render(clip, detect=detect)
     except Clip.DoesNotExist:
@@ -52,9 +53,7 @@ def render_clip(clip_id, detect=False):
     except Exception as error:
         # Staff see why on the review screen and can make the outputs again; the task's
         # result keeps the traceback.
-        clip.end_rendering(
-            renders_queued=clip.renders_queued, failure=processing.render_failure_message(error)
-        )
+        clip.end_rendering(renders_queued=clip.renders_queued, **processing.render_failure(error))
         raise
 
 
@@ -65,8 +64,9 @@ def queue_rendering(sender, clip, detect=False, **kwargs):
 
 @task
 def requeue_stale_clips():
-    """Requeue clips whose processing stopped (worker killed); fail them after the last attempt."""
-    return requeue_stale()
+    """Requeue clips whose processing or render stopped (worker killed); fail them (or tell
+    staff the render failed) after the last attempt."""
+    return requeue_stale() | {"renders": requeue_stale_renders()}
 
 
 def requeue_stale(*, now=None):
@@ -76,9 +76,7 @@ def requeue_stale(*, now=None):
     for clip in stale:
         if clip.processing_attempts >= settings.PROCESSING_MAX_ATTEMPTS:
             try:
-                clip.mark_failed(
-                    f"Processing stopped {clip.processing_attempts} times without finishing."
-                )
+                clip.mark_failed(code="stopped", params={"attempts": clip.processing_attempts})
                 failed.append(clip.pk)
             except IllegalTransition:
                 pass
@@ -89,4 +87,31 @@ def requeue_stale(*, now=None):
         ):
             process_clip.enqueue(clip.pk)
             requeued.append(clip.pk)
+    return {"requeued": requeued, "failed": failed}
+
+
+def requeue_stale_renders(*, now=None):
+    """Queue again the renders whose worker stopped (killed, out of memory, its node lost)
+    without ending them: claimed longer ago than RENDER_STALE_SECONDS, with no sign of life
+    since. After the last attempt staff are told instead (a render that kills its worker
+    would otherwise do so forever)."""
+    cutoff = (now or timezone.now()) - timedelta(seconds=settings.RENDER_STALE_SECONDS)
+    stale = Clip.objects.filter(rendering_queued=True, render_claimed_at__lt=cutoff)
+    requeued, failed = [], []
+    for clip in stale:
+        # Unclaimed first, so that a second watchdog pass does not queue it twice.
+        if not Clip.objects.filter(pk=clip.pk, render_claimed_at=clip.render_claimed_at).update(
+            render_claimed_at=None
+        ):
+            continue
+        if clip.render_attempts >= settings.PROCESSING_MAX_ATTEMPTS:
+            clip.end_rendering(
+                renders_queued=clip.renders_queued,
+                failure_code="render_stopped",
+                failure_params={"attempts": clip.render_attempts},
+            )
+            failed.append(clip.pk)
+            continue
+        clip.queue_rendering()
+        requeued.append(clip.pk)
     return {"requeued": requeued, "failed": failed}

@@ -10,6 +10,7 @@ The ETag carries the version, so browsers and proxies revalidate with a 304.
 This module imports no models: it reads and bumps its own row (infra.PageVersion).
 """
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -131,9 +132,35 @@ def _bump():
 
 def bump_version():
     """Retire every cached page: now, and again once the change commits, since a page
-    rendered from the old rows in between would otherwise be kept under the new version."""
+    rendered from the old rows in between would otherwise be kept under the new version.
+    Inside bumps_coalesced(), once for all when the change commits."""
+    if (asked := _coalesced.get()) is not None:
+        asked.append(True)
+        return
     _bump()
     transaction.on_commit(_bump)
+
+
+_coalesced = ContextVar("page_bumps_coalesced", default=None)
+
+
+@contextlib.contextmanager
+def bumps_coalesced():
+    """The pages retired by the changes made inside (a deletion of many clips, each asking)
+    are retired once, when the transaction commits: one bump, not a few per row. This
+    process forgets the version at once, like bump_version."""
+    if _coalesced.get() is not None:  # an outer one bumps
+        yield
+        return
+    asked = []
+    token = _coalesced.set(asked)
+    try:
+        yield
+    finally:
+        _coalesced.reset(token)
+    if asked:
+        forget_version()
+        transaction.on_commit(_bump)
 
 
 def no_query(request):

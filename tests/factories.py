@@ -91,7 +91,7 @@ def make_clip(
 
         processing.process(clip)
         clip.refresh_from_db()
-        assert clip.status == Clip.Status.REVIEW, clip.failure_reason
+        assert clip.status == Clip.Status.REVIEW, clip.failure_text
     else:
         folder = f"clips/{clip.pk}/t"
         placeholder_media(folder)

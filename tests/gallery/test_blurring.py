@@ -351,15 +351,15 @@ def test_a_failed_render_is_shown_to_staff_who_can_make_the_outputs_again(
     clip.refresh_from_db()
     assert not clip.rendering_queued  # no longer announced as being made
     assert clip.status == Clip.Status.REVIEW and clip.video.name == old_video  # outputs kept
-    assert clip.failure_reason == processing.media_error_message(failed.value)
+    assert clip.render_failure == processing.media_error_message(failed.value)
     page = admin_client.get(f"/admin/gallery/clip/{clip.pk}/change/").content.decode()
-    assert "data-render-failure" in page and escape(clip.failure_reason) in page
+    assert "data-render-failure" in page and escape(clip.render_failure) in page
 
     original.write_bytes(good)
     clip.queue_rendering()
     tasks.render_clip.call(clip.pk)
     clip.refresh_from_db()
     assert clip.video.name != old_video and not clip.rendering_queued
-    assert clip.failure_reason == ""
+    assert clip.render_failure == ""
     page = admin_client.get(f"/admin/gallery/clip/{clip.pk}/change/").content.decode()
     assert "data-render-failure" not in page

@@ -11,8 +11,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from gallery import deletion, processing, tasks
-from gallery.models import Caption, Clip, ClipAngle
+from gallery.models import Caption, Clip, ClipAngle, Theme
 from gallery.synth import synthesize
+from infra.models import PageVersion
 from infra.storage import private_storage
 from submissions.models import InboundEmail, Submission
 from tests.factories import files_under, make_clip
@@ -262,3 +263,53 @@ def test_a_clip_deleted_while_its_outputs_are_made_leaves_no_file_behind(
     assert after <= before  # nothing new left in either storage
     assert of_clip(after, clip) == set()
     assert not (media_storage / "private" / "clips" / str(clip.pk)).exists()
+
+
+def page_version():
+    return PageVersion.objects.filter(pk=1).values_list("version", flat=True).first() or 1
+
+
+@pytest.mark.parametrize(
+    ("way", "count"), [("delete one", 1), ("delete selected", 1), ("delete selected", 20)]
+)
+def test_deleting_clips_costs_the_same_few_queries_however_many(
+    way,
+    count,
+    superuser_client,
+    media_storage,
+    django_capture_on_commit_callbacks,
+    django_assert_max_num_queries,
+):
+    # Clips numbered past the folders earlier tests left (see above): the files looked up
+    # are theirs alone.
+    folders = [p.name for p in media_storage.glob("*/clips/*")]
+    last = max((int(name) for name in folders if name.isdigit()), default=0)
+    Clip.objects.create(pk=last + 1, title="numbering", credit_name="Camille")
+    rain, night = Theme.objects.create(slug="rain"), Theme.objects.create(slug="night")
+    clips = [stored_clip(f"bulk-{i}", published=False) for i in range(count)]
+    for index, clip in enumerate(clips):
+        clip.themes.set([rain, night] if index % 2 else [rain])
+        clip.approve(by=None)
+    kept = stored_clip("kept")
+    kept.themes.set([rain])
+    assert Theme.objects.get(pk=rain.pk).published_count == count + 1
+    before = page_version()
+    # The admin's own (session, confirmation, log), the rows by table, the files by field:
+    # as many for twenty clips as for one.
+    with (
+        django_assert_max_num_queries(50),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        if way == "delete one":
+            url, data = f"/admin/gallery/clip/{clips[0].pk}/delete/", {"post": "yes"}
+        else:
+            url = "/admin/gallery/clip/?status=all"
+            data = {"action": "delete_selected", "_selected_action": [c.pk for c in clips]}
+            data["post"] = "yes"
+        assert superuser_client.post(url, data).status_code == 302
+    assert not Clip.objects.filter(pk__in=[c.pk for c in clips]).exists()
+    # The kept counts follow (the theme pages and filters show them), and the cached pages
+    # are retired: once, when the deletion commits.
+    assert Theme.objects.get(pk=rain.pk).published_count == 1
+    assert Theme.objects.get(pk=night.pk).published_count == 0
+    assert page_version() == before + 1

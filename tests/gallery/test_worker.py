@@ -83,7 +83,7 @@ def test_watchdog_gives_up_after_three_attempts(settings):
     result = requeue_stale()
     clip.refresh_from_db()
     assert result["failed"] == [clip.pk]
-    assert clip.status == Clip.Status.FAILED and "3 times" in clip.failure_reason
+    assert clip.status == Clip.Status.FAILED and "3 times" in clip.failure_text
 
 
 def test_a_long_transcode_tells_the_watchdog_it_is_alive_once_a_minute(

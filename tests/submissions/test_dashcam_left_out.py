@@ -128,4 +128,4 @@ def test_no_readable_camera_fails_the_clip_with_the_reason(four, media_storage):
     clip = submission.clips.get()
     process(clip)
     clip.refresh_from_db()
-    assert clip.status == Clip.Status.FAILED and clip.failure_reason
+    assert clip.status == Clip.Status.FAILED and clip.failure_text

@@ -2,11 +2,14 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from gallery.tasks import requeue_stale
+from gallery.tasks import requeue_stale, requeue_stale_renders
 
 
 class Command(BaseCommand):
-    help = "Requeue clips whose processing stopped; fail them after the last attempt."
+    help = (
+        "Requeue clips whose processing or render stopped (worker killed); fail them after "
+        "the last attempt."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--once", action="store_true", help="one pass, then exit")
@@ -17,6 +20,11 @@ class Command(BaseCommand):
             result = requeue_stale()
             if result["requeued"] or result["failed"] or once:
                 self.stdout.write(f"requeued {result['requeued']}, failed {result['failed']}")
+            renders = requeue_stale_renders()
+            if renders["requeued"] or renders["failed"] or once:
+                self.stdout.write(
+                    f"renders requeued {renders['requeued']}, given up {renders['failed']}"
+                )
             if once:
                 return
             time.sleep(interval)
