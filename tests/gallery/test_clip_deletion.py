@@ -182,14 +182,25 @@ def test_deleting_a_clip_on_s3_deletes_its_objects_in_both_buckets(
     assert any(f"/clips/{other.pk}/" in key for key in after)
 
 
+def number_clips_past_earlier_folders(media_storage):
+    """The next clips numbered past the folders earlier tests left (the media stay for the
+    session, the rows do not): each folder then holds its clip's files alone, as in
+    production. PostgreSQL's sequence is moved past the row made so (SQLite needs none)."""
+    from django.core.management.color import no_style
+
+    folders = [p.name for p in media_storage.glob("*/clips/*")]
+    last = max((int(name) for name in folders if name.isdigit()), default=0)
+    last = max(last, Clip.objects.order_by("-pk").values_list("pk", flat=True).first() or 0)
+    Clip.objects.create(pk=last + 1, title="numbering", credit_name="Camille")
+    with connection.cursor() as cursor:
+        for sql in connection.ops.sequence_reset_sql(no_style(), [Clip]):
+            cursor.execute(sql)
+
+
 def test_delete_selected_looks_the_files_of_many_clips_up_together(
     superuser_client, media_storage, django_capture_on_commit_callbacks
 ):
-    # Clips numbered past the folders earlier tests left (the media stay for the session,
-    # the rows do not): each folder then holds its clip's files alone, as in production.
-    folders = [p.name for p in media_storage.glob("*/clips/*")]
-    last = max((int(name) for name in folders if name.isdigit()), default=0)
-    Clip.objects.create(pk=last + 1, title="numbering", credit_name="Camille")
+    number_clips_past_earlier_folders(media_storage)
 
     def delete_selected(count):
         clips = [stored_clip(f"many-{count}-{i}", cameras=("front", "back")) for i in range(count)]
@@ -280,11 +291,7 @@ def test_deleting_clips_costs_the_same_few_queries_however_many(
     django_capture_on_commit_callbacks,
     django_assert_max_num_queries,
 ):
-    # Clips numbered past the folders earlier tests left (see above): the files looked up
-    # are theirs alone.
-    folders = [p.name for p in media_storage.glob("*/clips/*")]
-    last = max((int(name) for name in folders if name.isdigit()), default=0)
-    Clip.objects.create(pk=last + 1, title="numbering", credit_name="Camille")
+    number_clips_past_earlier_folders(media_storage)
     rain, night = Theme.objects.create(slug="rain"), Theme.objects.create(slug="night")
     clips = [stored_clip(f"bulk-{i}", published=False) for i in range(count)]
     for index, clip in enumerate(clips):
