@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from gallery import blurring, fingerprint, geotags, media, mosaic, telemetry
 from gallery import regions as region_sets
-from gallery.deletion import delete_unused
+from gallery.deletion import delete_unused, prune_clip_folders
 from gallery.models import Clip, ClipAngle, IllegalTransition, Theme
 from infra.storage import private_storage
 
@@ -383,6 +383,7 @@ def render(clip, *, detect=False):
         raise
     for name in replaced:
         private_storage().delete(name)
+    prune_clip_folders(clip.pk, replaced)
 
 
 def discard(clip, stored):
