@@ -184,3 +184,18 @@ def test_a_rejected_clip_is_not_said_to_show_the_cars_data_under_the_video(clien
     Clip.objects.filter(pk=clip.pk).update(telemetry=[{"t": 0, "speed": 50}])
     html = client.get(submission.get_status_url()).content.decode()
     assert "under your video" not in html and "Show my car" not in html
+
+
+def test_withdrawing_asks_in_words_true_of_the_clips_state(client):
+    leaves = "will leave the site"
+    never = "will never be published"
+    for status, said, unsaid in [
+        (Clip.Status.PUBLISHED, leaves, never),
+        (Clip.Status.REVIEW, never, leaves),
+        (Clip.Status.REJECTED, never, leaves),
+    ]:
+        submission, clip = owned_clip(status=status)
+        html = client.post(
+            submission.get_status_url(), {"action": "withdraw", "clip": clip.pk}
+        ).content.decode()
+        assert said in html and unsaid not in html and "cannot be undone" in html, status
