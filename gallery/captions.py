@@ -10,6 +10,7 @@ from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
+from gallery.deletion import prune_clip_folders
 from infra.storage import private_storage, publish_files, unpublish_files
 
 MAX_CAPTION_BYTES = 512 * 1024
@@ -101,6 +102,7 @@ def sync_caption_files(clip, before):
         unpublish_files(removed)
         for name in removed:
             private_storage().delete(name)
+        prune_clip_folders(clip.pk, removed)
 
     if removed:
         transaction.on_commit(remove)

@@ -10,6 +10,7 @@ import contextlib
 import contextvars
 import logging
 import os
+from pathlib import Path
 
 from django.apps import apps
 from django.core.files.storage import FileSystemStorage
@@ -124,6 +125,26 @@ def delete_unused(names, *, folders=()):
     kept = len(candidates) - len(doomed)
     log.info("%s files deleted with their clip (%s kept: named elsewhere)", len(doomed), kept)
     return doomed
+
+
+def prune_clip_folders(pk, names):
+    """The folders of clip `pk` (under clips/<pk>/, that one included) left empty once `names`
+    were deleted, removed from both storages' disks; never "clips/" or a storage's root, which
+    other clips share. S3 has no folders to leave behind."""
+    for storage in (private_storage(), public_storage()):
+        if not isinstance(storage, FileSystemStorage):
+            continue
+        top = Path(storage.path(f"clips/{pk}"))
+        for name in filter(None, names):
+            folder = Path(storage.path(name)).parent
+            while folder == top or top in folder.parents:
+                try:
+                    folder.rmdir()
+                except FileNotFoundError:
+                    pass  # an earlier name's climb took it
+                except OSError:
+                    break  # not empty: a file some row still names, or a new render's
+                folder = folder.parent
 
 
 def remove_empty_folders(path):

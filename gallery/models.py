@@ -32,7 +32,7 @@ from django_countries.fields import CountryField
 from gallery import deletion, failures, signals
 from gallery import regions as region_sets
 from gallery.captions import caption_path, validate_webvtt
-from gallery.deletion import delete_after_commit
+from gallery.deletion import delete_after_commit, prune_clip_folders
 from gallery.seo import language_name
 from infra.cache import bumps_coalesced
 from infra.storage import private_storage, publish_files, unpublish_files
@@ -841,7 +841,12 @@ class Clip(models.Model):
             featured=False,
         )
         names = self.media_names
-        transaction.on_commit(lambda: unpublish_files(names))
+
+        def remove():
+            unpublish_files(names)
+            prune_clip_folders(self.pk, names)
+
+        transaction.on_commit(remove)
         signals.clip_rejected.send(sender=Clip, clip=self, by=by, reason=self.decision_reason)
 
     @staticmethod
@@ -915,6 +920,7 @@ class Clip(models.Model):
             unpublish_files(public)
             for name in public + private:
                 hidden.delete(name)
+            prune_clip_folders(self.pk, public + private)
 
         transaction.on_commit(remove)
 

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from gallery import blurring, failures, fingerprint, geotags, media, mosaic, telemetry
 from gallery import regions as region_sets
-from gallery.deletion import delete_unused
+from gallery.deletion import delete_unused, prune_clip_folders
 from gallery.models import LEFT_OUT, Clip, ClipAngle, Theme
 from infra.storage import private_storage
 
@@ -394,6 +394,7 @@ def render(clip, *, detect=False):
         raise
     for name in replaced:
         private_storage().delete(name)
+    prune_clip_folders(clip.pk, replaced)
 
 
 def discard(clip, stored):

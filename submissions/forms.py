@@ -37,6 +37,18 @@ class MultipleFileInput(forms.ClearableFileInput):
             {"accept": "video/*,.zip,application/zip", "multiple": True, **(attrs or {})}
         )
 
+    def get_context(self, name, value, attrs):
+        # The drop zone round the field (a label: a click anywhere picks files) says much;
+        # the field's name is only its short label, the zone's instruction describes it
+        # (ids from submissions/_upload.html).
+        context = super().get_context(name, value, attrs)
+        attrs = context["widget"]["attrs"]
+        if field_id := attrs.get("id"):
+            attrs["aria-labelledby"] = f"{field_id}_name"
+            described = [f"{field_id}_drop", attrs.get("aria-describedby", "")]
+            attrs["aria-describedby"] = " ".join(filter(None, described))
+        return context
+
 
 class MultipleFileField(forms.FileField):
     """Several files at once; each one is its own clip (or holds several, like a zip)."""

@@ -178,6 +178,23 @@ class Submission(models.Model):
         self._clips_before_review_ends().update(credit_name=name[:60], credit_country=country)
 
     @property
+    def awaits_publication(self):
+        """Whether a clip of it may still be published (its consent is asked before that)."""
+        return self._clips_before_review_ends().exists()
+
+    @property
+    def awaits_consent(self):
+        """Whether the licence terms still matter: a clip may be or is published."""
+        return self.clips.filter(
+            status__in=[
+                Clip.Status.PROCESSING,
+                Clip.Status.REVIEW,
+                Clip.Status.FAILED,
+                Clip.Status.PUBLISHED,
+            ]
+        ).exists()
+
+    @property
     def needs_credit(self):
         """Whether a clip still waiting for review lacks the first name or country to show."""
         return (

@@ -24,7 +24,6 @@
   var bar = box.querySelector("progress");
   var text = box.querySelector("[data-progress-text]");
   var cancelButton = box.querySelector("[data-cancel]");
-  var cancelLabel = cancelButton.textContent;
   var problem = form.querySelector("[data-upload-error]");
   var list = form.querySelector("[data-files]");
   var submit = form.querySelector("[data-submit]");
@@ -63,11 +62,19 @@
     } catch (e) { return value.toFixed(decimals); }
   }
 
+  // "1 byte", "2 bytes" (and "0 octet" in French): the page language's plural rules.
+  var plurals = null;
+  try { plurals = new Intl.PluralRules(lang); } catch (e) { /* "one" for 1 alone */ }
+  function bytesUnit(count) {
+    var one = plurals ? plurals.select(count) === "one" : count === 1;
+    return one ? strings.unitByte : strings.unitBytes;
+  }
+
   function humanSize(bytes) {
-    var units = [strings.unitBytes, strings.unitKb, strings.unitMb, strings.unitGb];
+    var units = [null, strings.unitKb, strings.unitMb, strings.unitGb];
     var n = bytes, u = 0;
     while (n >= 1024 && u < units.length - 1) { n /= 1024; u++; }
-    return number(n, u ? 1 : 0) + "\u00a0" + units[u];
+    return number(n, u ? 1 : 0) + "\u00a0" + (u ? units[u] : bytesUnit(n));
   }
 
   function tooLarge(file) {
@@ -97,14 +104,11 @@
     bar.value = percent;
     box.hidden = false;
     if (!active().length) {
-      // All in: each file says "Received" in the list; the bar goes, Cancel becomes Remove.
-      bar.hidden = true;
-      text.textContent = "";
-      cancelButton.textContent = strings.remove;
+      // All in: each file says "Received" in the list, with its own Remove; nothing to cancel.
+      box.hidden = true;
       return;
     }
     bar.hidden = false;
-    cancelButton.textContent = cancelLabel;
     var rate = sentNow / Math.max((Date.now() - startedAt) / 1000, 0.001);
     text.textContent = (sendWhenReady ? strings.waiting + " " : "") + strings.uploading.replace("%(percent)s", percent)
       .replace("%(left)s", formatLeft(rate > 0 ? (total - loaded) / rate : Infinity));
@@ -425,6 +429,52 @@
     return item;
   }
 
+  // Each listed file (or event) has its own Remove: the others stay, sent or sending.
+  function removeButton(item, name) {
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "button button--quiet upload__remove";
+    button.textContent = strings.remove;
+    button.setAttribute("aria-label", strings.removeNamed.replace("%(name)s", name));
+    button.setAttribute("data-remove", "");
+    button.addEventListener("click", function () { remove(item, name); });
+    return button;
+  }
+
+  function remove(item, name) {
+    var next = item.nextElementSibling || item.previousElementSibling;
+    entries.forEach(function (entry) {
+      if (entry.item !== item) return;
+      entry.cancelled = true;
+      if (entry.stop) Promise.resolve(entry.stop(true)).catch(function () {});
+      if (entry.hidden) entry.hidden.remove();
+    });
+    entries = entries.filter(function (entry) { return entry.item !== item; });
+    item.remove();
+    if (!entries.length) {
+      clear(true);
+      input.value = "";
+      submit.disabled = false;
+      sendWhenReady = false;
+      showProblem(strings.removed);
+      input.focus(); // nothing left to remove: the keyboard goes on from the file field
+      return;
+    }
+    // The input keeps only the files still listed (sent again if the page is restored).
+    try {
+      var still = new DataTransfer();
+      entries.forEach(function (entry) { still.items.add(entry.file); });
+      input.files = still.files;
+    } catch (e) { /* the tokens are what the form sends */ }
+    showProblem(strings.removedNamed.replace("%(name)s", name));
+    next.querySelector("[data-remove]").focus();
+    render();
+    if (sendWhenReady && !active().length) {
+      sendWhenReady = false;
+      if (form.requestSubmit) form.requestSubmit(submit); else form.submit();
+    }
+  }
+
   function clear(terminate) {
     entries.forEach(function (entry) {
       entry.cancelled = true;
@@ -520,10 +570,11 @@
     text.textContent = strings.starting;
     bar.value = 0;
     bar.hidden = false;
-    cancelButton.textContent = cancelLabel;
     box.hidden = false;
     groups(files).forEach(function (group) {
       var item = group.cameras ? eventItem(group) : listItem(group.files[0]);
+      // An event is named by its moment, as the car names its folder.
+      item.appendChild(removeButton(item, group.cameras ? DASHCAM.exec(group.files[0].name)[1] : group.files[0].name));
       list.appendChild(item);
       preview(group.files[0], item);
       var states = item.querySelectorAll("[data-state]");
@@ -539,7 +590,13 @@
   }
 
   // Sending at once holds only here: the page says so now (the plain form does not).
-  form.querySelectorAll("[data-upload-promise]").forEach(function (line) { line.hidden = false; });
+  form.querySelectorAll("[data-upload-promise]").forEach(function (line) {
+    line.hidden = false;
+    // Heard where it is shown: right after the zone's instruction.
+    var described = (input.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
+    described.splice(1, 0, line.id);
+    input.setAttribute("aria-describedby", described.join(" "));
+  });
 
   input.addEventListener("change", function () { pick(input.files); });
 

@@ -2,6 +2,7 @@
 clips goes once the deletion commits, from both storages; files other rows name stay."""
 
 import secrets
+import shutil
 
 import pytest
 from django.contrib.auth.models import User
@@ -320,3 +321,41 @@ def test_deleting_clips_costs_the_same_few_queries_however_many(
     assert Theme.objects.get(pk=rain.pk).published_count == 1
     assert Theme.objects.get(pk=night.pk).published_count == 0
     assert page_version() == before + 1
+
+
+def clip_folders(media_storage, clip):
+    return [media_storage / side / "clips" / str(clip.pk) for side in ("private", "public")]
+
+
+def test_a_withdrawn_clip_leaves_no_empty_folder_and_shared_ones_stay(
+    media_storage, django_capture_on_commit_callbacks
+):
+    clip = stored_clip("withdrawn", cameras=("front", "back"))
+    other = stored_clip("other")
+    # Only the files rows name (an earlier render's left-over is no file of this clip's rows).
+    own = media_storage / "private" / "clips" / str(clip.pk)
+    for left_over in own.glob("old-*"):
+        shutil.rmtree(left_over)
+    assert all(folder.is_dir() for folder in clip_folders(media_storage, clip))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        clip.withdraw()
+    assert not any(folder.exists() for folder in clip_folders(media_storage, clip))
+    # The folders other clips share stay: "clips", the originals', the storages' roots.
+    for side in ("private", "public"):
+        assert (media_storage / side / "clips").is_dir()
+    assert (media_storage / "private" / "originals" / "2026" / "11").is_dir()
+    assert all(folder.is_dir() for folder in clip_folders(media_storage, other))
+
+
+def test_an_unpublished_clip_leaves_no_empty_public_folder(
+    media_storage, django_capture_on_commit_callbacks
+):
+    clip = stored_clip("unpublished")
+    public, private = media_storage / "public", media_storage / "private"
+    assert (public / "clips" / str(clip.pk)).is_dir()
+    with django_capture_on_commit_callbacks(execute=True):
+        clip.unpublish(by=None, reason="Music we cannot publish")
+    assert not (public / "clips" / str(clip.pk)).exists()
+    assert (public / "clips").is_dir()
+    assert (private / clip.video.name).exists()  # the private outputs stay for staff

@@ -134,3 +134,68 @@ def test_the_owner_reads_that_faces_and_plates_are_blurred_unless_staff_noted_co
     assert AGREED[language] in html and BLURRED[language] not in html
     # Staff's own words stay with staff.
     assert "Family, everyone agreed." not in html
+
+
+PUBLISHED_BLURRED = {
+    "en": "Other people’s faces and number plates in your clip were blurred before it was "
+    "published.",
+    "fr": "Les visages et les plaques d’immatriculation d’autres personnes dans votre vidéo ont "
+    "été floutés avant sa publication.",
+    "de": "Gesichter und Kennzeichen anderer Personen in Ihrem Clip wurden vor der "
+    "Veröffentlichung unkenntlich gemacht.",
+    "nl": "Gezichten en kentekens van andere mensen in uw clip zijn vervaagd voordat hij werd "
+    "gepubliceerd.",
+    "it": "I volti e le targhe di altre persone nella sua clip sono stati sfocati prima della "
+    "pubblicazione.",
+    "es": "Las caras y las matrículas de otras personas en su vídeo se difuminaron antes de "
+    "publicarlo.",
+}
+
+
+@pytest.mark.parametrize("language", sorted(PUBLISHED_BLURRED))
+def test_once_published_the_page_says_faces_and_plates_were_blurred(client, language):
+    submission, clip = owned_clip(status=Clip.Status.PUBLISHED)
+    html = client.get(submission.get_status_url(language=language)).content.decode()
+    assert PUBLISHED_BLURRED[language] in html
+    assert BLURRED[language] not in html  # no longer "before it is published"
+
+
+def test_the_consent_request_speaks_of_publishing_only_while_a_clip_may_be_published(
+    client, settings
+):
+    before = "Before our team can publish your clip, please accept the licence terms."
+    changed = "Our licence terms have changed: please read and accept them."
+    waiting, _ = owned_clip(status=Clip.Status.REVIEW)
+    published, _ = owned_clip(status=Clip.Status.PUBLISHED)
+    rejected, _ = owned_clip(status=Clip.Status.REJECTED)
+    settings.TERMS_VERSION = "2027-01"  # new terms: each owner is asked again, where it matters
+
+    html = client.get(waiting.get_status_url()).content.decode()
+    assert before in html and changed not in html
+    html = client.get(published.get_status_url()).content.decode()
+    assert changed in html and before not in html
+    # Nothing of it can be published any more: nothing to accept.
+    html = client.get(rejected.get_status_url()).content.decode()
+    assert before not in html and changed not in html and 'name="consent"' not in html
+
+
+def test_a_rejected_clip_is_not_said_to_show_the_cars_data_under_the_video(client):
+    submission, clip = owned_clip(status=Clip.Status.REJECTED)
+    Clip.objects.filter(pk=clip.pk).update(telemetry=[{"t": 0, "speed": 50}])
+    html = client.get(submission.get_status_url()).content.decode()
+    assert "under your video" not in html and "Show my car" not in html
+
+
+def test_withdrawing_asks_in_words_true_of_the_clips_state(client):
+    leaves = "will leave the site"
+    never = "will never be published"
+    for status, said, unsaid in [
+        (Clip.Status.PUBLISHED, leaves, never),
+        (Clip.Status.REVIEW, never, leaves),
+        (Clip.Status.REJECTED, never, leaves),
+    ]:
+        submission, clip = owned_clip(status=status)
+        html = client.post(
+            submission.get_status_url(), {"action": "withdraw", "clip": clip.pk}
+        ).content.decode()
+        assert said in html and unsaid not in html and "cannot be undone" in html, status
