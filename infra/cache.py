@@ -93,6 +93,7 @@ def current_version():
     version = row[0] if row else 0
     if version != _known["version"]:
         _share_version(version)
+        _deflated_known.clear()
     _known.update(version=version, read_at=now)
     return version
 
@@ -120,6 +121,7 @@ def forget_version():
     _known["version"] = None
     _values.update(version=None, values={})
     _seen.update(version=None, answers={})
+    _deflated_known.clear()
 
 
 def _bump():
@@ -520,7 +522,9 @@ def _deflated(data):
 
 def _deflated_pieces(key, stored):
     """The pieces of the page kept under `key` between its nonce placeholders, deflated
-    (_deflated), kept in this process: at most _DEFLATED_LIMIT pages, some 4 KB each."""
+    (_deflated), kept in this process for the page version: at most _DEFLATED_LIMIT pages,
+    some 4 KB each, forgotten when another version is read (a key names one page only
+    within its version; a restored database may set the version back)."""
     if (pieces := _deflated_known.get(key)) is None:
         pieces = [_deflated(piece) for piece in stored["content"].split(nonce_placeholder())]
         if len(_deflated_known) >= _DEFLATED_LIMIT:
