@@ -91,10 +91,15 @@ def told_before(inbound, kind):
     return ""
 
 
+def in_cut_off(problem, incomplete):
+    """Whether the file is (or is inside) an attachment the message was cut off in."""
+    return problem.label in incomplete or problem.label.split(" › ")[0] in incomplete
+
+
 def said(problem, incomplete):
     """What to tell the sender about a file we could not use: that it arrived cut off, when
     the message was cut inside it, rather than what the cut part looks like."""
-    if problem.label in incomplete or problem.label.split(" › ")[0] in incomplete:
+    if in_cut_off(problem, incomplete):
         return gettext("It arrived incomplete: it was cut off on its way to us.")
     return problem.message()
 
