@@ -153,6 +153,7 @@ def headers_only(raw: bytes, *, trusted_authserv_ids=()) -> ParsedEmail:
     subject = _one_line(_header(message, "Subject"))[:MAX_SUBJECT]
     sender, sender_name, relayed_by = sender_of(message)
     title = "" if relayed_by else strip_subject_prefixes(subject)
+    part_language = _first_text_part_language(raw[end.end() :] if end else b"", message)
     return ParsedEmail(
         message_id=_clean_message_id(_raw_header(message, "Message-ID")),
         sender=sender,
@@ -160,7 +161,7 @@ def headers_only(raw: bytes, *, trusted_authserv_ids=()) -> ParsedEmail:
         subject=subject,
         title=title,
         description="",
-        language=detect_language(message, title),
+        language=detect_language(message, title, part_language=part_language),
         themes=(),
         credit_name=credit_name(sender_name, sender),
         parts=(),
@@ -337,7 +338,9 @@ def repair(raw: bytes) -> tuple[bytes, tuple[str, ...]]:
         kept.append(_as_utf8(line, mended))
     raw = b"\n".join(kept) + rest
     raw = _MIME_FIELD.sub(
-        lambda field: _quote_parameters(_without_truncated_parameter(field.group(0), mended), mended),
+        lambda field: _quote_parameters(
+            _without_truncated_parameter(field.group(0), mended), mended
+        ),
         raw,
     )
     return raw, tuple(dict.fromkeys(mended))
@@ -858,9 +861,13 @@ def _primary_languages(value: str):
     return [code for _q, _p, code in sorted(weighted)]
 
 
-def detect_language(message: Message, words: str) -> str:
-    """Content-Language, then the words of the message, then Accept-Language-like hints."""
-    declared = [_header(message, "Content-Language")]
+def detect_language(message: Message, words: str, *, part_language: str = "") -> str:
+    """Content-Language, then the words of the message, then Accept-Language-like hints.
+
+    `part_language`: the first text part's Content-Language, for a message read by its
+    headers alone (`headers_only`).
+    """
+    declared = [_header(message, "Content-Language"), part_language]
     body = message.get_body(preferencelist=("plain", "html")) if not _broken(message) else None
     if body is not None:
         declared.append(_header(body, "Content-Language"))
@@ -876,6 +883,43 @@ def detect_language(message: Message, words: str) -> str:
             if code in LANGUAGES:
                 return code
     return ""
+
+
+# How far into the body the first text part's headers are looked for: they come first.
+PART_HEADERS_READ = 64 * 1024
+# multipart/mixed > multipart/related > multipart/alternative > text/plain, at most.
+PART_NESTING_READ = 4
+
+
+def _first_text_part_language(body: bytes, message: Message) -> str:
+    """The Content-Language of a multipart message's first part, when it is text (or of the
+    first part of its first multipart), read from the head of `body` alone: for a message
+    whose body cannot be parsed whole. "" when it does not say, or cannot be read so."""
+    chunk, container = body[:PART_HEADERS_READ], message
+    try:
+        for _ in range(PART_NESTING_READ):
+            multipart = container.get_content_maintype() == "multipart"
+            boundary = container.get_boundary() if multipart else None
+            if not boundary:
+                return ""
+            delimiter = re.search(
+                rb"(?:^|\n)--" + re.escape(boundary.encode("utf-8", "replace")) + rb"[ \t]*\r?\n",
+                chunk,
+            )
+            if delimiter is None:
+                return ""
+            chunk = chunk[delimiter.end() :]
+            end = _HEADER_BLOCK_END.search(chunk)
+            if end is None or chunk.startswith((b"\n", b"\r\n")):
+                return ""  # no headers: text/plain, no language declared
+            head = repair(chunk[: end.end()])[0]
+            container = BytesParser(policy=policy.default).parsebytes(head, headersonly=True)
+            chunk = chunk[end.end() :]
+            if container.get_content_maintype() == "text":
+                return _header(container, "Content-Language")
+        return ""
+    except Exception:  # what the full parse could not read may not be read here either
+        return ""
 
 
 def _broken(message: Message) -> bool:

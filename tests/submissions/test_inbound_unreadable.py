@@ -155,3 +155,36 @@ def test_a_message_refused_for_another_reason_than_its_content_gets_no_reply(del
     process_inbound_email.call(inbound.pk)
     inbound.refresh_from_db()
     assert inbound.status == InboundEmail.Status.FAILED and replies() == []
+
+
+def german_album(video, *, alternative):
+    """A German body part that declares its language (the message's own headers do not),
+    before more attachments than we read: Python's email library, as mail merges and
+    scripts use it, and Outlook's HTML beside the text (multipart/alternative)."""
+    msg = mail_message(subject="Fotos", body=GERMAN, headers={"Content-Language": "de-DE"})
+    if alternative:
+        msg.add_alternative(f"<p>{GERMAN}</p>", subtype="html")
+    msg.add_attachment(video, maintype="video", subtype="mp4", filename="fahrt.mp4")
+    for n in range(parse.MAX_PARTS):
+        msg.add_attachment(b"\xff\xd8\xff", maintype="image", subtype="jpeg", filename=f"{n}.jpg")
+    raw = msg.as_bytes()
+    head, _, body = raw.partition(b"\n\n")
+    assert b"Content-Language" not in head and b"Content-Language: de-DE" in body
+    return raw
+
+
+@pytest.mark.parametrize("alternative", [False, True], ids=["text", "text and html"])
+def test_the_reply_speaks_the_language_the_first_text_part_declares(
+    deliver, tiny_video, alternative
+):
+    inbound = deliver(german_album(tiny_video, alternative=alternative))
+    assert inbound.status == InboundEmail.Status.FAILED and inbound.language == "de"
+    [reply] = replies()
+    assert reply.subject == said_in("de", "We could not read your e-mail")
+
+
+def test_a_body_that_declares_nothing_leaves_the_language_to_the_fallbacks(tiny_video):
+    raw = german_album(tiny_video, alternative=False).replace(b"Content-Language: de-DE\n", b"")
+    assert parse.headers_only(raw).language == ""
+    raw = b"Accept-Language: it-IT\n" + raw
+    assert parse.headers_only(raw).language == "it"
