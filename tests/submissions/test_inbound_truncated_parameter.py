@@ -50,7 +50,7 @@ def thunderbird_mail(video, *, content_type, disposition):
 CUT = {
     "on one line, named by its disposition": (
         "Content-Type: video/mp4; name*",
-        "Content-Disposition: attachment; filename=\"fahrt.mp4\"\r\n",
+        'Content-Disposition: attachment; filename="fahrt.mp4"\r\n',
         "fahrt.mp4",
     ),
     "folded, named by its RFC 2231 disposition": (
@@ -60,7 +60,7 @@ CUT = {
     ),
     "a continuation cut, named by its disposition": (
         "Content-Type: video/mp4;\r\n name*0*=UTF-8''fahrt;\r\n name*1*",
-        "Content-Disposition: attachment; filename=\"fahrt.mp4\"\r\n",
+        'Content-Disposition: attachment; filename="fahrt.mp4"\r\n',
         "fahrt.mp4",
     ),
     "the disposition cut too, no name left": (
