@@ -126,7 +126,11 @@ TAILS = [
     "Met vriendelijke groet,\nLucas", "Cordiali saluti\nLucas", "Saludos cordiales,\nLucas",
     "Lucas, Italy", "Lucas\nMilano",
 ]  # fmt: skip
-KEPT = ["- first stop: the lake\n- then the pass", "Thanks for the gallery, here is the pass."]
+KEPT = [
+    "- first stop: the lake\n- then the pass", "Thanks for the gallery, here is the pass.",
+    # A last line that begins with a closing word and is the owner's: a place, a thanks.
+    "Love Paris", "Merci Tesla", "Ciao Roma",
+]  # fmt: skip
 
 
 def stripping_comparison(paths):
@@ -172,15 +176,17 @@ def stripping_comparison(paths):
 
 
 def process_all():
-    from django.utils import translation
+    from django.test import override_settings
 
     from submissions.models import InboundEmail
     from submissions.tasks import process_inbound_email
 
     times = []
     pending = InboundEmail.objects.filter(status=InboundEmail.Status.RECEIVED).order_by("pk")
-    # Reasons in English, to be counted; the console mailer's output out of the way.
-    with translation.override("en"), contextlib.redirect_stdout(io.StringIO()):
+    # Staff notes in English, to be counted (they are written in STAFF_LANGUAGE_CODE,
+    # whatever language the worker runs in); the console mailer's output out of the way.
+    staff_english = override_settings(STAFF_LANGUAGE_CODE="en")
+    with staff_english, contextlib.redirect_stdout(io.StringIO()):
         for pk in pending.values_list("pk", flat=True):
             started = time.monotonic()
             process_inbound_email.call(pk)

@@ -5,13 +5,14 @@ nothing in this app that imports the models is imported here. Our own tasks impo
 models, never the reverse: the models announce work through signals.py instead.
 """
 
+import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.core import signing
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.crypto import salted_hmac
@@ -450,11 +451,61 @@ class InboundEmail(models.Model):
             transaction.on_commit(lambda: private_storage().delete(name))
 
 
+# Replies about how a message travelled (it could not be read, it arrived cut off): said once
+# to the sender whichever copy of it (same Message-ID, same sender) arrives or is processed
+# again. The others answer what one copy held: once per copy.
+REPLIES_PER_MESSAGE = {"unreadable", "incomplete"}
+
+
+class SentReply(models.Model):
+    """An automatic reply sent to a message's sender (reply.py): claimed in the transaction
+    that records the message's outcome, so that however often the message is processed, and
+    by however many workers at once, each kind of reply goes once."""
+
+    inbound = models.ForeignKey(InboundEmail, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=20)
+    # What is answered (see `key`): a message (all its copies), or one copy.
+    key = models.CharField(max_length=80)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["key", "kind"], name="sent_reply_once")]
+
+    def __str__(self):
+        return f"{self.kind} reply to inbound e-mail {self.inbound_id}"
+
+    @staticmethod
+    def key_of(inbound, kind):
+        if kind in REPLIES_PER_MESSAGE and not inbound.message_id_derived:
+            message = f"{inbound.message_id}\n{inbound.sender.lower()}"
+            return "message:" + hashlib.sha256(message.encode("utf-8", "replace")).hexdigest()
+        return f"inbound:{inbound.pk}"
+
+    @classmethod
+    def claim(cls, inbound, kind):
+        """Record that a `kind` reply goes to this message's sender; False if one went before."""
+        key = cls.key_of(inbound, kind)
+        if cls.objects.filter(key=key, kind=kind).exists():
+            return False
+        try:
+            with transaction.atomic():
+                cls.objects.create(inbound=inbound, kind=kind, key=key)
+        except IntegrityError:  # another worker claimed it meanwhile
+            return False
+        return True
+
+    @classmethod
+    def release(cls, inbound, kind):
+        """Forget a claim whose reply could not be sent: nothing reached the sender."""
+        cls.objects.filter(inbound=inbound, kind=kind, key=cls.key_of(inbound, kind)).delete()
+
+
 class UploadClaim(models.Model):
     """An upload (named by a form token) that clips were made of: a token works once."""
 
     key = models.CharField(max_length=200, unique=True)
-    at = models.DateTimeField(default=timezone.now)
+    # Filtered on by the hourly prune (kept.prune) and the resend window.
+    at = models.DateTimeField(default=timezone.now, db_index=True)
     # What the upload made: a second try is told where that submission's page is.
     submission = models.ForeignKey(
         Submission, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

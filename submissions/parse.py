@@ -153,6 +153,7 @@ def headers_only(raw: bytes, *, trusted_authserv_ids=()) -> ParsedEmail:
     subject = _one_line(_header(message, "Subject"))[:MAX_SUBJECT]
     sender, sender_name, relayed_by = sender_of(message)
     title = "" if relayed_by else strip_subject_prefixes(subject)
+    part_language = _first_text_part_language(raw[end.end() :] if end else b"", message)
     return ParsedEmail(
         message_id=_clean_message_id(_raw_header(message, "Message-ID")),
         sender=sender,
@@ -160,7 +161,7 @@ def headers_only(raw: bytes, *, trusted_authserv_ids=()) -> ParsedEmail:
         subject=subject,
         title=title,
         description="",
-        language=detect_language(message, title),
+        language=detect_language(message, title, part_language=part_language),
         themes=(),
         credit_name=credit_name(sender_name, sender),
         parts=(),
@@ -291,6 +292,10 @@ _UNQUOTED_PARAMETER = re.compile(
     rb"((?:^|[;\s])(?:boundary|name|filename)[ \t]*=[ \t]*)([^\"\s;][^;\r\n]*)", re.I | re.M
 )
 _TSPECIALS = re.compile(rb"[\s()<>@,;:\\\"/\[\]?=]")
+# A parameter's name with no "=" and no value, last in its field: a header cut off in transit
+# ("name*" of an RFC 2231 name). The standard parser raises on it in Content-Type, and in
+# Content-Disposition drops the filename before it.
+_TRUNCATED_PARAMETER = re.compile(rb";[ \t]*(?:\r?\n[ \t]+)?[^\s=;\"]+[ \t]*(?=\r?\Z)")
 
 
 def repair(raw: bytes) -> tuple[bytes, tuple[str, ...]]:
@@ -301,7 +306,8 @@ def repair(raw: bytes) -> tuple[bytes, tuple[str, ...]]:
     - the obsolete "Name  :" form (space before the colon) is read as "Name:";
     - header bytes that are not UTF-8 (RFC 6532) are read as Windows-1252 (Latin-1);
     - an unquoted boundary, name or filename holding "=", spaces or other special
-      characters is quoted (unquoted, the parser cuts it there).
+      characters is quoted (unquoted, the parser cuts it there);
+    - a last MIME parameter cut off before its value ("name*") is dropped.
     """
     mended = []
     end = _HEADER_BLOCK_END.search(raw)
@@ -331,8 +337,22 @@ def repair(raw: bytes) -> tuple[bytes, tuple[str, ...]]:
             break
         kept.append(_as_utf8(line, mended))
     raw = b"\n".join(kept) + rest
-    raw = _MIME_FIELD.sub(lambda field: _quote_parameters(field.group(0), mended), raw)
+    raw = _MIME_FIELD.sub(
+        lambda field: _quote_parameters(
+            _without_truncated_parameter(field.group(0), mended), mended
+        ),
+        raw,
+    )
     return raw, tuple(dict.fromkeys(mended))
+
+
+def _without_truncated_parameter(field: bytes, mended) -> bytes:
+    """The field without a last parameter cut off before its "=": the part's other headers
+    (its Content-Disposition's filename) or its type name it instead."""
+    repaired = _TRUNCATED_PARAMETER.sub(b"", field)
+    if repaired != field:
+        mended.append("truncated MIME parameter dropped")
+    return repaired
 
 
 def _as_utf8(line: bytes, mended) -> bytes:
@@ -666,9 +686,9 @@ def strip_quotes_and_signature(text: str, *, signed: str = "") -> str:
     public corpus the library rewrote bodies without cutting anything ours kept
     (BENCHMARKS.md, "E-mail corpus").
     """
-    own = _without_signed_name(_own_words(text[:MAX_BODY_READ]), signed)
+    own = _without_signed_name(_own_words(text[:MAX_BODY_READ], signed), signed)
     # The signed name gone, the formula before it is last: "Groeten,\nJan".
-    return _without_greeting_and_links(_without_trailing_valediction(own))
+    return _without_greeting_and_links(_without_trailing_valediction(own, signed))
 
 
 # A first line that only greets ("Hi,", "Bonjour à tous !", "Hallo Team,"): not the clip's story.
@@ -694,8 +714,24 @@ def _without_greeting_and_links(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
-def valediction(line: str) -> bool:
-    """Whether the line is a closing formula alone, or followed by the sender's name."""
+# Formulas that only ever close a letter: with a name after them and no comma ("LG Anna",
+# "Kind regards Paul Smith") they still sign. Other words of VALEDICTION are words of a story
+# too ("Love Paris", "Merci Tesla", "Ciao Roma"): after one of them, a name with no comma
+# must be the sender's own to sign.
+SIGNING_FORMULA = re.compile(
+    r"^(?:(?:(?:best|kind|warm|warmest|kindest)\s+)?regards|yours (?:truly|sincerely)|sincerely|"
+    r"(?:bien |tr[eè]s )?cordialement|(?:bien |sinc[eè]res )?salutations(?: distingu[ée]es)?|"
+    r"mit freundlichen gr(?:ü|ue)(?:ß|ss)en|freundliche gr(?:ü|ue)(?:ß|ss)e|"
+    r"(?:viele|liebe|beste|sch[öo]ne|herzliche|liebste) gr(?:ü|ue)(?:ß|ss)e|lg|vg|mfg|bg|sg|"
+    r"(?:met )?(?:vriendelijke|hartelijke) groet(?:en)?|mvg|"
+    r"(?:cordiali|distinti) saluti|un cordial saludo|saludos cordiales|atentamente)$",
+    re.I,
+)
+
+
+def valediction(line: str, signed: str = "") -> bool:
+    """Whether the line is a closing formula alone, or followed by the sender's name (after a
+    comma, or after a formula that only signs, or the name `signed`: "Cheers Paul")."""
     line = line.strip().rstrip(".!…")
     match = VALEDICTION.match(line)
     if not match:
@@ -708,25 +744,28 @@ def valediction(line: str) -> bool:
         return not name.strip(" ,;:-–—!.")
     if len(words) > 4 or len(name) > 40 or (not comma and not rest[:1].isspace()):
         return False
-    return all(NAME_WORD.fullmatch(word) for word in words) and all(
+    named = all(NAME_WORD.fullmatch(word) for word in words) and all(
         word[0].isupper() or (0 < index < len(words) - 1 and word in NAME_PARTICLES)
         for index, word in enumerate(words)
     )
+    if not named or comma:
+        return named
+    return bool(SIGNING_FORMULA.match(match.group(0))) or bool(signed and _signs(name, signed))
 
 
 # A closing formula after the last sentence, on its line: "...naar huis. Groeten, Jan".
 TRAILING_VALEDICTION = re.compile(r"^(?P<words>.*?[.!?…)])\s+(?P<closing>[^.!?…]+[.!?…]?)$")
 
 
-def _without_trailing_valediction(text: str) -> str:
+def _without_trailing_valediction(text: str, signed: str = "") -> str:
     """The words without a closing formula that ends them, on a line of its own or after the
     last sentence of the last line."""
     lines = text.rstrip().split("\n")
-    if lines and valediction(lines[-1]) and len(lines) > 1:
+    if lines and valediction(lines[-1], signed) and len(lines) > 1:
         lines.pop()
     elif lines:
         match = TRAILING_VALEDICTION.match(lines[-1].strip())
-        if match and valediction(match.group("closing")):
+        if match and valediction(match.group("closing"), signed):
             lines[-1] = match.group("words")
     return "\n".join(lines).strip()
 
@@ -775,7 +814,7 @@ def _signs(text: str, signed: str) -> bool:
     return bool(first_word) and first_word.group(0).casefold() == signed.casefold()
 
 
-def _own_words(text: str) -> str:
+def _own_words(text: str, signed: str = "") -> str:
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     kept = []
     for index, line in enumerate(lines):
@@ -788,7 +827,7 @@ def _own_words(text: str) -> str:
         if kept and CLOSINGS.fullmatch(stripped) and not _story_line(_next_words(lines, index)):
             # A signature of any length may follow; the story does not.
             break
-        if kept and valediction(stripped) and _short_signature(lines[index + 1 :]):
+        if kept and valediction(stripped, signed) and _short_signature(lines[index + 1 :]):
             break
         if ATTRIBUTION_START.match(stripped) and (
             ATTRIBUTION_END.search(stripped) or ATTRIBUTION_END.search(f"{stripped} {following}")
@@ -822,9 +861,13 @@ def _primary_languages(value: str):
     return [code for _q, _p, code in sorted(weighted)]
 
 
-def detect_language(message: Message, words: str) -> str:
-    """Content-Language, then the words of the message, then Accept-Language-like hints."""
-    declared = [_header(message, "Content-Language")]
+def detect_language(message: Message, words: str, *, part_language: str = "") -> str:
+    """Content-Language, then the words of the message, then Accept-Language-like hints.
+
+    `part_language`: the first text part's Content-Language, for a message read by its
+    headers alone (`headers_only`).
+    """
+    declared = [_header(message, "Content-Language"), part_language]
     body = message.get_body(preferencelist=("plain", "html")) if not _broken(message) else None
     if body is not None:
         declared.append(_header(body, "Content-Language"))
@@ -840,6 +883,43 @@ def detect_language(message: Message, words: str) -> str:
             if code in LANGUAGES:
                 return code
     return ""
+
+
+# How far into the body the first text part's headers are looked for: they come first.
+PART_HEADERS_READ = 64 * 1024
+# multipart/mixed > multipart/related > multipart/alternative > text/plain, at most.
+PART_NESTING_READ = 4
+
+
+def _first_text_part_language(body: bytes, message: Message) -> str:
+    """The Content-Language of a multipart message's first part, when it is text (or of the
+    first part of its first multipart), read from the head of `body` alone: for a message
+    whose body cannot be parsed whole. "" when it does not say, or cannot be read so."""
+    chunk, container = body[:PART_HEADERS_READ], message
+    try:
+        for _ in range(PART_NESTING_READ):
+            multipart = container.get_content_maintype() == "multipart"
+            boundary = container.get_boundary() if multipart else None
+            if not boundary:
+                return ""
+            delimiter = re.search(
+                rb"(?:^|\n)--" + re.escape(boundary.encode("utf-8", "replace")) + rb"[ \t]*\r?\n",
+                chunk,
+            )
+            if delimiter is None:
+                return ""
+            chunk = chunk[delimiter.end() :]
+            end = _HEADER_BLOCK_END.search(chunk)
+            if end is None or chunk.startswith((b"\n", b"\r\n")):
+                return ""  # no headers: text/plain, no language declared
+            head = repair(chunk[: end.end()])[0]
+            container = BytesParser(policy=policy.default).parsebytes(head, headersonly=True)
+            chunk = chunk[end.end() :]
+            if container.get_content_maintype() == "text":
+                return _header(container, "Content-Language")
+        return ""
+    except Exception:  # what the full parse could not read may not be read here either
+        return ""
 
 
 def _broken(message: Message) -> bool:

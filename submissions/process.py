@@ -168,7 +168,10 @@ def record(inbound, parsed, videos, problems, ignored, *, found=None, sentry=())
     clips = drafts(parsed, videos, sentry=sentry, language=owner) if videos else []
     with translation.override(settings.STAFF_LANGUAGE_CODE):
         incomplete = cut_short(parsed, videos)
-        notes = [*describe(problems, ignored, parsed.defects), *describe_found(found)]
+        # A file cut off in transit is said so once: what the video check or the MIME
+        # parser found in its cut end is detail for the log, not another reason.
+        checked, defects = _beside_the_cut(inbound, problems, parsed.defects, incomplete)
+        notes = [*describe(checked, ignored, defects), *describe_found(found)]
         if incomplete:
             # First: the reason nothing (or not everything) could be used is the transit.
             notes[:0] = [describe_cut_short(incomplete)]
@@ -249,6 +252,28 @@ def describe(problems, ignored, defects):
             gettext("Damaged MIME structure: %(defects)s") % {"defects": ", ".join(defects)}
         )
     return notes
+
+
+def _beside_the_cut(inbound, problems, defects, incomplete):
+    """(problems, defects) the cut does not explain; those it does are logged."""
+    if not incomplete:
+        return problems, defects
+    cut = [problem for problem in problems if reply.in_cut_off(problem, incomplete)]
+    explained = [d for d in defects if d in parse.CUT_OFF_DEFECTS | parse.CUT_PAYLOAD_DEFECTS]
+    for problem in cut:
+        log.info(
+            "inbound e-mail %s: cut-off attachment %s: %s (%s)",
+            inbound.pk,
+            problem.label,
+            problem.code,
+            problem.details or "",
+        )
+    if explained:
+        log.info("inbound e-mail %s: cut off in transit: %s", inbound.pk, ", ".join(explained))
+    return (
+        [problem for problem in problems if not reply.in_cut_off(problem, incomplete)],
+        [d for d in defects if d not in explained],
+    )
 
 
 def cut_short(parsed, videos):

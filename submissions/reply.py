@@ -12,14 +12,13 @@ from email.utils import parseaddr
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models import Q
 from django.template.defaultfilters import filesizeformat
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
-from submissions.models import PERSONAL_LINK_DAYS, InboundEmail
+from submissions.models import PERSONAL_LINK_DAYS, InboundEmail, SentReply
 from submissions.notifications import absolute
 
 log = logging.getLogger(__name__)
@@ -35,7 +34,11 @@ TEMPLATES = {
 
 
 def answer(inbound, parsed, kind, *, problems=(), found=None, incomplete=()):
-    """Send a `kind` reply once the outcome commits, unless none may go (then log why)."""
+    """Send a `kind` reply once the outcome commits, unless none may go (then log why).
+
+    Called in the transaction that records the outcome: the reply is claimed there
+    (SentReply), once per message whatever the number of processing attempts.
+    """
     why_not = refusal(parsed) or told_before(inbound, kind)
     if why_not:
         log.info("inbound e-mail %s: no reply (%s)", inbound.pk, why_not)
@@ -79,22 +82,24 @@ def refusal(parsed):
 
 
 def told_before(inbound, kind):
-    """Why an "unreadable" reply must not go again, or "": a message refused once more (sent
-    back to processing) or another copy of it (by another route) was answered already."""
-    if kind != "unreadable":
-        return ""
-    same = Q(pk=inbound.pk)
-    if not inbound.message_id_derived:
-        same |= Q(message_id=inbound.message_id, sender=inbound.sender)
-    if InboundEmail.objects.filter(same, reply=kind).exists():
+    """Why a `kind` reply must not go again, or "" (and then it is claimed): the message was
+    answered so before its processing was run again (sent back by staff, retried after a
+    crash, or run by two workers at once), or, for a reply about how it travelled, another
+    copy of it (by another route, or its sender's server retrying) was."""
+    if not SentReply.claim(inbound, kind):
         return "this message was already answered"
     return ""
+
+
+def in_cut_off(problem, incomplete):
+    """Whether the file is (or is inside) an attachment the message was cut off in."""
+    return problem.label in incomplete or problem.label.split(" › ")[0] in incomplete
 
 
 def said(problem, incomplete):
     """What to tell the sender about a file we could not use: that it arrived cut off, when
     the message was cut inside it, rather than what the cut part looks like."""
-    if problem.label in incomplete or problem.label.split(" › ")[0] in incomplete:
+    if in_cut_off(problem, incomplete):
         return gettext("It arrived incomplete: it was cut off on its way to us.")
     return problem.message()
 
@@ -144,6 +149,7 @@ def send(inbound_id, kind, *, problems=(), references="", found=None, incomplete
         message.send()
     except Exception:
         log.exception("reply %s to inbound e-mail %s could not be sent", kind, inbound.pk)
+        SentReply.release(inbound, kind)
         with translation.override(settings.STAFF_LANGUAGE_CODE):  # for staff
             note = gettext("The %(kind)s reply could not be sent.") % {"kind": kind}
         InboundEmail.objects.filter(pk=inbound.pk).update(

@@ -124,3 +124,33 @@ def test_the_parser_names_the_attachment_a_cut_message_ends_in(tiny_video):
         assert parse.parse(raw[:end]).cut_off == ("drive-home.mp4",)
     # Cut after the video, in nothing but the closing line: the video is whole.
     assert parse.parse(raw[: raw.rindex(b"\n--") + 3]).cut_off == ("drive-home.mp4",)
+
+
+@pytest.mark.parametrize("fraction", [0.5, 0.73, 0.97])
+def test_staff_read_one_sentence_for_the_cut_file_and_the_detail_goes_to_the_log(
+    deliver, tiny_video, caplog, fraction
+):
+    raw = clip_mail(tiny_video, filename="drive-home.mp4", subject="Drive home")
+    with caplog.at_level("INFO", logger="submissions.process"):
+        inbound = deliver(cut(raw, fraction))
+    assert inbound.reason.splitlines() == [
+        "Arrived incomplete: the message was cut off on its way (its end is missing); "
+        "cut-off attachment: drive-home.mp4.",
+        "No usable video.",
+    ]
+    # What the video check and the MIME parser found in the cut end: in the log.
+    logged = [r.getMessage() for r in caplog.records if r.name == "submissions.process"]
+    assert any("cut-off attachment drive-home.mp4:" in line for line in logged), logged
+    assert any("Defect" in line for line in logged), logged
+
+
+def test_a_file_not_cut_keeps_its_own_line_beside_a_cut_one(deliver, tiny_video):
+    msg = mail_message(subject="Two angles", body="Front and back of the same drive.\n")
+    msg.add_attachment(b"\x00" * 3000, maintype="video", subtype="mp4", filename="front.mp4")
+    msg.add_attachment(tiny_video, maintype="video", subtype="mp4", filename="back.mp4")
+    raw = msg.as_bytes()
+    inbound = deliver(raw[: raw.index(b'filename="back.mp4"') + 8000])
+    lines = inbound.reason.splitlines()
+    assert lines[0].startswith("Arrived incomplete") and "back.mp4" in lines[0]
+    assert "front.mp4: This file is not a video we can read." in lines
+    assert not any(line.startswith("back.mp4:") for line in lines)

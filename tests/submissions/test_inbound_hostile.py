@@ -106,10 +106,8 @@ EXPECTED = {
     "deep forwards": (FAILED, "This message is nested too deeply to be read."),
     "thousands of parts": (FAILED, "This message has too many parts (> 800; at most 200)."),
     "giant headers": (IGNORED, "No usable video."),
-    "bad encodings": (
-        IGNORED,
-        "Damaged MIME structure: 8-bit header read as Windows-1252, InvalidBase64LengthDefect",
-    ),
+    # Base64 that stops mid-group reads as a cut: said once, its defect in the log.
+    "bad encodings": (IGNORED, "Damaged MIME structure: 8-bit header read as Windows-1252"),
     "no boundary": (IGNORED, "Damaged MIME structure: NoBoundaryInMultipartDefect"),
     "unused boundary": (IGNORED, "Damaged MIME structure: StartBoundaryNotFoundDefect"),
 }

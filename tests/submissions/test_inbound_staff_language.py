@@ -7,7 +7,8 @@ from django.core import mail
 from django.utils import translation
 
 from config import settings as shipped
-from tests.factories import clip_mail, mail_message, said_in
+from submissions import parse
+from tests.factories import mail_message, said_in
 
 pytestmark = pytest.mark.django_db
 
@@ -40,11 +41,13 @@ def test_the_why_of_no_reply_and_of_an_unreadable_message_are_in_the_staff_langu
     deliver, tiny_video, settings
 ):
     settings.STAFF_LANGUAGE_CODE = "nl"
-    raw = clip_mail(tiny_video, headers={"Auto-Submitted": "auto-generated"})
-    raw = raw.replace(b"Content-Type: video/mp4\n", b"Content-Type: video/mp4; name*\n")
+    msg = mail_message(headers={"Auto-Submitted": "auto-generated"})
+    msg.add_attachment(tiny_video, maintype="video", subtype="mp4", filename="balade.mp4")
+    for n in range(parse.MAX_PARTS):  # an album beside the video: more parts than we read
+        msg.add_attachment(b"\xff\xd8\xff", maintype="image", subtype="jpeg", filename=f"{n}.jpg")
     with translation.override("it"):
-        inbound = deliver(raw)
-    unreadable = said_in("nl", "This message could not be read (%(error)s).", error="")
+        inbound = deliver(msg.as_bytes())
+    unreadable = said_in("nl", "This message has too many parts (%(count)s; at most %(max)s).")
     assert inbound.reason.startswith(unreadable.split("(")[0]), inbound.reason
     no_reply = said_in("nl", "No reply sent: %(why)s.", why="Auto-Submitted: auto-generated")
     assert no_reply in inbound.reason.splitlines()

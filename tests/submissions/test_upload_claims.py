@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.utils import timezone
 
 from submissions import direct, kept, tus
@@ -57,3 +58,14 @@ def test_claims_outlive_every_token_and_the_resend_window():
         timedelta(seconds=direct.SESSION_MAX_AGE),
     )
     assert longest < kept.CLAIM_KEPT
+
+
+def test_the_hourly_prune_reads_the_claims_by_an_index_on_their_time():
+    table = UploadClaim._meta.db_table
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, table)
+    assert any(c["index"] and c["columns"] == ["at"] for c in constraints.values()), constraints
+    if connection.vendor == "sqlite":  # the plan names it (PostgreSQL may scan a small table)
+        cutoff = timezone.now() - kept.CLAIM_KEPT
+        plan = UploadClaim.objects.filter(at__lt=cutoff).explain()
+        assert "USING INDEX" in plan or "USING COVERING INDEX" in plan, plan
