@@ -275,7 +275,7 @@ def cached_page(view=None, *, query=no_query, partials=()):
                 # and node can then serve every page one of them has built. (Written once
                 # asked again instead, a page some workers had built once was missing in an
                 # outage under load; the write costs a cold page some 0.15 ms.)
-                keep_shared(key, _packed(stored), timeout=PAGE_TIMEOUT)
+                keep_shared(key, _packed(stored), timeout=PAGE_TIMEOUT, wait=False)
         content = stored["content"]
         if stored["uses_nonce"]:
             content = content.replace(nonce_placeholder(), str(get_nonce(request)).encode())
@@ -811,13 +811,38 @@ def read_shared(key):
         return None
 
 
-def keep_shared(key, value, timeout):
+def keep_shared(key, value, timeout, *, wait=True):
+    """Keep `value` in the shared cache only (nothing without one; a warning when it cannot
+    be reached). With `wait` false, the write is sent and its reply not awaited (Redis's
+    CLIENT REPLY SKIP): for a copy kept in case of need, whose write then costs no round
+    trip; a write that fails is not known."""
     if "near" not in settings.CACHES:
         return
+    tier = caches["default"]
     try:
-        _set_many(caches["default"], {key: value}, timeout)
+        if wait or type(tier) is not RedisCache:
+            _set_many(tier, {key: value}, timeout)
+            return
+        command = ("SET", tier.make_key(key), tier._cache._serializer.dumps(value), "EX", timeout)
+        _send_only(tier, [("CLIENT", "REPLY", "SKIP"), command])
     except Exception:
         log.warning("cache unavailable: %s not kept", key, exc_info=True)
+
+
+def _send_only(tier, commands):
+    """Send `commands`, each of which makes no reply (CLIENT REPLY SKIP before each one
+    that would), on this thread's connection; one that is found broken is opened again once."""
+    conn = _connection(tier)
+    packed = conn.pack_commands(commands)
+    try:
+        conn.send_packed_command(packed, check_health=False)
+    except (RedisConnectionError, RedisTimeoutError, OSError):
+        conn.disconnect()
+        try:
+            conn.send_packed_command(packed, check_health=False)
+        except BaseException:
+            conn.disconnect()
+            raise
 
 
 # Seconds a process keeps its own copy of what it read from the shared cache.
