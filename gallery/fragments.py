@@ -15,7 +15,6 @@ import json
 import logging
 from functools import cache
 from pathlib import Path
-from typing import NamedTuple
 
 from django.conf import settings
 from django.contrib.staticfiles.storage import staticfiles_storage
@@ -79,22 +78,10 @@ def _key(kind, *parts):
     return f"frag:{kind}:" + hashlib.blake2s(payload.encode(), digest_size=16).hexdigest()
 
 
-class CardRef(NamedTuple):
-    """A published clip's card as the gallery's catalogue knows it (gallery.pages): its id
-    and a digest of its card's columns (pages.CardDigest), which stands for the columns in
-    the card's key. Its row is read only when the card is not in the cache."""
-
-    pk: int
-    digest: int
-
-
 def _card_values(clip):
-    """What a card's key is made of: its clip's id and digest for a CardRef or a row as the
-    gallery reads it (CARD_FIELDS, then the digest), else a clip's columns."""
-    if type(clip) is CardRef:
-        return clip
+    """A card's columns: a row of CARD_FIELDS as the gallery reads it, or a clip's."""
     if isinstance(clip, tuple):
-        return CardRef(clip[0], clip[-1])
+        return clip
     return tuple(clip.__dict__.get(name) for name in CARD_FIELDS)
 
 
@@ -145,17 +132,12 @@ def cards(clips, *, eager_first=False):
 
 def cards_from(wanted, found):
     """The cards of card_keys()'s `wanted`: those in `found` (what the cache gave), the
-    others rendered and kept. The rows of the CardRefs among the others are read in one
-    query; a clip deleted meanwhile has no card."""
+    others rendered and kept."""
     rendered = {}
-    refs = [clip.pk for key, clip, _eager in wanted if key not in found and type(clip) is CardRef]
-    rows = _rows(refs) if refs else {}
     for key, clip, eager in wanted:
         if key not in found:
-            if type(clip) is CardRef and (clip := rows.get(clip.pk)) is None:
-                continue
             if isinstance(clip, tuple):
-                columns = dict(zip(CARD_FIELDS, clip[: len(CARD_FIELDS)], strict=True))
+                columns = dict(zip(CARD_FIELDS, clip, strict=True))
                 if isinstance(columns["thumbnails"], str):  # read as its JSON text
                     columns["thumbnails"] = json.loads(columns["thumbnails"])
                 clip = Clip(**columns)
@@ -164,12 +146,7 @@ def cards_from(wanted, found):
     if rendered:
         keep_many(rendered, timeout=FRAGMENT_TIMEOUT)
         found = found | rendered
-    return [mark_safe(found[key]) for key, _clip, _eager in wanted if key in found]  # noqa: S308  # nosec B308 B703 - rendered by our template
-
-
-def _rows(pks):
-    """The clips of these ids, by id, as rows of CARD_FIELDS (what a card shows; one query)."""
-    return {row[0]: row for row in Clip.objects.filter(pk__in=pks).values_list(*CARD_FIELDS)}
+    return [mark_safe(found[key]) for key, _clip, _eager in wanted]  # noqa: S308  # nosec B308 B703 - rendered by our template
 
 
 def body_key(clip, origin, angle=None):

@@ -1,11 +1,10 @@
 """The gallery's side of the page cache (infra/cache.py): what its pages depend on, when
-they are retired, and what a gallery page reads (gallery_page; its cards come from
+they are retired, and the one query a gallery page needs (gallery_page; its cards come from
 gallery/fragments.py, the page around them from gallery/shells.py).
 
 Once per page version each process reads the catalogue (every published clip's id in the
-gallery's order with a bit per theme and a digest of its card): a theme selection's list is
-then a filter in memory, its total the list's length, and a page of it needs no query while
-its cards are in the cache (their keys are made of the digests).
+gallery's order with a bit per theme): a theme selection's list is then a filter in memory,
+a page of it one query by primary key, its total the list's length.
 
 Cached pages are retired only by changes a visitor can see: a clip published, unpublished,
 withdrawn or featured (the model sends `catalogue_changed`), an edit of a published clip,
@@ -13,7 +12,6 @@ its themes or captions, and any change to a theme. An upload, a processing step 
 decision that publishes nothing leaves them alone.
 """
 
-import hashlib
 import json
 from array import array
 from functools import lru_cache
@@ -23,12 +21,10 @@ import numpy
 from django.conf import settings
 from django.core.paginator import Page, Paginator
 from django.db import connections, router
-from django.db.backends.signals import connection_created
 from django.db.models import (
     BigIntegerField,
     Case,
     Count,
-    Func,
     Subquery,
     Sum,
     TextField,
@@ -43,7 +39,6 @@ from django.http import Http404
 
 from gallery import fragments
 from gallery.filters import POPULAR, page_number
-from gallery.fragments import CardRef
 from gallery.models import Caption, Clip, ClipAngle, Theme, theme_counts
 from gallery.seo import canonical_gallery_query
 from gallery.signals import catalogue_changed
@@ -92,53 +87,21 @@ MAX_THEMES = 63
 
 
 def _catalogue():
-    """Every published clip's id in the gallery's order, beside each a bit per theme it has
-    and a digest of its card's columns (CardDigest), in one query: a selection's list is
-    then a filter in memory, not a query of its own, and a page's cards are found in the
-    cache by those digests, without reading their rows. With a shared cache the first
-    process to read it under a page version keeps it there (24 bytes a clip) and the others
-    take it from there: after a publish, N processes make one query, not N.
-    Returns (ids, masks, digests): arrays of int64, uint64 and int64."""
+    """Every published clip's id in the gallery's order, and beside each a bit per theme it
+    has (one query, one row per clip and theme): a selection's list is then a filter in
+    memory, not a query of its own. With a shared cache the first process to read it under
+    a page version keeps it there (16 bytes a clip) and the others take it from there: after
+    a publish, N processes make one query, not N."""
     themes = gallery_themes()
     key = f"catalogue:{current_version()}:" + ",".join(str(theme.pk) for theme in themes)
-    if (kept := read_shared(key)) is not None and len(kept) == 3:
-        arrays = array("q"), array("Q"), array("q")
-        for values, data in zip(arrays, kept, strict=True):
-            values.frombytes(data)
-        return arrays
-    arrays = _read_catalogue(themes)
-    keep_shared(key, tuple(a.tobytes() for a in arrays), timeout=CATALOGUE_TIMEOUT)
-    return arrays
-
-
-class CardDigest(Func):
-    """A signed 64-bit digest of a clip's card columns (card_columns()), worked out by the
-    database as it reads the catalogue: hashtextextended() of the row's text on PostgreSQL
-    (11 and later), card_digest() on SQLite (a function of ours, registered on each
-    connection: SQLite has no hash function). It changes whenever a column a card shows
-    changes, so that it can stand for the row in the card's cache key."""
-
-    function = "card_digest"
-    output_field = BigIntegerField()
-
-    def as_postgresql(self, compiler, connection, **extra):
-        template = "hashtextextended(ROW(%(expressions)s)::text, 0)"
-        return self.as_sql(compiler, connection, template=template, **extra)
-
-
-def sqlite_card_digest(*values):
-    """SQLite's card_digest(): blake2b (8 bytes) of the values' repr, as a signed int64.
-    The values are SQLite's (int, float, str, bytes, None), whose repr is stable."""
-    digest = hashlib.blake2b(repr(values).encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "little", signed=True)
-
-
-@receiver(connection_created, dispatch_uid="pages-sqlite-functions")
-def register_sqlite_functions(sender, connection, **kwargs):
-    if connection.vendor == "sqlite":
-        connection.connection.create_function(
-            "card_digest", -1, sqlite_card_digest, deterministic=True
-        )
+    if (kept := read_shared(key)) is not None:
+        ids, masks = array("q"), array("Q")
+        ids.frombytes(kept[0])
+        masks.frombytes(kept[1])
+        return ids, masks
+    ids, masks = _read_catalogue(themes)
+    keep_shared(key, (ids.tobytes(), masks.tobytes()), timeout=CATALOGUE_TIMEOUT)
+    return ids, masks
 
 
 # A catalogue is kept for one page version; a version rarely lasts this long.
@@ -146,9 +109,8 @@ CATALOGUE_TIMEOUT = 24 * 3600
 
 
 def _read_catalogue(themes):
-    """The published clips' ids in the gallery's order (array of int64), their theme bits
-    (array of uint64, bit i for `themes[i]`) and their cards' digests (array of int64,
-    CardDigest), in one query."""
+    """The published clips' ids in the gallery's order (array of int64) and their theme bits
+    (array of uint64, bit i for `themes[i]`), in one query."""
     bit = [When(theme_id=theme.pk, then=Value(1 << i)) for i, theme in enumerate(themes)]
     # Summed, not OR-ed: a clip has each theme once, and SQLite has no bitwise aggregate.
     per_clip = (
@@ -157,13 +119,10 @@ def _read_catalogue(themes):
         .annotate(bits=Cast(Sum(Case(*bit, default=Value(0))), BigIntegerField()))
         .values_list("clip_id", "bits")
     )
-    card = CardDigest(*card_columns(digest=False))
-    clips = Clip.objects.published().for_gallery().annotate(card=card)
-    ids, digests, clip_ids, bits = _as_lists(
-        (clips.values_list("pk", "card"), "pk", "card"),
+    ids, clip_ids, bits = _as_lists(
+        (Clip.objects.published().for_gallery().values_list("pk"), "pk"),
         (per_clip, "clip_id", "bits"),
     )
-    digests = array("q", digests)
     ids = numpy.array(ids, dtype=numpy.int64)
     masks = numpy.zeros(len(ids), dtype=numpy.uint64)
     if clip_ids:
@@ -172,7 +131,7 @@ def _read_catalogue(themes):
         clip_ids, bits = clip_ids[order], numpy.array(bits, dtype=numpy.uint64)[order]
         at = numpy.searchsorted(clip_ids, ids).clip(max=len(clip_ids) - 1)
         masks = numpy.where(clip_ids[at] == ids, bits[at], masks)
-    return array("q", ids.tobytes()), array("Q", masks.tobytes()), digests
+    return array("q", ids.tobytes()), array("Q", masks.tobytes())
 
 
 # How a column of a subquery's rows comes back as one value: an array on PostgreSQL, JSON
@@ -207,12 +166,11 @@ def _as_lists(*parts):
 
 
 def gallery_ids(selected, *, may_read=True):
-    """The ids of a selection's published clips in the gallery's order and their cards'
-    digests (two arrays of int64, aligned), from the catalogue kept once per page version
-    in this process; None when the catalogue is not read yet and `may_read` is false (the
-    page is then one query, its total within it). A page read from the list needs no query
-    at all while its cards are in the cache (CardRef), and its total is the list's length:
-    no count, no OFFSET. Memory: 24 bytes per published clip, and 16 per clip of each
+    """The ids of a selection's published clips in the gallery's order, from the catalogue
+    kept once per page version in this process; None when the catalogue is not read yet and
+    `may_read` is false (the page is then one query, its total within it). A page read from
+    the list is one query by primary key whatever its depth, and its total is the list's
+    length: no count, no OFFSET. Memory: 16 bytes per published clip, and 8 per clip of each
     selection asked for (at most one list per theme selection)."""
     chosen = sorted(set(selected))
     name = "ids:" + ",".join(chosen)
@@ -222,40 +180,34 @@ def gallery_ids(selected, *, may_read=True):
         return None
     if per_version_known("catalogue") is None and not may_read:
         return None
-    ids, masks, digests = per_version("catalogue", _catalogue)
+    ids, masks = per_version("catalogue", _catalogue)
     if not chosen:
-        return ids, digests
+        return ids
     want = sum(1 << i for i, theme in enumerate(gallery_themes()) if theme.slug in chosen)
-    return per_version(name, lambda: _with_any(want, masks, ids, digests))
+    return per_version(name, lambda: _with_any(ids, masks, want))
 
 
-def _with_any(want, masks, *columns):
-    """Each of `columns` (arrays of int64, aligned with `masks`, an array of uint64) where the
-    theme bits share one with `want`, in their order: numpy over the arrays' own memory, some
-    0.3 ms at 100,000 clips where a Python loop takes 10 (each process does it once per
-    selection and page version)."""
+def _with_any(ids, masks, want):
+    """The ids (array of int64) whose theme bits (array of uint64) share one with `want`, in
+    their order: numpy over the arrays' own memory, some 0.3 ms at 100,000 clips where a
+    Python loop takes 10 (each process does it once per selection and page version)."""
     kept = numpy.frombuffer(masks, dtype=numpy.uint64) & numpy.uint64(want) != 0
-    return tuple(
-        array("q", numpy.frombuffer(column, dtype=numpy.int64)[kept].tobytes())
-        for column in columns
-    )
+    return array("q", numpy.frombuffer(ids, dtype=numpy.int64)[kept].tobytes())
 
 
 def gallery_page(selected, number, order="", *, may_read_catalogue=True):
-    """One page of the gallery's clips, with the selection's total: newest first, from the
-    catalogue's list (gallery_ids) when it is read or `may_read_catalogue`, its clips as
-    CardRef (no query); else, and for POPULAR (most watched first), one query, its clips as
-    rows of the card columns (fragments.CARD_FIELDS), the total counted within it (once per
-    page version) when not known."""
+    """One page of the gallery's clips, as rows of the card columns (fragments.CARD_FIELDS),
+    with the selection's total. Newest first, from the catalogue's list (gallery_ids) when it
+    is read or `may_read_catalogue`; else, and for POPULAR (most watched first), one query,
+    the total counted within it (once per page version) when not known."""
     size = settings.GALLERY_PAGE_SIZE
-    listed = gallery_ids(selected, may_read=may_read_catalogue) if order != POPULAR else None
-    if listed is not None:
-        ids, digests = listed
+    ids = gallery_ids(selected, may_read=may_read_catalogue) if order != POPULAR else None
+    if ids is not None:
         paginator = KnownCountPaginator((), size, count=len(ids))
         number = paginator.validate_number(max(1, min(number, paginator.num_pages)))
-        at = slice((number - 1) * size, number * size)
-        refs = [CardRef(pk, digest) for pk, digest in zip(ids[at], digests[at], strict=True)]
-        return Page(refs, number, paginator)
+        # By primary key alone: the list holds published clips of this page version.
+        chunk = rows_by_pk(ids[(number - 1) * size : number * size].tolist())
+        return Page(chunk, number, paginator)
     matching = Clip.objects.published().with_any_theme(selected)
     ordered = matching.most_watched() if order == POPULAR else matching.for_gallery()
     clips = ordered.values_list(*card_columns())
@@ -315,21 +267,19 @@ def _params(prepared, values):
     return sql, params
 
 
-def card_columns(*, digest=True):
-    """The card's columns as pages read them (fragments.CARD_FIELDS, the thumbnails as their
-    JSON text, decoded only for a card not kept), then, with `digest`, their CardDigest
-    (which the card's cache key is made of, as the catalogue's)."""
-    columns = [
+def card_columns():
+    """The card's columns as pages read them: the thumbnails as their JSON text (decoded
+    only for a card not kept)."""
+    return [
         Cast("thumbnails", TextField()) if name == "thumbnails" else name
         for name in fragments.CARD_FIELDS
     ]
-    return [*columns, CardDigest(*columns)] if digest else columns
 
 
 def card_row(row):
-    """A row of card_columns() in one form whichever way it was read."""
-    pk, title, language, thumbnails, duration, featured, name, country, digest = row
-    return (pk, title, language, thumbnails, duration, bool(featured), name, country, digest)
+    """A row of card columns in one form whichever way it was read (its cache key)."""
+    pk, title, language, thumbnails, duration, featured, credit_name, credit_country = row
+    return (pk, title, language, thumbnails, duration, bool(featured), credit_name, credit_country)
 
 
 def rows_by_pk(pks):
@@ -392,7 +342,7 @@ def clip_themes(pk):
 def _theme_masks():
     """Each published clip's theme bits by its id (a dictionary of the catalogue: some 100
     bytes a clip, built once per page version)."""
-    ids, masks, _digests = per_version("catalogue", _catalogue)
+    ids, masks = per_version("catalogue", _catalogue)
     return dict(zip(ids, masks, strict=True))
 
 
@@ -426,7 +376,7 @@ def related_clips(clip, count=4):
     def first():
         themes = gallery_themes()
         if slugs and len(themes) <= 64:  # from the catalogue: one query by primary key
-            ids, masks, _digests = per_version("catalogue", _catalogue)
+            ids, masks = per_version("catalogue", _catalogue)
             want = sum(1 << i for i, theme in enumerate(themes) if theme.slug in slugs)
             return rows_by_pk(list(islice(compress(ids, (m & want for m in masks)), count + 1)))
         matching = Clip.objects.published().with_any_theme(slugs).for_gallery()

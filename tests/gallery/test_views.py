@@ -133,28 +133,6 @@ def test_a_cold_gallery_page_costs_three_queries_from_10_to_1000_clips(
         assert len(titles(response)) == (24 if size == 1000 else 10)
 
 
-def test_a_cold_gallery_page_whose_cards_are_kept_reads_no_clip_row(
-    client, settings, django_assert_max_num_queries
-):
-    """The catalogue read once per page version holds each card's digest: a page not built
-    yet whose cards are in the cache is put together without a query (but the version's)."""
-    settings.PAGE_CACHE_VERSION_TTL = 0  # the version is read on every visit
-    add_published_clips(100, ["design", "weekend"])
-    for page in (1, 2, 3, 4, 5):  # the catalogue read, every card rendered and kept
-        assert client.get("/fr/", {"page": page}).status_code == 200
-    # The same clips on pages of other selections: each a page not built yet.
-    for selection in ({"theme": "design"}, {"theme": "weekend"}, {"theme": ["design", "weekend"]}):
-        for page in (5, 2, 1):
-            with django_assert_max_num_queries(1):
-                response = client.get("/fr/", {**selection, "page": page})
-            assert response.status_code == 200 and len(titles(response)) == (4 if page == 5 else 24)
-    # An edit changes the edited clip's digest: its card is read and rendered again.
-    edited = Clip.objects.published().for_gallery().first()
-    edited.title = "Edited after the catalogue"
-    edited.save()
-    assert "Edited after the catalogue" in titles(client.get("/fr/", {"theme": "design"}))
-
-
 def test_clip_page_shows_the_player_and_details(client):
     clip = make_clip(
         title="Lever de soleil", themes=["weekend", "design"], description="Beau matin"
