@@ -500,7 +500,8 @@ def _encoded(request, response):
         return response  # something after the view changed the page
     if len(pieces) == 1 and stored["content"] != content:
         return response
-    deflated_nonce = _deflated(nonce) if len(pieces) > 1 else b""
+    # The nonce as a stored block (RFC 1951, 3.2.4): the pieces end on a byte boundary.
+    deflated_nonce = b"\x00" + struct.pack("<HH", len(nonce), len(nonce) ^ 0xFFFF) + nonce
     body = [_GZIP_HEADER, pieces[0]]
     for piece in pieces[1:]:
         body += [deflated_nonce, piece]
