@@ -19,6 +19,8 @@ import pytest
 from botocore.client import Config
 from django.test import override_settings
 
+from tests.factories import redis_cache
+
 # Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
 # beside it are still synchronous.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -152,14 +154,6 @@ def start_redis(folder):
             time.sleep(0.05)
     process.kill()
     raise RuntimeError("redis-server did not start")
-
-
-def redis_cache(url):
-    """The caches as CACHE_URL sets them: Redis, with each process's memory in front."""
-    return {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url},
-        "near": {"BACKEND": "infra.cache.NearCache"},
-    }
 
 
 @pytest.fixture(scope="session")

@@ -905,3 +905,11 @@ def with_udta(path, *children):
 def geotag_left(data):
     """The coordinates of the test geotags still in `data` (empty: none)."""
     return [coordinate for coordinate in GEOTAG_COORDINATES if coordinate in data]
+
+
+def redis_cache(url):
+    """The caches as CACHE_URL sets them: Redis, with each process's memory in front."""
+    return {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url},
+        "near": {"BACKEND": "infra.cache.NearCache"},
+    }

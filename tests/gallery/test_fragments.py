@@ -10,7 +10,7 @@ from django.conf import settings
 from django.test.signals import template_rendered
 
 from gallery.models import Clip, Theme, recount_themes
-from tests.factories import make_clip
+from tests.factories import make_clip, redis_cache
 
 pytestmark = pytest.mark.django_db
 
@@ -284,13 +284,7 @@ def test_a_publish_makes_one_catalogue_read_for_every_process_sharing_the_cache(
     from infra.cache import bump_version, forget_version
     from tests.factories import add_published_clips
 
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": redis_server.url,
-        },
-        "near": {"BACKEND": "infra.cache.NearCache"},
-    }
+    settings.CACHES = redis_cache(redis_server.url)
     caches["default"].clear()
     settings.GALLERY_PAGE_SIZE = 2
     add_published_clips(9, ["design", "weekend"])

@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from gallery.models import Clip
-from tests.factories import cache_entries, make_clip
+from tests.factories import cache_entries, make_clip, redis_cache
 
 pytestmark = pytest.mark.django_db
 
@@ -289,13 +289,7 @@ def test_a_redis_error_reply_leaves_no_reply_behind_for_the_next_read(settings, 
 
     from infra.cache import keep_many, read_many
 
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": redis_server.url,
-        },
-        "near": {"BACKEND": "infra.cache.NearCache"},
-    }
+    settings.CACHES = redis_cache(redis_server.url)
     caches["default"].clear()
     keep_many({"first": "one", "second": "two"}, timeout=60)
     admin = redis.Redis.from_url(redis_server.url)
@@ -492,13 +486,7 @@ def test_a_page_one_process_built_is_served_by_another_while_the_database_is_awa
     from gallery import views
     from infra import cache
 
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": redis_server.url,
-        },
-        "near": {"BACKEND": "infra.cache.NearCache"},
-    }
+    settings.CACHES = redis_cache(redis_server.url)
     settings.PAGE_CACHE_VERSION_TTL = 3600
     caches["default"].clear()
     clip = make_clip(title="Kept for all", themes=["design"])
@@ -531,13 +519,7 @@ def test_a_process_started_while_the_database_is_away_serves_the_pages_others_ke
 
     from infra import cache
 
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": redis_server.url,
-        },
-        "near": {"BACKEND": "infra.cache.NearCache"},
-    }
+    settings.CACHES = redis_cache(redis_server.url)
     settings.PAGE_CACHE_VERSION_TTL = 0
     caches["default"].clear()
     make_clip(title="Kept for all", themes=["design", "weekend"])
