@@ -496,10 +496,8 @@ def _encoded(request, response):
     content = response.content
     pieces = _deflated_pieces(key, stored)
     nonce = str(nonce).encode() if nonce is not None else b""
-    if len(pieces) > 1 and stored["content"].replace(nonce_placeholder(), nonce) != content:
+    if stored["content"].replace(nonce_placeholder(), nonce) != content:
         return response  # something after the view changed the page
-    if len(pieces) == 1 and stored["content"] != content:
-        return response
     # The nonce as a stored block (RFC 1951, 3.2.4): the pieces end on a byte boundary.
     deflated_nonce = b"\x00" + struct.pack("<HH", len(nonce), len(nonce) ^ 0xFFFF) + nonce
     body = [_GZIP_HEADER, pieces[0]]
