@@ -96,6 +96,16 @@ def seed(target, media):
     _bump()
 
 
+def publish():
+    """A change every visitor sees, as staff make it in the admin (here, in this process):
+    a clip featured, listed first from now on. It retires every cached page, and the
+    process that made it prepares what the new version's pages read first (the themes and
+    the catalogue, with CACHE_URL for every process)."""
+    from gallery.models import Clip
+
+    Clip.objects.published().filter(featured=False).for_gallery().last().set_featured(True)
+
+
 def make_media(var_dir):
     """One real processed clip whose files every bench clip points at."""
     from django.core.files.storage import storages
@@ -455,7 +465,7 @@ def run(args, run_env, media, redis_url, var_dir):
                 prime_over_http(port, primed_gallery + primed_clips)
             else:  # each process keeps its own: visit them twice
                 prime_over_http(port, (primed_gallery + primed_clips) * 2)
-            _bump()
+            publish()
             connection.close()
             time.sleep(1.5)  # PAGE_CACHE_VERSION_TTL: the server reads the new version
             cold("gallery, cold, after a publish", primed_gallery)

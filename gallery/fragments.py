@@ -85,32 +85,45 @@ def _card_values(clip):
     return tuple(clip.__dict__.get(name) for name in CARD_FIELDS)
 
 
-def _card_key(language, eager, values):
+def _card_key(language, values):
     """The key of a card: a digest of the release, the card template, the language and the
     card's columns. A row seen before in this process (the same clip unchanged) costs a
     dictionary lookup; a Clip's columns (its thumbnails a list) are digested each time."""
     try:
-        return _card_keys_known[language, eager, values]
+        return _card_keys_known[language, values]
     except KeyError:
         pass
     except TypeError:  # unhashable: a Clip's columns
-        return _card_digest(language, eager, values)
+        return _card_digest(language, values)
     if len(_card_keys_known) >= _CARD_KEYS_KNOWN_LIMIT:
         _card_keys_known.clear()
-    key = _card_keys_known[language, eager, values] = _card_digest(language, eager, values)
+    key = _card_keys_known[language, values] = _card_digest(language, values)
     return key
 
 
-# Card keys this process worked out, by (language, eager, row): some 600 bytes each.
+# Card keys this process worked out, by (language, row): some 600 bytes each.
 _CARD_KEYS_KNOWN_LIMIT = 20_000
 _card_keys_known = {}
 
 
-def _card_digest(language, eager, values):
+def _card_digest(language, values):
     # repr, not JSON: the values are plain Python (str, float, bool, lists and dicts from
     # JSON) whose repr is the same in every process.
-    payload = repr((release(), _templates_digest((CARD_TEMPLATE,)), language, eager, values))
+    payload = repr((release(), _templates_digest((CARD_TEMPLATE,)), language, values))
     return "frag:card:" + hashlib.blake2s(payload.encode(), digest_size=16).hexdigest()
+
+
+# How a card's image loads (the card template): lazily, but for the first card of a page,
+# which is likely the page's largest image in view (LCP). One card is kept per clip and
+# language; a page's first is the kept one with its image asked for at once. A publish
+# shifts every page by one clip: each page then has another first card, which costs a
+# replacement, not a render.
+_LAZY_IMAGE = 'loading="lazy" decoding="async" '
+_EAGER_IMAGE = 'fetchpriority="high" '
+
+
+def _asked_at_once(card):
+    return card.replace(_LAZY_IMAGE, _EAGER_IMAGE, 1)
 
 
 def card_keys(clips, *, eager_first=False):
@@ -119,7 +132,7 @@ def card_keys(clips, *, eager_first=False):
     wanted = []
     for i, clip in enumerate(clips):
         eager = eager_first and i == 0
-        wanted.append((_card_key(language, eager, _card_values(clip)), clip, eager))
+        wanted.append((_card_key(language, _card_values(clip)), clip, eager))
     return wanted
 
 
@@ -134,19 +147,23 @@ def cards_from(wanted, found):
     """The cards of card_keys()'s `wanted`: those in `found` (what the cache gave), the
     others rendered and kept."""
     rendered = {}
-    for key, clip, eager in wanted:
-        if key not in found:
+    for key, clip, _eager in wanted:
+        if key not in found and key not in rendered:
             if isinstance(clip, tuple):
                 columns = dict(zip(CARD_FIELDS, clip, strict=True))
                 if isinstance(columns["thumbnails"], str):  # read as its JSON text
                     columns["thumbnails"] = json.loads(columns["thumbnails"])
                 clip = Clip(**columns)
             log.debug("rendering card %s", key)
-            rendered[key] = render_to_string(CARD_TEMPLATE, {"clip": clip, "eager": eager})
+            rendered[key] = render_to_string(CARD_TEMPLATE, {"clip": clip, "eager": False})
     if rendered:
         keep_many(rendered, timeout=FRAGMENT_TIMEOUT)
         found = found | rendered
-    return [mark_safe(found[key]) for key, _clip, _eager in wanted]  # noqa: S308  # nosec B308 B703 - rendered by our template
+    # Rendered by our template.
+    return [
+        mark_safe(_asked_at_once(found[key]) if eager else found[key])  # noqa: S308  # nosec B308 B703
+        for key, _clip, eager in wanted
+    ]
 
 
 def body_key(clip, origin, angle=None):

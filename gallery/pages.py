@@ -45,7 +45,9 @@ from gallery.signals import catalogue_changed
 from infra.cache import (
     bump_version,
     current_version,
+    has_shared_cache,
     keep_shared,
+    pages_retired,
     per_version,
     per_version_known,
     read_shared,
@@ -53,8 +55,9 @@ from infra.cache import (
 
 
 def gallery_themes():
-    """The themes with their counts of published clips, once per page version."""
-    return per_version("theme-counts", lambda: list(theme_counts()))
+    """The themes with their counts of published clips, once per page version (with a shared
+    cache, once for every process)."""
+    return per_version("theme-counts", lambda: list(theme_counts()), shared=True)
 
 
 def first_gallery_page_of_version():
@@ -86,12 +89,13 @@ def _selection_total(selected):
 MAX_THEMES = 63
 
 
-def _catalogue():
+def _catalogue(*, may_read=True):
     """Every published clip's id in the gallery's order, and beside each a bit per theme it
     has (one query, one row per clip and theme): a selection's list is then a filter in
     memory, not a query of its own. With a shared cache the first process to read it under
-    a page version keeps it there (16 bytes a clip) and the others take it from there: after
-    a publish, N processes make one query, not N."""
+    a page version (as a rule the one that made the change, see prepare_page_version) keeps
+    it there (16 bytes a clip) and the others take it from there: after a publish, N
+    processes make one query, not N. None when it is not kept there and not `may_read`."""
     themes = gallery_themes()
     key = f"catalogue:{current_version()}:" + ",".join(str(theme.pk) for theme in themes)
     if (kept := read_shared(key)) is not None:
@@ -99,6 +103,8 @@ def _catalogue():
         ids.frombytes(kept[0])
         masks.frombytes(kept[1])
         return ids, masks
+    if not may_read:
+        return None
     ids, masks = _read_catalogue(themes)
     keep_shared(key, (ids.tobytes(), masks.tobytes()), timeout=CATALOGUE_TIMEOUT)
     return ids, masks
@@ -179,7 +185,10 @@ def gallery_ids(selected, *, may_read=True):
     if len(gallery_themes()) > MAX_THEMES:
         return None
     if per_version_known("catalogue") is None and not may_read:
-        return None
+        # Another process may have read it (with a shared cache): no query then.
+        if (kept := _catalogue(may_read=False)) is None:
+            return None
+        per_version("catalogue", lambda: kept)
     ids, masks = per_version("catalogue", _catalogue)
     if not chosen:
         return ids
@@ -388,9 +397,7 @@ def related_clips(clip, count=4):
 
 def selected_themes(request):
     """The known themes a query string names, in its order (GalleryFilter.selected())."""
-    known = per_version(
-        "theme-slugs", lambda: frozenset(t.slug for t in gallery_themes()), shared=True
-    )
+    known = per_version("theme-slugs", lambda: frozenset(t.slug for t in gallery_themes()))
     return [slug for slug in request.GET.getlist("theme") if slug in known]
 
 
@@ -408,6 +415,16 @@ def feed_query(request):
 @receiver(catalogue_changed, dispatch_uid="pages-catalogue-changed")
 def retire_pages(sender, **kwargs):
     bump_version()
+
+
+@receiver(pages_retired, dispatch_uid="pages-prepare-version")
+def prepare_page_version(sender, **kwargs):
+    """With a shared cache, the process that retired the pages (a staff decision, an owner's
+    withdrawal, a worker's publish) reads the new version's themes and catalogue once for
+    every process: their first visitors then read them from the cache, instead of each
+    process querying them (at 100,000 clips some 170 ms on PostgreSQL)."""
+    if has_shared_cache():
+        gallery_ids([])
 
 
 def _is_public(clip_id):

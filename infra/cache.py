@@ -32,7 +32,7 @@ from django.core.cache.backends.redis import RedisCache, RedisSerializer
 from django.core.signals import setting_changed
 from django.db import DatabaseError, InterfaceError, connection, transaction
 from django.db.models import F
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 from django.http import HttpResponse
 from django.http.request import split_domain_port
 from django.middleware.csp import get_nonce
@@ -140,7 +140,20 @@ def bump_version():
         asked.append(True)
         return
     _bump()
-    transaction.on_commit(_bump)
+    transaction.on_commit(_bump_committed)
+
+
+# Sent by the process that retired the pages, once the new version has committed: what every
+# page of that version reads first may be prepared there (with a shared cache, for every
+# process and node) instead of by each web process on its first visitor.
+pages_retired = Signal()
+
+
+def _bump_committed():
+    _bump()
+    for receiver_, error in pages_retired.send_robust(sender=None):
+        if isinstance(error, Exception):
+            log.warning("preparing the new page version failed in %s", receiver_, exc_info=error)
 
 
 _coalesced = ContextVar("page_bumps_coalesced", default=None)
@@ -162,7 +175,7 @@ def bumps_coalesced():
         _coalesced.reset(token)
     if asked:
         forget_version()
-        transaction.on_commit(_bump)
+        transaction.on_commit(_bump_committed)
 
 
 def no_query(request):
@@ -550,10 +563,12 @@ def per_version(name, compute, *, shared=False):
     """A value computed once per page version in this process (theme counts, totals).
     Callers must not change what they get: the next visitor gets the same object.
 
-    `shared`: also kept in the shared cache (CACHE_URL), for a process that has not computed
-    it yet when the database is away (a worker started during an outage): what a cached
-    page's key is made of (the known theme slugs), so that it finds the pages the others kept.
-    Small values only. Raises what `compute` raises when no shared copy is found."""
+    `shared`: with a shared cache (CACHE_URL), computed once per version for every process
+    and node: read from there first, else computed and kept there. A process started while
+    the database is away (a worker replaced during an outage) then still finds what a cached
+    page's key is made of, and with it the pages the others kept. Values of some kilobytes
+    at most: each process reads it once per version. Raises what `compute` raises when the
+    shared cache does not have it."""
     version = current_version()
     if _values["version"] != version:
         _values.update(version=version, values={})
@@ -563,14 +578,10 @@ def per_version(name, compute, *, shared=False):
             values[name] = compute()
             return values[name]
         key = f"per-version:{version}:{name}"
-        try:
-            values[name] = compute()
-        except (DatabaseError, InterfaceError):
-            if (kept := read_shared(key)) is None:
-                raise
-            log.warning("database unavailable: %s of version %s read from the cache", name, version)
+        if (kept := read_shared(key)) is not None:
             values[name] = kept
         else:
+            values[name] = compute()
             keep_shared(key, values[name], timeout=PAGE_TIMEOUT)
     return values[name]
 
@@ -691,7 +702,7 @@ def _tiers():
     """The caches to read, nearest first: with a shared cache (CACHE_URL), this process's
     memory in front of it. Every key names content that never changes (pages carry their
     version, fragments their clip's content), so a copy kept near can never be stale."""
-    if "near" in settings.CACHES:
+    if has_shared_cache():
         return (caches["near"], caches["default"])
     return (caches["default"],)
 
@@ -797,11 +808,16 @@ def read_many(keys, tiers=None):
     return found
 
 
+def has_shared_cache():
+    """True when the cache is shared by every process and node (CACHE_URL)."""
+    return "near" in settings.CACHES
+
+
 def read_shared(key):
     """A value only the shared cache keeps (None without one, or when it is unreachable):
     large values each process keeps by itself once read (per_version), such as the
     gallery's catalogue, which other processes would otherwise read from the database."""
-    if "near" not in settings.CACHES:
+    if not has_shared_cache():
         return None
     try:
         return _get_many(caches["default"], [key]).get(key)
@@ -815,7 +831,7 @@ def keep_shared(key, value, timeout, *, wait=True):
     be reached). With `wait` false, the write is sent and its reply not awaited (Redis's
     CLIENT REPLY SKIP): for a copy kept in case of need, whose write then costs no round
     trip; a write that fails is not known."""
-    if "near" not in settings.CACHES:
+    if not has_shared_cache():
         return
     tier = caches["default"]
     try:

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 import pytest
 from django.conf import settings
 from django.test.signals import template_rendered
+from django.utils import translation
 
 from gallery.models import Clip, Theme, recount_themes
 from tests.factories import make_clip, redis_cache
@@ -308,3 +309,68 @@ def test_a_publish_makes_one_catalogue_read_for_every_process_sharing_the_cache(
     shown_elsewhere, reads = visit([4, 5])
     assert reads == 0
     assert shown + shown_elsewhere == [newest_first[i : i + 2] for i in range(0, 10, 2)]
+
+
+def test_the_process_that_publishes_prepares_the_new_version_for_every_other_process(
+    client, settings, redis_server, django_capture_on_commit_callbacks
+):
+    from django.core.cache import caches
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from infra.cache import forget_version
+    from tests.factories import add_published_clips
+
+    settings.CACHES = redis_cache(redis_server.url)
+    caches["default"].clear()
+    settings.PAGE_CACHE_VERSION_TTL = 0  # the version is read on every visit
+    settings.GALLERY_PAGE_SIZE = 2
+    add_published_clips(30, ["design", "weekend"])
+    oldest = Clip.objects.published().for_gallery().last()
+    with django_capture_on_commit_callbacks(execute=True):
+        oldest.set_featured(True)  # a staff decision: listed first from now on
+    # Another process, its first visitor after the publish, on a deep page of two themes.
+    forget_version()
+    caches["near"].clear()
+    with CaptureQueriesContext(connection) as queries:
+        deep = client.get("/fr/", {"theme": ["design", "weekend"], "page": 12})
+        first = client.get("/fr/", {"theme": ["weekend", "design"], "page": 1})
+    # The version, then each page's two clips by id: no themes, no catalogue, no count.
+    tables = [q["sql"].split(" FROM ")[1].split()[0].strip('"') for q in queries]
+    assert tables == ["infra_pageversion", "gallery_clip", "infra_pageversion", "gallery_clip"]
+    assert deep.status_code == first.status_code == 200
+    titles = re.findall(r'<span class="card__title"[^>]*>([^<]*)</span>', first.content.decode())
+    assert titles[0] == oldest.title
+    counts = dict(
+        re.findall(
+            r'value="([a-z]+)"[^>]*>\s*<span>[^<]*<span class="chip__count">(\d+)<',
+            deep.content.decode(),
+        )
+    )
+    assert counts["design"] == counts["weekend"] == "30"
+
+
+def test_a_publish_that_moves_every_page_by_one_renders_the_newcomer_card_only(client, settings):
+    from django.template.loader import render_to_string
+
+    settings.GALLERY_PAGE_SIZE = 2
+    for i in range(5):
+        make_clip(title=f"Clip {i}", themes=["design"])
+    urls = [f"/{language}/?page={page}" for language in ("fr", "de") for page in (1, 2, 3)]
+    for url in urls:
+        client.get(url)
+    newcomer = make_clip(title="Newcomer", themes=["design"])
+    with card_renders() as rendered:
+        pages = [client.get(url).content.decode() for url in urls]
+    # Every page now starts with another clip; only the newcomer's card is new.
+    assert sorted(rendered) == [(newcomer.pk, "de"), (newcomer.pk, "fr")]
+    for page in pages:
+        first, *others = re.findall(r'<li class="card">.*?</li>', page, re.S)
+        assert 'fetchpriority="high"' in first and 'loading="lazy"' not in first
+        assert all('loading="lazy"' in card and "fetchpriority" not in card for card in others)
+    # The first card is the one the template gives a card asked to load at once.
+    shown = Clip.objects.get(title="Clip 3")
+    assert shown.title in pages[1]  # page 2 in French: Clip 3, Clip 2
+    with translation.override("fr"):
+        eager = render_to_string("includes/clip_card.html", {"clip": shown, "eager": True})
+    assert eager.strip() in pages[1]
