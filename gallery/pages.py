@@ -12,10 +12,12 @@ its themes or captions, and any change to a theme. An upload, a processing step 
 decision that publishes nothing leaves them alone.
 """
 
+import hashlib
 import json
 from array import array
 from functools import lru_cache
 from itertools import compress, islice
+from typing import NamedTuple
 
 import numpy
 from django.conf import settings
@@ -32,6 +34,7 @@ from django.db.models import (
     When,
     prefetch_related_objects,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
@@ -46,10 +49,12 @@ from infra.cache import (
     bump_version,
     current_version,
     has_shared_cache,
+    keep_many,
     keep_shared,
     pages_retired,
     per_version,
     per_version_known,
+    read_many,
     read_shared,
 )
 
@@ -89,34 +94,56 @@ def _selection_total(selected):
 MAX_THEMES = 63
 
 
+class Catalogue(NamedTuple):
+    """Every published clip in the gallery's order (or a selection of them): their ids
+    (array of int64), theme bits (array of uint64, bit i for the i-th of gallery_themes())
+    and, on PostgreSQL, their row versions (array of int64, see ROW_VERSION; None
+    elsewhere)."""
+
+    ids: array
+    masks: array
+    stamps: array | None
+
+
 def _catalogue(*, may_read=True):
-    """Every published clip's id in the gallery's order, and beside each a bit per theme it
-    has (one query, one row per clip and theme): a selection's list is then a filter in
-    memory, not a query of its own. With a shared cache the first process to read it under
-    a page version (as a rule the one that made the change, see prepare_page_version) keeps
-    it there (16 bytes a clip) and the others take it from there: after a publish, N
-    processes make one query, not N. None when it is not kept there and not `may_read`."""
+    """The Catalogue of the current page version, read in one query (one row per clip and
+    theme): a selection's list is then a filter in memory, not a query of its own. With a
+    shared cache the first process to read it under a page version (as a rule the one that
+    made the change, see prepare_page_version) keeps it there (16 to 24 bytes a clip) and
+    the others take it from there: after a publish, N processes make one query, not N.
+    None when it is not kept there and not `may_read`."""
     themes = gallery_themes()
     key = f"catalogue:{current_version()}:" + ",".join(str(theme.pk) for theme in themes)
-    if (kept := read_shared(key)) is not None:
-        ids, masks = array("q"), array("Q")
-        ids.frombytes(kept[0])
-        masks.frombytes(kept[1])
-        return ids, masks
+    if (kept := read_shared(key)) is not None and len(kept) == len(Catalogue._fields):
+        arrays = [array(code) for code in ("q", "Q", "q")]
+        for column, data in zip(arrays, kept, strict=True):
+            if data is not None:
+                column.frombytes(data)
+        return Catalogue(*arrays[:2], arrays[2] if kept[2] is not None else None)
     if not may_read:
         return None
-    ids, masks = _read_catalogue(themes)
-    keep_shared(key, (ids.tobytes(), masks.tobytes()), timeout=CATALOGUE_TIMEOUT)
-    return ids, masks
+    catalogue = _read_catalogue(themes)
+    kept = tuple(column.tobytes() if column is not None else None for column in catalogue)
+    keep_shared(key, kept, timeout=CATALOGUE_TIMEOUT)
+    return catalogue
 
 
 # A catalogue is kept for one page version; a version rarely lasts this long.
 CATALOGUE_TIMEOUT = 24 * 3600
 
+# A row's version on PostgreSQL: the transaction that wrote it and the command within it
+# (its system columns xmin and cmin, new with every UPDATE whatever sent it, even twice in one
+# transaction: https://www.postgresql.org/docs/current/ddl-system-columns.html), one in the
+# high 32 bits and one in the low. With it the catalogue tells which card rows kept in the
+# cache are still those in the database, and a cold gallery page reads none (card_rows).
+ROW_VERSION = {
+    "postgresql": '("gallery_clip"."xmin"::text::bigint << 32)'
+    ' | "gallery_clip"."cmin"::text::bigint'
+}
+
 
 def _read_catalogue(themes):
-    """The published clips' ids in the gallery's order (array of int64) and their theme bits
-    (array of uint64, bit i for `themes[i]`), in one query."""
+    """The published clips' Catalogue, in one query."""
     bit = [When(theme_id=theme.pk, then=Value(1 << i)) for i, theme in enumerate(themes)]
     # Summed, not OR-ed: a clip has each theme once, and SQLite has no bitwise aggregate.
     per_clip = (
@@ -125,10 +152,14 @@ def _read_catalogue(themes):
         .annotate(bits=Cast(Sum(Case(*bit, default=Value(0))), BigIntegerField()))
         .values_list("clip_id", "bits")
     )
-    ids, clip_ids, bits = _as_lists(
-        (Clip.objects.published().for_gallery().values_list("pk"), "pk"),
-        (per_clip, "clip_id", "bits"),
-    )
+    published = Clip.objects.published().for_gallery()
+    alias = published.db
+    if (row_version := ROW_VERSION.get(connections[alias].vendor)) is not None:
+        published = published.annotate(stamp=RawSQL(row_version, ()))  # noqa: S611  # nosec B611 - a constant
+        ids_part = (published.values_list("pk", "stamp"), "pk", "stamp")
+    else:
+        ids_part = (published.values_list("pk"), "pk")
+    ids, *stamps, clip_ids, bits = _as_lists(ids_part, (per_clip, "clip_id", "bits"))
     ids = numpy.array(ids, dtype=numpy.int64)
     masks = numpy.zeros(len(ids), dtype=numpy.uint64)
     if clip_ids:
@@ -137,7 +168,11 @@ def _read_catalogue(themes):
         clip_ids, bits = clip_ids[order], numpy.array(bits, dtype=numpy.uint64)[order]
         at = numpy.searchsorted(clip_ids, ids).clip(max=len(clip_ids) - 1)
         masks = numpy.where(clip_ids[at] == ids, bits[at], masks)
-    return array("q", ids.tobytes()), array("Q", masks.tobytes())
+    return Catalogue(
+        array("q", ids.tobytes()),
+        array("Q", masks.tobytes()),
+        array("q", stamps[0]) if stamps else None,
+    )
 
 
 # How a column of a subquery's rows comes back as one value: an array on PostgreSQL, JSON
@@ -171,13 +206,14 @@ def _as_lists(*parts):
         return [decode(value) for value in cursor.fetchone()]
 
 
-def gallery_ids(selected, *, may_read=True):
-    """The ids of a selection's published clips in the gallery's order, from the catalogue
-    kept once per page version in this process; None when the catalogue is not read yet and
-    `may_read` is false (the page is then one query, its total within it). A page read from
-    the list is one query by primary key whatever its depth, and its total is the list's
-    length: no count, no OFFSET. Memory: 16 bytes per published clip, and 8 per clip of each
-    selection asked for (at most one list per theme selection)."""
+def gallery_list(selected, *, may_read=True):
+    """The Catalogue of a selection's published clips in the gallery's order (its masks
+    those of the selection: the bits it asks), from the catalogue kept once per page version
+    in this process; None when the catalogue is not read yet and `may_read` is false (the
+    page is then one query, its total within it). A page read from the list is one query by
+    primary key whatever its depth, or none (card_rows), and its total is the list's
+    length: no count, no OFFSET. Memory: 16 to 24 bytes per published clip, and as much per
+    clip of each selection asked for (at most one list per theme selection)."""
     chosen = sorted(set(selected))
     name = "ids:" + ",".join(chosen)
     if (known := per_version_known(name)) is not None:
@@ -189,34 +225,44 @@ def gallery_ids(selected, *, may_read=True):
         if (kept := _catalogue(may_read=False)) is None:
             return None
         per_version("catalogue", lambda: kept)
-    ids, masks = per_version("catalogue", _catalogue)
+    catalogue = per_version("catalogue", _catalogue)
     if not chosen:
-        return ids
+        return catalogue
     want = sum(1 << i for i, theme in enumerate(gallery_themes()) if theme.slug in chosen)
-    return per_version(name, lambda: _with_any(ids, masks, want))
+    return per_version(name, lambda: _with_any(catalogue, want))
 
 
-def _with_any(ids, masks, want):
-    """The ids (array of int64) whose theme bits (array of uint64) share one with `want`, in
-    their order: numpy over the arrays' own memory, some 0.3 ms at 100,000 clips where a
-    Python loop takes 10 (each process does it once per selection and page version)."""
-    kept = numpy.frombuffer(masks, dtype=numpy.uint64) & numpy.uint64(want) != 0
-    return array("q", numpy.frombuffer(ids, dtype=numpy.int64)[kept].tobytes())
+def _with_any(catalogue, want):
+    """The Catalogue of the clips whose theme bits share one with `want`, in their order:
+    numpy over the arrays' own memory, some 0.3 ms at 100,000 clips where a Python loop
+    takes 10 (each process does it once per selection and page version)."""
+    masks = numpy.frombuffer(catalogue.masks, dtype=numpy.uint64)
+    kept = masks & numpy.uint64(want) != 0
+
+    def chosen(column, code):
+        return array(code, numpy.frombuffer(column, dtype=column.typecode)[kept].tobytes())
+
+    stamps = catalogue.stamps
+    return Catalogue(
+        chosen(catalogue.ids, "q"),
+        chosen(catalogue.masks, "Q"),
+        chosen(stamps, "q") if stamps is not None else None,
+    )
 
 
 def gallery_page(selected, number, order="", *, may_read_catalogue=True):
     """One page of the gallery's clips, as rows of the card columns (fragments.CARD_FIELDS),
-    with the selection's total. Newest first, from the catalogue's list (gallery_ids) when it
+    with the selection's total. Newest first, from the catalogue's list (gallery_list) when it
     is read or `may_read_catalogue`; else, and for POPULAR (most watched first), one query,
     the total counted within it (once per page version) when not known."""
     size = settings.GALLERY_PAGE_SIZE
-    ids = gallery_ids(selected, may_read=may_read_catalogue) if order != POPULAR else None
-    if ids is not None:
-        paginator = KnownCountPaginator((), size, count=len(ids))
+    listed = gallery_list(selected, may_read=may_read_catalogue) if order != POPULAR else None
+    if listed is not None:
+        paginator = KnownCountPaginator((), size, count=len(listed.ids))
         number = paginator.validate_number(max(1, min(number, paginator.num_pages)))
-        # By primary key alone: the list holds published clips of this page version.
-        chunk = rows_by_pk(ids[(number - 1) * size : number * size].tolist())
-        return Page(chunk, number, paginator)
+        at = slice((number - 1) * size, number * size)
+        stamps = listed.stamps[at].tolist() if listed.stamps is not None else None
+        return Page(card_rows(listed.ids[at].tolist(), stamps), number, paginator)
     matching = Clip.objects.published().with_any_theme(selected)
     ordered = matching.most_watched() if order == POPULAR else matching.for_gallery()
     clips = ordered.values_list(*card_columns())
@@ -249,7 +295,12 @@ def _prepared(alias, kind, n=1):
     costs more than these queries themselves (a page by primary key, a clip by its id)."""
     sentinels = [_SENTINEL - i for i in range(n)]
     if kind == "rows":
-        query = Clip.objects.using(alias).filter(pk__in=sentinels).values_list(*card_columns())
+        query = (
+            Clip.objects.using(alias)
+            .filter(pk__in=sentinels)
+            .order_by()  # in the caller's order
+            .values_list(*card_columns())
+        )
     else:  # one table, by primary key: its themes come from the catalogue
         query = (
             Clip.objects.using(alias)
@@ -289,6 +340,31 @@ def card_row(row):
     """A row of card columns in one form whichever way it was read (its cache key)."""
     pk, title, language, thumbnails, duration, featured, credit_name, credit_country = row
     return (pk, title, language, thumbnails, duration, bool(featured), credit_name, credit_country)
+
+
+def card_rows(pks, stamps=None):
+    """Card rows of these published clips of the current page version, in this order (those
+    that exist). With their row versions (`stamps`, from the catalogue), the rows kept in
+    the cache under the same versions are taken from there and only the others are read
+    (one query by primary key, or none), then kept."""
+    if stamps is None:
+        return rows_by_pk(pks)
+    keys = [
+        f"card-row:{_CARD_ROW_SHAPE}:{pk}:{stamp}" for pk, stamp in zip(pks, stamps, strict=True)
+    ]
+    found = read_many(keys)
+    if missing := [pk for pk, key in zip(pks, keys, strict=True) if key not in found]:
+        read = {row[0]: row for row in rows_by_pk(missing)}
+        kept = {key: read[pk] for pk, key in zip(pks, keys, strict=True) if pk in read}
+        keep_many(kept, timeout=fragments.FRAGMENT_TIMEOUT)
+        found |= kept
+    return [found[key] for key in keys if key in found]
+
+
+# What a kept card row holds: another set of columns, other keys.
+_CARD_ROW_SHAPE = hashlib.blake2s(
+    ",".join(fragments.CARD_FIELDS).encode(), digest_size=4
+).hexdigest()
 
 
 def rows_by_pk(pks):
@@ -351,8 +427,8 @@ def clip_themes(pk):
 def _theme_masks():
     """Each published clip's theme bits by its id (a dictionary of the catalogue: some 100
     bytes a clip, built once per page version)."""
-    ids, masks = per_version("catalogue", _catalogue)
-    return dict(zip(ids, masks, strict=True))
+    catalogue = per_version("catalogue", _catalogue)
+    return dict(zip(catalogue.ids, catalogue.masks, strict=True))
 
 
 def _clips_with_extras():
@@ -385,9 +461,19 @@ def related_clips(clip, count=4):
     def first():
         themes = gallery_themes()
         if slugs and len(themes) <= 64:  # from the catalogue: one query by primary key
-            ids, masks = per_version("catalogue", _catalogue)
+            catalogue = per_version("catalogue", _catalogue)
             want = sum(1 << i for i, theme in enumerate(themes) if theme.slug in slugs)
-            return rows_by_pk(list(islice(compress(ids, (m & want for m in masks)), count + 1)))
+            first = list(
+                islice(
+                    compress(range(len(catalogue.ids)), (m & want for m in catalogue.masks)),
+                    count + 1,
+                )
+            )
+            stamps = catalogue.stamps
+            return card_rows(
+                [catalogue.ids[at] for at in first],
+                [stamps[at] for at in first] if stamps is not None else None,
+            )
         matching = Clip.objects.published().with_any_theme(slugs).for_gallery()
         return [card_row(row) for row in matching.values_list(*card_columns())[: count + 1]]
 
@@ -424,7 +510,7 @@ def prepare_page_version(sender, **kwargs):
     every process: their first visitors then read them from the cache, instead of each
     process querying them (at 100,000 clips some 170 ms on PostgreSQL)."""
     if has_shared_cache():
-        gallery_ids([])
+        gallery_list([])
 
 
 def _is_public(clip_id):

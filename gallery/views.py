@@ -30,7 +30,7 @@ PRIVATE_CACHE = "private, no-store"
 @cached_page(query=gallery_page_query, partials=("results",))
 def gallery(request):
     # The first page of a page version in this process reads the themes; the next ones read
-    # the catalogue once (gallery.pages.gallery_ids): at most 3 queries a page either way.
+    # the catalogue once (gallery.pages.gallery_list): at most 3 queries a page either way.
     first_of_version = first_gallery_page_of_version()
     themes = gallery_themes()
     # What GalleryFilter reads, without building a form on every page.

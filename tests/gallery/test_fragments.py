@@ -223,7 +223,7 @@ def test_a_page_assembled_from_its_shell_is_the_page_the_templates_render(
                     client, monkeypatch, url, query_params=query, headers=headers
                 )
                 # With the shell rendered, then kept; the first page of a selection from one
-                # query, the next ones from the selection's list (gallery.pages.gallery_ids).
+                # query, the next ones from the selection's list (gallery.pages.gallery_list).
                 for _ in range(2):
                     assembled = client.get(url, query_params=query, headers=headers)
                     assert without_nonce(assembled) == without_nonce(whole), (url, query)
@@ -374,3 +374,40 @@ def test_a_publish_that_moves_every_page_by_one_renders_the_newcomer_card_only(c
     with translation.override("fr"):
         eager = render_to_string("includes/clip_card.html", {"clip": shown, "eager": True})
     assert eager.strip() in pages[1]
+
+
+def test_after_a_publish_a_page_reads_only_the_rows_that_changed(
+    client, settings, redis_server, django_capture_on_commit_callbacks
+):
+    """The catalogue knows each clip's row version (PostgreSQL): the card rows kept under
+    the same versions are not read again, and a row changed in any way (here an UPDATE with
+    no signal) is."""
+    from django.core.cache import caches
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from infra.cache import bump_version, forget_version
+    from tests.factories import add_published_clips
+
+    settings.CACHES = redis_cache(redis_server.url)
+    caches["default"].clear()
+    settings.PAGE_CACHE_VERSION_TTL = 0
+    settings.GALLERY_PAGE_SIZE = 2
+    add_published_clips(6, ["design"])
+    client.get("/de/")  # the version's first page: counted by a query, not from the catalogue
+    for page in (1, 2, 3):
+        client.get("/fr/", {"page": page})
+    changed = Clip.objects.published().for_gallery()[3]
+    with django_capture_on_commit_callbacks(execute=True):
+        Clip.objects.filter(pk=changed.pk).update(title="Renamed by an update")
+        bump_version()
+    forget_version()  # another process
+    caches["near"].clear()
+    with CaptureQueriesContext(connection) as queries:
+        shown = [client.get("/fr/", {"page": page}).content.decode() for page in (1, 2, 3)]
+    assert "Renamed by an update" in shown[1] and changed.title not in "".join(shown)
+    clip_reads = [q["sql"] for q in queries if 'FROM "gallery_clip"' in q["sql"]]
+    if connection.vendor == "postgresql":
+        assert len(clip_reads) == 1 and f"IN ({changed.pk})" in clip_reads[0]
+    else:  # no row versions: each page reads its rows
+        assert len(clip_reads) == 3
