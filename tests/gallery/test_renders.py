@@ -234,6 +234,23 @@ def test_a_render_whose_task_keeps_being_lost_is_given_up_and_staff_told(setting
     assert "tried 3 times" in page and "no worker took it up" in page
 
 
+def test_a_first_processing_whose_task_was_lost_is_queued_again_by_the_watchdog(settings):
+    from django_tasks_db.models import DBTaskResult
+
+    # Sent: it waits for processing from now, but this test never commits, so its task is
+    # never queued, as if lost.
+    clip = make_clip(status=Clip.Status.PROCESSING)
+    stale = timedelta(seconds=settings.PROCESSING_STALE_SECONDS)
+    soon = timezone.now() + stale - timedelta(seconds=60)
+    assert tasks.requeue_stale(now=soon) == {"requeued": [], "failed": []}
+    assert tasks.requeue_stale(now=timezone.now() + stale + timedelta(seconds=1)) == {
+        "requeued": [clip.pk],
+        "failed": [],
+    }
+    queued = DBTaskResult.objects.filter(task_path=tasks.process_clip.module_path)
+    assert [task.args_kwargs["args"] for task in queued] == [[clip.pk]]
+
+
 def test_a_failure_is_told_in_the_readers_language_not_the_workers(
     media_storage, admin_client, client
 ):
