@@ -23,6 +23,10 @@ MESSAGES = {
         "Making the outputs again stopped %(attempts)s times without finishing (the worker "
         "was stopped)."
     ),
+    "render_lost": _(
+        "Making the outputs again was tried %(attempts)s times without finishing (the last "
+        "time, no worker took it up: its task was lost)."
+    ),
 }
 
 

@@ -294,7 +294,12 @@ class Clip(models.Model):
     # mid-render leaves it behind, and the watchdog queues the render again once it is older
     # than RENDER_STALE_SECONDS (gallery/tasks.py). Cleared when the render ends.
     render_claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
-    # Renders taken up since the last one ended: the watchdog gives up after a few.
+    # When the render was last queued: a task lost before any worker took it up (its enqueue
+    # failed, its row was lost) leaves the render queued and unclaimed, and the watchdog
+    # queues it again once it is older than RENDER_STALE_SECONDS (gallery/tasks.py).
+    render_queued_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Renders taken up since the last one ended, and queues the watchdog found lost: it
+    # gives up after a few.
     render_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
 
     objects = ClipQuerySet.as_manager()
@@ -627,10 +632,12 @@ class Clip(models.Model):
         """Make the outputs again from the original and the stored regions (re-detecting them
         only when asked), once the transaction commits (gallery/tasks.py listens)."""
         Clip.objects.filter(pk=self.pk).update(
-            rendering_queued=True, renders_queued=F("renders_queued") + 1
+            rendering_queued=True,
+            renders_queued=F("renders_queued") + 1,
+            render_queued_at=timezone.now(),
         )
         self.rendering_queued = True
-        self.refresh_from_db(fields=["renders_queued"])
+        self.refresh_from_db(fields=["renders_queued", "render_queued_at"])
         signals.rendering_requested.send(sender=Clip, clip=self, detect=detect)
 
     def replace_outputs(

@@ -3,6 +3,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.dispatch import receiver
 from django.tasks import task
 from django.utils import timezone
@@ -91,11 +92,18 @@ def requeue_stale(*, now=None):
 
 
 def requeue_stale_renders(*, now=None):
-    """Queue again the renders whose worker stopped (killed, out of memory, its node lost)
-    without ending them: claimed longer ago than RENDER_STALE_SECONDS, with no sign of life
-    since. After the last attempt staff are told instead (a render that kills its worker
-    would otherwise do so forever)."""
+    """Queue again the renders that stopped: claimed by a worker that died without ending
+    them (killed, out of memory, its node lost), or queued and never taken up (the task
+    was lost). After the last attempt staff are told instead (a render that kills its
+    worker would otherwise do so forever)."""
     cutoff = (now or timezone.now()) - timedelta(seconds=settings.RENDER_STALE_SECONDS)
+    stopped = _requeue_stopped_renders(cutoff)
+    lost = _requeue_lost_renders(cutoff)
+    return {key: stopped[key] + lost[key] for key in ("requeued", "failed")}
+
+
+def _requeue_stopped_renders(cutoff):
+    """Claimed longer ago than RENDER_STALE_SECONDS, with no sign of life since."""
     stale = Clip.objects.filter(rendering_queued=True, render_claimed_at__lt=cutoff)
     requeued, failed = [], []
     for clip in stale:
@@ -109,6 +117,35 @@ def requeue_stale_renders(*, now=None):
                 renders_queued=clip.renders_queued,
                 failure_code="render_stopped",
                 failure_params={"attempts": clip.render_attempts},
+            )
+            failed.append(clip.pk)
+            continue
+        clip.queue_rendering()
+        requeued.append(clip.pk)
+    return {"requeued": requeued, "failed": failed}
+
+
+def _requeue_lost_renders(cutoff):
+    """Queued longer ago than RENDER_STALE_SECONDS and never taken up: its task was lost
+    (a render merely waiting its turn in a busy queue is younger than that). Each such
+    queue counts as an attempt, so that a render whose task keeps being lost is given up."""
+    lost = Clip.objects.filter(
+        rendering_queued=True, render_claimed_at__isnull=True, render_queued_at__lt=cutoff
+    )
+    requeued, failed = [], []
+    for clip in lost:
+        # Touched first, so that a second watchdog pass does not queue it twice; and left
+        # alone if a worker took it up meanwhile.
+        if not Clip.objects.filter(
+            pk=clip.pk, render_claimed_at__isnull=True, render_queued_at=clip.render_queued_at
+        ).update(render_queued_at=timezone.now(), render_attempts=F("render_attempts") + 1):
+            continue
+        attempts = clip.render_attempts + 1  # this lost queue among them
+        if attempts >= settings.PROCESSING_MAX_ATTEMPTS:
+            clip.end_rendering(
+                renders_queued=clip.renders_queued,
+                failure_code="render_lost",
+                failure_params={"attempts": attempts},
             )
             failed.append(clip.pk)
             continue

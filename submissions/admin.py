@@ -2,17 +2,25 @@ import contextlib
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
+from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from gallery.models import Clip
 from submissions import parse
-from submissions.models import STUCK_MINUTES, InboundEmail, Submission
+from submissions.models import (
+    REPLIES_PER_MESSAGE,
+    STUCK_MINUTES,
+    InboundEmail,
+    SentReply,
+    Submission,
+)
+from submissions.reply import LABELS as reply_labels
 
 
 def clip_links(submission):
@@ -48,7 +56,8 @@ class InboundEmailAdmin(admin.ModelAdmin):
     show_full_result_count = False
     fields = [
         "status", "reason", "sender", "subject", "received_at", "via", "message_id", "sha256",
-        "size", "language", "spf", "dkim", "dmarc", "reply", "replied_at", "processed_at",
+        "size", "language", "spf", "dkim", "dmarc", "reply", "replied_at", "replies_sent",
+        "processed_at",
         "attachments", "submission", "clips", ("body_as_sent", "public_description"), "raw_message",
     ]  # fmt: skip
     readonly_fields = [
@@ -91,6 +100,29 @@ class InboundEmailAdmin(admin.ModelAdmin):
             text,
             ngettext("%d missing", "%d missing", inbound.attachments_missing)
             % inbound.attachments_missing,
+        )
+
+    @admin.display(description=_("replies sent"))
+    def replies_sent(self, inbound):
+        """Every automatic reply that went, and when: to this message, or, for a reply about
+        how the message travelled, to another copy of it (then this one got none)."""
+        copies = {SentReply.key_of(inbound, kind) for kind in REPLIES_PER_MESSAGE}
+        sent = SentReply.objects.filter(Q(inbound=inbound) | Q(key__in=copies)).order_by("at")
+        if not sent:
+            return "—"
+        rows = []
+        for reply in sent:
+            elsewhere = ""
+            if reply.inbound_id != inbound.pk:
+                url = reverse("admin:submissions_inboundemail_change", args=[reply.inbound_id])
+                elsewhere = format_html(
+                    ' (<a href="{}">{}</a>)', url, gettext("to another copy of this message")
+                )
+            when = formats.localize(timezone.template_localtime(reply.at))
+            rows.append((reply.kind, reply_labels.get(reply.kind, reply.kind), when, elsewhere))
+        return format_html(
+            '<ul class="inbound-replies">{}</ul>',
+            format_html_join("", '<li data-reply="{}">{} · {}{}</li>', rows),
         )
 
     @admin.display(description=_("clips"))

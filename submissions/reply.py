@@ -17,6 +17,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from submissions.models import PERSONAL_LINK_DAYS, InboundEmail, SentReply
 from submissions.notifications import absolute
@@ -30,6 +31,13 @@ TEMPLATES = {
     "unreadable": "inbound_unreadable",
     # A message cut off on its way (process.cut_short): its video arrived only in part.
     "incomplete": "inbound_incomplete",
+}
+# What each kind is called for staff (the admin lists the replies a message was sent).
+LABELS = {
+    "receipt": _("receipt"),
+    "no_video": _("no video found"),
+    "unreadable": _("message could not be read"),
+    "incomplete": _("message arrived cut off"),
 }
 
 

@@ -165,6 +165,92 @@ def test_a_render_that_keeps_killing_its_worker_is_given_up_and_staff_told(setti
     assert "data-render-failure" in page and "stopped 3 times" in page
 
 
+def later():
+    """A watchdog pass's time, once a render queued now is overdue."""
+    return timezone.now() + timedelta(seconds=settings.RENDER_STALE_SECONDS + 1)
+
+
+def render_tasks(clip):
+    from django_tasks_db.models import DBTaskResult
+
+    return DBTaskResult.objects.filter(
+        task_path=tasks.render_clip.module_path,
+        args_kwargs__args__0=clip.pk,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_render_whose_task_was_lost_is_made_by_the_next_watchdog_pass(media_storage, short_video):
+    clip = make_clip(status=Clip.Status.REVIEW, video=short_video)
+    old_video = clip.video.name
+    clip.queue_rendering()  # queued at once: this test commits
+    assert render_tasks(clip).count() == 1
+    render_tasks(clip).delete()  # the task row is lost before any worker takes it up
+    clip.refresh_from_db()
+    assert clip.rendering_queued and clip.render_claimed_at is None
+
+    # A pass soon after leaves it alone (it may be waiting its turn); an hour later it does not.
+    env = worker_env(media_storage)
+    assert "renders requeued []" in watchdog(env)
+    assert tasks.requeue_stale_renders(now=later()) == {"requeued": [clip.pk], "failed": []}
+    assert "renders requeued []" in watchdog(env)  # once
+    assert render_tasks(clip).count() == 1
+
+    worker = manage("db_worker", "--batch", "--no-startup-delay", "--no-reload", env=env)
+    assert worker.wait(timeout=180) == 0
+    clip.refresh_from_db()
+    assert not clip.rendering_queued and clip.video.name != old_video
+    assert clip.render_claimed_at is None and clip.render_attempts == 0
+    assert clip.render_failure == ""
+
+
+def test_a_render_waiting_its_turn_in_a_busy_queue_is_not_queued_twice(settings):
+    clip = make_clip(status=Clip.Status.REVIEW)
+    clip.queue_rendering()
+    almost = timezone.now() + timedelta(seconds=settings.RENDER_STALE_SECONDS - 60)
+    assert tasks.requeue_stale_renders(now=almost) == {"requeued": [], "failed": []}
+    assert Clip.objects.get(pk=clip.pk).renders_queued == clip.renders_queued
+    # Taken up by a worker just before the pass: its claim is what the watchdog watches now.
+    Clip.objects.get(pk=clip.pk).claim_render()
+    Clip.objects.filter(pk=clip.pk).update(render_claimed_at=almost)
+    assert tasks.requeue_stale_renders(now=later()) == {"requeued": [], "failed": []}
+
+
+def test_a_render_whose_task_keeps_being_lost_is_given_up_and_staff_told(settings, admin_client):
+    clip = make_clip(status=Clip.Status.REVIEW)
+    clip.queue_rendering()  # this test never commits: the task is never queued, as if lost
+    for attempt in range(settings.PROCESSING_MAX_ATTEMPTS):
+        result = tasks.requeue_stale_renders(now=later())
+        if attempt < settings.PROCESSING_MAX_ATTEMPTS - 1:
+            assert result == {"requeued": [clip.pk], "failed": []}
+    assert result == {"requeued": [], "failed": [clip.pk]}
+    clip.refresh_from_db()
+    assert not clip.rendering_queued and clip.render_attempts == 0
+    assert tasks.requeue_stale_renders(now=later()) == {"requeued": [], "failed": []}
+    page = admin_client.get(
+        f"/admin/gallery/clip/{clip.pk}/change/", headers={"Accept-Language": "en"}
+    ).content.decode()
+    assert "data-render-failure" in page
+    assert "tried 3 times" in page and "no worker took it up" in page
+
+
+def test_a_first_processing_whose_task_was_lost_is_queued_again_by_the_watchdog(settings):
+    from django_tasks_db.models import DBTaskResult
+
+    # Sent: it waits for processing from now, but this test never commits, so its task is
+    # never queued, as if lost.
+    clip = make_clip(status=Clip.Status.PROCESSING)
+    stale = timedelta(seconds=settings.PROCESSING_STALE_SECONDS)
+    soon = timezone.now() + stale - timedelta(seconds=60)
+    assert tasks.requeue_stale(now=soon) == {"requeued": [], "failed": []}
+    assert tasks.requeue_stale(now=timezone.now() + stale + timedelta(seconds=1)) == {
+        "requeued": [clip.pk],
+        "failed": [],
+    }
+    queued = DBTaskResult.objects.filter(task_path=tasks.process_clip.module_path)
+    assert [task.args_kwargs["args"] for task in queued] == [[clip.pk]]
+
+
 def test_a_failure_is_told_in_the_readers_language_not_the_workers(
     media_storage, admin_client, client
 ):

@@ -208,3 +208,66 @@ def test_a_message_stuck_waiting_can_be_queued_again(
             {"action": "reprocess", "_selected_action": [fresh.pk, stuck.pk]},
         )
     assert queued("process_inbound_email") == [[stuck.pk]]
+
+
+def replies_listed(client, inbound, language="en"):
+    """The replies the message's page lists as sent: [(kind, text)]."""
+    import re
+
+    from django.utils.html import strip_tags
+
+    html = client.get(
+        f"/admin/submissions/inboundemail/{inbound.pk}/change/",
+        headers={"Accept-Language": language},
+    ).content.decode()
+    return [
+        (kind, strip_tags(text))
+        for kind, text in re.findall(r'<li data-reply="([^"]+)">(.*?)</li>', html, re.S)
+    ]
+
+
+def sent_at(kind, language="en"):
+    """When the `kind` reply went, as the admin shows a time in `language`."""
+    from django.utils import formats, timezone, translation
+
+    from submissions.models import SentReply
+
+    with translation.override(language):
+        return formats.localize(timezone.template_localtime(SentReply.objects.get(kind=kind).at))
+
+
+def test_staff_see_which_replies_a_message_was_sent_and_when(
+    admin_client, moderator_client, deliver, tiny_video, settings
+):
+    from tests.factories import said_in
+
+    # The sender's server dropped the connection once: a cut copy, then the whole message.
+    raw = clip_mail(tiny_video, filename="drive-home.mp4", message_id="<twice@example.org>")
+    cut = deliver(raw[: len(raw) // 2])
+    whole = deliver(raw)
+    assert (cut.reply, whole.reply) == ("incomplete", "receipt")
+
+    for client in (admin_client, moderator_client):
+        assert replies_listed(client, cut) == [
+            ("incomplete", f"message arrived cut off · {sent_at('incomplete')}")
+        ]
+    # The whole copy's page shows its receipt, and the reply its cut copy was sent.
+    assert replies_listed(moderator_client, whole) == [
+        ("incomplete", f"message arrived cut off · {sent_at('incomplete')} "
+         "(to another copy of this message)"),
+        ("receipt", f"receipt · {sent_at('receipt')}"),
+    ]  # fmt: skip
+    html = moderator_client.get(f"/admin/submissions/inboundemail/{whole.pk}/change/")
+    assert f'href="/admin/submissions/inboundemail/{cut.pk}/change/"' in html.content.decode()
+    # In the staff member's language.
+    assert replies_listed(admin_client, whole, "de") == [
+        ("incomplete", f"{said_in('de', 'message arrived cut off')} · "
+         f"{sent_at('incomplete', 'de')} ({said_in('de', 'to another copy of this message')})"),
+        ("receipt", f"{said_in('de', 'receipt')} · {sent_at('receipt', 'de')}"),
+    ]  # fmt: skip
+    # Read only: nothing to add, change or delete them with.
+    assert admin_client.get("/admin/submissions/sentreply/").status_code == 404
+
+    ours = mail_message(subject="Rien", sender=settings.SUBMISSION_ADDRESS).as_bytes()
+    unanswered = deliver(ours)
+    assert unanswered.reply == "" and replies_listed(admin_client, unanswered) == []
