@@ -15,6 +15,7 @@ import json
 import logging
 from functools import cache
 from pathlib import Path
+from typing import NamedTuple
 
 from django.conf import settings
 from django.contrib.staticfiles.storage import staticfiles_storage
@@ -78,8 +79,21 @@ def _key(kind, *parts):
     return f"frag:{kind}:" + hashlib.blake2s(payload.encode(), digest_size=16).hexdigest()
 
 
+class CardRef(NamedTuple):
+    """A published clip's card named by the clip's id and row version (gallery.pages:
+    ROW_VERSION): kept under them, so its row (CARD_FIELDS) is read only to render it,
+    unless it came along."""
+
+    pk: int
+    stamp: int
+    row: tuple | None = None
+
+
 def _card_values(clip):
-    """A card's columns: a row of CARD_FIELDS as the gallery reads it, or a clip's."""
+    """What a card's key is made of: a CardRef, a row of CARD_FIELDS as the gallery reads
+    it, or a clip's columns."""
+    if isinstance(clip, CardRef):
+        return ("ref", clip.pk, clip.stamp)
     if isinstance(clip, tuple):
         return clip
     return tuple(clip.__dict__.get(name) for name in CARD_FIELDS)
@@ -145,17 +159,27 @@ def cards(clips, *, eager_first=False):
 
 def cards_from(wanted, found):
     """The cards of card_keys()'s `wanted`: those in `found` (what the cache gave), the
-    others rendered and kept."""
+    others rendered and kept (the rows of those named by a CardRef read in one query; a
+    clip deleted since has no card)."""
+    missing = [(key, clip) for key, clip, _eager in wanted if key not in found]
+    refs = [clip.pk for _key, clip in missing if isinstance(clip, CardRef) and clip.row is None]
+    rows = {}
+    if refs:
+        read = Clip.objects.filter(pk__in=refs).order_by().values_list(*CARD_FIELDS)
+        rows = {row[0]: row for row in read}
     rendered = {}
-    for key, clip, _eager in wanted:
-        if key not in found and key not in rendered:
-            if isinstance(clip, tuple):
-                columns = dict(zip(CARD_FIELDS, clip, strict=True))
-                if isinstance(columns["thumbnails"], str):  # read as its JSON text
-                    columns["thumbnails"] = json.loads(columns["thumbnails"])
-                clip = Clip(**columns)
-            log.debug("rendering card %s", key)
-            rendered[key] = render_to_string(CARD_TEMPLATE, {"clip": clip, "eager": False})
+    for key, clip in missing:
+        if isinstance(clip, CardRef) and (clip := clip.row or rows.get(clip.pk)) is None:
+            continue
+        if key in rendered:
+            continue
+        if isinstance(clip, tuple):
+            columns = dict(zip(CARD_FIELDS, clip, strict=True))
+            if isinstance(columns["thumbnails"], str):  # read as its JSON text
+                columns["thumbnails"] = json.loads(columns["thumbnails"])
+            clip = Clip(**columns)
+        log.debug("rendering card %s", key)
+        rendered[key] = render_to_string(CARD_TEMPLATE, {"clip": clip, "eager": False})
     if rendered:
         keep_many(rendered, timeout=FRAGMENT_TIMEOUT)
         found = found | rendered
@@ -163,6 +187,7 @@ def cards_from(wanted, found):
     return [
         mark_safe(_asked_at_once(found[key]) if eager else found[key])  # noqa: S308  # nosec B308 B703
         for key, _clip, eager in wanted
+        if key in found
     ]
 
 

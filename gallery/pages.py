@@ -12,7 +12,6 @@ its themes or captions, and any change to a theme. An upload, a processing step 
 decision that publishes nothing leaves them alone.
 """
 
-import hashlib
 import json
 from array import array
 from functools import lru_cache
@@ -49,12 +48,10 @@ from infra.cache import (
     bump_version,
     current_version,
     has_shared_cache,
-    keep_many,
     keep_shared,
     pages_retired,
     per_version,
     per_version_known,
-    read_many,
     read_shared,
 )
 
@@ -135,7 +132,7 @@ CATALOGUE_TIMEOUT = 24 * 3600
 # (its system columns xmin and cmin, new with every UPDATE whatever sent it, even twice in one
 # transaction: https://www.postgresql.org/docs/current/ddl-system-columns.html), one in the
 # high 32 bits and one in the low. With it the catalogue tells which card rows kept in the
-# cache are still those in the database, and a cold gallery page reads none (card_rows).
+# cache are still those in the database, and a cold gallery page reads none (_cards_of).
 ROW_VERSION = {
     "postgresql": '("gallery_clip"."xmin"::text::bigint << 32)'
     ' | "gallery_clip"."cmin"::text::bigint'
@@ -211,7 +208,7 @@ def gallery_list(selected, *, may_read=True):
     those of the selection: the bits it asks), from the catalogue kept once per page version
     in this process; None when the catalogue is not read yet and `may_read` is false (the
     page is then one query, its total within it). A page read from the list is one query by
-    primary key whatever its depth, or none (card_rows), and its total is the list's
+    primary key whatever its depth, or none (_cards_of), and its total is the list's
     length: no count, no OFFSET. Memory: 16 to 24 bytes per published clip, and as much per
     clip of each selection asked for (at most one list per theme selection)."""
     chosen = sorted(set(selected))
@@ -251,38 +248,54 @@ def _with_any(catalogue, want):
 
 
 def gallery_page(selected, number, order="", *, may_read_catalogue=True):
-    """One page of the gallery's clips, as rows of the card columns (fragments.CARD_FIELDS),
-    with the selection's total. Newest first, from the catalogue's list (gallery_list) when it
-    is read or `may_read_catalogue`; else, and for POPULAR (most watched first), one query,
-    the total counted within it (once per page version) when not known."""
+    """One page of the gallery's clips, as what their cards are made from (_card_source),
+    with the selection's total. Newest first, from the catalogue's list (gallery_list) when
+    it is read or `may_read_catalogue`; else, and for POPULAR (most watched first), one
+    query, the total counted within it (once per page version) when not known."""
     size = settings.GALLERY_PAGE_SIZE
     listed = gallery_list(selected, may_read=may_read_catalogue) if order != POPULAR else None
     if listed is not None:
         paginator = KnownCountPaginator((), size, count=len(listed.ids))
         number = paginator.validate_number(max(1, min(number, paginator.num_pages)))
         at = slice((number - 1) * size, number * size)
-        stamps = listed.stamps[at].tolist() if listed.stamps is not None else None
-        return Page(card_rows(listed.ids[at].tolist(), stamps), number, paginator)
+        return Page(_cards_of(listed, at), number, paginator)
     matching = Clip.objects.published().with_any_theme(selected)
     ordered = matching.most_watched() if order == POPULAR else matching.for_gallery()
-    clips = ordered.values_list(*card_columns())
+    ordered, columns, card = _card_source(ordered)
+    clips = ordered.values_list(*columns)
     total = _selection_total(selected)
     if total is None:
         # All published clips share one status: grouping by it gives one row, the count,
         # which the database works out once for the whole query.
         count = matching.order_by().values("status").annotate(n=Count("pk")).values("n")
         start = (number - 1) * size
-        rows = list(ordered.values_list(*card_columns(), Subquery(count))[start : start + size])
+        rows = list(ordered.values_list(*columns, Subquery(count))[start : start + size])
         if rows or number == 1:  # else the page is past the end: count, then show the last
             total = rows[0][-1] if rows else 0
             per_version("count:" + ",".join(sorted(selected)), lambda: total)
-            rows = [card_row(row[:-1]) for row in rows]
+            rows = [card(row[:-1]) for row in rows]
             return Page(rows, number, KnownCountPaginator(clips, size, count=total))
         total = matching.count()
     paginator = KnownCountPaginator(clips, size, count=total)
     number = paginator.validate_number(max(1, min(number, paginator.num_pages)))
     start = (number - 1) * size
-    return Page([card_row(row) for row in clips[start : start + size]], number, paginator)
+    return Page([card(row) for row in clips[start : start + size]], number, paginator)
+
+
+def _card_source(queryset):
+    """`queryset` with what its clips' cards are made from, the names of those columns, and
+    what makes a card's source of a row of them: the card's columns, and on PostgreSQL
+    their row version too (a fragments.CardRef: the card is kept under it, as the gallery's
+    pages read from the catalogue name it). The columns come along so that a card not yet
+    rendered costs no query of its own."""
+    if (row_version := ROW_VERSION.get(connections[queryset.db].vendor)) is not None:
+        stamped = queryset.annotate(stamp=RawSQL(row_version, ()))  # noqa: S611  # nosec B611 - a constant
+        return stamped, (*card_columns(), "stamp"), _card_ref
+    return queryset, card_columns(), card_row
+
+
+def _card_ref(row):
+    return fragments.CardRef(row[0], row[-1], card_row(row[:-1]))
 
 
 # Stands for the values a prepared query is run with (no clip has a negative id).
@@ -342,29 +355,24 @@ def card_row(row):
     return (pk, title, language, thumbnails, duration, bool(featured), credit_name, credit_country)
 
 
-def card_rows(pks, stamps=None):
-    """Card rows of these published clips of the current page version, in this order (those
-    that exist). With their row versions (`stamps`, from the catalogue), the rows kept in
-    the cache under the same versions are taken from there and only the others are read
-    (one query by primary key, or none), then kept."""
+def _cards_of(listed, at, *, with_rows=False):
+    """What the cards of the clips at `at` (a slice or a list of positions) in `listed` (a
+    Catalogue) are made from: with row versions (PostgreSQL), each clip's id and version
+    (fragments.CardRef), whose card is kept under them, so that no row is read unless the
+    clip changed (or `with_rows`: for a list kept for many pages, whose cards may be
+    rendered by any of them); else their rows, in one query by primary key."""
+    if isinstance(at, slice):
+        ids = listed.ids[at].tolist()
+        stamps = listed.stamps[at].tolist() if listed.stamps is not None else None
+    else:
+        ids = [listed.ids[i] for i in at]
+        stamps = [listed.stamps[i] for i in at] if listed.stamps is not None else None
     if stamps is None:
-        return rows_by_pk(pks)
-    keys = [
-        f"card-row:{_CARD_ROW_SHAPE}:{pk}:{stamp}" for pk, stamp in zip(pks, stamps, strict=True)
-    ]
-    found = read_many(keys)
-    if missing := [pk for pk, key in zip(pks, keys, strict=True) if key not in found]:
-        read = {row[0]: row for row in rows_by_pk(missing)}
-        kept = {key: read[pk] for pk, key in zip(pks, keys, strict=True) if pk in read}
-        keep_many(kept, timeout=fragments.FRAGMENT_TIMEOUT)
-        found |= kept
-    return [found[key] for key in keys if key in found]
-
-
-# What a kept card row holds: another set of columns, other keys.
-_CARD_ROW_SHAPE = hashlib.blake2s(
-    ",".join(fragments.CARD_FIELDS).encode(), digest_size=4
-).hexdigest()
+        # By primary key alone: the list holds published clips of this page version.
+        return rows_by_pk(ids)
+    rows = {row[0]: row for row in rows_by_pk(ids)} if with_rows else {}
+    pairs = zip(ids, stamps, strict=True)
+    return [fragments.CardRef(pk, stamp, rows.get(pk)) for pk, stamp in pairs]
 
 
 def rows_by_pk(pks):
@@ -454,8 +462,9 @@ def _prefetched(clip, name, model, rows):
 
 
 def related_clips(clip, count=4):
-    """Rows of card columns of the newest clips sharing a theme with `clip`: the first of its
-    themes' selection, read once per theme set and page version in this process."""
+    """Cards (rows of card columns, or fragments.CardRef) of the newest clips sharing a theme
+    with `clip`: the first of its themes' selection, read once per theme set and page
+    version in this process."""
     slugs = sorted(theme.slug for theme in clip.themes.all())
 
     def first():
@@ -463,19 +472,11 @@ def related_clips(clip, count=4):
         if slugs and len(themes) <= 64:  # from the catalogue: one query by primary key
             catalogue = per_version("catalogue", _catalogue)
             want = sum(1 << i for i, theme in enumerate(themes) if theme.slug in slugs)
-            first = list(
-                islice(
-                    compress(range(len(catalogue.ids)), (m & want for m in catalogue.masks)),
-                    count + 1,
-                )
-            )
-            stamps = catalogue.stamps
-            return card_rows(
-                [catalogue.ids[at] for at in first],
-                [stamps[at] for at in first] if stamps is not None else None,
-            )
+            matching = compress(range(len(catalogue.ids)), (m & want for m in catalogue.masks))
+            return _cards_of(catalogue, list(islice(matching, count + 1)), with_rows=True)
         matching = Clip.objects.published().with_any_theme(slugs).for_gallery()
-        return [card_row(row) for row in matching.values_list(*card_columns())[: count + 1]]
+        matching, columns, card = _card_source(matching)
+        return [card(row) for row in matching.values_list(*columns)[: count + 1]]
 
     rows = per_version("related:" + ",".join(slugs), first)
     return [row for row in rows if row[0] != clip.pk][:count]
