@@ -131,8 +131,10 @@ CATALOGUE_TIMEOUT = 24 * 3600
 # A row's version on PostgreSQL: the transaction that wrote it and the command within it
 # (its system columns xmin and cmin, new with every UPDATE whatever sent it, even twice in one
 # transaction: https://www.postgresql.org/docs/current/ddl-system-columns.html), one in the
-# high 32 bits and one in the low. Cards are kept under it (fragments.CardRef): a cold
-# gallery page then reads no row of a clip unchanged since its card was rendered (_cards_of).
+# high 32 bits and one in the low (a transaction id past 2**31 makes it negative: bits, not
+# an overflow; PostgreSQL shifts without a check). Cards are kept under it (fragments.CardRef):
+# a cold gallery page then reads no row of a clip unchanged since its card was rendered
+# (_cards_of).
 ROW_VERSION = {
     "postgresql": '("gallery_clip"."xmin"::text::bigint << 32)'
     ' | "gallery_clip"."cmin"::text::bigint'
