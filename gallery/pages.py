@@ -2,9 +2,11 @@
 they are retired, and the one query a gallery page needs (gallery_page; its cards come from
 gallery/fragments.py, the page around them from gallery/shells.py).
 
-Once per page version each process reads the catalogue (every published clip's id in the
-gallery's order with a bit per theme): a theme selection's list is then a filter in memory,
-a page of it one query by primary key, its total the list's length.
+Once per page version each process has the catalogue (every published clip's id in the
+gallery's order with a bit per theme, and on PostgreSQL its row version; with a shared
+cache read once, by the process that made the change): a theme selection's list is then a
+filter in memory, a page of it one query by primary key or none, its total the list's
+length.
 
 Cached pages are retired only by changes a visitor can see: a clip published, unpublished,
 withdrawn or featured (the model sends `catalogue_changed`), an edit of a published clip,
@@ -152,10 +154,8 @@ def _read_catalogue(themes):
         .values_list("clip_id", "bits")
     )
     published = Clip.objects.published().for_gallery()
-    alias = published.db
-    if (row_version := ROW_VERSION.get(connections[alias].vendor)) is not None:
-        published = published.annotate(stamp=RawSQL(row_version, ()))  # noqa: S611  # nosec B611 - a constant
-        ids_part = (published.values_list("pk", "stamp"), "pk", "stamp")
+    if (stamped := _with_row_version(published)) is not None:
+        ids_part = (stamped.values_list("pk", "stamp"), "pk", "stamp")
     else:
         ids_part = (published.values_list("pk"), "pk")
     ids, *stamps, clip_ids, bits = _as_lists(ids_part, (per_clip, "clip_id", "bits"))
@@ -290,10 +290,17 @@ def _card_source(queryset):
     their row version too (a fragments.CardRef: the card is kept under it, as the gallery's
     pages read from the catalogue name it). The columns come along so that a card not yet
     rendered costs no query of its own."""
-    if (row_version := ROW_VERSION.get(connections[queryset.db].vendor)) is not None:
-        stamped = queryset.annotate(stamp=RawSQL(row_version, ()))  # noqa: S611  # nosec B611 - a constant
+    if (stamped := _with_row_version(queryset)) is not None:
         return stamped, (*card_columns(), "stamp"), _card_ref
     return queryset, card_columns(), card_row
+
+
+def _with_row_version(queryset):
+    """`queryset` with each clip's row version as `stamp` (ROW_VERSION), or None where its
+    database has none."""
+    if (row_version := ROW_VERSION.get(connections[queryset.db].vendor)) is None:
+        return None
+    return queryset.annotate(stamp=RawSQL(row_version, ()))  # noqa: S611  # nosec B611 - a constant
 
 
 def _card_ref(row):

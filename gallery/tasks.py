@@ -1,5 +1,6 @@
 import logging
 from datetime import timedelta
+from itertools import chain
 
 from django.conf import settings
 from django.db import transaction
@@ -97,58 +98,46 @@ def requeue_stale_renders(*, now=None):
     was lost). After the last attempt staff are told instead (a render that kills its
     worker would otherwise do so forever)."""
     cutoff = (now or timezone.now()) - timedelta(seconds=settings.RENDER_STALE_SECONDS)
-    stopped = _requeue_stopped_renders(cutoff)
-    lost = _requeue_lost_renders(cutoff)
-    return {key: stopped[key] + lost[key] for key in ("requeued", "failed")}
-
-
-def _requeue_stopped_renders(cutoff):
-    """Claimed longer ago than RENDER_STALE_SECONDS, with no sign of life since."""
-    stale = Clip.objects.filter(rendering_queued=True, render_claimed_at__lt=cutoff)
     requeued, failed = [], []
-    for clip in stale:
-        # Unclaimed first, so that a second watchdog pass does not queue it twice.
-        if not Clip.objects.filter(pk=clip.pk, render_claimed_at=clip.render_claimed_at).update(
-            render_claimed_at=None
-        ):
-            continue
-        if clip.render_attempts >= settings.PROCESSING_MAX_ATTEMPTS:
-            clip.end_rendering(
-                renders_queued=clip.renders_queued,
-                failure_code="render_stopped",
-                failure_params={"attempts": clip.render_attempts},
-            )
-            failed.append(clip.pk)
-            continue
-        clip.queue_rendering()
-        requeued.append(clip.pk)
-    return {"requeued": requeued, "failed": failed}
-
-
-def _requeue_lost_renders(cutoff):
-    """Queued longer ago than RENDER_STALE_SECONDS and never taken up: its task was lost
-    (a render merely waiting its turn in a busy queue is younger than that). Each such
-    queue counts as an attempt, so that a render whose task keeps being lost is given up."""
-    lost = Clip.objects.filter(
-        rendering_queued=True, render_claimed_at__isnull=True, render_queued_at__lt=cutoff
-    )
-    requeued, failed = [], []
-    for clip in lost:
-        # Touched first, so that a second watchdog pass does not queue it twice; and left
-        # alone if a worker took it up meanwhile.
-        if not Clip.objects.filter(
-            pk=clip.pk, render_claimed_at__isnull=True, render_queued_at=clip.render_queued_at
-        ).update(render_queued_at=timezone.now(), render_attempts=F("render_attempts") + 1):
-            continue
-        attempts = clip.render_attempts + 1  # this lost queue among them
+    # Lazily, one after the other: the stopped renders queued again here are young again
+    # when the lost ones are looked for.
+    for clip, attempts, code in chain(_stopped_renders(cutoff), _lost_renders(cutoff)):
         if attempts >= settings.PROCESSING_MAX_ATTEMPTS:
             clip.end_rendering(
                 renders_queued=clip.renders_queued,
-                failure_code="render_lost",
+                failure_code=code,
                 failure_params={"attempts": attempts},
             )
             failed.append(clip.pk)
-            continue
-        clip.queue_rendering()
-        requeued.append(clip.pk)
+        else:
+            clip.queue_rendering()
+            requeued.append(clip.pk)
     return {"requeued": requeued, "failed": failed}
+
+
+def _stopped_renders(cutoff):
+    """(clip, attempts, failure code) of each render claimed longer ago than cutoff, with no
+    sign of life since."""
+    for clip in Clip.objects.filter(rendering_queued=True, render_claimed_at__lt=cutoff):
+        # Unclaimed first, so that a second watchdog pass does not queue it twice.
+        if Clip.objects.filter(pk=clip.pk, render_claimed_at=clip.render_claimed_at).update(
+            render_claimed_at=None
+        ):
+            yield clip, clip.render_attempts, "render_stopped"
+
+
+def _lost_renders(cutoff):
+    """(clip, attempts, failure code) of each render queued longer ago than cutoff and never
+    taken up: its task was lost (a render merely waiting its turn in a busy queue is younger
+    than that). Each such queue counts as an attempt, so that a render whose task keeps
+    being lost is given up."""
+    lost = Clip.objects.filter(
+        rendering_queued=True, render_claimed_at__isnull=True, render_queued_at__lt=cutoff
+    )
+    for clip in lost:
+        # Touched first, so that a second watchdog pass does not queue it twice; and left
+        # alone if a worker took it up meanwhile.
+        if Clip.objects.filter(
+            pk=clip.pk, render_claimed_at__isnull=True, render_queued_at=clip.render_queued_at
+        ).update(render_queued_at=timezone.now(), render_attempts=F("render_attempts") + 1):
+            yield clip, clip.render_attempts + 1, "render_lost"  # this lost queue among them
