@@ -19,6 +19,10 @@ MESSAGES = {
     "too_long": _("This clip is too long: %(max)s minutes at most."),
     "too_large": _("This video is too large: at most %(max)s pixels on a side."),
     "stopped": _("Processing stopped %(attempts)s times without finishing."),
+    "lost": _(
+        "Processing was tried %(attempts)s times without finishing (the last time, no worker "
+        "took it up: its task was lost)."
+    ),
     "render_stopped": _(
         "Making the outputs again stopped %(attempts)s times without finishing (the worker "
         "was stopped)."

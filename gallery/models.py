@@ -204,7 +204,13 @@ class Clip(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     published_at = models.DateTimeField(null=True, blank=True, editable=False)
     status_changed_at = models.DateTimeField(default=timezone.now, editable=False)
+    # Processings taken up (a worker started one) and queues the watchdog found lost: it
+    # gives up after PROCESSING_MAX_ATTEMPTS.
     processing_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
+    # When a worker took the processing up: a second task for the same clip then does
+    # nothing (Clip.claim_processing). A worker killed mid-way leaves it behind, and the
+    # watchdog, finding no sign of life since, clears it and queues the clip again.
+    processing_claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Why processing (or the last render) failed: a code of gallery/failures.py and its
     # parameters, put in words when shown (failure_text); else free text (an error the
     # worker did not foresee, or a row older than the codes).
@@ -296,8 +302,12 @@ class Clip(models.Model):
     render_claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
     # When the render was last queued: a task lost before any worker took it up (its enqueue
     # failed, its row was lost) leaves the render queued and unclaimed, and the watchdog
-    # queues it again once it is older than RENDER_STALE_SECONDS (gallery/tasks.py).
+    # queues it again once it is older than RENDER_STALE_SECONDS and its task is no longer
+    # in the queue (gallery/tasks.py).
     render_queued_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # A render queued (and not yet ended) was asked to detect faces and plates again: the
+    # render the watchdog queues in place of a lost or stopped one asks the same.
+    render_detect = models.BooleanField(default=False, editable=False)
     # Renders taken up since the last one ended, and queues the watchdog found lost: it
     # gives up after a few.
     render_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
@@ -570,6 +580,7 @@ class Clip(models.Model):
             allowed_from={self.Status.FAILED},
             by=by,
             processing_attempts=0,
+            processing_claimed_at=None,
             failure_reason="",
             failure_code="",
             failure_params={},
@@ -579,6 +590,31 @@ class Clip(models.Model):
     def queue_processing(self):
         """Have the clip processed once the transaction commits (gallery/tasks.py listens)."""
         signals.processing_requested.send(sender=Clip, clip=self)
+
+    def claim_processing(self):
+        """A worker takes the processing up, unless another one has (or the clip is no longer
+        waiting for it); returns whether this one did. The guarded UPDATE is the claim on
+        SQLite and PostgreSQL alike: of two tasks for one clip, one does the work."""
+        now = timezone.now()
+        claimed = Clip.objects.filter(
+            pk=self.pk, status=self.Status.PROCESSING, processing_claimed_at__isnull=True
+        ).update(
+            processing_claimed_at=now,
+            processing_attempts=F("processing_attempts") + 1,
+            status_changed_at=now,
+        )
+        if claimed:
+            self.processing_claimed_at = now
+        return bool(claimed)
+
+    def processing_taken_over(self):
+        """Whether the clip, still waiting for processing, went to another worker since this
+        one claimed it (the watchdog found this one silent for too long)."""
+        return (
+            Clip.objects.filter(pk=self.pk, status=self.Status.PROCESSING)
+            .exclude(processing_claimed_at=self.processing_claimed_at)
+            .exists()
+        )
 
     # --- Blurring: staff edit the regions; the outputs are made again from the original. ---
 
@@ -635,9 +671,14 @@ class Clip(models.Model):
             rendering_queued=True,
             renders_queued=F("renders_queued") + 1,
             render_queued_at=timezone.now(),
+            # Asked by this render, or by one still queued (the row's values before this
+            # UPDATE): whichever task runs, or is queued again, detects.
+            render_detect=Value(True)
+            if detect
+            else Case(When(rendering_queued=True, then=F("render_detect")), default=Value(False)),
         )
         self.rendering_queued = True
-        self.refresh_from_db(fields=["renders_queued", "render_queued_at"])
+        self.refresh_from_db(fields=["renders_queued", "render_queued_at", "render_detect"])
         signals.rendering_requested.send(sender=Clip, clip=self, detect=detect)
 
     def replace_outputs(
@@ -742,6 +783,11 @@ class Clip(models.Model):
                 When(renders_queued=renders_queued, then=Value(0)),
                 default=F("render_attempts"),
                 output_field=models.PositiveSmallIntegerField(),
+            ),
+            "render_detect": Case(
+                When(renders_queued=renders_queued, then=Value(False)),
+                default=F("render_detect"),
+                output_field=models.BooleanField(),
             ),
         }
 

@@ -12,7 +12,6 @@ import av
 from django.conf import settings
 from django.core.files import File
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -63,15 +62,21 @@ def render_failure(error):
     return {"failure": f"{type(error).__name__}: {error}"}
 
 
+class TakenOver(Exception):
+    """The clip went to another worker while this one processed it: this one stops, and
+    keeps nothing of its work."""
+
+
 def probe_limits():
     return {"max_seconds": settings.MAX_CLIP_SECONDS, "max_side": settings.MAX_VIDEO_SIDE}
 
 
 def process(clip):
-    """Probe, poster, thumbnails and transcode; then to review, or failed with a reason."""
-    Clip.objects.filter(pk=clip.pk).update(
-        processing_attempts=F("processing_attempts") + 1, status_changed_at=timezone.now()
-    )
+    """Probe, poster, thumbnails and transcode; then to review, or failed with a reason.
+    Nothing is done when another worker has the clip already (a second task for it)."""
+    if not clip.claim_processing():
+        log.info("clip %s is taken up already, or no longer waiting for processing", clip.pk)
+        return
     angles = list(clip.angles.all())
     with tempfile.TemporaryDirectory(prefix="clip-") as tmp:
         work = Path(tmp)
@@ -138,6 +143,8 @@ def process(clip):
     try:
         # The angles' videos and the clip's change together, or not at all.
         with transaction.atomic():
+            if clip.processing_taken_over():
+                raise TakenOver(f"clip {clip.pk} went to another worker")
             for angle in angles:  # an angle left out on the way has no row any more
                 path = event.videos.get(angle.camera, main.path) if event else main.path
                 ClipAngle.objects.filter(pk=angle.pk).update(video=stored[path.name])
@@ -407,7 +414,7 @@ def discard(clip, stored):
 
 class Heartbeat:
     """Tells the watchdog a long transcode (of a processing, or of a render) is still alive
-    (at most once a minute)."""
+    (at most once a minute); a processing whose clip went to another worker stops here."""
 
     def __init__(self, clip, every=60, *, rendering=False):
         self.clip, self.every, self.last = clip, every, time.monotonic()
@@ -421,9 +428,13 @@ class Heartbeat:
                     render_claimed_at=timezone.now()
                 )
                 return
-            Clip.objects.filter(pk=self.clip.pk, status=Clip.Status.PROCESSING).update(
-                status_changed_at=timezone.now()
-            )
+            beat = Clip.objects.filter(
+                pk=self.clip.pk,
+                status=Clip.Status.PROCESSING,
+                processing_claimed_at=self.clip.processing_claimed_at,
+            ).update(status_changed_at=timezone.now())
+            if not beat and self.clip.processing_taken_over():
+                raise TakenOver(f"clip {self.clip.pk} went to another worker")
 
 
 def store_outputs(clip, poster, renditions, extra=()):

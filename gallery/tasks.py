@@ -6,8 +6,10 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.dispatch import receiver
-from django.tasks import task
+from django.tasks import TaskResultStatus, task
 from django.utils import timezone
+from django_tasks_db.backend import DatabaseBackend
+from django_tasks_db.models import DBTaskResult
 
 from gallery import processing
 from gallery.models import Clip, IllegalTransition
@@ -26,6 +28,8 @@ def process_clip(clip_id):
         processing.process(clip)
     except IllegalTransition as refused:
         log.info("clip %s changed while processing: %s", clip_id, refused)
+    except processing.TakenOver:
+        log.info("clip %s went to another worker while this one processed it", clip_id)
 
 
 @receiver(processing_requested, dispatch_uid="tasks-processing-requested")
@@ -72,24 +76,53 @@ def requeue_stale_clips():
 
 
 def requeue_stale(*, now=None):
+    """Queue again the processing that stopped: taken up by a worker that died without
+    ending it (claimed, no sign of life since), or queued and never taken up (its task was
+    lost). A clip whose task is still in the queue, waiting its turn, is left alone. Each
+    counts as an attempt; after the last the clip fails, and the owner and staff read why."""
     cutoff = (now or timezone.now()) - timedelta(seconds=settings.PROCESSING_STALE_SECONDS)
     stale = Clip.objects.filter(status=Clip.Status.PROCESSING, status_changed_at__lt=cutoff)
     requeued, failed = [], []
     for clip in stale:
-        if clip.processing_attempts >= settings.PROCESSING_MAX_ATTEMPTS:
+        if still_queued(process_clip, clip.pk):
+            continue
+        if clip.processing_claimed_at is None:  # lost: this queue is an attempt too
+            attempts, code = clip.processing_attempts + 1, "lost"
+            fields = {"processing_attempts": F("processing_attempts") + 1}
+        else:  # stopped: counted when the worker took it up
+            attempts, code = clip.processing_attempts, "stopped"
+            fields = {"processing_claimed_at": None}
+        # Touched first, so that a second watchdog pass does not queue it twice; and left
+        # alone if a worker took it up (or gave a sign of life) meanwhile.
+        if not Clip.objects.filter(
+            pk=clip.pk,
+            status=Clip.Status.PROCESSING,
+            status_changed_at=clip.status_changed_at,
+            processing_claimed_at=clip.processing_claimed_at,
+        ).update(status_changed_at=timezone.now(), **fields):
+            continue
+        if attempts >= settings.PROCESSING_MAX_ATTEMPTS:
             try:
-                clip.mark_failed(code="stopped", params={"attempts": clip.processing_attempts})
+                clip.mark_failed(code=code, params={"attempts": attempts})
                 failed.append(clip.pk)
             except IllegalTransition:
                 pass
             continue
-        # Touch it first so that a second watchdog pass does not queue it twice.
-        if Clip.objects.filter(pk=clip.pk, status_changed_at=clip.status_changed_at).update(
-            status_changed_at=timezone.now()
-        ):
-            process_clip.enqueue(clip.pk)
-            requeued.append(clip.pk)
+        process_clip.enqueue(clip.pk)
+        requeued.append(clip.pk)
     return {"requeued": requeued, "failed": failed}
+
+
+def still_queued(task, clip_id):
+    """Whether a `task` for that clip waits in the queue, not yet taken up by a worker (the
+    queue is busy): read from the task queue's own rows. Not lost, so not queued again."""
+    if not isinstance(task.get_backend(), DatabaseBackend):
+        return False  # a queue whose rows cannot be read here: the wait alone tells
+    return DBTaskResult.objects.filter(
+        task_path=task.module_path,
+        status=TaskResultStatus.READY,
+        args_kwargs__args__0=clip_id,
+    ).exists()
 
 
 def requeue_stale_renders(*, now=None):
@@ -110,7 +143,7 @@ def requeue_stale_renders(*, now=None):
             )
             failed.append(clip.pk)
         else:
-            clip.queue_rendering()
+            clip.queue_rendering(detect=clip.render_detect)  # as it was asked
             requeued.append(clip.pk)
     return {"requeued": requeued, "failed": failed}
 
@@ -128,13 +161,15 @@ def _stopped_renders(cutoff):
 
 def _lost_renders(cutoff):
     """(clip, attempts, failure code) of each render queued longer ago than cutoff and never
-    taken up: its task was lost (a render merely waiting its turn in a busy queue is younger
-    than that). Each such queue counts as an attempt, so that a render whose task keeps
+    taken up: its task was lost (one still in the queue's rows merely waits its turn in a
+    busy queue). Each such queue counts as an attempt, so that a render whose task keeps
     being lost is given up."""
     lost = Clip.objects.filter(
         rendering_queued=True, render_claimed_at__isnull=True, render_queued_at__lt=cutoff
     )
     for clip in lost:
+        if still_queued(render_clip, clip.pk):
+            continue
         # Touched first, so that a second watchdog pass does not queue it twice; and left
         # alone if a worker took it up meanwhile.
         if Clip.objects.filter(

@@ -323,3 +323,187 @@ def test_cameras_left_out_are_told_to_staff_in_their_language_not_the_workers(
             camera=said_in(language, "Rear"),
         )
         assert escape(said) in page, language
+
+
+def overdue():
+    """A watchdog pass's time, once a processing queued now is overdue."""
+    return timezone.now() + timedelta(seconds=settings.PROCESSING_STALE_SECONDS + 1)
+
+
+def processing_tasks(clip, **filters):
+    from django_tasks_db.models import DBTaskResult
+
+    return DBTaskResult.objects.filter(
+        task_path=tasks.process_clip.module_path, args_kwargs__args__0=clip.pk, **filters
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_processing_whose_task_keeps_being_lost_is_given_up_and_the_owner_told(
+    media_storage, client, admin_client
+):
+    from django.core.files.base import ContentFile
+
+    from infra.storage import private_storage
+    from submissions.models import ClipDraft, Submission
+
+    original = private_storage().save("originals/sent.mp4", ContentFile(b"\x00" * 4000))
+    submission = Submission.objects.create_with_clips(
+        email="owner@example.org",
+        language="de",
+        source=Submission.Source.EMAIL,
+        clips=[ClipDraft(original=original, title="Verloren")],
+    )
+    clip = submission.clips.get()  # queued at once: this test commits
+    assert processing_tasks(clip).count() == 1
+    env = worker_env(media_storage)
+    assert "requeued [], failed []" in watchdog(env)  # soon after: it may be waiting its turn
+
+    for attempt in range(settings.PROCESSING_MAX_ATTEMPTS):
+        processing_tasks(clip).delete()  # the task row is lost before any worker takes it up
+        result = tasks.requeue_stale(now=overdue())
+        if attempt < settings.PROCESSING_MAX_ATTEMPTS - 1:
+            assert result == {"requeued": [clip.pk], "failed": []}
+            assert processing_tasks(clip).count() == 1
+    assert result == {"requeued": [], "failed": [clip.pk]}
+    assert tasks.requeue_stale(now=overdue()) == {"requeued": [], "failed": []}
+    assert not processing_tasks(clip).exists()
+    worker = manage("db_worker", "--batch", "--no-startup-delay", "--no-reload", env=env)
+    assert worker.wait(timeout=180) == 0
+    clip.refresh_from_db()
+    assert clip.status == Clip.Status.FAILED and not clip.video
+
+    said = (
+        "Processing was tried %(attempts)s times without finishing (the last time, no worker "
+        "took it up: its task was lost)."
+    )
+    owner_page = client.get(submission.get_status_url(language="de")).content.decode()
+    assert escape(said_in("de", said, attempts=3)) in owner_page
+    staff_page = admin_client.get(
+        f"/admin/gallery/clip/{clip.pk}/change/", headers={"Accept-Language": "en"}
+    ).content.decode()
+    assert "tried 3 times" in staff_page and "no worker took it up" in staff_page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_processing_waiting_its_turn_in_a_busy_queue_is_not_queued_twice(
+    media_storage, short_video
+):
+    clip = make_clip(status=Clip.Status.PROCESSING, video=short_video)
+    clip.queue_processing()  # queued at once: this test commits
+    assert processing_tasks(clip).count() == 1
+    # No worker took it up for longer than PROCESSING_STALE_SECONDS: the queue is busy, and
+    # its task is still there, waiting its turn.
+    long_ago = timezone.now() - timedelta(seconds=settings.PROCESSING_STALE_SECONDS + 1)
+    Clip.objects.filter(pk=clip.pk).update(status_changed_at=long_ago)
+    env = worker_env(media_storage)
+    assert "requeued [], failed []" in watchdog(env)
+    assert tasks.requeue_stale(now=overdue()) == {"requeued": [], "failed": []}
+    assert processing_tasks(clip).count() == 1
+
+    worker = manage("db_worker", "--batch", "--no-startup-delay", "--no-reload", env=env)
+    assert worker.wait(timeout=180) == 0
+    clip.refresh_from_db()
+    assert clip.status == Clip.Status.REVIEW and clip.processing_attempts == 1
+
+
+def open_for_writing(fifo):
+    """The write end of `fifo`, once a reader has it open; else None."""
+    try:
+        fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+    except OSError:  # no reader yet (ENXIO)
+        return None
+    os.set_blocking(fd, True)
+    return fd
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_second_task_for_a_clip_being_processed_does_nothing(media_storage, short_video):
+    clip = make_clip(status=Clip.Status.PROCESSING, video=short_video)
+    before = clip_files(media_storage, clip)
+    # The original, as the storage serves it, stalls the first worker once it has taken the
+    # clip up (a pipe nobody writes to yet): it is still at it when the second task runs.
+    original = stored_original(media_storage, clip)
+    good = original.read_bytes()
+    original.unlink()
+    os.mkfifo(original)
+    clip.queue_processing()  # queued at once: this test commits
+    env = worker_env(media_storage)
+    run = ("db_worker", "--batch", "--no-startup-delay", "--no-reload")
+    first = manage(*run, env=env, start_new_session=True)
+    second = None
+    try:
+        taken = lambda: Clip.objects.get(pk=clip.pk).processing_attempts == 1  # noqa: E731
+        assert wait_for(taken, 120), "the first worker never took the clip up"
+        tasks.process_clip.enqueue(clip.pk)  # queued twice (a watchdog that thought it lost)
+        second = manage(*run, env=env, start_new_session=True)
+        assert second.wait(timeout=60) == 0, "the second task did not leave the clip alone"
+        clip.refresh_from_db()
+        assert clip.status == Clip.Status.PROCESSING and clip.processing_attempts == 1
+        assert clip_files(media_storage, clip) == before  # nothing made by the second
+
+        ends = []
+        assert wait_for(lambda: ends.append(open_for_writing(original)) or ends[-1], 60)
+        with os.fdopen(ends[-1], "wb") as pipe:  # the first worker reads the original at last
+            pipe.write(good)
+        assert first.wait(timeout=180) == 0
+    finally:
+        for worker in (first, second):
+            if worker is not None and worker.poll() is None:
+                os.killpg(worker.pid, signal.SIGKILL)
+                worker.wait()
+    clip.refresh_from_db()
+    assert clip.status == Clip.Status.REVIEW and clip.processing_attempts == 1
+    assert processing_tasks(clip, status="SUCCESSFUL").count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lost_render_asked_to_detect_faces_and_plates_is_queued_again_detecting(
+    media_storage, tmp_path
+):
+    from gallery import regions as region_sets
+    from gallery import synth_bystanders as sb
+
+    scene = sb.compose(seed=4, seconds=2.0, faces=1, plates=1, plate_widths=(150, 200))
+    path = tmp_path / "street.mp4"
+    sb.write(scene, path)
+    clip = make_clip(status=Clip.Status.REVIEW, video=path)
+    assert clip.regions["tracks"], "processing found nobody to blur"
+    # As if the first detection had missed them all: staff ask for them to be found again.
+    Clip.objects.filter(pk=clip.pk).update(
+        regions=region_sets.empty(clip.regions["width"], clip.regions["height"])
+    )
+    Clip.objects.get(pk=clip.pk).queue_rendering(detect=True)  # queued at once: committed
+    assert [t.args_kwargs["args"] for t in render_tasks(clip)] == [[clip.pk, True]]
+    render_tasks(clip).delete()  # the task row is lost before any worker takes it up
+
+    assert tasks.requeue_stale_renders(now=later()) == {"requeued": [clip.pk], "failed": []}
+    assert [t.args_kwargs["args"] for t in render_tasks(clip)] == [[clip.pk, True]]
+    worker = manage(
+        "db_worker", "--batch", "--no-startup-delay", "--no-reload", env=worker_env(media_storage)
+    )
+    assert worker.wait(timeout=300) == 0
+    clip.refresh_from_db()
+    assert not clip.rendering_queued and clip.render_failure == ""
+    assert clip.regions["tracks"], "the render queued again did not look for faces and plates"
+
+
+def test_a_processing_whose_clip_went_to_another_worker_keeps_nothing(
+    media_storage, short_video, monkeypatch
+):
+    clip = make_clip(status=Clip.Status.PROCESSING, video=short_video)
+    before = clip_files(media_storage, clip)
+    real = processing.blurring.render_outputs
+
+    def taken_over_then(*args, **kwargs):
+        # This worker was silent too long: the watchdog queued the clip again, and another
+        # worker took it up.
+        Clip.objects.filter(pk=clip.pk).update(processing_claimed_at=None)
+        assert Clip.objects.get(pk=clip.pk).claim_processing()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(processing.blurring, "render_outputs", taken_over_then)
+    tasks.process_clip.call(clip.pk)  # ends quietly
+    clip.refresh_from_db()
+    assert clip.status == Clip.Status.PROCESSING and not clip.video  # the other one's to make
+    assert clip_files(media_storage, clip) == before

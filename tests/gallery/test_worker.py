@@ -75,11 +75,16 @@ def test_worker_killed_mid_transcode_then_watchdog_and_restart_end_in_review(
 
 
 def test_watchdog_gives_up_after_three_attempts(settings):
+    from django.utils import timezone
+
     from gallery.tasks import requeue_stale
 
     settings.PROCESSING_STALE_SECONDS = 0
     clip = make_clip(status=Clip.Status.PROCESSING)
-    Clip.objects.filter(pk=clip.pk).update(processing_attempts=3)
+    # Taken up a third time by a worker that was killed, as the two before.
+    Clip.objects.filter(pk=clip.pk).update(
+        processing_attempts=3, processing_claimed_at=timezone.now()
+    )
     result = requeue_stale()
     clip.refresh_from_db()
     assert result["failed"] == [clip.pk]

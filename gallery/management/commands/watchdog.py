@@ -7,8 +7,8 @@ from gallery.tasks import requeue_stale, requeue_stale_renders
 
 class Command(BaseCommand):
     help = (
-        "Requeue clips whose processing or render stopped (worker killed); fail them after "
-        "the last attempt."
+        "Requeue clips whose processing or render stopped (worker killed) or whose task was "
+        "lost; fail them after the last attempt."
     )
 
     def add_arguments(self, parser):
