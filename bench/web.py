@@ -289,13 +289,10 @@ def cpu_per_request(gallery, clip_paths, count=300):
 
 def drop_near():
     """Forget what this process keeps in front of the shared cache (shells, fragments)."""
-    from django.conf import settings
-    from django.core.cache import caches
-
     from gallery import shells
+    from infra.cache import forget_near
 
-    if "near" in settings.CACHES:
-        caches["near"].clear()
+    forget_near()
     shells.forget_near()
 
 

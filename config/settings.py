@@ -456,9 +456,12 @@ RETENTION_DAYS = int(os.environ.get("RETENTION_DAYS", 30))
 # Seconds a web process trusts the page version it read (0: read it on every visit).
 PAGE_CACHE_VERSION_TTL = float(os.environ.get("PAGE_CACHE_VERSION_TTL", 1))
 CACHE_URL = os.environ.get("CACHE_URL", "").strip()
-# With CACHE_URL, megabytes of pages, shells and fragments each web process keeps in front of
-# Redis (a gallery page weighs some 30 KB, a card 1 KB).
-NEAR_CACHE_MB = int(os.environ.get("NEAR_CACHE_MB", 64))
+# With CACHE_URL, megabytes of page shells and clip fragments each web process keeps in front
+# of Redis (a card weighs some 1.1 KB: 100,000 clips' cards, 110 MB), and megabytes of whole
+# pages (some 30 KB each), kept apart: a crawler's walk through pages asked once evicts other
+# pages, not the fragments every cold page is made of.
+NEAR_CACHE_MB = int(os.environ.get("NEAR_CACHE_MB", 128))
+NEAR_PAGES_MB = int(os.environ.get("NEAR_PAGES_MB", 32))
 if CACHE_URL:
     CACHES = {
         "default": {
@@ -466,10 +469,14 @@ if CACHE_URL:
             "LOCATION": CACHE_URL,
             "KEY_PREFIX": "lavie",
         },
-        # Each process keeps the pages and fragments it uses most in front of Redis.
+        # Each process keeps the fragments and the pages it uses most in front of Redis.
         "near": {
             "BACKEND": "infra.cache.NearCache",
-            "OPTIONS": {"MAX_ENTRIES": 200_000, "MAX_BYTES": NEAR_CACHE_MB * 1024 * 1024},
+            "OPTIONS": {"MAX_ENTRIES": 400_000, "MAX_BYTES": NEAR_CACHE_MB * 1024 * 1024},
+        },
+        "near-pages": {
+            "BACKEND": "infra.cache.NearCache",
+            "OPTIONS": {"MAX_ENTRIES": 20_000, "MAX_BYTES": NEAR_PAGES_MB * 1024 * 1024},
         },
     }
 else:

@@ -40,6 +40,7 @@ from django.db.models.functions import Cast
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 from django.http import Http404
+from django.utils.translation import get_language
 
 from gallery import fragments
 from gallery.filters import POPULAR, page_number
@@ -364,12 +365,11 @@ def card_row(row):
     return (pk, title, language, thumbnails, duration, bool(featured), credit_name, credit_country)
 
 
-def _cards_of(listed, at, *, with_rows=False):
+def _cards_of(listed, at):
     """What the cards of the clips at `at` (a slice or a list of positions) in `listed` (a
     Catalogue) are made from: with row versions (PostgreSQL), each clip's id and version
     (fragments.CardRef), whose card is kept under them, so that no row is read unless the
-    clip changed (or `with_rows`: for a list kept for many pages, whose cards may be
-    rendered by any of them); else their rows, in one query by primary key."""
+    clip changed; else their rows, in one query by primary key."""
     if isinstance(at, slice):
         ids = listed.ids[at].tolist()
         stamps = listed.stamps[at].tolist() if listed.stamps is not None else None
@@ -379,9 +379,7 @@ def _cards_of(listed, at, *, with_rows=False):
     if stamps is None:
         # By primary key alone: the list holds published clips of this page version.
         return rows_by_pk(ids)
-    rows = {row[0]: row for row in rows_by_pk(ids)} if with_rows else {}
-    pairs = zip(ids, stamps, strict=True)
-    return [fragments.CardRef(pk, stamp, rows.get(pk)) for pk, stamp in pairs]
+    return [fragments.CardRef(pk, stamp) for pk, stamp in zip(ids, stamps, strict=True)]
 
 
 def rows_by_pk(pks):
@@ -432,20 +430,59 @@ def published_clip(pk):
 def clip_themes(pk):
     """A published clip's themes in the gallery's order, from the catalogue (None when the
     catalogue cannot tell: more than MAX_THEMES themes, or a clip it does not list)."""
-    themes = gallery_themes()
-    if len(themes) > MAX_THEMES:
+    if len(gallery_themes()) > MAX_THEMES:
         return None
-    mask = per_version("theme-masks", _theme_masks).get(pk)
-    if mask is None:
-        return None
-    return [theme for i, theme in enumerate(themes) if mask >> i & 1]
-
-
-def _theme_masks():
-    """Each published clip's theme bits by its id (a dictionary of the catalogue: some 100
-    bytes a clip, built once per page version)."""
     catalogue = per_version("catalogue", _catalogue)
-    return dict(zip(catalogue.ids, catalogue.masks, strict=True))
+    if (at := _position(pk)) is None:
+        return None
+    return _themes_of(catalogue.masks[at])
+
+
+def _themes_of(mask):
+    return [theme for i, theme in enumerate(gallery_themes()) if mask >> i & 1]
+
+
+def _position(pk):
+    """Where the current catalogue lists clip `pk` (an index into its arrays), or None: by
+    bisection in its ids sorted once per page version (16 bytes a clip)."""
+    ids, positions = per_version("catalogue-index", _catalogue_index)
+    at = int(numpy.searchsorted(ids, pk))
+    if at < len(ids) and ids[at] == pk:
+        return int(positions[at])
+    return None
+
+
+def _catalogue_index():
+    """The catalogue's ids in increasing order and, for each, its position in the catalogue
+    (two numpy arrays of int64)."""
+    ids = numpy.frombuffer(per_version("catalogue", _catalogue).ids, dtype=numpy.int64)
+    positions = numpy.argsort(ids, kind="stable")
+    return ids[positions], positions
+
+
+class ListedClip(NamedTuple):
+    """A published clip as the current page version's catalogue lists it: its id, its row
+    version (ROW_VERSION) and its themes in the gallery's order."""
+
+    pk: int
+    stamp: int
+    themes: list
+
+
+def listed_clip(pk):
+    """The ListedClip of clip `pk` when its page can be told from the catalogue and the
+    cache alone: the catalogue lists it with its row version (PostgreSQL) and it has no
+    captions and no camera angles (rows of other tables, which its row version does not
+    cover). None otherwise: not published, another database, more than MAX_THEMES themes."""
+    if len(gallery_themes()) > MAX_THEMES:
+        return None
+    catalogue = per_version("catalogue", _catalogue)
+    if catalogue.stamps is None or (at := _position(pk)) is None:
+        return None
+    with_captions, with_angles = _clips_with_extras()
+    if pk in with_captions or pk in with_angles:
+        return None
+    return ListedClip(pk, catalogue.stamps[at], _themes_of(catalogue.masks[at]))
 
 
 def _clips_with_extras():
@@ -470,25 +507,30 @@ def _prefetched(clip, name, model, rows):
     clip.__dict__.setdefault("_prefetched_objects_cache", {})[name] = rows_qs
 
 
-def related_clips(clip, count=4):
-    """Cards (rows of card columns, or fragments.CardRef) of the newest clips sharing a theme
-    with `clip`: the first of its themes' selection, read once per theme set and page
-    version in this process."""
-    slugs = sorted(theme.slug for theme in clip.themes.all())
+def related_clips(pk, themes, count=4):
+    """Cards (rows of card columns, or fragments.CardRef) of the newest clips but clip `pk`
+    sharing one of `themes` (Theme objects) with it: the first of those themes' selection,
+    read once per theme set, language and page version in this process."""
+    slugs = sorted(theme.slug for theme in themes)
 
     def first():
         themes = gallery_themes()
-        if slugs and len(themes) <= 64:  # from the catalogue: one query by primary key
+        if slugs and len(themes) <= MAX_THEMES:  # from the catalogue
             catalogue = per_version("catalogue", _catalogue)
             want = sum(1 << i for i, theme in enumerate(themes) if theme.slug in slugs)
             matching = compress(range(len(catalogue.ids)), (m & want for m in catalogue.masks))
-            return _cards_of(catalogue, list(islice(matching, count + 1)), with_rows=True)
+            listed = _cards_of(catalogue, list(islice(matching, count + 1)))
+            if catalogue.stamps is not None:
+                # Named, not read: each of their cards kept now (one cache read), so that no
+                # page of the list reads a row for one.
+                fragments.cards(listed)
+            return listed
         matching = Clip.objects.published().with_any_theme(slugs).for_gallery()
         matching, columns, card = _card_source(matching)
         return [card(row) for row in matching.values_list(*columns)[: count + 1]]
 
-    rows = per_version("related:" + ",".join(slugs), first)
-    return [row for row in rows if row[0] != clip.pk][:count]
+    rows = per_version(f"related:{get_language()}:" + ",".join(slugs), first)
+    return [row for row in rows if row[0] != pk][:count]
 
 
 def selected_themes(request):

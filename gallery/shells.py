@@ -62,9 +62,10 @@ def fill(pieces, values):
     return "".join(out)
 
 
-def _shell(key, render, cards=()):
-    """The shell kept under `key`, or rendered (render() gives the HTML with markers) and
-    kept; and the cards of `cards` (fragments.card_keys()), read in the same cache read."""
+def _shell(key, make, cards=()):
+    """The shell kept under `key`, or made (make() gives what is kept: the pieces of the
+    HTML with markers, _split()) and kept; and the cards of `cards`
+    (fragments.card_keys()), read in the same cache read."""
     pieces = _near.get(key)
     card_keys = [card_key for card_key, _clip, _eager in cards]
     if pieces is None:
@@ -72,7 +73,7 @@ def _shell(key, render, cards=()):
         pieces = found.get(key)
         if pieces is None:
             log.debug("rendering page shell %s", key)
-            pieces = _split(render())
+            pieces = make()
             keep_many({key: pieces}, timeout=fragments.FRAGMENT_TIMEOUT)
         if len(_near) >= _NEAR_LIMIT:
             _near.clear()
@@ -175,7 +176,7 @@ def gallery(request, origin, template, context):
         return html
 
     wanted = fragments.card_keys(page.object_list, eager_first=True)
-    pieces, cards = _shell(key, render, wanted)
+    pieces, cards = _shell(key, lambda: _split(render()), wanted)
     values = {
         "cards": "".join(cards),
         "query": conditional_escape(context["canonical_query"]),
@@ -196,16 +197,44 @@ def clip_page(request, origin, clip, related, *, angle=None):
     its body."""
     key = fragments._key("clip-shell", fragments.body_key(clip, origin, angle), bool(related))
 
-    def render():
-        context = {
-            "clip": clip,
-            "body": fragments.body(request, clip, origin, angle=angle),
-            "angle": angle,
-            "related": [None] if related else [],
-            "related_cards": [slot("related")],
-            "csp_nonce": slot("nonce"),
-        }
-        return render_to_string("gallery/clip_detail.html", context, request)
+    def make():
+        return _split(_clip_shell(request, origin, clip, related, angle))
 
-    pieces, cards = _shell(key, render, fragments.card_keys(related))
+    pieces, cards = _shell(key, make, fragments.card_keys(related))
     return fill(pieces, {"related": "".join(cards), "nonce": _nonce(request, pieces)})
+
+
+def listed_clip_page(request, origin, listed, related, read_clip):
+    """(slug, HTML) of the page of a clip the catalogue lists (pages.ListedClip: no captions,
+    no angles), its shell kept under the clip's id and row version, its themes and the
+    language: its row is read (read_clip() gives the Clip) only to render a shell not kept.
+    The slug (of its title) comes with the shell, for the page's canonical address."""
+    key = fragments._key(
+        "listed-clip-shell",
+        get_language(),
+        origin,
+        listed.pk,
+        listed.stamp,
+        [(theme.pk, theme.slug, theme.label) for theme in listed.themes],
+        bool(related),
+    )
+
+    def make():
+        clip = read_clip()
+        return clip.slug, _split(_clip_shell(request, origin, clip, related, None))
+
+    (slug, pieces), cards = _shell(key, make, fragments.card_keys(related))
+    return slug, fill(pieces, {"related": "".join(cards), "nonce": _nonce(request, pieces)})
+
+
+def _clip_shell(request, origin, clip, related, angle):
+    """A clip page's HTML with markers for its related cards and the CSP nonce."""
+    context = {
+        "clip": clip,
+        "body": fragments.body(request, clip, origin, angle=angle),
+        "angle": angle,
+        "related": [None] if related else [],
+        "related_cards": [slot("related")],
+        "csp_nonce": slot("nonce"),
+    }
+    return render_to_string("gallery/clip_detail.html", context, request)

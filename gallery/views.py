@@ -12,6 +12,7 @@ from gallery.pages import (
     first_gallery_page_of_version,
     gallery_page,
     gallery_themes,
+    listed_clip,
     published_clip,
     related_clips,
     selected_themes,
@@ -71,6 +72,16 @@ def angle_query(request):
 @require_safe
 @cached_page(query=angle_query)
 def clip_detail(request, pk, slug=None):
+    origin = page_origin(request)
+    if origin is not None and (listed := listed_clip(pk)) is not None:
+        # Told from the catalogue: no query unless its shell or a related card is not kept.
+        related = related_clips(pk, listed.themes)
+        canonical, html = shells.listed_clip_page(
+            request, origin, listed, related, lambda: published_clip(pk)
+        )
+        if slug is not None and slug != canonical:
+            return redirect("gallery:clip", pk=pk, slug=canonical, permanent=True)
+        return HttpResponse(html)
     try:
         clip = published_clip(pk)
     except Http404:
@@ -79,9 +90,9 @@ def clip_detail(request, pk, slug=None):
         raise
     if slug is not None and slug != clip.slug:
         return redirect(clip, permanent=True)
-    related = related_clips(clip)
+    related = related_clips(clip.pk, clip.themes.all())
     angle = clip.angle_named(request.GET.get("angle"))
-    if (origin := page_origin(request)) is not None:
+    if origin is not None:
         return HttpResponse(shells.clip_page(request, origin, clip, related, angle=angle))
     context = {
         "clip": clip,

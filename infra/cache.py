@@ -594,7 +594,8 @@ def per_version_known(name):
 
 
 class NearCache(LocMemCache):
-    """This process's memory in front of the shared cache (CACHES["near"]): values are kept
+    """This process's memory in front of the shared cache (CACHES["near"] for fragments and
+    shells, CACHES["near-pages"] for whole pages): values are kept
     as they are, not pickled, since pages, cards and shells are read on every cold page.
     Whoever reads a value must not change it (they are strings, bytes, tuples and the page
     records cached_page never changes). Its keys are the site's own, so they skip
@@ -784,7 +785,19 @@ def _set_many(tier, values, timeout):
 
 
 def _page_tiers():
-    return _tiers()[:1]
+    """Where whole pages are kept: this process's memory (with a shared cache, apart from the
+    fragments: CACHES["near-pages"])."""
+    if has_shared_cache():
+        return (caches["near-pages"],)
+    return (caches["default"],)
+
+
+def forget_near():
+    """Forget what this process keeps in front of the shared cache: pages and fragments (as
+    a process that has served none of them finds it)."""
+    for alias in ("near", "near-pages"):
+        if alias in settings.CACHES:
+            caches[alias].clear()
 
 
 def read_many(keys, tiers=None):

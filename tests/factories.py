@@ -912,4 +912,5 @@ def redis_cache(url):
     return {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url},
         "near": {"BACKEND": "infra.cache.NearCache"},
+        "near-pages": {"BACKEND": "infra.cache.NearCache"},
     }

@@ -282,7 +282,7 @@ def test_a_publish_makes_one_catalogue_read_for_every_process_sharing_the_cache(
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from infra.cache import bump_version, forget_version
+    from infra.cache import bump_version, forget_near, forget_version
     from tests.factories import add_published_clips
 
     settings.CACHES = redis_cache(redis_server.url)
@@ -305,7 +305,7 @@ def test_a_publish_makes_one_catalogue_read_for_every_process_sharing_the_cache(
     shown, reads = visit([1, 2, 3])
     assert reads == 1
     forget_version()  # as another process finds it: nothing read under this version
-    caches["near"].clear()
+    forget_near()
     shown_elsewhere, reads = visit([4, 5])
     assert reads == 0
     assert shown + shown_elsewhere == [newest_first[i : i + 2] for i in range(0, 10, 2)]
@@ -318,7 +318,7 @@ def test_the_process_that_publishes_prepares_the_new_version_for_every_other_pro
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from infra.cache import forget_version
+    from infra.cache import forget_near, forget_version
     from tests.factories import add_published_clips
 
     settings.CACHES = redis_cache(redis_server.url)
@@ -331,7 +331,7 @@ def test_the_process_that_publishes_prepares_the_new_version_for_every_other_pro
         oldest.set_featured(True)  # a staff decision: listed first from now on
     # Another process, its first visitor after the publish, on a deep page of two themes.
     forget_version()
-    caches["near"].clear()
+    forget_near()
     with CaptureQueriesContext(connection) as queries:
         deep = client.get("/fr/", {"theme": ["design", "weekend"], "page": 12})
         first = client.get("/fr/", {"theme": ["weekend", "design"], "page": 1})
@@ -386,7 +386,7 @@ def test_after_a_publish_a_page_reads_only_the_rows_that_changed(
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from infra.cache import bump_version, forget_version
+    from infra.cache import bump_version, forget_near, forget_version
     from tests.factories import add_published_clips
 
     settings.CACHES = redis_cache(redis_server.url)
@@ -402,7 +402,7 @@ def test_after_a_publish_a_page_reads_only_the_rows_that_changed(
         Clip.objects.filter(pk=changed.pk).update(title="Renamed by an update")
         bump_version()
     forget_version()  # another process
-    caches["near"].clear()
+    forget_near()
     with CaptureQueriesContext(connection) as queries:
         shown = [client.get("/fr/", {"page": page}).content.decode() for page in (1, 2, 3)]
     assert "Renamed by an update" in shown[1] and changed.title not in "".join(shown)
@@ -411,3 +411,81 @@ def test_after_a_publish_a_page_reads_only_the_rows_that_changed(
         assert len(clip_reads) == 1 and f"IN ({changed.pk})" in clip_reads[0]
     else:  # no row versions: each page reads its rows
         assert len(clip_reads) == 3
+
+
+def test_after_a_publish_a_clip_page_reads_no_row_unless_its_clip_changed(
+    client, settings, monkeypatch, redis_server, django_capture_on_commit_callbacks
+):
+    """On PostgreSQL a clip page is told from the catalogue (its row version and themes):
+    its shell is kept under them, so after a publish a web process that never served it
+    puts it together from the cache alone. A clip changed in any way (an UPDATE with no
+    signal) is read and rendered again; one with captions is read, as they are rows of
+    their own. Elsewhere each clip page reads its row."""
+    from django.core.cache import caches
+    from django.core.files.base import ContentFile
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from gallery import shells
+    from gallery.models import Caption
+    from infra.cache import forget_near, forget_version
+
+    settings.CACHES = redis_cache(redis_server.url)
+    caches["default"].clear()
+    settings.PAGE_CACHE_VERSION_TTL = 0
+    kept = make_clip(title="Route des Crêtes", themes=["technology", "weekend"])
+    make_clip(title="Voisin", themes=["technology"])  # its related clip, unchanged
+    changed = make_clip(title="Col de la Bonette", themes=["autopilot"])
+    captioned = make_clip(title="Lac d'Annecy", themes=["performance"])
+    caption = Caption(clip=captioned, language="fr")
+    caption.file.save("fr.vtt", ContentFile(b"WEBVTT\n\n00:00.000 --> 00:01.000\nSalut\n"))
+    other = make_clip(title="Autre", themes=["design"])
+    pages = {clip: f"/fr/clips/{clip.pk}/" for clip in (kept, changed, captioned)}
+    for url in pages.values():
+        assert client.get(url).status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        Clip.objects.filter(pk=changed.pk).update(title="Cime de la Bonette")
+        other.set_featured(True)  # a publish: every page retired
+    forget_version()  # as another process finds it: nothing kept in its memory
+    forget_near()
+    shells.forget_near()
+
+    def clip_reads(url, **kwargs):
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(url, **kwargs)
+        reads = [q["sql"] for q in queries if 'FROM "gallery_clip"' in q["sql"]]
+        return response, reads
+
+    def its_row(clip):  # published_clip's query
+        return f'"gallery_clip"."id" = {clip.pk}'
+
+    page, reads = clip_reads(pages[kept])
+    assert page.status_code == 200
+    assert "Route des Crêtes" in page.content.decode()
+    if connection.vendor == "postgresql":
+        assert reads == []
+    else:
+        assert any(its_row(kept) in sql for sql in reads)
+    # Its canonical address answers too, another is sent there, from the kept shell.
+    slugged, reads = clip_reads(kept.get_absolute_url())
+    assert slugged.status_code == 200
+    assert any(its_row(kept) in sql for sql in reads) == (connection.vendor != "postgresql")
+    moved, _reads = clip_reads(f"/fr/clips/{kept.pk}-not-its-title/")
+    assert moved.status_code == 301 and moved["Location"] == kept.get_absolute_url()
+
+    # What the templates give for it now.
+    whole = rendered_by_the_templates(client, monkeypatch, pages[kept])
+    assert without_nonce(page) == without_nonce(whole)
+
+    page, reads = clip_reads(pages[changed])
+    assert "Cime de la Bonette" in page.content.decode()
+    assert "Col de la Bonette" not in page.content.decode()
+    assert len([sql for sql in reads if its_row(changed) in sql]) == 1
+    page, reads = clip_reads(pages[captioned])
+    assert "<track" in page.content.decode()
+    assert len([sql for sql in reads if its_row(captioned) in sql]) == 1
+
+    # Unpublished: gone at once, though its shell is kept.
+    with django_capture_on_commit_callbacks(execute=True):
+        kept.unpublish(by=None, reason_code="people")
+    assert client.get(pages[kept]).status_code == 404

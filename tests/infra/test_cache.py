@@ -287,7 +287,7 @@ def test_a_redis_error_reply_leaves_no_reply_behind_for_the_next_read(settings, 
     import redis
     from django.core.cache import caches
 
-    from infra.cache import keep_many, read_many
+    from infra.cache import forget_near, keep_many, read_many
 
     settings.CACHES = redis_cache(redis_server.url)
     caches["default"].clear()
@@ -302,9 +302,9 @@ def test_a_redis_error_reply_leaves_no_reply_behind_for_the_next_read(settings, 
     finally:
         admin.config_set("maxmemory", limit)
         admin.config_set("maxmemory-policy", policy)
-    caches["near"].clear()
+    forget_near()
     assert read_many(["first"]) == {"first": "one"}
-    caches["near"].clear()
+    forget_near()
     assert read_many(["second", "third"]) == {"second": "two"}
 
 
@@ -493,7 +493,7 @@ def test_a_page_one_process_built_is_served_by_another_while_the_database_is_awa
     built = {url: client.get(url) for url in ("/en/", clip.get_absolute_url())}
 
     # Another process: its memory holds no page, and the database is away.
-    caches["near"].clear()
+    cache.forget_near()
     cache._seen.update(version=None, answers={})
 
     def away(*args, **kwargs):
@@ -528,7 +528,7 @@ def test_a_process_started_while_the_database_is_away_serves_the_pages_others_ke
     built = {url: client.get(url) for url in urls}
     assert all(response.status_code == 200 for response in built.values())
 
-    caches["near"].clear()
+    cache.forget_near()
     cache.forget_version()  # the page version, the values read per version, the answers
 
     def away(*args, **kwargs):
