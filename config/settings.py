@@ -472,10 +472,12 @@ if CACHE_URL:
         # Each process keeps the fragments and the pages it uses most in front of Redis.
         "near": {
             "BACKEND": "infra.cache.NearCache",
+            "LOCATION": "near",
             "OPTIONS": {"MAX_ENTRIES": 400_000, "MAX_BYTES": NEAR_CACHE_MB * 1024 * 1024},
         },
         "near-pages": {
             "BACKEND": "infra.cache.NearCache",
+            "LOCATION": "near-pages",
             "OPTIONS": {"MAX_ENTRIES": 20_000, "MAX_BYTES": NEAR_PAGES_MB * 1024 * 1024},
         },
     }

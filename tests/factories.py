@@ -911,6 +911,6 @@ def redis_cache(url):
     """The caches as CACHE_URL sets them: Redis, with each process's memory in front."""
     return {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url},
-        "near": {"BACKEND": "infra.cache.NearCache"},
-        "near-pages": {"BACKEND": "infra.cache.NearCache"},
+        "near": {"BACKEND": "infra.cache.NearCache", "LOCATION": "near"},
+        "near-pages": {"BACKEND": "infra.cache.NearCache", "LOCATION": "near-pages"},
     }

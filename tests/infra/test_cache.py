@@ -308,6 +308,29 @@ def test_a_redis_error_reply_leaves_no_reply_behind_for_the_next_read(settings, 
     assert read_many(["second", "third"]) == {"second": "two"}
 
 
+def test_pages_kept_near_do_not_evict_the_fragments_kept_near(settings, redis_server):
+    """Each process keeps whole pages apart from fragments (NEAR_PAGES_MB, NEAR_CACHE_MB): a
+    crawler's walk through pages asked once evicts older pages, not the cards that every
+    cold page is made of, which then need no Redis round trip."""
+    from django.core.cache import caches
+
+    from infra.cache import PAGE_TIMEOUT, _page_tiers, keep_many, read_many
+
+    settings.CACHES = redis_cache(redis_server.url)
+    settings.CACHES["near"]["OPTIONS"] = {"MAX_BYTES": 200_000}
+    settings.CACHES["near-pages"]["OPTIONS"] = {"MAX_BYTES": 100_000}
+    caches["default"].clear()
+    cards = {f"frag:card:{i}": f"<li>card {i}</li>" * 50 for i in range(100)}  # 90 KB
+    keep_many(cards, timeout=60)
+    for i in range(40):  # 1.2 MB of pages, twelve times their budget
+        page = {"content": b"x" * 30_000, "type": "text/html", "headers": {}, "uses_nonce": False}
+        keep_many({f"page:{i}": page}, timeout=PAGE_TIMEOUT, tiers=_page_tiers())
+    kept_pages = read_many([f"page:{i}" for i in range(40)], tiers=_page_tiers())
+    assert 0 < len(kept_pages) <= 3 and "page:39" in kept_pages
+    caches["default"].clear()  # Redis empty: what is found is kept in this process
+    assert read_many(list(cards)) == cards
+
+
 def nonce_of(response):
     policy = response["Content-Security-Policy"]
     return re.search(r"'nonce-([^']+)'", policy).group(1)
