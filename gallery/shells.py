@@ -231,6 +231,7 @@ def _clip_shell(request, origin, clip, related, angle):
     """A clip page's HTML with markers for its related cards and the CSP nonce."""
     context = {
         "clip": clip,
+        "canonical_path": clip.get_absolute_url(),
         "body": fragments.body(request, clip, origin, angle=angle),
         "angle": angle,
         "related": [None] if related else [],

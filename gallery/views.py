@@ -96,6 +96,7 @@ def clip_detail(request, pk, slug=None):
         return HttpResponse(shells.clip_page(request, origin, clip, related, angle=angle))
     context = {
         "clip": clip,
+        "canonical_path": clip.get_absolute_url(),
         "body": fragments.body(request, clip, origin, angle=angle),
         "related": related,
         "related_cards": fragments.cards(related),

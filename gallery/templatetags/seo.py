@@ -26,8 +26,10 @@ def seo_head(context, path=None, query=""):
 def language_switcher(context):
     """Links to this page, with its filters, in every language; each named in itself.
 
-    The filters come in their canonical spelling (the gallery's `canonical_query`), never
-    as the visitor typed them: cached pages depend on nothing else.
+    The page's address is its canonical one when the view gives it (`canonical_path`: a clip
+    page kept for every address of the clip), and its filters come in their canonical
+    spelling (the gallery's `canonical_query`), never as the visitor typed them: cached
+    pages depend on nothing else.
     """
     request = context["request"]
     query = context.get("canonical_query", "")
@@ -35,7 +37,7 @@ def language_switcher(context):
     return {
         "current": current,
         "current_name": seo.language_name(current),
-        "languages": seo.alternates(request, request.path),
+        "languages": seo.alternates(request, context.get("canonical_path") or request.path),
         "query": query,
     }
 

@@ -489,3 +489,22 @@ def test_after_a_publish_a_clip_page_reads_no_row_unless_its_clip_changed(
     with django_capture_on_commit_callbacks(execute=True):
         kept.unpublish(by=None, reason_code="people")
     assert client.get(pages[kept]).status_code == 404
+
+
+@pytest.mark.parametrize("first", ["/fr/clips/{pk}-not-its-title/", "/fr/clips/{pk}/"])
+def test_a_clip_page_built_from_another_address_links_its_canonical_one(
+    client, settings, redis_server, first
+):
+    """A clip page is kept for every address of the clip (its shell): whichever address
+    built it (a wrong slug, which is sent on; none), its language switcher names the
+    clip's canonical address in each language, as its canonical and hreflang links do."""
+    from django.core.cache import caches
+
+    settings.CACHES = redis_cache(redis_server.url)
+    caches["default"].clear()
+    clip = make_clip(title="Route des Crêtes", themes=["design"])
+    make_clip(title="Voisin", themes=["design"])
+    client.get(first.format(pk=clip.pk))
+    html = client.get(clip.get_absolute_url()).content.decode()
+    switcher = re.findall(r'href="(/[a-z]{2}/clips/[^"]*)" hreflang', html)
+    assert switcher == [f"/{code}/clips/{clip.pk}-route-des-cretes/" for code in LANGUAGES]
