@@ -430,11 +430,9 @@ def published_clip(pk):
 def clip_themes(pk):
     """A published clip's themes in the gallery's order, from the catalogue (None when the
     catalogue cannot tell: more than MAX_THEMES themes, or a clip it does not list)."""
-    if len(gallery_themes()) > MAX_THEMES:
+    if (found := _listed_at(pk)) is None:
         return None
-    catalogue = per_version("catalogue", _catalogue)
-    if (at := _position(pk)) is None:
-        return None
+    catalogue, at = found
     return _themes_of(catalogue.masks[at])
 
 
@@ -442,13 +440,17 @@ def _themes_of(mask):
     return [theme for i, theme in enumerate(gallery_themes()) if mask >> i & 1]
 
 
-def _position(pk):
-    """Where the current catalogue lists clip `pk` (an index into its arrays), or None: by
-    bisection in its ids sorted once per page version (16 bytes a clip)."""
+def _listed_at(pk):
+    """(the current catalogue, where it lists clip `pk`: an index into its arrays), or None
+    when it does not list it or cannot tell (more than MAX_THEMES themes). Found by
+    bisection in its ids, sorted once per page version (16 bytes a clip)."""
+    if len(gallery_themes()) > MAX_THEMES:
+        return None
+    catalogue = per_version("catalogue", _catalogue)
     ids, positions = per_version("catalogue-index", _catalogue_index)
     at = int(numpy.searchsorted(ids, pk))
     if at < len(ids) and ids[at] == pk:
-        return int(positions[at])
+        return catalogue, int(positions[at])
     return None
 
 
@@ -474,13 +476,11 @@ def listed_clip(pk):
     cache alone: the catalogue lists it with its row version (PostgreSQL) and it has no
     captions and no camera angles (rows of other tables, which its row version does not
     cover). None otherwise: not published, another database, more than MAX_THEMES themes."""
-    if len(gallery_themes()) > MAX_THEMES:
+    if (found := _listed_at(pk)) is None:
         return None
-    catalogue = per_version("catalogue", _catalogue)
-    if catalogue.stamps is None or (at := _position(pk)) is None:
-        return None
+    catalogue, at = found
     with_captions, with_angles = _clips_with_extras()
-    if pk in with_captions or pk in with_angles:
+    if catalogue.stamps is None or pk in with_captions or pk in with_angles:
         return None
     return ListedClip(pk, catalogue.stamps[at], _themes_of(catalogue.masks[at]))
 

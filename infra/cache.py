@@ -595,8 +595,8 @@ def per_version_known(name):
 
 class NearCache(LocMemCache):
     """This process's memory in front of the shared cache (CACHES["near"] for fragments and
-    shells, CACHES["near-pages"] for whole pages): values are kept
-    as they are, not pickled, since pages, cards and shells are read on every cold page.
+    shells, CACHES["near-pages"] for whole pages): values are kept as they are, not
+    pickled, since pages, cards and shells are read on every cold page.
     Whoever reads a value must not change it (they are strings, bytes, tuples and the page
     records cached_page never changes). Its keys are the site's own, so they skip
     memcached's key checks. OPTIONS: MAX_ENTRIES, and MAX_BYTES (what its values weigh,

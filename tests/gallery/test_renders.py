@@ -251,30 +251,36 @@ def test_a_first_processing_whose_task_was_lost_is_queued_again_by_the_watchdog(
     assert [task.args_kwargs["args"] for task in queued] == [[clip.pk]]
 
 
-def test_a_failure_is_told_in_the_readers_language_not_the_workers(
-    media_storage, admin_client, client
-):
+def emailed_by_a_german_owner(name, title):
+    """The clip of an owner who wrote in German and sent a file that is no video."""
     from django.core.files.base import ContentFile
-    from django.utils import translation
 
     from infra.storage import private_storage
     from submissions.models import ClipDraft, Submission
 
-    original = private_storage().save("originals/broken.mp4", ContentFile(b"\x00" * 4000))
+    original = private_storage().save(f"originals/{name}", ContentFile(b"\x00" * 4000))
     submission = Submission.objects.create_with_clips(
         email="owner@example.org",
         language="de",
         source=Submission.Source.EMAIL,
-        clips=[ClipDraft(original=original, title="Kaputt")],
+        clips=[ClipDraft(original=original, title=title)],
     )
-    clip = submission.clips.get()
+    return submission.clips.get()
+
+
+def test_a_failure_is_told_in_the_readers_language_not_the_workers(
+    media_storage, admin_client, client
+):
+    from django.utils import translation
+
+    clip = emailed_by_a_german_owner("broken.mp4", "Kaputt")
     with translation.override("it"):  # the worker's language: read by nobody
         processing.process(clip)
     clip.refresh_from_db()
     assert clip.status == Clip.Status.FAILED
 
     said = "This file is not a video we can read."
-    owner_page = client.get(submission.get_status_url(language="de")).content.decode()
+    owner_page = client.get(clip.submission.get_status_url(language="de")).content.decode()
     assert said_in("de", said) in owner_page
     for language in ("en", "nl"):
         staff_page = admin_client.get(
@@ -342,19 +348,7 @@ def processing_tasks(clip, **filters):
 def test_a_processing_whose_task_keeps_being_lost_is_given_up_and_the_owner_told(
     media_storage, client, admin_client
 ):
-    from django.core.files.base import ContentFile
-
-    from infra.storage import private_storage
-    from submissions.models import ClipDraft, Submission
-
-    original = private_storage().save("originals/sent.mp4", ContentFile(b"\x00" * 4000))
-    submission = Submission.objects.create_with_clips(
-        email="owner@example.org",
-        language="de",
-        source=Submission.Source.EMAIL,
-        clips=[ClipDraft(original=original, title="Verloren")],
-    )
-    clip = submission.clips.get()  # queued at once: this test commits
+    clip = emailed_by_a_german_owner("sent.mp4", "Verloren")  # queued at once: this test commits
     assert processing_tasks(clip).count() == 1
     env = worker_env(media_storage)
     assert "requeued [], failed []" in watchdog(env)  # soon after: it may be waiting its turn
@@ -377,7 +371,7 @@ def test_a_processing_whose_task_keeps_being_lost_is_given_up_and_the_owner_told
         "Processing was tried %(attempts)s times without finishing (the last time, no worker "
         "took it up: its task was lost)."
     )
-    owner_page = client.get(submission.get_status_url(language="de")).content.decode()
+    owner_page = client.get(clip.submission.get_status_url(language="de")).content.decode()
     assert escape(said_in("de", said, attempts=3)) in owner_page
     staff_page = admin_client.get(
         f"/admin/gallery/clip/{clip.pk}/change/", headers={"Accept-Language": "en"}
