@@ -30,7 +30,7 @@ from PIL import Image as PILImage
 
 from gallery.models import Caption, Clip, Theme
 from gallery.synth import colour_pattern
-from submissions.models import InboundEmail, Submission
+from submissions.models import ClipDraft, InboundEmail, Submission
 
 ROOT = Path(__file__).resolve().parents[1]
 _titles = itertools.count(1)
@@ -52,6 +52,21 @@ def wait_for(predicate, timeout, step=0.1):
 
 def theme(slug):
     return Theme.objects.get(slug=slug)
+
+
+def emailed_by_a_german_owner(name, title):
+    """The clip of an owner who wrote in German and e-mailed a file that is no video, stored
+    as `originals/<name>`."""
+    from infra.storage import private_storage
+
+    original = private_storage().save(f"originals/{name}", ContentFile(b"\x00" * 4000))
+    submission = Submission.objects.create_with_clips(
+        email="owner@example.org",
+        language="de",
+        source=Submission.Source.EMAIL,
+        clips=[ClipDraft(original=original, title=title)],
+    )
+    return submission.clips.get()
 
 
 def make_clip(

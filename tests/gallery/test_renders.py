@@ -15,7 +15,15 @@ from django.utils.html import escape
 from gallery import processing, tasks
 from gallery.models import Clip
 from gallery.synth import synthesize
-from tests.factories import files_under, make_clip, manage, said_in, wait_for, worker_env
+from tests.factories import (
+    emailed_by_a_german_owner,
+    files_under,
+    make_clip,
+    manage,
+    said_in,
+    wait_for,
+    worker_env,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -249,23 +257,6 @@ def test_a_first_processing_whose_task_was_lost_is_queued_again_by_the_watchdog(
     }
     queued = DBTaskResult.objects.filter(task_path=tasks.process_clip.module_path)
     assert [task.args_kwargs["args"] for task in queued] == [[clip.pk]]
-
-
-def emailed_by_a_german_owner(name, title):
-    """The clip of an owner who wrote in German and sent a file that is no video."""
-    from django.core.files.base import ContentFile
-
-    from infra.storage import private_storage
-    from submissions.models import ClipDraft, Submission
-
-    original = private_storage().save(f"originals/{name}", ContentFile(b"\x00" * 4000))
-    submission = Submission.objects.create_with_clips(
-        email="owner@example.org",
-        language="de",
-        source=Submission.Source.EMAIL,
-        clips=[ClipDraft(original=original, title=title)],
-    )
-    return submission.clips.get()
 
 
 def test_a_failure_is_told_in_the_readers_language_not_the_workers(

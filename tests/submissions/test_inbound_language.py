@@ -3,14 +3,12 @@ with the reason for each file, and a clip's failure shown on their status page."
 
 import pytest
 from django.core import mail
-from django.core.files.base import ContentFile
 from django.utils import translation
 
 from gallery.models import Clip
 from gallery.processing import process
-from infra.storage import private_storage
-from submissions.models import ClipDraft, InboundEmail, Submission
-from tests.factories import mail_message, said_in
+from submissions.models import InboundEmail
+from tests.factories import emailed_by_a_german_owner, mail_message, said_in
 
 pytestmark = pytest.mark.django_db
 
@@ -31,16 +29,9 @@ def test_a_german_sender_is_refused_in_german_by_an_english_worker(deliver):
 
 
 def test_a_clip_that_fails_is_explained_in_its_owners_language(client):
-    original = private_storage().save("originals/broken.mp4", ContentFile(b"\x00" * 4000))
-    submission = Submission.objects.create_with_clips(
-        email="owner@example.org",
-        language="de",
-        source=Submission.Source.EMAIL,
-        clips=[ClipDraft(original=original, title="Kaputt")],
-    )
-    clip = submission.clips.get()
+    clip = emailed_by_a_german_owner("broken.mp4", "Kaputt")
     process(clip)
     clip.refresh_from_db()
     assert clip.status == Clip.Status.FAILED
-    page = client.get(submission.get_status_url(language="de")).content.decode()
+    page = client.get(clip.submission.get_status_url(language="de")).content.decode()
     assert said_in("de", "This file is not a video we can read.") in page
