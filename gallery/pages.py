@@ -14,6 +14,7 @@ its themes or captions, and any change to a theme. An upload, a processing step 
 decision that publishes nothing leaves them alone.
 """
 
+import hashlib
 import json
 from array import array
 from functools import lru_cache
@@ -394,24 +395,20 @@ def rows_by_pk(pks):
     return [found[pk] for pk in pks if pk in found]
 
 
-def published_clip(pk):
-    """A published clip for its page, or 404: one query, on its own table by primary key.
-    Its themes come from the catalogue kept for the page version, and whether it has
-    captions or angles from the sets kept beside it, so that `clip.themes.all()`,
-    `clip.captions.all()` and `clip.angles.all()` read no row unless it has some."""
-    alias = router.db_for_read(Clip)
-    prepared = _prepared(alias, "clip")
-    sql, params = _params(prepared, [pk])
-    connection = connections[alias]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    if row is None:
+def published_clip(pk, row=None):
+    """A published clip for its page, or 404: one query, on its own table by primary key
+    (none when `row`, its row as _clip_row read it, is given). Its themes come from the
+    catalogue kept for the page version, and whether it has captions or angles from the sets
+    kept beside it, so that `clip.themes.all()`, `clip.captions.all()` and
+    `clip.angles.all()` read no row unless it has some."""
+    if row is None and (row := _clip_row(pk)) is None:
         raise Http404
-    # Read through the cursor and made a model as the ORM would (its converters, from_db):
-    # a raw queryset costs more than the query.
+    alias = router.db_for_read(Clip)
+    connection = connections[alias]
+    # Made a model as the ORM would (its converters, from_db): a raw queryset costs more
+    # than the query.
     row = list(row)
-    for at, (converters, expression) in prepared[3].items():
+    for at, (converters, expression) in _prepared(alias, "clip")[3].items():
         for converter in converters:
             row[at] = converter(row[at], expression, connection)
     clip = Clip.from_db(alias, _CLIP_COLUMNS, row)
@@ -425,6 +422,16 @@ def published_clip(pk):
     prefetch_related_objects([clip], *(name for name in ("themes", "captions", "angles")
                                        if name not in clip._prefetched_objects_cache))  # fmt: skip
     return clip
+
+
+def _clip_row(pk):
+    """Published clip `pk`'s row (_CLIP_COLUMNS) as the database gives it, before the ORM's
+    converters (a tuple of str, int, float and None on SQLite), or None: one query."""
+    alias = router.db_for_read(Clip)
+    sql, params = _params(_prepared(alias, "clip"), [pk])
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
 
 
 def clip_themes(pk):
@@ -464,25 +471,35 @@ def _catalogue_index():
 
 class ListedClip(NamedTuple):
     """A published clip as the current page version's catalogue lists it: its id, its row
-    version (ROW_VERSION) and its themes in the gallery's order."""
+    version (ROW_VERSION; where the database has none, a digest of its row, which comes
+    along) and its themes in the gallery's order."""
 
     pk: int
-    stamp: int
+    stamp: int | str
     themes: list
+    row: tuple | None = None
 
 
 def listed_clip(pk):
-    """The ListedClip of clip `pk` when its page can be told from the catalogue and the
-    cache alone: the catalogue lists it with its row version (PostgreSQL) and it has no
-    captions and no camera angles (rows of other tables, which its row version does not
-    cover). None otherwise: not published, another database, more than MAX_THEMES themes."""
+    """The ListedClip of clip `pk` when its page can be told from the catalogue and its row
+    version: the catalogue lists it and it has no captions and no camera angles (rows of
+    other tables, which its row version does not cover). On PostgreSQL the row version is
+    the catalogue's and nothing is read; elsewhere its row is read and stands for one, so
+    that a kept page needs no model made and no rendering. None otherwise: not published,
+    more than MAX_THEMES themes."""
     if (found := _listed_at(pk)) is None:
         return None
     catalogue, at = found
     with_captions, with_angles = _clips_with_extras()
-    if catalogue.stamps is None or pk in with_captions or pk in with_angles:
+    if pk in with_captions or pk in with_angles:
         return None
-    return ListedClip(pk, catalogue.stamps[at], _themes_of(catalogue.masks[at]))
+    themes = _themes_of(catalogue.masks[at])
+    if catalogue.stamps is not None:
+        return ListedClip(pk, catalogue.stamps[at], themes)
+    if (row := _clip_row(pk)) is None:  # unpublished since the catalogue was read
+        return None
+    digest = hashlib.blake2s(repr(row).encode(), digest_size=12).hexdigest()
+    return ListedClip(pk, digest, themes, row)
 
 
 def _clips_with_extras():

@@ -74,10 +74,11 @@ def angle_query(request):
 def clip_detail(request, pk, slug=None):
     origin = page_origin(request)
     if origin is not None and (listed := listed_clip(pk)) is not None:
-        # Told from the catalogue: no query unless its shell or a related card is not kept.
+        # Told from the catalogue and its row version: nothing rendered unless its shell or a
+        # related card is not kept, and on PostgreSQL no query either.
         related = related_clips(pk, listed.themes)
         canonical, html = shells.listed_clip_page(
-            request, origin, listed, related, lambda: published_clip(pk)
+            request, origin, listed, related, lambda: published_clip(pk, listed.row)
         )
         if slug is not None and slug != canonical:
             return redirect("gallery:clip", pk=pk, slug=canonical, permanent=True)

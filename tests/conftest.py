@@ -28,6 +28,23 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
+def pytest_collection_modifyitems(config, items):
+    """BROWSER_TESTS_SHARE=K/N (CI, whose two runs share the machine's two cores) keeps
+    every Nth browser test, from the Kth on in the order of their ids, and every other test:
+    the N runs together drive each browser test once, while each of them runs the rest of
+    the suite on its own database and cache. Unset, every test runs."""
+    share = os.environ.get("BROWSER_TESTS_SHARE", "")
+    if not share:
+        return
+    k, n = (int(part) for part in share.split("/"))
+    if not 1 <= k <= n:
+        raise pytest.UsageError(f"BROWSER_TESTS_SHARE={share}: K/N with 1 <= K <= N")
+    browser = sorted(item.nodeid for item in items if item.get_closest_marker("browser"))
+    left_out = set(browser[k - 1 :: n]).symmetric_difference(browser)
+    config.hook.pytest_deselected(items=[item for item in items if item.nodeid in left_out])
+    items[:] = [item for item in items if item.nodeid not in left_out]
+
+
 @pytest.fixture(scope="session", autouse=True)
 def media_storage(tmp_path_factory):
     """Every test session writes media under its own temporary folder."""

@@ -38,7 +38,7 @@ def test_worker_killed_mid_transcode_then_watchdog_and_restart_end_in_review(
 
     from gallery.synth import synthesize
 
-    long_clip = synthesize(tmp_path / "long.mp4", seconds=20, width=1280, height=720, title="Long")
+    long_clip = synthesize(tmp_path / "long.mp4", seconds=20, width=640, height=360, title="Long")
     clip = make_clip(status=Clip.Status.PROCESSING, video=long_clip)
     enqueue(clip)
     scratch = tmp_path / "scratch"  # the worker's temporary folder, watched below
