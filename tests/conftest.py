@@ -182,6 +182,20 @@ def redis_server(tmp_path_factory):
 
 
 @pytest.fixture(scope="session", autouse=True)
+def fast_password_hashing():
+    """Passwords hashed with a cheap hasher in this process (Django's advice for test
+    suites): the default PBKDF2 costs 0.7 s of CPU a hash, paid by every user created and
+    every log-in tried. The default hashers still check what they made. A server the tests
+    start in its own process keeps the defaults only: a user who logs in there is made with
+    them (tests/test_mail.py, `moderator`)."""
+    from django.conf import global_settings
+
+    hashers = ["django.contrib.auth.hashers.MD5PasswordHasher", *global_settings.PASSWORD_HASHERS]
+    with override_settings(PASSWORD_HASHERS=hashers):
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
 def suite_cache(request):
     """With TEST_CACHE=redis (make test-redis, CI's PostgreSQL pass) every test uses a real
     Redis as its cache, as several web processes or nodes do; else each process's memory."""

@@ -15,8 +15,10 @@ from email import policy
 
 import pytest
 from django.apps import apps
+from django.conf import global_settings
 from django.contrib.auth.models import Group, User
 from django.core.mail import EmailMessage, mailers, send_mail
+from django.test import override_settings
 from playwright.sync_api import expect
 
 from config.settings import mailer_from_url
@@ -211,7 +213,10 @@ def wait_until_served(url, server, timeout=60):
 @pytest.fixture
 def moderator():
     importlib.import_module("gallery.migrations.0005_moderators_group").create_group(apps, None)
-    user = User.objects.create_user("mona", password="a-long-secret-42", is_staff=True)
+    # Hashed as the site hashes: the server below runs in its own process, which does not
+    # know the cheap hasher the tests use in theirs (tests/conftest.py).
+    with override_settings(PASSWORD_HASHERS=global_settings.PASSWORD_HASHERS):
+        user = User.objects.create_user("mona", password="a-long-secret-42", is_staff=True)
     user.groups.add(Group.objects.get(name="Moderators"))
     return user
 
