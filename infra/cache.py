@@ -333,21 +333,19 @@ def _outage_key(key):
 
 
 def _packed(stored):
-    """A page record as the shared cache keeps it, its content compressed (an LZ4 frame,
-    https://github.com/lz4/lz4/blob/dev/doc/lz4_Frame_format.md): a 19 KB gallery page takes
-    5 KB in Redis, which then keeps the fragments that cold pages are made of instead of
-    whole pages evicting them (maxmemory, allkeys-lru). Some 15 microseconds a page, where
-    zlib's fastest level took 200 (for 3.6 KB)."""
-    return {**stored, "content": lz4.frame.compress(stored["content"]), "packed": "lz4"}
+    """A page record as the shared cache keeps it (under _outage_key), its content
+    compressed (an LZ4 frame, https://github.com/lz4/lz4/blob/dev/doc/lz4_Frame_format.md):
+    a 19 KB gallery page takes 5 KB in Redis, which then keeps the fragments that cold pages
+    are made of instead of whole pages evicting them (maxmemory, allkeys-lru). Some 15
+    microseconds a page, where zlib's fastest level took 200 (for 3.6 KB)."""
+    return {**stored, "content": lz4.frame.compress(stored["content"])}
 
 
 def _unpacked(stored):
-    """The page record _packed() made, or None for None (or a record of another packing)."""
-    if stored is None or stored.get("packed") != "lz4":
+    """The page record that _packed() made (None for None)."""
+    if stored is None:
         return None
-    stored = {**stored, "content": lz4.frame.decompress(stored["content"])}
-    del stored["packed"]
-    return stored
+    return {**stored, "content": lz4.frame.decompress(stored["content"])}
 
 
 def _validators(response, etag):

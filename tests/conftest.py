@@ -40,7 +40,7 @@ def pytest_collection_modifyitems(config, items):
     if not 1 <= k <= n:
         raise pytest.UsageError(f"BROWSER_TESTS_SHARE={share}: K/N with 1 <= K <= N")
     browser = sorted(item.nodeid for item in items if item.get_closest_marker("browser"))
-    left_out = set(browser[k - 1 :: n]).symmetric_difference(browser)
+    left_out = set(browser) - set(browser[k - 1 :: n])
     config.hook.pytest_deselected(items=[item for item in items if item.nodeid in left_out])
     items[:] = [item for item in items if item.nodeid not in left_out]
 
