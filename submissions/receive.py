@@ -9,6 +9,7 @@ without the place its phone or camera wrote in the container (gallery/geotags.py
 import contextlib
 import logging
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.files import File
@@ -22,6 +23,10 @@ from submissions import parse
 from submissions.models import InboundEmail, inbound_raw_path
 
 log = logging.getLogger(__name__)
+
+# A raw copy of the wrong size this old was cut short by a crash; a younger one may still be
+# being written by a delivery of the same message running in another process.
+CUT_COPY_AGE = timedelta(minutes=15)
 
 
 class Unavailable(Exception):
@@ -72,6 +77,8 @@ def receive(
         if saved and name != inbound.raw.name:
             private_storage().delete(name)
         return _seen_again(inbound)
+    if name != inbound_raw_path(checksum):
+        drop_cut_copy(checksum)
     log.info("inbound e-mail %s received via %s from %s", inbound.pk, via, head.sender or "?")
     inbound.newly_received = True
     return inbound
@@ -128,15 +135,38 @@ def _seen_again(inbound):
 def store_raw(raw: bytes, checksum: str):
     """Keep the raw message privately under a name made from its checksum.
 
-    Returns (name, saved): `saved` is False when an identical copy was already there.
+    Returns (name, saved): `saved` is False when a whole copy was already there. A copy of
+    the wrong size is never touched here: it may be another delivery's, still being written
+    (deleting it would fail that delivery). This one is then kept under a name of its own
+    (the storage's available-name suffix); once its record is made, `drop_cut_copy` removes
+    the other copy if a crash left it. Raises what the storage raises (OSError, the S3
+    client's errors).
     """
     storage = private_storage()
     name = inbound_raw_path(checksum)
-    if storage.exists(name):
-        if storage.size(name) == len(raw):
-            return name, False
-        storage.delete(name)  # a copy cut short by a crash
+    if storage.exists(name) and storage.size(name) == len(raw):
+        return name, False
     return storage.save(name, ContentFile(raw)), True
+
+
+def drop_cut_copy(checksum: str, *, now=None):
+    """Delete the raw copy under `checksum`'s own name if it is a crash's leftover: a file
+    that no record names and unchanged for `CUT_COPY_AGE`. Returns True if one was deleted.
+    Never raises: a leftover that stays is only a wasted file.
+    """
+    storage = private_storage()
+    name = inbound_raw_path(checksum)
+    try:
+        if InboundEmail.objects.filter(raw=name).exists() or not storage.exists(name):
+            return False
+        if storage.get_modified_time(name) > (now or timezone.now()) - CUT_COPY_AGE:
+            return False  # perhaps still being written; that delivery deletes it if it loses
+        storage.delete(name)
+    except Exception:
+        log.warning("inbound copy %s, cut by a crash, could not be removed", name, exc_info=True)
+        return False
+    log.info("inbound copy %s cut short by a crash removed", name)
+    return True
 
 
 def store_original(source, *, name):

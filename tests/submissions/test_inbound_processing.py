@@ -334,6 +334,52 @@ def test_two_deliveries_racing_record_one_message(tiny_video, media_storage, mon
     assert [n for n in files_under(media_storage / "private") if sha in n] == [results[0].raw.name]
 
 
+def a_cut_copy(media_storage, raw, *, age_seconds):
+    """The raw copy a delivery of `raw` was writing: its first half, last changed that long ago."""
+    from submissions import parse
+    from submissions.models import inbound_raw_path
+
+    checksum = parse.sha256(raw)
+    path = media_storage / "private" / inbound_raw_path(checksum)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(raw[: len(raw) // 2])
+    then = path.stat().st_mtime - age_seconds
+    os.utime(path, (then, then))
+    return checksum, path
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_raw_copy_cut_short_by_a_crash_is_replaced_and_removed(tiny_video, media_storage):
+    raw = clip_mail(tiny_video)
+    checksum, _ = a_cut_copy(media_storage, raw, age_seconds=3600)
+
+    inbound = receive(raw, via="imap")
+
+    assert inbound.newly_received
+    with inbound.raw.open("rb") as kept:
+        assert kept.read() == raw
+    assert [n for n in files_under(media_storage / "private") if checksum in n] == [
+        inbound.raw.name
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_raw_copy_still_being_written_by_another_delivery_is_left_to_it(
+    tiny_video, media_storage
+):
+    raw = clip_mail(tiny_video)
+    checksum, being_written = a_cut_copy(media_storage, raw, age_seconds=0)
+    half = being_written.read_bytes()
+
+    inbound = receive(raw, via="imap")
+
+    # Deleting it under the other delivery made that delivery fail (`.ci/run`, 2026-12-01).
+    assert being_written.read_bytes() == half
+    assert inbound.raw.name != f"inbound/{checksum[:2]}/{checksum}.eml"
+    with inbound.raw.open("rb") as kept:
+        assert kept.read() == raw
+
+
 def dashcam_pair(tmp_path):
     """A healthy front-camera file and the next one, cut off by a power loss (no index)."""
     from gallery.synth import synthesize
