@@ -3,7 +3,7 @@
 import logging
 
 from django.conf import settings
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMessage, mailers
 from django.db import transaction
 from django.dispatch import receiver
 from django.template.loader import render_to_string
@@ -16,6 +16,16 @@ log = logging.getLogger(__name__)
 
 def absolute(path):
     return settings.SITE_URL.rstrip("/") + path
+
+
+def send_now(message):
+    """Send one EmailMessage on a connection of its own, closed when done or refused.
+
+    Returns 1. Raises what the mail server's refusal raises (OSError, smtplib.SMTPException).
+    A refused log-in otherwise keeps its connection open until the backend is collected.
+    """
+    with mailers.default as mailer:
+        return mailer.send_messages([message])
 
 
 def send_to_owner(submission, template, **context):
@@ -32,8 +42,7 @@ def send_to_owner(submission, template, **context):
         subject, _, body = (
             render_to_string(f"submissions/emails/{template}.txt", context).strip().partition("\n")
         )
-    message = EmailMessage(subject.strip(), body.strip() + "\n", to=[submission.email])
-    message.send()
+    send_now(EmailMessage(subject.strip(), body.strip() + "\n", to=[submission.email]))
     log.info("sent %s to submission %s", template, submission.pk)
 
 

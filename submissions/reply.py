@@ -20,7 +20,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from submissions.models import PERSONAL_LINK_DAYS, InboundEmail, SentReply
-from submissions.notifications import absolute
+from submissions.notifications import absolute, send_now
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +154,7 @@ def send(inbound_id, kind, *, problems=(), references="", found=None, incomplete
         subject.strip(), body.strip() + "\n", to=[inbound.sender], headers=headers
     )
     try:
-        message.send()
+        send_now(message)
     except Exception:
         log.exception("reply %s to inbound e-mail %s could not be sent", kind, inbound.pk)
         SentReply.release(inbound, kind)

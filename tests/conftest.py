@@ -548,6 +548,14 @@ def imap(imap_server, settings):
     return imap_server
 
 
+@pytest.fixture
+def mail_server_down(settings):
+    """The mail server refuses connections: nothing listens on its port."""
+    from config.settings import mailer_from_url
+
+    settings.MAILERS = {"default": mailer_from_url(f"smtp://127.0.0.1:{free_port()}")}
+
+
 @pytest.fixture(scope="session")
 def tiny_video(tmp_path_factory):
     """Bytes of a 2-second 160x90 H.264 clip: small enough to attach to many messages."""

@@ -327,15 +327,22 @@ def clip_folders(media_storage, clip):
     return [media_storage / side / "clips" / str(clip.pk) for side in ("private", "public")]
 
 
+def only_its_own_files(media_storage, clip):
+    """Clear `clip`'s folders of what no row of it names: an earlier render's left-over, and
+    the files of an earlier test's clip that had the same id (media stay between tests)."""
+    own = clip.video.name.split("/")[2]
+    for folder in clip_folders(media_storage, clip):
+        for child in folder.iterdir():
+            if child.name != own:
+                shutil.rmtree(child) if child.is_dir() else child.unlink()
+
+
 def test_a_withdrawn_clip_leaves_no_empty_folder_and_shared_ones_stay(
     media_storage, django_capture_on_commit_callbacks
 ):
     clip = stored_clip("withdrawn", cameras=("front", "back"))
     other = stored_clip("other")
-    # Only the files rows name (an earlier render's left-over is no file of this clip's rows).
-    own = media_storage / "private" / "clips" / str(clip.pk)
-    for left_over in own.glob("old-*"):
-        shutil.rmtree(left_over)
+    only_its_own_files(media_storage, clip)
     assert all(folder.is_dir() for folder in clip_folders(media_storage, clip))
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -352,6 +359,7 @@ def test_an_unpublished_clip_leaves_no_empty_public_folder(
     media_storage, django_capture_on_commit_callbacks
 ):
     clip = stored_clip("unpublished")
+    only_its_own_files(media_storage, clip)
     public, private = media_storage / "public", media_storage / "private"
     assert (public / "clips" / str(clip.pk)).is_dir()
     with django_capture_on_commit_callbacks(execute=True):

@@ -149,13 +149,9 @@ def test_a_german_no_video_reply_points_to_the_german_form(deliver):
     assert "/de/submit/" in reply.body
 
 
-def test_a_reply_that_cannot_be_sent_does_not_undo_the_import(deliver, tiny_video, monkeypatch):
-    from django.core.mail import EmailMessage
-
-    def refuse(self, *args, **kwargs):
-        raise ConnectionRefusedError("smtp down")
-
-    monkeypatch.setattr(EmailMessage, "send", refuse)
+def test_a_reply_that_cannot_be_sent_does_not_undo_the_import(
+    deliver, tiny_video, mail_server_down
+):
     inbound = deliver(clip_mail(tiny_video))
     assert inbound.status == InboundEmail.Status.PROCESSED and inbound.submission.clips.count() == 1
     assert "could not be sent" in inbound.reason
