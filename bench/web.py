@@ -282,9 +282,28 @@ def cpu_per_request(gallery, clip_paths, count=300):
     figures["gallery, cold, after a publish, far"] = cpu(gallery[:count])
     drop_near()
     figures["clip page, cold, after a publish, far"] = cpu(clip_paths[:count])
-    figures["gallery, warm"] = cpu(gallery[:1] * 60)
-    figures["clip page, warm"] = cpu(clip_paths[:1] * 60)
     return figures
+
+
+def warm_cpu_per_request(pages, count=1000, rounds=3):
+    """CPU milliseconds per request for each page asked again and again, in this process:
+    `rounds` interleaved rounds of `count` requests each, the least kept. What a warm page
+    costs the server, free of the load wrk and the other processes put on the machine."""
+    from django.test import Client
+
+    client = Client()
+    best = {}
+    for _ in range(rounds):
+        for name, path in pages.items():
+            if name.startswith("floor"):
+                continue
+            assert client.get(path).status_code == 200, path  # kept, and answered again
+            started = time.process_time()
+            for _ in range(count):
+                client.get(path)
+            ms = (time.process_time() - started) * 1000 / count
+            best[f"{name}, warm"] = min(ms, best.get(f"{name}, warm", ms))
+    return best
 
 
 def drop_near():
@@ -331,7 +350,12 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--seconds", type=int, default=5)
-    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="warm pages: interleaved rounds, each page keeping its best (highest req/s)",
+    )
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--cold-connections", type=int, default=16)
     parser.add_argument("--web-workers", type=int, default=2)
@@ -412,6 +436,7 @@ def run(args, run_env, media, redis_url, var_dir):
         flush(redis_url)
         if not args.cold_only:
             cpu[size] = cpu_per_request(gallery, clip_paths, args.cpu_pages)
+            cpu[size] |= warm_cpu_per_request(pages)
             flush(redis_url)
         if args.cpu_only:
             continue
@@ -432,8 +457,16 @@ def run(args, run_env, media, redis_url, var_dir):
             else:
                 url = f"http://127.0.0.1:{port}{path}"
                 result = wrk(url, args.seconds, connections, headers)
-            results[(size, name)] = result | {"queries": queries.get(name, ("", ""))}
             print(f"  {size} {name}: {result['rps']:.0f} req/s", flush=True)
+            best = results.get((size, name))
+            if best is not None and best["rps"] >= result["rps"]:
+                best["rounds"] += 1
+                return
+            rounds = best["rounds"] + 1 if best else 1
+            results[(size, name)] = result | {
+                "queries": queries.get(name, ("", "")),
+                "rounds": rounds,
+            }
 
         try:
             # Workers load the site after the port opens: let them (and the templates) load.
@@ -495,7 +528,7 @@ def run(args, run_env, media, redis_url, var_dir):
     print()
     print(
         f"CPU ms per request, in-process ({database}, cache: {args.cache}; "
-        f"{args.cpu_pages} cold pages each, 60 warm):"
+        f"{args.cpu_pages} cold pages each; warm: 1,000 requests, least of 3 rounds):"
     )
     for size, figures in cpu.items():
         floor = figures["floor (bare view)"]
@@ -507,7 +540,8 @@ def run(args, run_env, media, redis_url, var_dir):
     print(
         f"machine: {os.cpu_count()} cores; {database}; cache: {args.cache}; gunicorn "
         f"{args.web_workers} sync workers; wrk -t2 -d{args.seconds}s, -c{args.connections} "
-        f"(warm) / -c{args.cold_connections} (cold), one run each"
+        f"(warm) / -c{args.cold_connections} (cold); cold pages one run each, warm pages the "
+        f"best of {args.rounds} interleaved rounds"
     )
     print(
         f"{'clips':>7}  {'page':<34} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'vs floor':>8} "
@@ -533,6 +567,12 @@ def run(args, run_env, media, redis_url, var_dir):
                 continue
             a, b = results[(small, name)]["p50"], results[(large, name)]["p50"]
             print(f"p50 at {large} / p50 at {small}, {name:<20} {b / a:.2f}x")
+        if small in cpu and large in cpu:
+            print()
+            for name in cpu[small]:
+                if name.endswith(", warm") and name in cpu[large]:
+                    a, b = cpu[small][name], cpu[large][name]
+                    print(f"CPU at {large} / CPU at {small}, {name:<26} {b / a:.2f}x")
     if args.cold_only:
         return
     print()

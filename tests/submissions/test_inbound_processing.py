@@ -380,6 +380,33 @@ def test_a_raw_copy_still_being_written_by_another_delivery_is_left_to_it(
         assert kept.read() == raw
 
 
+@pytest.mark.django_db(transaction=True)
+def test_on_s3_a_cut_copy_is_left_while_young_and_removed_once_stale(tiny_video, s3_media):
+    from datetime import timedelta
+
+    from django.core.files.base import ContentFile
+    from django.utils import timezone
+
+    from infra.storage import private_storage
+    from submissions import parse
+    from submissions.models import inbound_raw_path
+    from submissions.receive import drop_cut_copy
+
+    raw = clip_mail(tiny_video)
+    checksum = parse.sha256(raw)
+    storage, name = private_storage(), inbound_raw_path(checksum)
+    assert storage.save(name, ContentFile(raw[: len(raw) // 2])) == name
+
+    inbound = receive(raw, via="imap")
+
+    assert inbound.raw.name != name and storage.size(name) == len(raw) // 2
+    with inbound.raw.open("rb") as kept:
+        assert kept.read() == raw
+    assert not drop_cut_copy(checksum)  # still young: perhaps another delivery's
+    assert drop_cut_copy(checksum, now=timezone.now() + timedelta(hours=1))
+    assert not storage.exists(name) and storage.exists(inbound.raw.name)
+
+
 def dashcam_pair(tmp_path):
     """A healthy front-camera file and the next one, cut off by a power loss (no index)."""
     from gallery.synth import synthesize
