@@ -142,6 +142,11 @@ class RejectionReason(models.TextChoices):
     OTHER = "other", _("Another reason, explained below.")
 
 
+class OutputsNewer(Exception):
+    """A render's outputs were not swapped in: outputs made from staff's later regions are
+    already in place (two renders of one clip ran at once, and the older one ended last)."""
+
+
 class IllegalTransition(Exception):
     """The clip is not in a state that allows the change (or someone else changed it first)."""
 
@@ -292,6 +297,9 @@ class Clip(models.Model):
     # Counts staff's changes to the regions and the blurring: a render clears
     # outputs_outdated only if none came while it worked (processing.render).
     regions_version = models.PositiveIntegerField(default=0, editable=False)
+    # The regions_version the outputs in place were rendered from (null: made by processing,
+    # before any change of staff's): a render that read older regions never replaces them.
+    outputs_regions_version = models.PositiveIntegerField(null=True, blank=True, editable=False)
     rendering_queued = models.BooleanField(default=False, editable=False)
     # Counts the renders staff queued: a render clears rendering_queued only if none was
     # queued while it worked (that one is still to run).
@@ -546,6 +554,7 @@ class Clip(models.Model):
             height=height,
             size=size,
             mosaic=mosaic,
+            outputs_regions_version=None,
             failure_reason="",
             failure_code="",
             failure_params={},
@@ -700,8 +709,18 @@ class Clip(models.Model):
         angle's ClipAngle pk to its new video's name. `regions_version` is the one the
         outputs were made from: staff changed the regions since, they stay outdated.
         `renders_queued` is the count read when the render began: a render queued since is
-        still to run, so the clip stays marked as rendering.
+        still to run, so the clip stays marked as rendering. Raises OutputsNewer, swapping
+        nothing, when the outputs in place come from later regions than `regions_version`,
+        and Clip.DoesNotExist when the clip was deleted.
         """
+        not_older = Q()
+        if regions_version is not None:
+            not_older = Q(outputs_regions_version__isnull=True) | Q(
+                outputs_regions_version__lte=regions_version
+            )
+            # Before its files are published: a render that lost never shows them.
+            if Clip.objects.filter(pk=self.pk).exclude(not_older).exists():
+                raise OutputsNewer(f"clip {self.pk}: outputs of later regions are in place")
         old = self.media_names
         up_to_date = (
             Value(False)
@@ -720,6 +739,7 @@ class Clip(models.Model):
             "poster": poster,
             "thumbnails": thumbnails,
             "outputs_outdated": up_to_date,
+            "outputs_regions_version": regions_version,
             "rendering_queued": still_queued,
             # a render that failed before: this one made them
             "failure_reason": "",
@@ -744,7 +764,9 @@ class Clip(models.Model):
                 ]
             )
         with transaction.atomic():
-            if not Clip.objects.filter(pk=self.pk).update(**fields):
+            if not Clip.objects.filter(not_older, pk=self.pk).update(**fields):
+                if Clip.objects.filter(pk=self.pk).exists():  # the other render won meanwhile
+                    raise OutputsNewer(f"clip {self.pk}: outputs of later regions are in place")
                 raise Clip.DoesNotExist(f"clip {self.pk} was deleted")
             for pk, name in angles.items():
                 ClipAngle.objects.filter(pk=pk, clip=self).update(video=name)

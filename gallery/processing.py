@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from gallery import blurring, failures, fingerprint, geotags, media, mosaic, telemetry
 from gallery import regions as region_sets
 from gallery.deletion import delete_unused, prune_clip_folders
-from gallery.models import LEFT_OUT, Clip, ClipAngle, Theme
+from gallery.models import LEFT_OUT, Clip, ClipAngle, OutputsNewer, Theme
 from infra.storage import private_storage
 
 log = logging.getLogger(__name__)
@@ -396,6 +396,12 @@ def render(clip, *, detect=False):
             regions_version=clip.regions_version,
             renders_queued=clip.renders_queued,
         )
+    except OutputsNewer:
+        # Another render, of regions staff changed after this one read them, ended first.
+        log.info("clip %s: a later render's outputs are in place; this one's discarded", clip.pk)
+        discard(clip, stored)
+        clip.end_rendering(renders_queued=clip.renders_queued)
+        return
     except BaseException:  # not swapped in (the clip was deleted meanwhile): they go
         discard(clip, stored)
         raise

@@ -18,7 +18,7 @@ from gallery import processing, tasks
 from gallery import synth_bystanders as sb
 from gallery.anonymise import read_text
 from gallery.models import Clip
-from tests.factories import make_clip
+from tests.factories import files_under, make_clip
 
 SEED = 4
 pytestmark = pytest.mark.django_db
@@ -317,6 +317,47 @@ def test_a_render_staff_queue_while_one_runs_stays_announced_until_it_ran(
 
     processing.render(Clip.objects.get(pk=clip.pk))
     assert not Clip.objects.get(pk=clip.pk).rendering_queued
+
+
+def test_of_two_renders_at_once_the_one_of_older_regions_never_replaces_the_newer(
+    media_storage, short_clip_file, monkeypatch
+):
+    def all_files():
+        return {
+            (side, n) for side in ("private", "public") for n in files_under(media_storage / side)
+        }
+
+    before = all_files()
+    clip = make_clip(status=Clip.Status.PUBLISHED, video=short_clip_file)
+    clip.queue_rendering()
+    real = processing.blurring.render_outputs
+    newer = {}
+
+    def staff_draw_a_box_and_a_second_worker_renders_it(*args, **kwargs):
+        # While the first worker transcodes, staff draw a box and queue a render, which a
+        # second worker takes up and ends first.
+        monkeypatch.setattr(processing.blurring, "render_outputs", real)
+        staff = Clip.objects.get(pk=clip.pk)
+        staff.add_region(1.0, (20, 20, 80, 80))
+        staff.queue_rendering()
+        processing.render(Clip.objects.get(pk=clip.pk))
+        newer.update(Clip.objects.filter(pk=clip.pk).values("video", "poster").get())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(
+        processing.blurring, "render_outputs", staff_draw_a_box_and_a_second_worker_renders_it
+    )
+    processing.render(Clip.objects.get(pk=clip.pk))  # the first one, without the box, ends last
+
+    clip.refresh_from_db()
+    assert (clip.video.name, clip.poster.name) == (newer["video"], newer["poster"])
+    assert not clip.outputs_outdated and not clip.rendering_queued
+    assert clip.render_claimed_at is None
+    # Of the first render's files none is kept, privately or publicly.
+    named = set(clip.media_names)
+    made = {name for side, name in all_files() - before if name.startswith("clips/")}
+    assert made <= named, made - named
+    assert clip.video.name in files_under(media_storage / "public")
 
 
 def test_a_render_staff_queue_as_one_finds_no_outputs_stays_announced(media_storage, monkeypatch):
