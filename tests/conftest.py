@@ -4,7 +4,6 @@ import imaplib
 import json
 import os
 import pwd
-import random
 import shutil
 import socket
 import subprocess
@@ -19,7 +18,7 @@ import pytest
 from botocore.client import Config
 from django.test import override_settings
 
-from tests.factories import redis_cache
+from tests.factories import free_port, port_is_free, redis_cache
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
 # beside it are still synchronous.
@@ -243,20 +242,11 @@ ACCESS_KEY, SECRET_KEY = "test-access-key", "test-secret-key"
 PRIVATE_BUCKET, PUBLIC_BUCKET = "clips-private", "clips-public"
 
 
-def port_is_free(port):
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 def free_port_pair():
     """A port whose gRPC companion (port + 10000) is free too, as SeaweedFS wants."""
     for _ in range(200):
-        port = random.randint(20000, 29999)
-        if port_is_free(port) and port_is_free(port + 10000):
+        port = free_port()
+        if port_is_free(port + 10000):
             return port
     raise RuntimeError("no free port pair")
 
@@ -424,12 +414,6 @@ namespace inbox {{
   separator = /
 }}
 """
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

@@ -7,6 +7,8 @@ import io
 import itertools
 import json
 import os
+import random
+import socket
 import struct
 import subprocess
 import sys
@@ -38,6 +40,37 @@ _titles = itertools.count(1)
 
 def files_under(root):
     return sorted(str(p.relative_to(root)) for p in Path(root).rglob("*") if p.is_file())
+
+
+# Servers the tests start listen on ports of 10,000-22,767 (their SeaweedFS companions, at
+# port + 10,000, stay below the kernel's own ports from 32,768). Runs side by side on one
+# machine (CI's two) take turns: TEST_PORTS=K/N gives this run the ports equal to K - 1
+# modulo N, so that no other run takes a port between our check and our server's bind.
+_PORTS = range(10_000, 22_768)
+_ports_given = set()
+
+
+def port_is_free(port):
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on and this run has not handed out
+    before, from this run's share of the test ports (TEST_PORTS=K/N, default 1/1). Raises
+    RuntimeError when none is found."""
+    k, n = (int(part) for part in os.environ.get("TEST_PORTS", "1/1").split("/"))
+    first = _PORTS.start + (k - 1 - _PORTS.start) % n
+    for _ in range(500):
+        port = random.randrange(first, _PORTS.stop, n)
+        if port not in _ports_given and port_is_free(port):
+            _ports_given.add(port)
+            return port
+    raise RuntimeError(f"no free port among TEST_PORTS={k}/{n}")
 
 
 def wait_for(predicate, timeout, step=0.1):

@@ -258,13 +258,11 @@ def workers_of(master):
 def live_server_factory_env(tmp_path, redis_server):
     """A gunicorn node with production settings on the PostgreSQL server of the run and a
     Redis shared by its workers."""
-    import socket
+    from tests.factories import free_port
 
     database = connection.settings_dict
     url = f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     env = os.environ | {
         "DATABASE_URL": url,
         "VAR_DIR": str(tmp_path),

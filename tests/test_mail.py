@@ -24,7 +24,7 @@ from playwright.sync_api import expect
 from config.settings import mailer_from_url
 from gallery.models import Clip
 from submissions.models import Submission
-from tests.factories import form_data, manage, post, said_in, upload, worker_env
+from tests.factories import form_data, free_port, manage, post, said_in, upload, worker_env
 
 pytestmark = pytest.mark.django_db
 
@@ -158,12 +158,6 @@ def test_djangos_own_console_mailer_would_cut_the_link(
 # other than 8000, with no SITE_URL: the links in its e-mails must lead back to that port.
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class Terminal:
     """What a server prints, as someone watching its terminal sees it."""
 
@@ -276,6 +270,30 @@ def test_every_link_in_a_whole_submissions_mails_answers_on_the_port_the_site_is
             assert link.startswith(site + "/"), link
             with urllib.request.urlopen(link, timeout=30) as answer:  # noqa: S310
                 assert (answer.status, answer.url) == (200, link)  # there, not redirected
+    except BaseException:
+        print("".join(terminal.lines)[-20_000:])  # what the server said, shown with the failure
+        raise
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_make_runs_server_stops_with_a_clear_error_when_its_port_is_taken(media_storage):
+    # Before, the worker and the watchdog kept running, and whatever held the port answered.
+    with socket.socket() as taken:
+        port = free_port()
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        server = manage(
+            "serve_all",
+            "--port",
+            str(port),
+            env=worker_env(media_storage, DJANGO_DEBUG="1"),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        _, said = server.communicate(timeout=60)
+    assert server.returncode == 1
+    assert f"The web server stopped (exit code 1). Is port {port} already in use?" in said

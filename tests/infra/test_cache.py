@@ -262,11 +262,9 @@ def test_captions_and_themes_of_unpublished_clips_leave_cached_pages_alone(clien
 
 
 def test_pages_are_still_served_when_the_shared_cache_is_unreachable(client, settings):
-    import socket
+    from tests.factories import free_port
 
-    with socket.socket() as sock:  # a port nothing listens on
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()  # a port nothing listens on
     settings.CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",

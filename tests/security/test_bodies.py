@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from submissions import ratelimit
-from tests.factories import served_database_url
+from tests.factories import free_port, served_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 MB = 1024 * 1024
@@ -25,12 +25,6 @@ BOUNDARY = "----hardening-boundary"
 HOOK_SECRET = "hooks:s3cr3t-passphrase"
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

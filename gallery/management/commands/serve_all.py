@@ -43,8 +43,10 @@ class Command(BaseCommand):
             [python, "manage.py", "db_worker", "--no-reload", "--interval", "1"],
             [python, "manage.py", "watchdog"],
         ]
+        names = ["The web server", "The task worker", "The watchdog"]
         if settings.MAILBOX_URL:
             commands.append([python, "manage.py", "ingest_mail", "--imap", "--interval", "30"])
+            names.append("The mailbox poller")
         children = [subprocess.Popen(command) for command in commands]  # nosec B603 - fixed argv
         self.stdout.write(self.style.SUCCESS(f"Serving on http://{host}:{port}/ (Ctrl-C to stop)"))
 
@@ -53,16 +55,35 @@ class Command(BaseCommand):
                 if child.poll() is None:
                     child.terminate()
 
-        signal.signal(signal.SIGTERM, stop)
+        stopping = []
+
+        def stop_on_signal(*_):
+            stopping.append(True)
+            stop()
+
+        signal.signal(signal.SIGTERM, stop_on_signal)
         try:
             while all(child.poll() is None for child in children):
                 time.sleep(0.5)
         except KeyboardInterrupt:
-            pass
+            stopping.append(True)
         finally:
+            stopped = [child for child in children if child.poll() is not None]
             stop()
             for child in children:
                 try:
                     child.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     child.kill()
+        if not stopping and stopped:
+            # One of them ended by itself (a port already in use, a missing migration): the
+            # others were stopped with it, and this command fails as it did.
+            child = stopped[0]
+            name = names[children.index(child)]
+            hint = (
+                f" Is port {port} already in use? Another one: --port or PORT."
+                if child is children[0]
+                else ""
+            )
+            self.stderr.write(f"{name} stopped (exit code {child.returncode}).{hint}")
+            raise SystemExit(child.returncode or 1)
